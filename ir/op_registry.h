@@ -1,0 +1,93 @@
+// The op registry: every op is described once, in one file under ir/ops/, by an OpSchema —
+// its ONNX name and supported opset range, its attributes with defaults, its one shape function
+// (used by the verifier, by shape inference at import and by the runtime to size buffers), and its
+// FLOP/byte cost. Backends attach kernels to the op by name (runtime/cpu/kernel_registry.h);
+// the training work adds the gradient rule here too.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/attribute.h"
+#include "ir/graph.h"
+#include "ir/types.h"
+
+namespace fc::ir {
+
+// What a shape function sees: the node (for attributes), its input types and, where known, the
+// input values (parameters and constants at compile time; every input at run time).
+struct InferContext {
+  const Node& node;
+  std::vector<TensorType> inputs;          // DType::Undefined for an omitted optional input
+  std::vector<const Tensor*> values;       // same length as inputs; null where unknown
+
+  size_t num_inputs() const { return inputs.size(); }
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::Undefined; }
+  const TensorType& in(size_t i) const;
+  const Tensor* value(size_t i) const { return i < values.size() ? values[i] : nullptr; }
+};
+
+using ShapeFn = std::function<std::vector<TensorType>(const InferContext&)>;
+
+struct OpCost {
+  double flops = 0;  // floating-point operations (a fused multiply-add counts 2)
+  double bytes = 0;  // bytes read + written, assuming no cache reuse across ops
+};
+// Evaluated on concrete types (batch known).
+using CostFn = std::function<OpCost(const InferContext&, const std::vector<TensorType>& outputs)>;
+
+struct AttrSpec {
+  std::string name;
+  AttrKind kind;
+  std::optional<Attribute> default_value;  // nullopt: required (or optional without default)
+  bool required = false;
+};
+
+struct OpSchema {
+  std::string name;             // ONNX op type
+  std::string domain;           // "" = ai.onnx
+  int since_opset = 1;          // ONNX opsets the importer accepts this op at
+  int until_opset = 17;
+  int min_inputs = 1, max_inputs = 1;
+  int min_outputs = 1, max_outputs = 1;
+  std::vector<AttrSpec> attrs;
+  ShapeFn infer;
+  CostFn cost;                  // optional; default: flops = output elements, bytes = in + out
+  std::string doc;              // one line for `fcc --help`/README
+};
+
+class OpRegistry {
+ public:
+  static OpRegistry& global();
+  void add(OpSchema schema);  // throws on a duplicate name
+  const OpSchema* find(std::string_view op, std::string_view domain = "") const;
+  std::vector<const OpSchema*> all() const;  // sorted by (domain, name)
+
+ private:
+  std::map<std::pair<std::string, std::string>, OpSchema> schemas_;
+};
+
+struct OpRegistrar {
+  explicit OpRegistrar(OpSchema s) { OpRegistry::global().add(std::move(s)); }
+};
+
+#define FC_CONCAT_INNER(a, b) a##b
+#define FC_CONCAT(a, b) FC_CONCAT_INNER(a, b)
+// Registers an op at static-initialisation time: FC_REGISTER_OP(OpSchema{...});
+#define FC_REGISTER_OP(...) static ::fc::ir::OpRegistrar FC_CONCAT(fc_op_registrar_, __LINE__)(__VA_ARGS__)
+
+// Runs the op's shape function for `node` with the given input types/values; validates input and
+// output counts and throws fc::Error naming the node on any mismatch.
+std::vector<TensorType> infer_output_types(const Node& node, const std::vector<TensorType>& inputs,
+                                           const std::vector<const Tensor*>& values);
+OpCost op_cost(const Node& node, const std::vector<TensorType>& inputs, const std::vector<const Tensor*>& values,
+               const std::vector<TensorType>& outputs);
+
+// Re-infers every node's output types in order (parameter values are passed as known values).
+void infer_graph_types(Graph& g);
+
+}  // namespace fc::ir

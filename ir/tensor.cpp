@@ -1,0 +1,59 @@
+#include "ir/tensor.h"
+
+#include <cstdlib>
+#include <new>
+
+namespace fc::ir {
+
+namespace {
+std::shared_ptr<std::byte[]> allocate_aligned(size_t bytes) {
+  size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+}
+}  // namespace
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> dims) : dtype_(dtype), dims_(std::move(dims)) {
+  for (int64_t d : dims_) FC_CHECK(d >= 0, "tensor: negative dimension ", d);
+  storage_ = allocate_aligned(nbytes());
+}
+
+size_t Tensor::numel() const {
+  size_t n = 1;
+  for (int64_t d : dims_) n *= static_cast<size_t>(d);
+  return n;
+}
+
+Tensor Tensor::reshaped(std::vector<int64_t> dims) const {
+  Tensor t = *this;
+  t.dims_ = std::move(dims);
+  FC_CHECK(t.numel() == numel(), "reshape: cannot view ", numel(), " elements as ", t.numel());
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, dims_);
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+std::vector<int64_t> Tensor::to_int64_vector() const {
+  std::vector<int64_t> r(numel());
+  for (size_t i = 0; i < r.size(); ++i) {
+    switch (dtype_) {
+      case DType::I64: r[i] = data<int64_t>()[i]; break;
+      case DType::I32: r[i] = data<int32_t>()[i]; break;
+      case DType::I8: r[i] = data<int8_t>()[i]; break;
+      case DType::U8: r[i] = data<uint8_t>()[i]; break;
+      case DType::Bool: r[i] = data<bool>()[i]; break;
+      case DType::F32: r[i] = static_cast<int64_t>(data<float>()[i]); break;
+      case DType::F64: r[i] = static_cast<int64_t>(data<double>()[i]); break;
+      case DType::Undefined: fail("tensor: undefined element type");
+    }
+  }
+  return r;
+}
+
+}  // namespace fc::ir

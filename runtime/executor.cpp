@@ -1,0 +1,104 @@
+#include "runtime/executor.h"
+
+#include <unordered_set>
+
+#include "ir/error.h"
+#include "ir/op_registry.h"
+
+namespace fc::runtime {
+
+struct Executor::NodeState {
+  const ir::Node* node;
+  std::vector<std::vector<int64_t>> shapes;  // input shapes the kernel was built for
+  std::vector<ir::TensorType> out_types;
+  std::unique_ptr<Kernel> kernel;
+};
+
+Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), backend_(backend) {
+  int i = 0;
+  for (const auto& n : graph.nodes()) {
+    FC_CHECK(backend.supports(*n), n->describe(), ": op '", n->op, "' has no ", backend.name(), " kernel");
+    auto st = std::make_unique<NodeState>();
+    st->node = n.get();
+    nodes_.push_back(std::move(st));
+    for (ir::Value* in : n->inputs)
+      if (in) last_use_[in] = i;
+    ++i;
+  }
+  for (ir::Value* o : graph.outputs) last_use_[o] = INT32_MAX;
+}
+
+Executor::~Executor() = default;
+
+void Executor::check_feed(const ir::Value* input, const Tensor& t) const {
+  const ir::TensorType& want = input->type;
+  FC_CHECK(want.dtype == ir::DType::Undefined || t.dtype() == want.dtype, "input '", input->name, "': expected ",
+           ir::dtype_name(want.dtype), ", got ", ir::dtype_name(t.dtype()));
+  if (want.dims.empty() && want.dtype == ir::DType::Undefined) return;
+  FC_CHECK(t.rank() == want.rank(), "input '", input->name, "': expected shape ", ir::to_string(want), ", got ",
+           ir::to_string(t.type()));
+  for (size_t d = 0; d < t.rank(); ++d)
+    FC_CHECK(!want.dims[d].is_known() || want.dims[d].size == t.dim(d), "input '", input->name,
+             "': expected shape ", ir::to_string(want), ", got ", ir::to_string(t.type()));
+}
+
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds) {
+  std::unordered_map<const ir::Value*, Tensor> env;
+  for (ir::Value* in : graph_.inputs) {
+    auto it = feeds.find(in->name);
+    FC_CHECK(it != feeds.end(), "missing input '", in->name, "'");
+    check_feed(in, it->second);
+    env[in] = it->second;
+  }
+  for (const auto& [name, t] : feeds) FC_CHECK(graph_.find_value(name), "unknown input '", name, "'");
+
+  auto lookup = [&](const ir::Value* v) -> const Tensor* {
+    if (!v) return nullptr;
+    if (graph_.is_param(v)) return &graph_.param(v);
+    auto it = env.find(v);
+    FC_ASSERT(it != env.end());
+    return &it->second;
+  };
+
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    NodeState& st = *nodes_[i];
+    const ir::Node& n = *st.node;
+    std::vector<const Tensor*> ins;
+    std::vector<std::vector<int64_t>> shapes;
+    for (ir::Value* v : n.inputs) {
+      const Tensor* t = lookup(v);
+      ins.push_back(t);
+      shapes.push_back(t ? t->dims() : std::vector<int64_t>{-1});
+    }
+    if (!st.kernel || shapes != st.shapes) {
+      std::vector<ir::TensorType> in_types;
+      std::vector<const Tensor*> values;
+      for (size_t k = 0; k < ins.size(); ++k) {
+        in_types.push_back(ins[k] ? ins[k]->type() : ir::TensorType{});
+        values.push_back(ins[k]);
+      }
+      st.out_types = ir::infer_output_types(n, in_types, values);
+      std::vector<const Tensor*> const_values;
+      for (ir::Value* v : n.inputs) const_values.push_back(v && graph_.is_param(v) ? &graph_.param(v) : nullptr);
+      KernelSpec spec{n, in_types, const_values, st.out_types, backend_.threads()};
+      st.kernel = backend_.make_kernel(spec);
+      st.shapes = shapes;
+    }
+    std::vector<Tensor> outs(n.outputs.size());
+    if (!st.kernel->allocates_outputs())
+      for (size_t k = 0; k < outs.size(); ++k) {
+        FC_CHECK(st.out_types[k].is_concrete(), n.describe(), ": could not determine output shape");
+        outs[k] = Tensor(st.out_types[k].dtype, st.out_types[k].sizes());
+      }
+    st.kernel->run(ins, outs);
+    for (size_t k = 0; k < outs.size(); ++k) env[n.outputs[k]] = std::move(outs[k]);
+    for (ir::Value* v : n.inputs)
+      if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);
+  }
+
+  std::map<std::string, Tensor> result;
+  for (ir::Value* o : graph_.outputs) result[o->name] = *lookup(o);
+  return result;
+}
+
+}  // namespace fc::runtime

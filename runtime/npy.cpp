@@ -1,0 +1,107 @@
+#include "runtime/npy.h"
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "ir/error.h"
+
+namespace fc::runtime {
+
+using ir::DType;
+
+namespace {
+
+DType dtype_from_descr(const std::string& d, const std::string& path) {
+  if (d == "<f4") return DType::F32;
+  if (d == "<f8") return DType::F64;
+  if (d == "<i8") return DType::I64;
+  if (d == "<i4") return DType::I32;
+  if (d == "|u1") return DType::U8;
+  if (d == "|i1") return DType::I8;
+  if (d == "|b1") return DType::Bool;
+  fail(path, ": unsupported npy dtype '", d, "' (use float32, float64, int64, int32, uint8 or bool)");
+}
+
+const char* descr_of(DType t) {
+  switch (t) {
+    case DType::F32: return "<f4";
+    case DType::F64: return "<f8";
+    case DType::I64: return "<i8";
+    case DType::I32: return "<i4";
+    case DType::U8: return "|u1";
+    case DType::I8: return "|i1";
+    case DType::Bool: return "|b1";
+    case DType::Undefined: break;
+  }
+  fail("npy: cannot save an undefined tensor");
+}
+
+}  // namespace
+
+ir::Tensor load_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  FC_CHECK(f, path, ": cannot open file");
+  char magic[8];
+  f.read(magic, 8);
+  FC_CHECK(f && std::memcmp(magic, "\x93NUMPY", 6) == 0, path, ": not a .npy file");
+  const int major = static_cast<unsigned char>(magic[6]);
+  FC_CHECK(major >= 1 && major <= 3, path, ": unsupported .npy version ", major);
+  uint32_t header_len = 0;
+  if (major == 1) {
+    unsigned char b[2];
+    f.read(reinterpret_cast<char*>(b), 2);
+    header_len = b[0] | (b[1] << 8);
+  } else {
+    unsigned char b[4];
+    f.read(reinterpret_cast<char*>(b), 4);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
+  }
+  FC_CHECK(f && header_len < (1u << 20), path, ": truncated .npy header");
+  std::string header(header_len, '\0');
+  f.read(header.data(), header_len);
+  FC_CHECK(f, path, ": truncated .npy header");
+
+  std::smatch m;
+  FC_CHECK(std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")), path, ": .npy header has no descr");
+  DType dtype = dtype_from_descr(m[1], path);
+  FC_CHECK(std::regex_search(header, m, std::regex("'fortran_order':\\s*(True|False)")), path,
+           ": .npy header has no fortran_order");
+  FC_CHECK(m[1] == "False", path, ": Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  FC_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path, ": .npy header has no shape");
+  std::vector<int64_t> dims;
+  std::stringstream ss(m[1].str());
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a == std::string::npos) continue;
+    dims.push_back(std::stoll(item.substr(a, b - a + 1)));
+  }
+  ir::Tensor t(dtype, dims);
+  f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  FC_CHECK(f && static_cast<size_t>(f.gcount()) == t.nbytes(), path, ": truncated .npy data (expected ", t.nbytes(),
+           " bytes)");
+  return t;
+}
+
+void save_npy(const std::string& path, const ir::Tensor& t) {
+  std::string shape = "(";
+  for (size_t i = 0; i < t.rank(); ++i) shape += std::to_string(t.dim(i)) + (t.rank() == 1 ? "," : (i + 1 < t.rank() ? ", " : ""));
+  shape += ")";
+  std::string header = std::string("{'descr': '") + descr_of(t.dtype()) + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  FC_CHECK(f, path, ": cannot write file");
+  f.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const char lb[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+  f.write(lb, 2);
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  f.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  FC_CHECK(f.good(), path, ": write failed");
+}
+
+}  // namespace fc::runtime

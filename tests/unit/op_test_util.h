@@ -1,0 +1,61 @@
+// Runs one op on the CPU backend: builds a one-node graph with the given inputs (as graph inputs, or
+// as parameters when `as_params` marks them) and attributes, infers types, executes, returns outputs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/executor.h"
+
+namespace fc::test {
+
+struct OpRun {
+  std::vector<ir::Tensor> outputs;
+  std::vector<ir::TensorType> inferred;  // output types from the op's shape function at compile time
+};
+
+// inputs[i] undefined (default-constructed Tensor) = omitted optional input.
+inline OpRun run_op(const std::string& op, const std::vector<ir::Tensor>& inputs,
+                    std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1,
+                    std::vector<bool> as_params = {}, int threads = 1) {
+  ir::Graph g;
+  std::vector<ir::Value*> ins;
+  std::map<std::string, ir::Tensor> feeds;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) {
+      ins.push_back(nullptr);
+      continue;
+    }
+    std::string name = "in" + std::to_string(i);
+    if (i < as_params.size() && as_params[i]) {
+      ins.push_back(g.add_param(name, inputs[i]));
+    } else {
+      ins.push_back(g.add_value(name, inputs[i].type()));
+      g.inputs.push_back(ins.back());
+      feeds[name] = inputs[i];
+    }
+  }
+  std::vector<ir::Value*> outs;
+  for (int i = 0; i < num_outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i), {}));
+  g.add_node(op, ins, outs, std::move(attrs), "test_" + op);
+  g.outputs = outs;
+  ir::infer_graph_types(g);
+  OpRun r;
+  for (ir::Value* o : outs) r.inferred.push_back(o->type);
+  runtime::cpu::CpuBackend cpu(threads);
+  runtime::Executor ex(g, cpu);
+  auto res = ex.run(feeds);
+  for (ir::Value* o : outs) r.outputs.push_back(res.at(o->name));
+  return r;
+}
+
+template <typename T>
+std::vector<T> values(const ir::Tensor& t) {
+  return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
+}
+
+}  // namespace fc::test
