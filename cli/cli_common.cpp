@@ -1,9 +1,15 @@
 #include "cli/cli_common.h"
 
+#include <charconv>
+#include <fstream>
 #include <iostream>
 #include <new>
+#include <sstream>
 
+#include "frontend/onnx_import.h"
 #include "ir/error.h"
+#include "ir/op_registry.h"
+#include "ir/text_format.h"
 
 namespace fc::cli {
 
@@ -18,6 +24,77 @@ int guarded_main(const char* prog, const std::function<int()>& body) {
     std::cerr << prog << ": error: " << e.what() << "\n";
   }
   return 1;
+}
+
+Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>& value_flags,
+           const std::vector<std::string>& bool_flags, const std::string& command) {
+  auto is_in = [](const std::vector<std::string>& v, const std::string& s) {
+    for (const auto& x : v)
+      if (x == s) return true;
+    return false;
+  };
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.size() > 1 && a[0] == '-' && a != "-") {
+      std::string flag = a, value;
+      bool inline_value = false;
+      if (auto eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
+        flag = a.substr(0, eq);
+        value = a.substr(eq + 1);
+        inline_value = true;
+      }
+      if (is_in(value_flags, flag)) {
+        if (!inline_value) {
+          FC_CHECK(i + 1 < argv.size(), command, ": flag ", flag, " needs a value");
+          value = argv[++i];
+        }
+      } else if (!is_in(bool_flags, flag)) {
+        fail(command, ": unknown flag '", flag, "' (see --help)");
+      }
+      values_.emplace(flag, value);
+      ordered_.emplace_back(flag, value);
+    } else {
+      positionals_.push_back(a);
+    }
+  }
+}
+
+std::optional<std::string> Args::get(const std::string& flag) const {
+  std::optional<std::string> r;
+  for (const auto& [f, v] : ordered_)
+    if (f == flag) r = v;
+  return r;
+}
+
+std::vector<std::string> Args::all(const std::string& flag) const {
+  std::vector<std::string> r;
+  for (const auto& [f, v] : ordered_)
+    if (f == flag) r.push_back(v);
+  return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  FC_CHECK(f, path, ": cannot open file");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+ir::Graph load_model(const std::string& path) {
+  auto ends_with = [&](const std::string& s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
+  if (ends_with(".ir") || ends_with(".fcir")) {
+    ir::Graph g = ir::parse_graph(read_file(path), path);
+    return g;
+  }
+  return frontend::import_onnx(path);
+}
+
+int parse_int(const std::string& text, const std::string& what) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  FC_CHECK(ec == std::errc() && p == text.data() + text.size(), what, ": expected an integer, got '", text, "'");
+  return v;
 }
 
 }  // namespace fc::cli

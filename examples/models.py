@@ -1,0 +1,126 @@
+"""Model definitions shared by the export script, the parity tests and the benchmarks.
+
+Small classic networks are defined here (LeNet-5, an MLP, Network-in-Network as used by FireCaffe,
+a 2-conv Fashion-MNIST CNN); torchvision's classification zoo comes from torchvision.models.
+Each entry: builder, input shape (C, H, W) or (features,), whether it needs BatchNorm stats randomised.
+"""
+import torch
+import torch.nn as nn
+import torchvision
+
+
+class LeNet5(nn.Module):
+    """LeCun et al. 1998, with ReLU and max pooling (the common modern form) on 1x28x28 inputs."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class MLP(nn.Module):
+    """784-512-512-10 multilayer perceptron on 1x28x28 images."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(),
+                                 nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, num_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def _nin_block(cin, cout, k, stride, pad):
+    return [nn.Conv2d(cin, cout, k, stride, pad), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 1), nn.ReLU(inplace=True)]
+
+
+class NiN(nn.Module):
+    """Network-in-Network (Lin, Chen, Yan 2014), ImageNet form as trained in FireCaffe: four
+    mlpconv blocks (conv + two 1x1 convs), Caffe-style ceil-mode max pooling, global average pooling."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.features = nn.Sequential(
+            *_nin_block(3, 96, 11, 4, 0), nn.MaxPool2d(3, 2, ceil_mode=True),
+            *_nin_block(96, 256, 5, 1, 2), nn.MaxPool2d(3, 2, ceil_mode=True),
+            *_nin_block(256, 384, 3, 1, 1), nn.MaxPool2d(3, 2, ceil_mode=True), nn.Dropout(0.5),
+            *_nin_block(384, 1024, 3, 1, 1)[:4], nn.Conv2d(1024, num_classes, 1), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+    def forward(self, x):
+        return self.features(x)
+
+
+class FashionCNN(nn.Module):
+    """The 2-conv Fashion-MNIST baseline: conv32-pool-conv64-pool-fc1024-fc10 (BN after each conv)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 7 * 7, 1024), nn.ReLU(),
+                                        nn.Dropout(0.5), nn.Linear(1024, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def _tv(name, **kw):
+    return lambda: getattr(torchvision.models, name)(weights=None, **kw)
+
+
+# name -> (builder, input shape without batch)
+MODELS = {
+    "mlp": (MLP, (1, 28, 28)),
+    "lenet5": (LeNet5, (1, 28, 28)),
+    "fashion_cnn": (FashionCNN, (1, 28, 28)),
+    "nin": (NiN, (3, 64, 64)),
+    "squeezenet1_0": (_tv("squeezenet1_0"), (3, 64, 64)),
+    "squeezenet1_1": (_tv("squeezenet1_1"), (3, 64, 64)),
+    "resnet18": (_tv("resnet18"), (3, 64, 64)),
+    "resnet50": (_tv("resnet50"), (3, 64, 64)),
+    "alexnet": (_tv("alexnet"), (3, 224, 224)),
+    "vgg11": (_tv("vgg11"), (3, 224, 224)),
+    "vgg11_bn": (_tv("vgg11_bn"), (3, 224, 224)),
+    "googlenet": (_tv("googlenet", aux_logits=False, init_weights=True), (3, 64, 64)),
+    "inception_v3": (_tv("inception_v3", aux_logits=False, init_weights=True), (3, 75, 75)),
+    "densenet121": (_tv("densenet121"), (3, 64, 64)),
+    "mobilenet_v2": (_tv("mobilenet_v2"), (3, 64, 64)),
+    "mobilenet_v3_small": (_tv("mobilenet_v3_small"), (3, 64, 64)),
+    "mobilenet_v3_large": (_tv("mobilenet_v3_large"), (3, 64, 64)),
+    "shufflenet_v2_x0_5": (_tv("shufflenet_v2_x0_5"), (3, 64, 64)),
+    "mnasnet0_5": (_tv("mnasnet0_5"), (3, 64, 64)),
+    "efficientnet_b0": (_tv("efficientnet_b0"), (3, 64, 64)),
+    "regnet_x_400mf": (_tv("regnet_x_400mf"), (3, 64, 64)),
+    "regnet_y_400mf": (_tv("regnet_y_400mf"), (3, 64, 64)),
+    "resnext50_32x4d": (_tv("resnext50_32x4d"), (3, 64, 64)),
+    "wide_resnet50_2": (_tv("wide_resnet50_2"), (3, 64, 64)),
+    "convnext_tiny": (_tv("convnext_tiny"), (3, 64, 64)),
+    "vit_b_32": (_tv("vit_b_32", image_size=64), (3, 64, 64)),
+    "swin_t": (_tv("swin_t"), (3, 64, 64)),
+}
+
+
+def build(name, seed=0):
+    """The model in eval mode with seeded random weights; BatchNorm running statistics are randomised
+    too so that inference-mode normalisation is really exercised."""
+    builder, shape = MODELS[name]
+    torch.manual_seed(seed)
+    model = builder()
+    g = torch.Generator().manual_seed(seed + 1)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+    model.eval()
+    return model, shape

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""User mistakes end in a one-line error naming the file/node and a non-zero exit, never a crash.
+
+Each case builds a bad input (with the onnx package), runs the real fcc / fcrun binaries and checks:
+exit code 1 (not a signal, not 0), exactly one line on stderr, containing the expected fragments.
+
+usage: check_cli_errors.py --bin BUILD/bin --workdir DIR
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def relu_model(extra_nodes=(), opset=17, initializers=()):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu0")] + list(extra_nodes)
+    if not extra_nodes:
+        nodes.append(helper.make_node("Identity", ["r"], ["y"], name="id0"))
+    g = helper.make_graph(nodes, "g", [x], [y], initializer=list(initializers))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    w = lambda name: os.path.join(a.workdir, name)  # noqa: E731
+    fcc, fcrun = os.path.join(a.bin, "fcc"), os.path.join(a.bin, "fcrun")
+
+    # Unsupported op.
+    m = relu_model([helper.make_node("Det", ["r"], ["y"], name="my_det")])
+    m.graph.output[0].type.tensor_type.shape.ClearField("dim")
+    onnx.save(m, w("unsupported.onnx"))
+    # Truncated and non-ONNX files.
+    good = relu_model()
+    onnx.save(good, w("good.onnx"))
+    data = open(w("good.onnx"), "rb").read()
+    open(w("truncated.onnx"), "wb").write(data[: len(data) // 2])
+    open(w("garbage.onnx"), "wb").write(b"this is not an onnx model\n" * 10)
+    # External data escaping the model's folder.
+    bias = numpy_helper.from_array(np.ones(4, np.float32), "bias")
+    m = relu_model([helper.make_node("Add", ["r", "bias"], ["y"], name="add0")], initializers=[bias])
+    t = m.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "../outside.bin"), ("offset", "0"), ("length", "16")):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    open(os.path.join(os.path.dirname(os.path.abspath(a.workdir)), "outside.bin"), "wb").write(
+        np.ones(4, np.float32).tobytes())
+    onnx.save(m, w("escape.onnx"))
+    np.save(w("x.npy"), np.ones((2, 4), np.float32))
+    np.save(w("x_bad.npy"), np.ones((2, 5), np.float32))
+
+    cases = [
+        ([fcc, "inspect", w("unsupported.onnx")], ["unsupported op 'Det'", "my_det", "opset 17"]),
+        ([fcrun, "infer", w("unsupported.onnx"), "--input", w("x.npy"), "--output", w("o.npy")], ["'Det'"]),
+        ([fcc, "inspect", w("truncated.onnx")], ["truncated.onnx"]),
+        ([fcc, "inspect", w("garbage.onnx")], ["garbage.onnx"]),
+        ([fcc, "inspect", w("missing.onnx")], ["missing.onnx"]),
+        ([fcc, "inspect", w("escape.onnx")], ["escape.onnx", "../outside.bin"]),
+        ([fcrun, "infer", w("good.onnx"), "--input", w("x_bad.npy"), "--output", w("o.npy")], ["'x'", "f32[2,5]"]),
+        ([fcrun, "infer", w("good.onnx"), "--input", w("nope.npy"), "--output", w("o.npy")], ["nope.npy"]),
+        ([fcc, "frobnicate"], ["frobnicate"]),
+    ]
+    failures = 0
+    for cmd, fragments in cases:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        ok = r.returncode == 1 and len(lines) == 1 and all(f in lines[0] for f in fragments)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} exit={r.returncode} {' '.join(os.path.basename(c) for c in cmd[:2])}: "
+              f"{lines[0] if lines else '(no stderr)'}")
+        if not ok:
+            print(f"     expected exit 1, one stderr line containing {fragments}; stderr was:\n{r.stderr}")
+    # The good model still runs.
+    r = subprocess.run([fcrun, "infer", w("good.onnx"), "--input", w("x.npy"), "--output", w("o.npy")],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or not np.array_equal(np.load(w("o.npy")), np.ones((2, 4), np.float32)):
+        print("FAIL good model:", r.stderr)
+        failures += 1
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

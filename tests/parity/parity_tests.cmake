@@ -1,0 +1,19 @@
+# Inference parity against PyTorch: one ctest per (model, opset). The required set is the issue's
+# list; the rest of torchvision's zoo that passes is listed in FC_PARITY_ZOO.
+set(FC_PARITY_MODELS mlp lenet5 nin squeezenet1_0 resnet18 alexnet vgg11 googlenet fashion_cnn)
+set(FC_PARITY_ZOO "" CACHE STRING "additional torchvision models run by the parity tests")
+foreach(model IN LISTS FC_PARITY_MODELS FC_PARITY_ZOO)
+  foreach(opset 13 17)
+    add_test(NAME parity_${model}_op${opset}
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py ${model} ${opset}
+                     --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/${model}_op${opset})
+    set_tests_properties(parity_${model}_op${opset} PROPERTIES LABELS parity TIMEOUT 600)
+  endforeach()
+endforeach()
+# BatchNormalization kept as a node (eval-mode export folds it into Conv otherwise).
+foreach(model resnet18 googlenet fashion_cnn)
+  add_test(NAME parity_${model}_op17_bn
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py ${model} 17 --keep-bn
+                   --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/${model}_op17_bn)
+  set_tests_properties(parity_${model}_op17_bn PROPERTIES LABELS parity TIMEOUT 600)
+endforeach()

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Inference parity of fcrun against PyTorch for one model at one opset.
+
+Exports the model with torch.onnx.export, runs it in PyTorch in float32 and float64 (the truth),
+runs `fcrun infer` on the ONNX file, and judges ours against the truth:
+    err(x) = ||x - truth|| / ||truth||;   pass if err(ours) <= 3 * err(torch fp32) or err(ours) < 1e-5.
+Also checks that the text IR round-trips (fcc compile --emit ir, parse, print: identical).
+
+usage: run_parity.py MODEL OPSET --bin BUILD/bin --workdir DIR [--batch 2]
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples"))
+import models  # noqa: E402
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("opset", type=int)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--keep-bn", action="store_true",
+                    help="export with TrainingMode.PRESERVE so BatchNormalization stays a node instead of being "
+                         "folded into the convolutions")
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    torch.set_num_threads(1)
+
+    model, shape = models.build(a.model)
+    g = torch.Generator().manual_seed(1234)
+    x = torch.rand((a.batch,) + tuple(shape), generator=g) * 2 - 1
+    onnx_path = os.path.join(a.workdir, f"{a.model}_op{a.opset}{'_bn' if a.keep_bn else ''}.onnx")
+    torch.onnx.export(model, x, onnx_path, opset_version=a.opset, input_names=["input"],
+                      output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                      do_constant_folding=True,
+                      training=torch.onnx.TrainingMode.PRESERVE if a.keep_bn else torch.onnx.TrainingMode.EVAL)
+    with torch.no_grad():
+        ref32 = model(x).numpy().astype(np.float64)
+        truth = model.double()(x.double()).numpy()
+
+    x_path = os.path.join(a.workdir, "input.npy")
+    out_path = os.path.join(a.workdir, "output.npy")
+    np.save(x_path, x.numpy())
+    run([os.path.join(a.bin, "fcrun"), "infer", onnx_path, "--input", f"input={x_path}", "--output", out_path,
+         "--threads", "1"])
+    ours = np.load(out_path).astype(np.float64)
+    if ours.shape != truth.shape:
+        sys.exit(f"FAIL: output shape {ours.shape}, PyTorch gives {truth.shape}")
+
+    norm = np.linalg.norm(truth)
+    err_ours = np.linalg.norm(ours - truth) / norm
+    err_torch = np.linalg.norm(ref32 - truth) / norm
+    ok = err_ours <= 3 * err_torch or err_ours < 1e-5
+    print(f"{a.model} opset {a.opset}: err(fcrun fp32) = {err_ours:.3e}, err(torch fp32) = {err_torch:.3e}, "
+          f"ratio = {err_ours / max(err_torch, 1e-30):.2f} -> {'PASS' if ok else 'FAIL'}")
+
+    # Text IR round trip on the same model.
+    ir1 = os.path.join(a.workdir, "model.ir")
+    ir2 = os.path.join(a.workdir, "model2.ir")
+    run([os.path.join(a.bin, "fcc"), "compile", onnx_path, "--emit", "ir", "-o", ir1])
+    run([os.path.join(a.bin, "fcc"), "compile", ir1, "--emit", "ir", "-o", ir2])
+    with open(ir1) as f1, open(ir2) as f2:
+        if f1.read() != f2.read():
+            sys.exit(f"FAIL: text IR does not round-trip ({ir1} vs {ir2})")
+    print("text IR round trip: identical")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
