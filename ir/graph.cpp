@@ -91,6 +91,19 @@ std::string Graph::unique_name(const std::string& base) const {
   }
 }
 
+std::string Graph::unique_node_name(const std::string& base) const {
+  auto taken = [&](const std::string& n) {
+    for (const auto& node : nodes_)
+      if (node->name == n) return true;
+    return false;
+  };
+  if (!taken(base)) return base;
+  for (int i = 1;; ++i) {
+    std::string n = base + "_" + std::to_string(i);
+    if (!taken(n)) return n;
+  }
+}
+
 Value* Graph::add_param(const std::string& name, Tensor t) {
   Value* v = add_value(name, t.type());
   params_.emplace(name, std::move(t));
@@ -201,6 +214,10 @@ void Graph::toposort() {
 
 void Graph::remove_dead_nodes() {
   std::unordered_set<const Value*> live(outputs.begin(), outputs.end());
+  for (const auto& [state, next] : state_updates) {
+    live.insert(state);
+    live.insert(next);
+  }
   std::vector<std::unique_ptr<Node>> kept;
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     Node* n = it->get();

@@ -70,6 +70,7 @@ class Graph {
   Value* find_value(const std::string& name) const;
   Value* value(const std::string& name) const;  // throws if missing
   std::string unique_name(const std::string& base) const;
+  std::string unique_node_name(const std::string& base) const;
 
   // Parameters (initializers): a value together with its tensor, in declaration order.
   Value* add_param(const std::string& name, Tensor t);
@@ -90,6 +91,10 @@ class Graph {
   std::vector<Node*> users(const Value* v) const;
   // Replace every use of `from` (node inputs and graph outputs) by `to`.
   void replace_uses(Value* from, Value* to);
+
+  // Training state: after each step, parameter `first` takes the value computed for `second`
+  // (weights, optimizer state, BatchNorm running statistics). Empty for inference graphs.
+  std::vector<std::pair<Value*, Value*>> state_updates;
 
  private:
   std::unordered_map<std::string, std::unique_ptr<Value>> values_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ir/attribute.h"
+#include "ir/grad_builder.h"
 #include "ir/graph.h"
 #include "ir/types.h"
 
@@ -58,6 +59,7 @@ struct OpSchema {
   ShapeFn infer;
   CostFn cost;                  // optional; default: flops = output elements, bytes = in + out
   std::string doc;              // one line for `fcc --help`/README
+  GradFn gradient;              // optional: the gradient rule, as IR (see ir/grad_builder.h)
 };
 
 class OpRegistry {

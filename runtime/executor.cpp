@@ -26,6 +26,24 @@ Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), ba
     ++i;
   }
   for (ir::Value* o : graph.outputs) last_use_[o] = INT32_MAX;
+  for (const auto& [param, next] : graph.state_updates) {
+    FC_CHECK(graph.is_param(param), "state update of '", param->name, "': not a parameter");
+    state_[param] = graph.param(param).clone();
+    last_use_[next] = INT32_MAX;
+  }
+}
+
+const Tensor& Executor::state(const ir::Value* param) const {
+  if (auto it = state_.find(param); it != state_.end()) return it->second;
+  return graph_.param(param);
+}
+
+void Executor::set_state(const ir::Value* param, Tensor t) {
+  auto it = state_.find(param);
+  FC_CHECK(it != state_.end(), "'", param->name, "' is not a training state parameter");
+  FC_CHECK(t.dtype() == it->second.dtype() && t.dims() == it->second.dims(), "state '", param->name,
+           "': expected ", ir::to_string(it->second.type()), ", got ", ir::to_string(t.type()));
+  it->second = std::move(t);
 }
 
 Executor::~Executor() = default;
@@ -54,6 +72,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
 
   auto lookup = [&](const ir::Value* v) -> const Tensor* {
     if (!v) return nullptr;
+    if (auto st = state_.find(v); st != state_.end()) return &st->second;
     if (graph_.is_param(v)) return &graph_.param(v);
     auto it = env.find(v);
     FC_ASSERT(it != env.end());
@@ -79,7 +98,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
       }
       st.out_types = ir::infer_output_types(n, in_types, values);
       std::vector<const Tensor*> const_values;
-      for (ir::Value* v : n.inputs) const_values.push_back(v && graph_.is_param(v) ? &graph_.param(v) : nullptr);
+      for (ir::Value* v : n.inputs)
+        const_values.push_back(v && graph_.is_param(v) && !state_.count(v) ? &graph_.param(v) : nullptr);
       KernelSpec spec{n, in_types, const_values, st.out_types, backend_.threads()};
       st.kernel = backend_.make_kernel(spec);
       st.shapes = shapes;
@@ -95,6 +115,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     for (ir::Value* v : n.inputs)
       if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);
   }
+  for (const auto& [param, next] : graph_.state_updates) state_[param] = env.at(next);
 
   std::map<std::string, Tensor> result;
   for (ir::Value* o : graph_.outputs) result[o->name] = *lookup(o);

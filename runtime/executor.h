@@ -1,6 +1,11 @@
 // Runs an IR graph on a backend. Kernels are built once per node and per set of concrete input
 // shapes (a new batch size builds new kernels; the same batch reuses them), and every
 // intermediate tensor is released after its last use.
+//
+// Training state (Graph::state_updates: weights, optimizer state, BatchNorm running statistics)
+// lives in the executor: it starts as a copy of the graph's parameter values, and after each run
+// every state parameter takes the value computed for it. Kernels never cache the values of state
+// parameters (KernelSpec::values is null for them); constant parameters may be cached.
 #pragma once
 
 #include <map>
@@ -23,6 +28,11 @@ class Executor {
   // the input when a feed is missing or has the wrong element type or shape.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds);
 
+  // Current value of a state parameter (or of a constant parameter).
+  const Tensor& state(const ir::Value* param) const;
+  void set_state(const ir::Value* param, Tensor t);
+  const ir::Graph& graph() const { return graph_; }
+
  private:
   struct NodeState;
   void check_feed(const ir::Value* input, const Tensor& t) const;
@@ -31,6 +41,7 @@ class Executor {
   Backend& backend_;
   std::vector<std::unique_ptr<NodeState>> nodes_;
   std::unordered_map<const ir::Value*, int> last_use_;  // index of the last node reading a value
+  std::unordered_map<const ir::Value*, Tensor> state_;  // mutable parameters, by parameter value
 };
 
 }  // namespace fc::runtime

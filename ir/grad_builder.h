@@ -1,0 +1,51 @@
+// What an op's gradient rule sees and uses. Gradient rules are written in each op's one place
+// (ir/ops/<op>.cpp, OpSchema::gradient) as ordinary IR: the rule receives the forward node and the
+// gradients flowing into its outputs, and emits IR nodes computing the gradients of its inputs.
+// Backward-only ops it needs (ConvBackwardData, MaxPoolBackward, ...) are ops of domain "fc" with
+// their own op records and kernels.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace fc::ir {
+
+class GradBuilder {
+ public:
+  GradBuilder(Graph& g, const Node& forward, std::vector<Value*> output_grads, std::vector<bool> needs_input_grad);
+
+  const Node& node() const { return forward_; }
+  Value* x(size_t i) const { return forward_.inputs.at(i); }   // forward input i (null if omitted)
+  Value* y(size_t i) const { return forward_.outputs.at(i); }  // forward output i
+  Value* dy(size_t i) const { return i < dys_.size() ? dys_[i] : nullptr; }  // null: no gradient flows
+  bool needs(size_t i) const { return i < needs_.size() && needs_[i]; }
+
+  // Emits `op` (domain "" = ONNX, "fc" = project op) with inferred output types; returns its outputs.
+  std::vector<Value*> emit(const std::string& op, std::vector<Value*> inputs, std::map<std::string, Attribute> attrs,
+                           int num_outputs, const std::string& domain = "");
+  Value* emit1(const std::string& op, std::vector<Value*> inputs, std::map<std::string, Attribute> attrs = {},
+               const std::string& domain = "") {
+    return emit(op, std::move(inputs), std::move(attrs), 1, domain)[0];
+  }
+  Value* constant(const Tensor& t, const std::string& hint = "const");
+  Value* scalar(float v) { return constant(Tensor::scalar<float>(v), "scalar"); }
+  // Sums a broadcast gradient back to the shape of `like` (inverse of numpy broadcasting).
+  Value* reduce_to_shape_of(Value* grad, Value* like);
+
+  Graph& graph() { return g_; }
+
+ private:
+  Graph& g_;
+  const Node& forward_;
+  std::vector<Value*> dys_;
+  std::vector<bool> needs_;
+};
+
+// Returns one gradient per forward input (null where none is needed or defined).
+using GradFn = std::function<std::vector<Value*>(GradBuilder&)>;
+
+}  // namespace fc::ir

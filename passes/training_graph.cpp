@@ -1,0 +1,196 @@
+#include "passes/training_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <unordered_set>
+
+#include "ir/error.h"
+#include "ir/hyperparams.h"
+#include "ir/op_registry.h"
+#include "passes/autodiff.h"
+
+namespace fc::passes {
+
+namespace {
+
+using ir::DType;
+using ir::Dim;
+using ir::Graph;
+using ir::Node;
+using ir::TensorType;
+using ir::Value;
+
+// Adds a node whose output types come from the op's shape function.
+Node* add_inferred(Graph& g, const std::string& op, const std::string& domain, std::vector<Value*> ins,
+                   std::vector<Value*> outs, std::map<std::string, ir::Attribute> attrs, const std::string& name) {
+  Node* n = g.add_node(op, std::move(ins), std::move(outs), std::move(attrs), g.unique_node_name(name));
+  n->domain = domain;
+  std::vector<TensorType> in_types;
+  std::vector<const ir::Tensor*> values;
+  for (Value* v : n->inputs) {
+    in_types.push_back(v ? v->type : TensorType{});
+    values.push_back(v && g.is_param(v) ? &g.param(v) : nullptr);
+  }
+  auto out_types = ir::infer_output_types(*n, in_types, values);
+  for (size_t i = 0; i < n->outputs.size(); ++i) n->outputs[i]->type = out_types[i];
+  return n;
+}
+
+Value* fresh(Graph& g, const std::string& base) { return g.add_value(g.unique_name(base), {}); }
+
+// PyTorch's momentum from ONNX's (running = m_onnx * running + (1 - m_onnx) * batch). Rounded to 6
+// decimals so that 1 - 0.9f gives exactly PyTorch's 0.1 rather than 0.099999994.
+float torch_momentum(float onnx_momentum) {
+  return static_cast<float>(std::round((1.0 - double(onnx_momentum)) * 1e6) / 1e6);
+}
+
+void convert_batchnorm(Graph& g, Node* bn, std::vector<std::string>& buffers) {
+  for (int i = 3; i < 5; ++i)
+    FC_CHECK(bn->inputs.at(i) && g.is_param(bn->inputs[i]), bn->describe(), ": running statistics must be initializers");
+  Value* y = bn->outputs[0];
+  std::vector<Value*> old_outputs = bn->outputs;
+  std::vector<Value*> ins = bn->inputs;
+  float eps = bn->attr_float("epsilon"), m = torch_momentum(bn->attr_float("momentum"));
+  std::string name = bn->name;
+  g.remove_node(bn);
+  Value* rm = fresh(g, ins[3]->name + "/next");
+  Value* rv = fresh(g, ins[4]->name + "/next");
+  Value* sm = fresh(g, name + "/saved_mean");
+  Value* si = fresh(g, name + "/saved_invstd");
+  add_inferred(g, "BatchNormTraining", "fc", ins, {y, rm, rv, sm, si}, {{"epsilon", eps}, {"momentum", m}}, name);
+  // A training-form export also returns the running statistics: their users see ours.
+  if (old_outputs.size() > 1 && old_outputs[1]) g.replace_uses(old_outputs[1], rm);
+  if (old_outputs.size() > 2 && old_outputs[2]) g.replace_uses(old_outputs[2], rv);
+  g.state_updates.emplace_back(ins[3], rm);
+  g.state_updates.emplace_back(ins[4], rv);
+  buffers.push_back(ins[3]->name);
+  buffers.push_back(ins[4]->name);
+}
+
+void convert_dropout(Graph& g, Node* d, Value* rng, int64_t stream) {
+  float ratio = d->attr_float("ratio");
+  Value* x = d->inputs[0];
+  Value* y = d->outputs[0];
+  std::string name = d->name;
+  g.remove_node(d);
+  add_inferred(g, "DropoutTraining", "fc", {x, rng}, {y, fresh(g, name + "/scale")},
+               {{"ratio", ratio}, {"stream", stream}}, name);
+}
+
+}  // namespace
+
+TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
+  TrainingGraphInfo info;
+  FC_CHECK(g.state_updates.empty(), "training graph: the graph is already a training graph");
+
+  // Data input and model output.
+  Value* x = nullptr;
+  if (!config.input.empty()) {
+    for (Value* v : g.inputs)
+      if (v->name == config.input) x = v;
+    FC_CHECK(x, "[model] input: '", config.input, "' is not a data input of the model");
+  } else {
+    FC_CHECK(g.inputs.size() == 1, "[model] input: the model has ", g.inputs.size(),
+             " data inputs; name the one fed with data");
+    x = g.inputs[0];
+  }
+  Value* logits = g.outputs.at(0);
+  if (!config.output.empty()) {
+    logits = nullptr;
+    for (Value* v : g.outputs)
+      if (v->name == config.output) logits = v;
+    FC_CHECK(logits, "[model] output: '", config.output, "' is not an output of the model");
+  }
+  info.data_input = x->name;
+  info.model_output = logits->name;
+
+  // 1. Training form of the forward pass.
+  Value* rng = g.add_value(ir::kRngInputName, TensorType(DType::I64, {Dim::known(2)}));
+  std::vector<Node*> bns, dropouts;
+  for (const auto& n : g.nodes()) {
+    if (n->domain.empty() && n->op == "BatchNormalization") bns.push_back(n.get());
+    if (n->domain.empty() && n->op == "Dropout") dropouts.push_back(n.get());
+  }
+  for (Node* bn : bns) convert_batchnorm(g, bn, info.buffers);
+  int64_t stream = 0;
+  for (Node* d : dropouts) convert_dropout(g, d, rng, stream++);
+  g.toposort();
+
+  // 2. Loss.
+  Value* labels = nullptr;
+  Value* loss = g.add_value(g.unique_name("loss"), {});
+  if (config.loss == "cross_entropy") {
+    FC_CHECK(logits->type.rank() == 2, "[model] output: cross-entropy needs [batch, classes] logits, '", logits->name,
+             "' is ", ir::to_string(logits->type));
+    labels = g.add_value(g.unique_name("labels"), TensorType(DType::I64, {logits->type.dims[0]}));
+    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss}, {{"scale_count", config.loss_count}},
+                 "loss");
+  } else if (config.loss == "mse") {
+    labels = g.add_value(g.unique_name("targets"), logits->type);
+    Value* diff = fresh(g, "loss/diff");
+    add_inferred(g, "Sub", "", {logits, labels}, {diff}, {}, "loss/diff");
+    Value* sq = fresh(g, "loss/square");
+    add_inferred(g, "Mul", "", {diff, diff}, {sq}, {}, "loss/square");
+    add_inferred(g, "ReduceMean", "", {sq}, {loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
+  } else {
+    fail("[model] loss: unknown loss '", config.loss, "' (use \"cross_entropy\" or \"mse\")");
+  }
+  info.labels_input = labels->name;
+  info.loss_output = loss->name;
+
+  // 3. Gradients for trainable float parameters: everything float but BatchNorm running statistics,
+  // frozen parameters, and parameters only feeding non-differentiable (integer) paths.
+  std::set<std::string> not_trained(info.buffers.begin(), info.buffers.end());
+  for (const std::string& f : config.frozen) {
+    FC_CHECK(g.find_value(f) && g.is_param(g.find_value(f)), "[model] freeze: '", f, "' is not a parameter");
+    not_trained.insert(f);
+  }
+  std::vector<Value*> wrt;
+  for (Value* p : g.param_order())
+    if (p->type.dtype == DType::F32 && !not_trained.count(p->name)) wrt.push_back(p);
+  Gradients grads = build_gradients(g, loss, wrt);
+  for (const Value* u : grads.unused) info.unused.push_back(u->name);
+
+  // 4. Optimizer update per parameter.
+  Value* hyper = g.add_value(ir::kHyperInputName, TensorType(DType::F32, {Dim::known(ir::kHyperSize)}));
+  for (Value* p : wrt) {
+    auto it = grads.of.find(p);
+    if (it == grads.of.end()) continue;
+    Value* grad = it->second;
+    info.trainable.push_back(p->name);
+    info.gradient_values.push_back(grad->name);
+    const ir::Tensor zeros(DType::F32, g.param(p).dims());
+    Value* next = fresh(g, p->name + "/next");
+    if (config.optimizer == "sgd") {
+      if (config.momentum) {
+        Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
+        Value* buf_next = fresh(g, buf->name + "/next");
+        add_inferred(g, "SGDUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
+                     {{"nesterov", int64_t{config.nesterov}}}, p->name + "/sgd");
+        g.state_updates.emplace_back(buf, buf_next);
+      } else {
+        add_inferred(g, "SGDUpdate", "fc", {p, grad, nullptr, hyper}, {next}, {{"nesterov", int64_t{0}}},
+                     p->name + "/sgd");
+      }
+    } else if (config.optimizer == "adamw") {
+      Value* m = g.add_param(g.unique_name(p->name + ".exp_avg"), zeros);
+      Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
+      Value* m_next = fresh(g, m->name + "/next");
+      Value* v_next = fresh(g, v->name + "/next");
+      add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {}, p->name + "/adamw");
+      g.state_updates.emplace_back(m, m_next);
+      g.state_updates.emplace_back(v, v_next);
+    } else {
+      fail("[optimizer] name: unknown optimizer '", config.optimizer, "' (use \"sgd\" or \"adamw\")");
+    }
+    g.state_updates.emplace_back(p, next);
+  }
+
+  g.inputs = {x, labels, hyper, rng};
+  g.outputs = {loss, logits};
+  g.remove_dead_nodes();
+  return info;
+}
+
+}  // namespace fc::passes

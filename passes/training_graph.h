@@ -1,0 +1,42 @@
+// Turns an imported inference graph into one training step:
+//   1. forward in training form: BatchNormalization -> fc.BatchNormTraining (batch statistics,
+//      running-statistics update as state), Dropout -> fc.DropoutTraining (counter-based RNG);
+//   2. loss over the model output: softmax cross-entropy against int64 labels (mean over the
+//      batch, or over `loss_count` samples when the batch is a shard of a larger global batch), or
+//      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
+//   3. gradients (passes/autodiff.h) for every trainable float parameter;
+//   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
+//      hyper-parameter input, with optimizer state as new zero-initialised parameters.
+// Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
+// data, labels, fc.hyper, fc.rng; outputs: loss, model output.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace fc::passes {
+
+struct TrainingConfig {
+  std::string input;              // data input name ("" = the only data input)
+  std::string output;             // model output name ("" = the first output)
+  std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
+  std::string optimizer = "sgd";  // "sgd" | "adamw"
+  bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
+  bool nesterov = false;
+  int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
+  std::vector<std::string> frozen;  // parameters that get no gradient and no update
+};
+
+struct TrainingGraphInfo {
+  std::string data_input, labels_input, model_output, loss_output;
+  std::vector<std::string> trainable;       // parameter names, in order of their gradient's completion
+  std::vector<std::string> buffers;         // non-trained state (BatchNorm running statistics)
+  std::vector<std::string> unused;          // trainable-looking parameters with no path to the loss
+  std::vector<std::string> gradient_values; // gradient value of each trainable parameter (same order)
+};
+
+TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config);
+
+}  // namespace fc::passes

@@ -1,0 +1,54 @@
+// Datasets for training and evaluation: MNIST-family IDX files (.gz or not; uint8 images scaled to
+// [0,1]) and .npy pairs (x: float32 [N, ...], y: int64 [N]); optional normalisation
+// ((x - mean) / std, scalar or per channel) applied after scaling.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/tensor.h"
+#include "runtime/recipe.h"
+
+namespace fc::runtime::data {
+
+struct Dataset {
+  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W])
+  ir::Tensor y;  // i64 [N]
+  int64_t size() const { return x.defined() ? x.dim(0) : 0; }
+  std::vector<int64_t> sample_shape() const;  // x's dims without N
+};
+
+// Throws fc::Error naming the file on a missing/corrupt file, label/image count mismatch, or labels
+// not int64.
+Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
+                     const Normalize& normalize);
+
+// The order in which an epoch visits the samples: identity, or a permutation seeded by (seed, epoch)
+// with a generator of our own (std::mt19937_64 + our Fisher-Yates), so it is identical on every
+// platform and every rank.
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
+
+// Batches of a dataset, produced ahead of compute on a background thread (bounded queue).
+// Batch b of epoch e holds samples order[b*batch .. (b+1)*batch) (the last partial batch is dropped
+// for training). Rank r of R takes its contiguous share [r*batch/R, (r+1)*batch/R) of every global batch.
+struct Batch {
+  int64_t epoch = 0;
+  int64_t index_in_epoch = 0;
+  ir::Tensor x, y;
+};
+
+class BatchLoader {
+ public:
+  BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, uint64_t seed, int rank = 0, int world = 1,
+              int64_t start_step = 0, int prefetch = 4);
+  ~BatchLoader();
+  Batch next();  // blocks until the next batch is ready; batches continue across epochs forever
+  int64_t steps_per_epoch() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace fc::runtime::data

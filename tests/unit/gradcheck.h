@@ -1,0 +1,37 @@
+// Registry-driven finite-difference gradient checks. Every op whose schema has a gradient rule must
+// have at least one GradCase in gradcheck_cases.cpp (a test fails otherwise), so adding a gradient
+// rule adds its check. For a case, the harness builds y_k = op(inputs), seeds each output with a
+// fixed random tensor R_k, lets autodiff build the vector-Jacobian product, and compares it with
+// central differences of L(x) = sum_k <R_k, y_k(x)> evaluated in double from float forward runs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/attribute.h"
+#include "ir/tensor.h"
+
+namespace fc::test {
+
+struct GradCase {
+  std::string label;                        // shown in failures, e.g. "Conv stride 2 pads"
+  std::string op;
+  std::string domain;                       // "" ONNX, "fc" project ops
+  std::vector<ir::Tensor> inputs;           // undefined tensor = omitted optional input
+  std::map<std::string, ir::Attribute> attrs;
+  int num_outputs = 1;
+  std::vector<int> check_inputs;            // inputs whose gradient is checked (empty: every float input)
+  std::vector<int> seeded_outputs;          // outputs seeded (empty: every float output)
+  double tolerance = 2e-2;                  // on ||fd - analytic|| / max(||analytic||, 1e-3)
+  double step = 1e-2;                       // finite-difference step (relative to max(1, |x|))
+};
+
+std::vector<GradCase> grad_cases();
+
+// Uniform random tensor in [lo, hi) from a fixed seed; values with |x| < gap are pushed away from
+// zero (keeps inputs away from the kinks of Relu/MaxPool/Abs).
+ir::Tensor random_tensor(std::vector<int64_t> dims, uint64_t seed, float lo = -1.0f, float hi = 1.0f,
+                         float gap = 0.0f);
+
+}  // namespace fc::test
