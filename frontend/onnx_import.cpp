@@ -1,11 +1,273 @@
-#include "frontend/onnx_import.h"
+// The ONNX importer's driver: load and check the model, turn initializers into parameters and
+// graph inputs into data inputs (dim 0 renamed to the batch symbol), then walk the nodes in order,
+// normalising each (onnx_normalize.cpp), folding shape chains (shape_folding.cpp) and inferring
+// types with our own shape functions as it goes, so that Shape nodes see symbolic dims. Afterwards:
+// dead nodes are removed, every remaining op is checked against the registry, and our inferred
+// types are compared with the shapes ONNX declares/infers.
+#include <onnx/onnx_pb.h>
 
+#include <set>
+
+#include "frontend/onnx_internal.h"
 #include "ir/error.h"
+#include "ir/op_registry.h"
 
 namespace fc::frontend {
 
-ir::Graph import_onnx(const std::string& path, const ImportOptions&) {
-  fail(path, ": ONNX import not built yet");
+namespace detail {
+
+const SymTensor* ImportState::known(const std::string& name) {
+  auto it = known_.find(name);
+  if (it != known_.end()) return &it->second;
+  ir::Value* v = g.find_value(name);
+  if (v && g.is_param(v) && g.param(v).numel() <= kMaxFoldElements)
+    return &(known_[name] = SymTensor::from_tensor(g.param(v)));
+  return nullptr;
 }
+
+std::string ImportState::fresh_value_name(const std::string& base) {
+  std::string n = base;
+  for (int i = 1; reserved_.count(n) || g.find_value(n); ++i) n = base + "_" + std::to_string(i);
+  reserved_.insert(n);
+  return n;
+}
+
+std::string ImportState::unique_node_name(const std::string& base) {
+  std::string n = base;
+  for (int i = 1; node_names_.count(n); ++i) n = base + "_" + std::to_string(i);
+  node_names_.insert(n);
+  return n;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::ImportState;
+using detail::LoadedModel;
+
+[[noreturn]] void unsupported(const std::string& path, const std::string& op, const std::string& domain,
+                              const std::string& node_name, int opset) {
+  std::string full = domain.empty() ? op : domain + "." + op;
+  fail(path, ": unsupported op '", full, "' (node '", node_name, "', opset ", opset,
+       "); see `fcc --help` for the supported ops");
+}
+
+std::string node_domain(const onnx::NodeProto& n) { return n.domain() == "ai.onnx" ? "" : n.domain(); }
+
+std::string default_node_name(const onnx::NodeProto& n, int index) {
+  return n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
+}
+
+// Whether our registry accepts `op` at the model's opset.
+bool supported(const std::string& op, int opset) {
+  const ir::OpSchema* s = ir::OpRegistry::global().find(op, "");
+  return s && opset >= s->since_opset && opset <= s->until_opset;
+}
+
+// Reports unsupported ops before the ONNX checker (whose message for an unknown op is less
+// helpful). Shape-chain ops without a schema are allowed here: they may fold away.
+void prescan(const LoadedModel& m) {
+  int index = 0;
+  for (const auto& n : m.model.graph().node()) {
+    std::string domain = node_domain(n);
+    if (!domain.empty()) {
+      auto it = m.domain_opsets.find(domain);
+      unsupported(m.path, n.op_type(), domain, default_node_name(n, index), it == m.domain_opsets.end() ? 0 : it->second);
+    }
+    if (!supported(n.op_type(), m.opset) && !is_shape_fold_op(n.op_type()))
+      unsupported(m.path, n.op_type(), "", default_node_name(n, index), m.opset);
+    ++index;
+  }
+}
+
+class Importer {
+ public:
+  Importer(const std::string& path, const ImportOptions& options) : path_(path), options_(options) {}
+
+  ir::Graph run(const LoadedModel& m) {
+    ir::Graph g;
+    ImportState st(g, m, options_);
+    const onnx::GraphProto& gp = m.model.graph();
+    collect_declared_types(gp);
+    reserve_names(gp, st);
+    add_params(gp, g);
+    add_inputs(gp, g);
+    int index = 0;
+    for (const auto& n : gp.node()) add_node(n, index++, g, st, m.opset);
+    for (const auto& o : gp.output()) {
+      ir::Value* v = g.find_value(o.name());
+      FC_CHECK(v, path_, ": graph output '", o.name(), "' is not produced by any node");
+      g.outputs.push_back(v);
+    }
+    g.remove_dead_nodes();
+    for (const auto& n : g.nodes())
+      if (!supported(n->op, m.opset)) unsupported(path_, n->op, "", n->name, m.opset);
+    g.toposort();
+    ir::infer_graph_types(g);
+    check_declared_types(g);
+    return g;
+  }
+
+ private:
+  void collect_declared_types(const onnx::GraphProto& gp) {
+    for (const auto* list : {&gp.input(), &gp.output(), &gp.value_info()})
+      for (const auto& vi : *list) declared_[vi.name()] = detail::type_from_onnx(vi.type());
+  }
+
+  void reserve_names(const onnx::GraphProto& gp, ImportState& st) {
+    for (const auto& t : gp.initializer()) st.reserve_value_name(t.name());
+    for (const auto& vi : gp.input()) st.reserve_value_name(vi.name());
+    for (const auto& n : gp.node())
+      for (const auto& o : n.output()) st.reserve_value_name(o);
+  }
+
+  void add_params(const onnx::GraphProto& gp, ir::Graph& g) {
+    for (const auto& t : gp.initializer()) {
+      initializers_.insert(t.name());
+      g.add_param(t.name(), detail::tensor_from_onnx(t, "initializer '" + t.name() + "'"));
+    }
+  }
+
+  // Data inputs (graph inputs that are not initializers). With a symbolic batch, dim 0 of each is
+  // the batch symbol, and so is any other dim named like an original dim 0 (e.g. "batch_size").
+  void add_inputs(const onnx::GraphProto& gp, ir::Graph& g) {
+    std::set<std::string> batch_names;
+    if (options_.symbolic_batch)
+      for (const auto& vi : gp.input()) {
+        const auto& tt = vi.type().tensor_type();
+        if (!initializers_.count(vi.name()) && tt.shape().dim_size() > 0 && tt.shape().dim(0).has_dim_param())
+          batch_names.insert(tt.shape().dim(0).dim_param());
+      }
+    for (const auto& vi : gp.input()) {
+      if (initializers_.count(vi.name())) continue;
+      const auto& tt = vi.type().tensor_type();
+      FC_CHECK(vi.type().has_tensor_type() && tt.has_shape(), path_, ": input '", vi.name(),
+               "' has no tensor shape (only tensor inputs with known rank are supported)");
+      ir::TensorType t = detail::type_from_onnx(vi.type());
+      FC_CHECK(t.dtype != ir::DType::Undefined, path_, ": input '", vi.name(), "' has element type ",
+               detail::onnx_type_name(tt.elem_type()), ", which is not supported");
+      if (options_.symbolic_batch) {
+        for (size_t i = 0; i < t.dims.size(); ++i)
+          if (i == 0 || batch_names.count(t.dims[i].symbol)) t.dims[i] = ir::Dim::sym(options_.batch_symbol);
+      }
+      g.inputs.push_back(g.add_value(vi.name(), std::move(t)));
+    }
+  }
+
+  void add_node(const onnx::NodeProto& n, int index, ir::Graph& g, ImportState& st, int opset) {
+    std::string name = st.unique_node_name(default_node_name(n, index));
+    if (!node_domain(n).empty()) unsupported(path_, n.op_type(), node_domain(n), name, opset);
+    std::vector<ir::Value*> inputs;
+    for (const std::string& in : n.input()) {
+      if (in.empty()) {
+        inputs.push_back(nullptr);
+        continue;
+      }
+      ir::Value* v = g.find_value(in);
+      FC_CHECK(v, path_, ": ", n.op_type(), " node '", name, "': input '", in, "' is not defined before use");
+      inputs.push_back(v);
+    }
+    std::vector<detail::PendingNode> pending = detail::normalize_node(n, name, inputs, st);
+    ir::Node* prev = nullptr;
+    for (detail::PendingNode& p : pending) {
+      if (prev)  // a rewrite's later node: a null input i is the previous node's output i
+        for (size_t i = 0; i < p.inputs.size(); ++i)
+          if (!p.inputs[i]) p.inputs[i] = prev->outputs.at(i);
+      while (!p.outputs.empty() && p.outputs.back().empty()) p.outputs.pop_back();
+      std::vector<ir::Value*> outs;
+      for (const std::string& o : p.outputs)
+        outs.push_back(g.add_value(o.empty() ? st.fresh_value_name(name + "/unused") : o, {}));
+      prev = g.add_node(p.op, p.inputs, outs, std::move(p.attrs), p.name);
+      type_node(*prev, g, st, opset);
+    }
+  }
+
+  // Folds the node if it is part of a shape chain (turning fully known results into Constants);
+  // otherwise checks that we support it and infers its output types with its shape function.
+  void type_node(ir::Node& n, ir::Graph& g, ImportState& st, int opset) {
+    std::vector<const SymTensor*> syms;
+    std::vector<ir::TensorType> types;
+    std::vector<const ir::Tensor*> values;
+    for (ir::Value* in : n.inputs) {
+      const SymTensor* s = in ? st.known(in->name) : nullptr;
+      syms.push_back(s);
+      types.push_back(in ? in->type : ir::TensorType{});
+      if (in && g.is_param(in)) values.push_back(&g.param(in));
+      else values.push_back(s && s->known() ? &s->tensor : nullptr);
+    }
+    if (auto folded = fold_shape_node(n, syms, types)) {
+      FC_ASSERT(folded->size() == n.outputs.size());
+      for (size_t i = 0; i < folded->size(); ++i) {
+        const SymTensor& r = (*folded)[i];
+        n.outputs[i]->type = ir::TensorType::concrete(r.dtype, r.dims);
+        st.set_known(n.outputs[i]->name, r);
+      }
+      if (n.outputs.size() == 1 && (*folded)[0].known() && n.op != "Constant") {
+        n.op = "Constant";
+        n.inputs.clear();
+        n.attrs = {{"value", (*folded)[0].tensor}};
+      }
+      return;
+    }
+    if (!supported(n.op, opset)) unsupported(path_, n.op, "", n.name, opset);
+    std::vector<ir::TensorType> outs = ir::infer_output_types(n, types, values);
+    for (size_t i = 0; i < n.outputs.size(); ++i) n.outputs[i]->type = outs[i];
+  }
+
+  // Our types must agree with ONNX's where both know a dimension (the batch is symbolic in ours
+  // and may be fixed in the file, so symbols are not compared).
+  void check_declared_types(const ir::Graph& g) {
+    auto check = [&](const ir::Value* v, const std::string& who) {
+      auto it = declared_.find(v->name);
+      if (it == declared_.end() || it->second.dtype == ir::DType::Undefined) return;
+      const ir::TensorType& theirs = it->second;
+      bool ok = theirs.dtype == v->type.dtype && theirs.rank() == v->type.rank();
+      for (size_t i = 0; ok && i < theirs.rank(); ++i)
+        if (theirs.dims[i].is_known() && v->type.dims[i].is_known()) ok = theirs.dims[i] == v->type.dims[i];
+      FC_CHECK(ok, path_, ": ", who, ": output '", v->name, "' has type ", ir::to_string(v->type),
+               ", but the model declares ", ir::to_string(theirs), " (importer or op bug)");
+    };
+    for (const auto& n : g.nodes())
+      for (const ir::Value* o : n->outputs) check(o, n->describe());
+  }
+
+  std::string path_;
+  const ImportOptions& options_;
+  std::set<std::string> initializers_;
+  std::unordered_map<std::string, ir::TensorType> declared_;
+};
+
+// Runs `import` so that every error it throws is one line naming `path` once.
+template <typename F>
+ir::Graph with_file_errors(const std::string& path, const F& import) {
+  try {
+    return import();
+  } catch (const Error& e) {
+    // Every message names the file once.
+    std::string msg = e.what();
+    if (msg.rfind(path + ":", 0) == 0) throw;
+    fail(path, ": ", msg);
+  } catch (const std::exception& e) {
+    // Library exceptions (allocation, protobuf, filesystem) still end in one line naming the file.
+    fail(path, ": import failed: ", e.what());
+  }
+}
+
+}  // namespace
+
+ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
+  return with_file_errors(path, [&] { return Importer(path, options).run(detail::load_model(path, prescan)); });
+}
+
+namespace detail {
+
+ir::Graph import_model(onnx::ModelProto model, const std::string& path, const ImportOptions& options) {
+  return with_file_errors(path, [&] {
+    return Importer(path, options).run(load_parsed_model(std::move(model), path, prescan));
+  });
+}
+
+}  // namespace detail
 
 }  // namespace fc::frontend

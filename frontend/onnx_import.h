@@ -1,7 +1,9 @@
-// ONNX -> IR import. Loads the model with the onnx library (external data only from files inside
-// the model's folder), runs the ONNX checker and shape inference, normalises every node into the
-// IR's one form per op (see ir/graph.h), folds shape computations into attributes/constants and
-// infers IR types with a symbolic batch dimension.
+// ONNX -> IR import (opsets 11 to 17 of the default domain). Loads the model with the onnx library
+// (external data only from files inside the model's folder), runs the ONNX checker and shape
+// inference, normalises every node into the IR's one form per op (docs/ir_conventions.md), folds
+// shape computations (Shape/Gather/Concat/... chains) into attributes with a symbolic batch, removes
+// what only served them, and infers IR types with our own shape functions, checking them against
+// the shapes ONNX declares. Implementation: frontend/onnx_*.cpp, frontend/shape_folding.cpp.
 #pragma once
 
 #include <string>

@@ -1,0 +1,249 @@
+// Per-op normalisation of ONNX nodes into the IR's canonical forms (docs/ir_conventions.md):
+// configuration inputs (constant or folded at import) become attributes, older-opset attribute
+// spellings map to the same attributes, Cast's `to` becomes a dtype name, Constant's value_* become
+// `value`, and opset < 13 Softmax-family nodes get opset-13 semantics by a Flatten/Reshape rewrite.
+// Ops without a rule pass through with their attributes converted one to one.
+#include <algorithm>
+
+#include "frontend/onnx_internal.h"
+#include "ir/error.h"
+
+namespace fc::frontend::detail {
+
+using ir::Attribute;
+using ir::Dim;
+using ir::DType;
+
+namespace {
+
+// The node being normalised, with helpers to read its configuration inputs.
+struct Rule {
+  PendingNode& out;
+  ImportState& st;
+  std::string desc;  // "Reshape node 'r1'"
+  int opset;
+
+  bool has_input(size_t i) const { return i < out.inputs.size() && out.inputs[i] != nullptr; }
+
+  // The known contents of configuration input i (required when present).
+  const SymTensor& config(size_t i, const char* what) const {
+    FC_CHECK(has_input(i), desc, ": the ", what, " input is required");
+    const SymTensor* t = st.known(out.inputs[i]->name);
+    if (!t)
+      fail(desc, ": input '", out.inputs[i]->name, "' (", what,
+           ") must be computable at import (a constant or a shape computation)");
+    return *t;
+  }
+  std::vector<int64_t> config_ints(size_t i, const char* what) const {
+    const SymTensor& t = config(i, what);
+    FC_CHECK(t.is_integral(), desc, ": input '", out.inputs[i]->name, "' (", what, ") must hold integers");
+    if (!t.known()) {
+      std::string vals;
+      for (const SymElem& e : t.elems) vals += (vals.empty() ? "" : ",") + to_string(e);
+      fail(desc, ": input '", out.inputs[i]->name, "' (", what, ") depends on unknown dimensions: [", vals, "]");
+    }
+    return t.tensor.to_int64_vector();
+  }
+  float config_float(size_t i, const char* what) const {
+    const SymTensor& t = config(i, what);
+    FC_CHECK(t.known() && t.tensor.numel() == 1, desc, ": input '", out.inputs[i]->name, "' (", what,
+             ") must be a known scalar");
+    switch (t.dtype) {
+      case DType::F32: return t.tensor.data<float>()[0];
+      case DType::F64: return static_cast<float>(t.tensor.data<double>()[0]);
+      default: return static_cast<float>(t.tensor.to_int64_vector()[0]);
+    }
+  }
+  // Moves configuration input i (if present) into attribute `key` as ints.
+  void ints_input_to_attr(size_t i, const char* key) {
+    if (has_input(i)) out.attrs[key] = config_ints(i, key);
+  }
+  void float_input_to_attr(size_t i, const char* key) {
+    if (has_input(i)) out.attrs[key] = config_float(i, key);
+  }
+  // Keeps only the first n inputs (the data inputs).
+  void keep_inputs(size_t n) {
+    if (out.inputs.size() > n) out.inputs.resize(n);
+  }
+  const std::vector<Dim>& input_dims(size_t i) const {
+    FC_CHECK(has_input(i), desc, ": input ", i, " is required");
+    return out.inputs[i]->type.dims;
+  }
+};
+
+std::vector<SymElem> elems_of(const std::vector<Dim>& dims) {
+  std::vector<SymElem> r;
+  for (const Dim& d : dims) r.push_back(SymElem::of_dim(d));
+  return r;
+}
+
+void normalize_reshape(Rule& r) {
+  const SymTensor& target = r.config(1, "shape");
+  FC_CHECK(target.is_integral() && target.dims.size() == 1, r.desc, ": the shape input must be a 1-D integer tensor");
+  bool allowzero = r.out.attrs.count("allowzero") && std::get<int64_t>(r.out.attrs["allowzero"]) != 0;
+  if (allowzero)
+    for (const SymElem& e : target.elems)
+      FC_CHECK(!(e.is_known && e.value == 0), r.desc, ": allowzero=1 with a 0 in the target shape is not supported");
+  r.out.attrs.erase("allowzero");
+  r.out.attrs["shape"] = resolve_reshape_target(target.elems, r.input_dims(0), r.desc);
+  r.keep_inputs(1);
+}
+
+void normalize_expand(Rule& r) {
+  const SymTensor& target = r.config(1, "shape");
+  FC_CHECK(target.is_integral() && target.dims.size() == 1, r.desc, ": the shape input must be a 1-D integer tensor");
+  r.out.attrs["shape"] = resolve_expand_target(target.elems, r.input_dims(0), r.desc);
+  r.keep_inputs(1);
+}
+
+// Softmax / LogSoftmax / Hardmax before opset 13 work on the input coerced to 2-D at `axis`
+// (default 1). Equal to the opset-13 form when axis is the last dim; otherwise
+// Flatten(axis) -> op(axis=-1) -> Reshape(original shape).
+std::vector<PendingNode> normalize_softmax(Rule& r) {
+  int64_t rank = static_cast<int64_t>(r.input_dims(0).size());
+  if (r.opset >= 13) return {r.out};
+  int64_t axis = 1;
+  if (r.out.attrs.count("axis")) axis = std::get<int64_t>(r.out.attrs["axis"]);
+  axis = rank == 0 ? 0 : ir::normalize_axis(axis, rank, r.desc);
+  r.out.attrs["axis"] = int64_t{-1};
+  if (rank == 0 || axis == rank - 1) return {r.out};
+
+  const std::vector<Dim>& dims = r.input_dims(0);
+  auto product = [&](int64_t b, int64_t e) {
+    if (e - b == 1) return dims[b];
+    int64_t p = 1;
+    for (int64_t i = b; i < e; ++i) {
+      if (!dims[i].is_known()) return Dim::unknown();
+      p *= dims[i].size;
+    }
+    return Dim::known(p);
+  };
+  std::vector<Dim> flat_dims{product(0, axis), product(axis, rank)};
+  std::string out_name = r.out.outputs.at(0);
+  PendingNode flatten{"Flatten", r.st.unique_node_name(r.out.name + "/flatten"), {r.out.inputs[0]},
+                      {r.st.fresh_value_name(out_name + "/flat")}, {{"axis", axis}}};
+  PendingNode op{r.out.op, r.out.name, {nullptr}, {r.st.fresh_value_name(out_name + "/flat_" + r.out.op)},
+                 r.out.attrs};
+  PendingNode reshape{"Reshape", r.st.unique_node_name(r.out.name + "/unflatten"), {nullptr}, {out_name},
+                      {{"shape", resolve_reshape_target(elems_of(dims), flat_dims, r.desc)}}};
+  // Inputs of the later nodes are the values the driver creates for the earlier ones: it resolves
+  // a null input i of node k as output i of node k-1.
+  return {flatten, op, reshape};
+}
+
+void normalize_constant(Rule& r) {
+  auto& a = r.out.attrs;
+  auto take = [&](const char* key, auto make) {
+    auto it = a.find(key);
+    if (it == a.end()) return;
+    a["value"] = make(it->second);
+    a.erase(key);
+  };
+  take("value_float", [](const Attribute& v) { return ir::Tensor::scalar<float>(std::get<float>(v)); });
+  take("value_int", [](const Attribute& v) { return ir::Tensor::scalar<int64_t>(std::get<int64_t>(v)); });
+  take("value_floats", [](const Attribute& v) {
+    const auto& f = std::get<std::vector<float>>(v);
+    return ir::Tensor::from_vector<float>({static_cast<int64_t>(f.size())}, f);
+  });
+  take("value_ints", [](const Attribute& v) {
+    const auto& f = std::get<std::vector<int64_t>>(v);
+    return ir::Tensor::from_vector<int64_t>({static_cast<int64_t>(f.size())}, f);
+  });
+  FC_CHECK(a.size() == 1 && a.count("value") && std::holds_alternative<ir::Tensor>(a["value"]), r.desc,
+           ": only tensor, float(s) and int(s) constants are supported");
+}
+
+void normalize_cast(Rule& r) {
+  auto it = r.out.attrs.find("to");
+  FC_CHECK(it != r.out.attrs.end() && std::holds_alternative<int64_t>(it->second), r.desc, ": missing 'to'");
+  int32_t onnx_type = static_cast<int32_t>(std::get<int64_t>(it->second));
+  DType to = dtype_from_onnx(onnx_type);
+  FC_CHECK(to != DType::Undefined, r.desc, ": casting to ", onnx_type_name(onnx_type), " is not supported");
+  it->second = std::string(ir::dtype_name(to));
+  r.out.attrs.erase("saturate");
+}
+
+void normalize_batchnorm(Rule& r) {
+  auto& a = r.out.attrs;
+  if (a.count("spatial")) {
+    FC_CHECK(std::get<int64_t>(a["spatial"]) == 1, r.desc, ": spatial=0 is not supported");
+    a.erase("spatial");
+  }
+  a.erase("consumed_inputs");
+}
+
+}  // namespace
+
+std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::string& name,
+                                        const std::vector<ir::Value*>& inputs, ImportState& st) {
+  PendingNode out;
+  out.op = node.op_type();
+  out.name = name;
+  out.inputs = inputs;
+  while (!out.inputs.empty() && !out.inputs.back()) out.inputs.pop_back();  // trailing omitted inputs
+  for (const std::string& o : node.output()) out.outputs.push_back(o);
+  std::string desc = node.op_type() + " node '" + name + "'";
+  for (const auto& a : node.attribute()) out.attrs[a.name()] = attribute_from_onnx(a, desc);
+
+  const std::string& op = out.op;
+  Rule r{out, st, desc, st.model.opset};
+  if (op == "Reshape") {
+    normalize_reshape(r);
+  } else if (op == "Expand") {
+    normalize_expand(r);
+  } else if (op == "Tile") {
+    r.ints_input_to_attr(1, "repeats");
+    r.keep_inputs(1);
+  } else if (op == "Squeeze" || op == "Unsqueeze" || op == "ReduceSum") {
+    // Opset 13 moved axes from an attribute to an optional input (ReduceSum: opset 13 too).
+    if (r.opset >= 13) {
+      r.ints_input_to_attr(1, "axes");
+      if (op == "ReduceSum" && out.attrs.count("axes") && std::get<std::vector<int64_t>>(out.attrs["axes"]).empty())
+        out.attrs.erase("axes");  // an empty axes input means "not given"
+      r.keep_inputs(1);
+    }
+    if (op == "Unsqueeze") FC_CHECK(out.attrs.count("axes"), desc, ": axes are required");
+  } else if (op == "Split") {
+    if (r.opset >= 13) {
+      r.ints_input_to_attr(1, "split");
+      r.keep_inputs(1);
+    }
+  } else if (op == "Slice") {
+    r.ints_input_to_attr(1, "starts");
+    r.ints_input_to_attr(2, "ends");
+    r.ints_input_to_attr(3, "axes");
+    r.ints_input_to_attr(4, "steps");
+    FC_CHECK(out.attrs.count("starts") && out.attrs.count("ends"), desc, ": starts and ends are required");
+    r.keep_inputs(1);
+  } else if (op == "Pad") {
+    r.ints_input_to_attr(1, "pads");
+    r.float_input_to_attr(2, "value");
+    FC_CHECK(!r.has_input(3), desc, ": the axes input is not supported");
+    r.keep_inputs(1);
+  } else if (op == "Clip") {
+    r.float_input_to_attr(1, "min");
+    r.float_input_to_attr(2, "max");
+    r.keep_inputs(1);
+  } else if (op == "Dropout") {
+    r.float_input_to_attr(1, "ratio");
+    if (r.has_input(2)) {
+      const SymTensor& t = r.config(2, "training_mode");
+      FC_CHECK(t.known() && t.tensor.numel() == 1, desc, ": training_mode must be a known scalar");
+      out.attrs["training_mode"] = t.tensor.to_int64_vector()[0] != 0 ? int64_t{1} : int64_t{0};
+    }
+    if (out.attrs.count("ratio") && std::holds_alternative<int64_t>(out.attrs["ratio"]))
+      out.attrs["ratio"] = static_cast<float>(std::get<int64_t>(out.attrs["ratio"]));
+    r.keep_inputs(1);
+  } else if (op == "Cast") {
+    normalize_cast(r);
+  } else if (op == "Constant") {
+    normalize_constant(r);
+  } else if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
+    return normalize_softmax(r);
+  } else if (op == "BatchNormalization") {
+    normalize_batchnorm(r);
+  }
+  return {out};
+}
+
+}  // namespace fc::frontend::detail

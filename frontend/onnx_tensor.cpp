@@ -1,0 +1,136 @@
+// Conversions of ONNX protobuf data into IR data: element types, tensors (raw_data, typed fields,
+// external files read directly into the tensor's storage with 64-bit offsets), value types and
+// attributes.
+#include <cstring>
+#include <fstream>
+
+#include "frontend/onnx_internal.h"
+#include "ir/error.h"
+
+namespace fc::frontend::detail {
+
+using ir::DType;
+
+DType dtype_from_onnx(int32_t t) {
+  switch (t) {
+    case onnx::TensorProto::FLOAT: return DType::F32;
+    case onnx::TensorProto::DOUBLE: return DType::F64;
+    case onnx::TensorProto::INT64: return DType::I64;
+    case onnx::TensorProto::INT32: return DType::I32;
+    case onnx::TensorProto::INT8: return DType::I8;
+    case onnx::TensorProto::UINT8: return DType::U8;
+    case onnx::TensorProto::BOOL: return DType::Bool;
+    default: return DType::Undefined;
+  }
+}
+
+std::string onnx_type_name(int32_t t) {
+  if (onnx::TensorProto::DataType_IsValid(t)) return onnx::TensorProto::DataType_Name(t);
+  return "type " + std::to_string(t);
+}
+
+namespace {
+
+void read_external(const onnx::TensorProto& t, ir::Tensor& out, const std::string& what) {
+  std::string location;
+  uint64_t offset = 0, length = 0;
+  bool has_length = false;
+  for (const auto& e : t.external_data()) {
+    try {
+      if (e.key() == "location") location = e.value();
+      if (e.key() == "offset") offset = std::stoull(e.value());
+      if (e.key() == "length") {
+        length = std::stoull(e.value());
+        has_length = true;
+      }
+    } catch (const std::exception&) {
+      fail(what, ": bad external data ", e.key(), " '", e.value(), "'");
+    }
+  }
+  uint64_t want = out.nbytes();
+  FC_CHECK(!has_length || length == want, what, ": external data length ", length, " bytes, the tensor needs ", want);
+  std::ifstream f(location, std::ios::binary);
+  FC_CHECK(f, what, ": cannot open external data file ", location);
+  f.seekg(0, std::ios::end);
+  uint64_t file_size = static_cast<uint64_t>(f.tellg());
+  FC_CHECK(offset <= file_size && want <= file_size - offset, what, ": external data file ", location, " has ",
+           file_size, " bytes, the tensor needs ", want, " at offset ", offset);
+  f.seekg(static_cast<std::streamoff>(offset));
+  // Large tensors are read in chunks so that no single stream call exceeds what streamsize allows.
+  char* dst = static_cast<char*>(out.raw());
+  for (uint64_t done = 0; done < want;) {
+    uint64_t chunk = std::min<uint64_t>(want - done, uint64_t{1} << 30);
+    f.read(dst + done, static_cast<std::streamsize>(chunk));
+    FC_CHECK(f, what, ": reading external data file ", location, " failed");
+    done += chunk;
+  }
+}
+
+template <typename Dst, typename Src>
+void copy_field(const google::protobuf::RepeatedField<Src>& field, ir::Tensor& out, const std::string& what,
+                const char* field_name) {
+  FC_CHECK(static_cast<size_t>(field.size()) == out.numel(), what, ": ", field_name, " holds ", field.size(),
+           " values for ", out.numel(), " elements");
+  Dst* d = out.data<Dst>();
+  for (int i = 0; i < field.size(); ++i) d[i] = static_cast<Dst>(field.Get(i));
+}
+
+}  // namespace
+
+ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what) {
+  DType dtype = dtype_from_onnx(t.data_type());
+  FC_CHECK(dtype != DType::Undefined, what, ": element type ", onnx_type_name(t.data_type()), " is not supported");
+  FC_CHECK(!t.has_segment(), what, ": segmented tensors are not supported");
+  std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  for (int64_t d : dims) FC_CHECK(d >= 0, what, ": negative dimension ", d);
+  ir::Tensor out(dtype, dims);
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    read_external(t, out, what);
+  } else if (t.has_raw_data()) {
+    // raw_data is little-endian, as is every host we build for.
+    FC_CHECK(t.raw_data().size() == out.nbytes(), what, ": raw_data has ", t.raw_data().size(), " bytes, expected ",
+             out.nbytes());
+    if (out.nbytes()) std::memcpy(out.raw(), t.raw_data().data(), out.nbytes());
+  } else if (out.numel() > 0) {
+    switch (dtype) {
+      case DType::F32: copy_field<float>(t.float_data(), out, what, "float_data"); break;
+      case DType::F64: copy_field<double>(t.double_data(), out, what, "double_data"); break;
+      case DType::I64: copy_field<int64_t>(t.int64_data(), out, what, "int64_data"); break;
+      case DType::I32: copy_field<int32_t>(t.int32_data(), out, what, "int32_data"); break;
+      case DType::I8: copy_field<int8_t>(t.int32_data(), out, what, "int32_data"); break;
+      case DType::U8: copy_field<uint8_t>(t.int32_data(), out, what, "int32_data"); break;
+      case DType::Bool: copy_field<bool>(t.int32_data(), out, what, "int32_data"); break;
+      case DType::Undefined: FC_ASSERT(false);
+    }
+  }
+  return out;
+}
+
+ir::TensorType type_from_onnx(const onnx::TypeProto& t) {
+  if (!t.has_tensor_type() || !t.tensor_type().has_shape()) return {};
+  DType dtype = dtype_from_onnx(t.tensor_type().elem_type());
+  if (dtype == DType::Undefined) return {};
+  std::vector<ir::Dim> dims;
+  for (const auto& d : t.tensor_type().shape().dim()) {
+    if (d.has_dim_value()) dims.push_back(ir::Dim::known(d.dim_value()));
+    else if (d.has_dim_param() && !d.dim_param().empty()) dims.push_back(ir::Dim::sym(d.dim_param()));
+    else dims.push_back(ir::Dim::unknown());
+  }
+  return ir::TensorType(dtype, std::move(dims));
+}
+
+ir::Attribute attribute_from_onnx(const onnx::AttributeProto& a, const std::string& node_desc) {
+  std::string what = node_desc + " attribute '" + a.name() + "'";
+  switch (a.type()) {
+    case onnx::AttributeProto::FLOAT: return a.f();
+    case onnx::AttributeProto::INT: return static_cast<int64_t>(a.i());
+    case onnx::AttributeProto::STRING: return a.s();
+    case onnx::AttributeProto::TENSOR: return tensor_from_onnx(a.t(), what);
+    case onnx::AttributeProto::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    default: fail(what, ": attributes of kind ", onnx::AttributeProto::AttributeType_Name(a.type()), " are not supported");
+  }
+}
+
+}  // namespace fc::frontend::detail
