@@ -12,15 +12,72 @@ dnnl::stream& dnnl_stream() {
   return stream;
 }
 
+dnnl::memory::dims to_dnnl_dims(const std::vector<int64_t>& v) { return dnnl::memory::dims(v.begin(), v.end()); }
+
 dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims) {
-  dnnl::memory::dims d(dims.begin(), dims.end());
   std::vector<int64_t> strides(dims.size(), 1);
   for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
-  return dnnl::memory::desc(d, dnnl::memory::data_type::f32, dnnl::memory::dims(strides.begin(), strides.end()));
+  return strided_desc(dims, strides);
+}
+
+dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides) {
+  return dnnl::memory::desc(to_dnnl_dims(dims), dnnl::memory::data_type::f32, to_dnnl_dims(strides));
+}
+
+dnnl::memory::desc any_desc(const std::vector<int64_t>& dims) {
+  return dnnl::memory::desc(to_dnnl_dims(dims), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
 }
 
 dnnl::memory wrap(const ir::Tensor& t, const dnnl::memory::desc& desc) {
+  // oneDNN takes a mutable handle even for inputs it only reads.
   return dnnl::memory(desc, dnnl_engine(), const_cast<void*>(t.raw()));
+}
+
+void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
+  p.execute(dnnl_stream(), args);
+  dnnl_stream().wait();
+}
+
+LayoutBridge::LayoutBridge(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen, Dir dir)
+    : plain_(plain), chosen_(chosen) {
+  if (plain == chosen) return;
+  scratch_ = dnnl::memory(chosen, dnnl_engine());
+  const dnnl::engine& e = dnnl_engine();
+  reorder_ = dnnl::reorder(dir == Dir::In ? dnnl::reorder::primitive_desc(e, plain, e, chosen)
+                                          : dnnl::reorder::primitive_desc(e, chosen, e, plain));
+}
+
+dnnl::memory LayoutBridge::input(const ir::Tensor& t) {
+  if (!reorders()) return wrap(t, chosen_);
+  dnnl::memory src = wrap(t, plain_);
+  execute(reorder_, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, scratch_}});
+  return scratch_;
+}
+
+dnnl::memory LayoutBridge::output(ir::Tensor& t) { return reorders() ? scratch_ : wrap(t, chosen_); }
+
+void LayoutBridge::output_done(ir::Tensor& t) {
+  if (!reorders()) return;
+  dnnl::memory dst = wrap(t, plain_);
+  execute(reorder_, {{DNNL_ARG_FROM, scratch_}, {DNNL_ARG_TO, dst}});
+}
+
+ReorderedConstant::ReorderedConstant(const ir::Tensor& t, const dnnl::memory::desc& plain,
+                                     const dnnl::memory::desc& chosen)
+    : plain_(plain), mem_(chosen, dnnl_engine()) {
+  const dnnl::engine& e = dnnl_engine();
+  reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(e, plain, e, chosen));
+  reorder_from(t);
+}
+
+const dnnl::memory& ReorderedConstant::get(const ir::Tensor& current) {
+  if (!current.same_storage(source_)) reorder_from(current);
+  return mem_;
+}
+
+void ReorderedConstant::reorder_from(const ir::Tensor& t) {
+  execute(reorder_, {{DNNL_ARG_FROM, wrap(t, plain_)}, {DNNL_ARG_TO, mem_}});
+  source_ = t;
 }
 
 }  // namespace fc::runtime::cpu

@@ -1,9 +1,14 @@
 // One oneDNN CPU engine and stream per process, shared by every oneDNN-backed kernel, plus helpers
-// to wrap our tensors as oneDNN memory without copies.
+// to wrap our tensors as oneDNN memory without copies, to move activations between our plain
+// row-major layout and the (blocked) layout a primitive chose, and to turn oneDNN's exceptions into
+// fc::Error naming the node.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
 
+#include "ir/error.h"
+#include "ir/graph.h"
 #include "ir/tensor.h"
 
 namespace fc::runtime::cpu {
@@ -13,7 +18,66 @@ dnnl::stream& dnnl_stream();
 
 // Plain (row-major) memory descriptor for the given dims, f32.
 dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims);
+// f32 descriptor with explicit strides (transposed or broadcast views of a plain buffer).
+dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides);
+// f32 descriptor letting the primitive choose the layout (format_tag::any).
+dnnl::memory::desc any_desc(const std::vector<int64_t>& dims);
+dnnl::memory::dims to_dnnl_dims(const std::vector<int64_t>& v);
 // Wraps a tensor's storage (no copy). The tensor must outlive the returned memory's use.
 dnnl::memory wrap(const ir::Tensor& t, const dnnl::memory::desc& desc);
+
+// Runs `f` (oneDNN primitive creation or execution), turning a dnnl::error into a one-line
+// fc::Error naming the node.
+template <typename F>
+auto dnnl_checked(const ir::Node& node, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    fail(node.describe(), ": oneDNN: ", e.what());
+  }
+}
+
+// Executes a primitive on the shared stream and waits for it.
+void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args);
+
+// One tensor argument of a primitive, between our plain layout and the layout the primitive chose.
+// When they differ, a reorder primitive and a scratch buffer in the chosen layout are made once.
+class LayoutBridge {
+ public:
+  enum class Dir { In, Out };
+  LayoutBridge() = default;
+  LayoutBridge(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen, Dir dir);
+
+  bool reorders() const { return static_cast<bool>(scratch_); }
+  // Input: memory in the chosen layout holding t's values (t itself when no reorder is needed).
+  dnnl::memory input(const ir::Tensor& t);
+  // Output: memory for the primitive to write; call output_done(t) after executing it.
+  dnnl::memory output(ir::Tensor& t);
+  void output_done(ir::Tensor& t);
+
+ private:
+  dnnl::memory::desc plain_, chosen_;
+  dnnl::memory scratch_;
+  dnnl::reorder reorder_;
+};
+
+// A constant (parameter) tensor kept in the layout a primitive chose: reordered once when the
+// kernel is built, and again only when the parameter is replaced by a tensor with other storage
+// (values written in place into the same storage are not seen: such a change needs a new kernel).
+class ReorderedConstant {
+ public:
+  ReorderedConstant() = default;
+  ReorderedConstant(const ir::Tensor& t, const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen);
+  explicit operator bool() const { return static_cast<bool>(mem_); }
+  // The reordered memory for `current`, the parameter's tensor at this run.
+  const dnnl::memory& get(const ir::Tensor& current);
+
+ private:
+  void reorder_from(const ir::Tensor& t);
+  dnnl::memory::desc plain_;
+  dnnl::memory mem_;
+  dnnl::reorder reorder_;
+  ir::Tensor source_;  // shares the reordered tensor's storage, so its address cannot be reused
+};
 
 }  // namespace fc::runtime::cpu

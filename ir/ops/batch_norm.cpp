@@ -1,0 +1,59 @@
+// BatchNormalization (ONNX opset 15 semantics), x: [N, C, D1..Dk] (k >= 0), per-channel [C] inputs.
+//   training_mode = 0: y = scale * (x - mean) / sqrt(var + epsilon) + B; one output.
+//   training_mode = 1: normalises with the batch statistics (mean and population variance over N and
+//     the spatial axes) and also returns running_mean = mean * momentum + batch_mean * (1 - momentum),
+//     running_var likewise with the batch variance: outputs y [, running_mean, running_var].
+#include "ir/op_helpers.h"
+
+namespace fc::ir {
+namespace {
+
+std::vector<TensorType> infer_batch_norm(const InferContext& ctx) {
+  const Node& node = ctx.node;
+  const TensorType& x = ctx.in(0);
+  FC_CHECK(x.dtype == DType::F32, node.describe(), ": only f32 is supported");
+  FC_CHECK(x.rank() >= 2, node.describe(), ": input must be [N, C, ...], is ", to_string(x));
+  const int64_t training = node.attr_int("training_mode");
+  FC_CHECK(training == 0 || training == 1, node.describe(), ": training_mode must be 0 or 1");
+  FC_CHECK(training == 1 || node.outputs.size() == 1, node.describe(),
+           ": running_mean/running_var outputs need training_mode=1");
+  const char* names[] = {"scale", "B", "mean", "var"};
+  for (size_t i = 1; i < 5; ++i) {
+    const TensorType& p = ctx.in(i);
+    bool ok = p.dtype == DType::F32 && p.rank() == 1 &&
+              (!p.dims[0].is_known() || !x.dims[1].is_known() || p.dims[0] == x.dims[1]);
+    FC_CHECK(ok, node.describe(), ": ", names[i - 1], " ", to_string(p), " must be f32[C] with C = ",
+             to_string(x.dims[1]));
+  }
+  TensorType stat(DType::F32, {x.dims[1]});
+  return {x, stat, stat};
+}
+
+// Inference folds to one multiply-add per element; training adds the two statistics passes.
+OpCost batch_norm_cost(const InferContext& ctx, const std::vector<TensorType>& outs) {
+  const double n = double(ctx.in(0).numel());
+  const bool training = ctx.node.attr_int("training_mode") == 1;
+  double bytes = 0;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) bytes += 4.0 * double(ctx.in(i).numel());
+  for (const TensorType& t : outs) bytes += 4.0 * double(t.numel());
+  return {(training ? 6.0 : 2.0) * n, bytes};
+}
+
+}  // namespace
+
+FC_REGISTER_OP(OpSchema{
+    .name = "BatchNormalization",
+    .since_opset = 1,
+    .min_inputs = 5,
+    .max_inputs = 5,
+    .min_outputs = 1,
+    .max_outputs = 3,
+    .attrs = {{"epsilon", AttrKind::Float, Attribute(1e-5f)},
+              {"momentum", AttrKind::Float, Attribute(0.9f)},
+              {"training_mode", AttrKind::Int, Attribute(int64_t{0})}},
+    .infer = infer_batch_norm,
+    .cost = batch_norm_cost,
+    .doc = "per-channel normalisation with given (inference) or batch (training_mode=1) statistics",
+});
+
+}  // namespace fc::ir
