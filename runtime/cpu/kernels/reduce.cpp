@@ -1,0 +1,151 @@
+// CPU kernels for ReduceSum / ReduceMean / ReduceMax / ReduceMin. x: any shape, f32; y: x with the
+// reduced dims removed or set to 1.
+//
+// The input dims are merged into alternating kept/reduced groups (adjacent dims of a row-major
+// tensor always merge). If the innermost group is kept, its L elements are "lanes": contiguous in
+// both x and y, they are accumulated side by side, so reducing [N, C] over N streams through memory
+// instead of striding. Work items are (outer output index, chunk of lanes); each accumulates over
+// the reduced groups in a fixed order, so the result does not depend on the thread count. Sums
+// accumulate in double (exact enough that ReduceMean over millions of floats stays correctly rounded
+// in practice).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ir/ops/reduce.h"
+#include "ir/shape_util.h"
+#include "runtime/cpu/kernel_registry.h"
+#include "runtime/cpu/kernels/broadcast_loop.h"
+
+namespace fc::runtime::cpu {
+namespace {
+
+struct SumAcc {
+  using Acc = double;
+  static Acc init() { return 0.0; }
+  static Acc add(Acc a, float x) { return a + x; }
+  static float finish(Acc a, int64_t) { return static_cast<float>(a); }
+};
+struct MeanAcc : SumAcc {
+  static float finish(Acc a, int64_t n) { return static_cast<float>(a / static_cast<double>(n)); }
+};
+// NaN propagates: once the accumulator is NaN it stays NaN.
+struct MaxAcc {
+  using Acc = float;
+  static Acc init() { return -std::numeric_limits<float>::infinity(); }
+  static Acc add(Acc a, float x) { return (x > a || x != x) && a == a ? x : a; }
+  static float finish(Acc a, int64_t) { return a; }
+};
+struct MinAcc {
+  using Acc = float;
+  static Acc init() { return std::numeric_limits<float>::infinity(); }
+  static Acc add(Acc a, float x) { return (x < a || x != x) && a == a ? x : a; }
+  static float finish(Acc a, int64_t) { return a; }
+};
+
+struct Group {
+  int64_t size, stride;
+};
+
+// The loop structure of one reduction, fixed by the input shape.
+struct ReducePlan {
+  std::vector<Group> outer;    // kept groups before the lanes, outermost first
+  std::vector<Group> reduced;  // reduced groups, outermost first
+  int64_t lanes = 1;           // size of a trailing kept group (contiguous), else 1
+  int64_t count = 1;           // elements reduced into each output
+};
+
+ReducePlan plan_reduce(const std::vector<int64_t>& dims, const std::vector<bool>& mask) {
+  // Merge adjacent dims with the same kind; size-1 dims are dropped.
+  std::vector<std::pair<int64_t, bool>> merged;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == 1) continue;
+    if (!merged.empty() && merged.back().second == mask[i]) merged.back().first *= dims[i];
+    else merged.push_back({dims[i], static_cast<bool>(mask[i])});
+  }
+  ReducePlan p;
+  int64_t stride = 1;
+  for (size_t i = merged.size(); i-- > 0;) {
+    const auto [size, red] = merged[i];
+    if (red) {
+      p.reduced.insert(p.reduced.begin(), Group{size, stride});
+      p.count *= size;
+    } else if (i + 1 == merged.size()) {
+      p.lanes = size;
+    } else {
+      p.outer.insert(p.outer.begin(), Group{size, stride});
+    }
+    stride *= size;
+  }
+  return p;
+}
+
+constexpr int64_t kLaneChunk = 256;
+
+template <typename Op>
+void reduce(const ReducePlan& p, const float* x, float* y) {
+  using Acc = typename Op::Acc;
+  int64_t outer = 1;
+  for (const Group& g : p.outer) outer *= g.size;
+  const int64_t chunks = (p.lanes + kLaneChunk - 1) / kLaneChunk;
+  // Innermost reduced group, walked directly; the others by an odometer. With nothing reduced
+  // (noop_with_empty_axes) the inner group is one element and every output copies its input.
+  const Group inner = p.reduced.empty() ? Group{1, 0} : p.reduced.back();
+  const int64_t rest = inner.size ? p.count / inner.size : 0;
+  const size_t odometer_groups = p.reduced.empty() ? 0 : p.reduced.size() - 1;
+  const int64_t total = outer * p.lanes * std::max<int64_t>(p.count, 1);
+#pragma omp parallel for schedule(static) if (total > kParallelMinElements)
+  for (int64_t item = 0; item < outer * chunks; ++item) {
+    const int64_t o = item / chunks, l0 = (item % chunks) * kLaneChunk;
+    const int64_t nl = std::min(kLaneChunk, p.lanes - l0);
+    int64_t base = l0, r = o;
+    for (size_t g = p.outer.size(); g-- > 0;) {
+      base += (r % p.outer[g].size) * p.outer[g].stride;
+      r /= p.outer[g].size;
+    }
+    Acc acc[kLaneChunk];
+    std::fill(acc, acc + nl, Op::init());
+    for (int64_t q = 0; q < rest; ++q) {
+      int64_t off = base, t = q;
+      for (size_t g = odometer_groups; g-- > 0;) {
+        off += (t % p.reduced[g].size) * p.reduced[g].stride;
+        t /= p.reduced[g].size;
+      }
+      if (nl == 1) {
+        Acc a = acc[0];
+        for (int64_t j = 0; j < inner.size; ++j) a = Op::add(a, x[off + j * inner.stride]);
+        acc[0] = a;
+      } else {
+        for (int64_t j = 0; j < inner.size; ++j) {
+          const float* row = x + off + j * inner.stride;
+          for (int64_t l = 0; l < nl; ++l) acc[l] = Op::add(acc[l], row[l]);
+        }
+      }
+    }
+    float* out = y + o * p.lanes + l0;
+    for (int64_t l = 0; l < nl; ++l) out[l] = Op::finish(acc[l], p.count);
+  }
+}
+
+template <typename Op>
+void add_reduce(const char* op) {
+  KernelRegistry::global().add(op, [](const KernelSpec& spec) {
+    const ReducePlan plan = plan_reduce(spec.inputs[0].sizes(),
+                                        ir::reduced_axes(spec.node, static_cast<int64_t>(spec.inputs[0].rank())));
+    return make_function_kernel(spec, [plan](const KernelSpec&, const std::vector<const Tensor*>& in,
+                                             std::vector<Tensor>& out) {
+      reduce<Op>(plan, in[0]->data<float>(), out[0].data<float>());
+    });
+  });
+}
+
+[[maybe_unused]] const bool registered = [] {
+  add_reduce<SumAcc>("ReduceSum");
+  add_reduce<MeanAcc>("ReduceMean");
+  add_reduce<MaxAcc>("ReduceMax");
+  add_reduce<MinAcc>("ReduceMin");
+  return true;
+}();
+
+}  // namespace
+}  // namespace fc::runtime::cpu
