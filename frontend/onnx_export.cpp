@@ -1,0 +1,93 @@
+// Trained ONNX export (see onnx_export.h). Works on the user's own ModelProto so that everything
+// we do not touch (names, doc strings, metadata, opset imports, value_info) survives unchanged.
+#include "frontend/onnx_export.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "frontend/onnx_internal.h"
+#include "ir/error.h"
+
+namespace fc::frontend {
+
+namespace {
+
+int32_t onnx_dtype(ir::DType t) {
+  switch (t) {
+    case ir::DType::F32: return onnx::TensorProto::FLOAT;
+    case ir::DType::F64: return onnx::TensorProto::DOUBLE;
+    case ir::DType::I64: return onnx::TensorProto::INT64;
+    case ir::DType::I32: return onnx::TensorProto::INT32;
+    case ir::DType::I8: return onnx::TensorProto::INT8;
+    case ir::DType::U8: return onnx::TensorProto::UINT8;
+    case ir::DType::Bool: return onnx::TensorProto::BOOL;
+    case ir::DType::Undefined: break;
+  }
+  fail("onnx export: tensor of undefined type");
+}
+
+void set_tensor(onnx::TensorProto& p, const ir::Tensor& t) {
+  const std::string name = p.name();
+  p.Clear();
+  p.set_name(name);
+  for (int64_t d : t.dims()) p.add_dims(d);
+  p.set_data_type(onnx_dtype(t.dtype()));
+  p.set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
+}
+
+void to_inference_form(onnx::GraphProto& g) {
+  std::set<std::string> dropped_outputs;
+  for (onnx::NodeProto& n : *g.mutable_node()) {
+    if (n.op_type() == "BatchNormalization" && (n.domain().empty() || n.domain() == "ai.onnx")) {
+      for (int i = 1; i < n.output_size(); ++i) dropped_outputs.insert(n.output(i));
+      while (n.output_size() > 1) n.mutable_output()->RemoveLast();
+      auto* attrs = n.mutable_attribute();
+      for (int i = attrs->size() - 1; i >= 0; --i)
+        if (attrs->Get(i).name() == "training_mode") attrs->DeleteSubrange(i, 1);
+    }
+    if (n.op_type() == "Dropout" && (n.domain().empty() || n.domain() == "ai.onnx")) {
+      while (n.input_size() > 2) n.mutable_input()->RemoveLast();
+    }
+  }
+  auto* outs = g.mutable_output();
+  for (int i = outs->size() - 1; i >= 0; --i)
+    if (dropped_outputs.count(outs->Get(i).name())) outs->DeleteSubrange(i, 1);
+}
+
+}  // namespace
+
+void export_trained_onnx(const std::string& source_onnx, const std::map<std::string, ir::Tensor>& values,
+                         const std::string& out_path) {
+  onnx::ModelProto m;
+  {
+    std::ifstream f(source_onnx, std::ios::binary);
+    FC_CHECK(f && m.ParseFromIstream(&f), source_onnx, ": cannot read the model to export");
+  }
+  detail::strip_plan_additions(m);  // from a plan: its main graph is the user's model
+  onnx::GraphProto& g = *m.mutable_graph();
+  for (onnx::TensorProto& init : *g.mutable_initializer()) {
+    auto it = values.find(init.name());
+    if (it != values.end()) set_tensor(init, it->second);
+    else
+      FC_CHECK(init.data_location() != onnx::TensorProto::EXTERNAL, source_onnx, ": initializer '", init.name(),
+               "' uses external data, which the trained-model export does not copy yet");
+  }
+  to_inference_form(g);
+  namespace fs = std::filesystem;
+  if (auto dir = fs::path(out_path).parent_path(); !dir.empty()) fs::create_directories(dir);
+  const std::string tmp = out_path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    FC_CHECK(f, tmp, ": cannot write");
+    FC_CHECK(m.SerializeToOstream(&f), out_path, ": serialising the model failed (over 2 GiB?)");
+    f.flush();
+    FC_CHECK(f.good(), tmp, ": write failed");
+  }
+  FC_CHECK(std::rename(tmp.c_str(), out_path.c_str()) == 0, out_path, ": cannot rename ", tmp);
+}
+
+}  // namespace fc::frontend

@@ -1,0 +1,665 @@
+// Plan files (frontend/plan_io.h): save -> load gives back the training graph exactly (its text form
+// with every value printed, node by node, every parameter bit), the inference graph import_onnx
+// gives and the metadata; the python onnx package reads the container as documented (domains,
+// update_binding, only non-shared initializers in the algorithm); external data is inlined; a plan
+// rewritten by another tool still loads; corrupt, truncated, foreign and wrong-version files are
+// one-line errors naming the file; the trained-model export from a plan is the plain model.
+// Models are generated with /usr/bin/python3 + onnx.helper into a temporary folder.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "frontend/onnx_export.h"
+#include "frontend/onnx_import.h"
+#include "frontend/plan_io.h"
+#include "ir/hyperparams.h"
+#include "ir/op_registry.h"
+#include "ir/text_format.h"
+#include "passes/training_graph.h"
+
+using namespace fc;
+using namespace fc::ir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kModelsScript = R"PY(
+import os, sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+out = sys.argv[1]
+rng = np.random.default_rng(7)
+def f32(*shape): return rng.standard_normal(shape).astype(np.float32)
+def vi(name, dims): return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+def mlp(opset):
+    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], name="fc2", transB=1)]
+    inits = [numpy_helper.from_array(a, n) for n, a in
+             (("w1", f32(8, 4)), ("b1", f32(8)), ("w2", f32(3, 8)), ("b2", f32(3)))]
+    g = helper.make_graph(nodes, "mlp", [vi("x", ["batch", 4])], [vi("y", ["batch", 3])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="plan-test")
+m = mlp(13)
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(out, "mlp.onnx"))
+
+# Conv -> BatchNormalization -> Relu -> Flatten -> Gemm: BatchNorm running statistics are state.
+nodes = [helper.make_node("Conv", ["x", "cw", "cb"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+         helper.make_node("BatchNormalization", ["c", "s", "bb", "mean", "var"], ["n"], name="bn", epsilon=1e-5),
+         helper.make_node("Relu", ["n"], ["r"], name="relu"),
+         helper.make_node("Flatten", ["r"], ["f"], name="flatten", axis=1),
+         helper.make_node("Gemm", ["f", "w", "b"], ["y"], name="fc", transB=1)]
+inits = [numpy_helper.from_array(a, n) for n, a in
+         (("cw", f32(2, 1, 3, 3)), ("cb", f32(2)), ("s", f32(2)), ("bb", f32(2)), ("mean", f32(2)),
+          ("var", np.abs(f32(2)) + 0.5), ("w", f32(3, 32)), ("b", f32(3)))]
+g = helper.make_graph(nodes, "convbn", [vi("x", ["N", 1, 4, 4])], [vi("y", ["N", 3])], inits)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(out, "convbn.onnx"))
+
+# BatchNormalization -> Dropout: every op here has a gradient rule already, so build_training_graph
+# itself makes the training graph (fc.BatchNormTraining, fc.DropoutTraining, loss, updates).
+nodes = [helper.make_node("BatchNormalization", ["x", "s", "bb", "mean", "var"], ["n"], name="bn", epsilon=1e-3),
+         helper.make_node("Dropout", ["n"], ["y"], name="drop")]
+inits = [numpy_helper.from_array(a, n) for n, a in
+         (("s", f32(3)), ("bb", f32(3)), ("mean", f32(3)), ("var", np.abs(f32(3)) + 0.5))]
+g = helper.make_graph(nodes, "bnonly", [vi("x", ["N", 3])], [vi("y", ["N", 3])], inits)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(out, "bn_dropout.onnx"))
+
+# The MLP at IR version 6 with w1 as external data (8 bytes into w1.bin).
+m = mlp(11)
+m.ir_version = 6
+w1 = m.graph.initializer[0]
+data = numpy_helper.to_array(w1).tobytes()
+w1.ClearField("raw_data")
+w1.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "w1.bin"), ("offset", "8"), ("length", str(len(data)))):
+    e = w1.external_data.add()
+    e.key, e.value = k, v
+os.makedirs(os.path.join(out, "ext"), exist_ok=True)
+with open(os.path.join(out, "ext", "w1.bin"), "wb") as f:
+    f.write(b"\0" * 8 + data)
+with open(os.path.join(out, "ext", "mlp_ext.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
+)PY";
+
+// Reads a plan or model with the onnx package and prints what the tests compare; also rewrites
+// plans: "resave IN OUT", "setmeta IN OUT KEY VALUE|-" (with the fc.hash recomputed, as a tool
+// that knows the format would).
+const char* kToolScript = R"PY(
+import sys
+import onnx
+def fnv(b):
+    h = 14695981039346656037
+    for c in b:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+cmd, path = sys.argv[1], sys.argv[2]
+m = onnx.load(path)
+if cmd == "inspect":
+    print("ir_version", m.ir_version)
+    print("opsets", " ".join(sorted("%s:%d" % (o.domain, o.version) for o in m.opset_import)))
+    print("meta", " ".join(sorted(e.key for e in m.metadata_props)))
+    print("main_inits", " ".join(sorted(t.name for t in m.graph.initializer)))
+    print("external", sum(1 for t in m.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL))
+    print("training_infos", len(m.training_info))
+    if m.training_info:
+        a = m.training_info[0].algorithm
+        print("alg_inits", " ".join(sorted(t.name for t in a.initializer)))
+        print("alg_domains", " ".join(sorted(set(n.domain for n in a.node))))
+        print("alg_outputs", " ".join(o.name for o in a.output))
+        print("bindings", " ".join("%s=%s" % (b.key, b.value) for b in m.training_info[0].update_binding))
+elif cmd == "check":
+    onnx.checker.check_model(m)
+    print("checked")
+elif cmd == "resave":
+    onnx.save(m, sys.argv[3])
+elif cmd == "setmeta":
+    key, value = sys.argv[4], sys.argv[5]
+    props = [(e.key, e.value) for e in m.metadata_props if e.key not in (key, "fc.hash")]
+    if value != "-":
+        props.append((key, value))
+    del m.metadata_props[:]
+    for k, v in props:
+        m.metadata_props.add(key=k, value=v)
+    m.metadata_props.add(key="fc.hash", value=fnv(m.SerializeToString()))
+    onnx.save(m, sys.argv[3])
+)PY";
+
+// This process's scratch folder, removed at exit.
+struct ScratchDir {
+  fs::path path = fs::temp_directory_path() / ("fc_plan_test." + std::to_string(::getpid()));
+  ScratchDir() {
+    fs::remove_all(path);
+    fs::create_directories(path / "py");
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+const fs::path& scratch() {
+  static const ScratchDir dir;
+  return dir.path;
+}
+
+// Runs a python script with arguments; returns its stdout (the test fails on a non-zero exit).
+std::string run_python(const std::string& script_text, const std::vector<std::string>& args) {
+  const fs::path dir = scratch() / "py";
+  fs::path script = dir / (std::to_string(std::hash<std::string>{}(script_text)) + ".py");
+  if (!fs::exists(script)) std::ofstream(script) << script_text;
+  std::string cmd = "/usr/bin/python3 '" + script.string() + "'";
+  for (const std::string& a : args) cmd += " '" + a + "'";
+  fs::path log = dir / "out.txt";
+  cmd += " > '" + log.string() + "' 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
+  return out;
+}
+
+// The folder with the generated models and room for plans (one per test process).
+const fs::path& work_dir() {
+  static const fs::path dir = [] {
+    fs::path d = scratch() / "work";
+    fs::create_directories(d);
+    run_python(kModelsScript, {d.string()});
+    return d;
+  }();
+  return dir;
+}
+std::string model(const std::string& name) { return (work_dir() / name).string(); }
+
+// One "key value..." line of the inspect output.
+std::string field(const std::string& report, const std::string& key) {
+  std::istringstream in(report);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + " ", 0) == 0) return line.substr(key.size() + 1);
+    if (line == key) return "";
+  }
+  ADD_FAILURE() << "no '" << key << "' in:\n" << report;
+  return "";
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// ---- exact comparison of graphs ----
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.dims() == b.dims() && a.nbytes() == b.nbytes() &&
+         (a.nbytes() == 0 || std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0);
+}
+
+bool same_attr(const Attribute& a, const Attribute& b) {
+  if (a.index() != b.index()) return false;
+  if (auto* f = std::get_if<float>(&a)) return std::memcmp(f, &std::get<float>(b), sizeof(float)) == 0;
+  if (auto* fs = std::get_if<std::vector<float>>(&a)) {
+    const auto& gs = std::get<std::vector<float>>(b);
+    return fs->size() == gs.size() && (fs->empty() || std::memcmp(fs->data(), gs.data(), fs->size() * 4) == 0);
+  }
+  if (auto* t = std::get_if<Tensor>(&a)) return same_bits(*t, std::get<Tensor>(b));
+  return std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, Tensor>) return false;  // handled above
+        else return v == std::get<T>(b);
+      },
+      a);
+}
+
+std::string names(const std::vector<Value*>& vs) {
+  std::string s;
+  for (const Value* v : vs) s += (v ? v->name + ":" + to_string(v->type) : std::string("_")) + " ";
+  return s;
+}
+
+void expect_same_graph(const Graph& a, const Graph& b) {
+  PrintOptions all;
+  all.max_inline_elements = size_t{1} << 20;  // every value, so the text comparison covers them
+  EXPECT_EQ(print_graph(a, all), print_graph(b, all));
+  EXPECT_FALSE(print_graph(a).empty());
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.opset, b.opset);
+  EXPECT_EQ(names(a.inputs), names(b.inputs));
+  EXPECT_EQ(names(a.outputs), names(b.outputs));
+  EXPECT_EQ(names(a.param_order()), names(b.param_order()));
+  for (size_t i = 0; i < std::min(a.param_order().size(), b.param_order().size()); ++i)
+    EXPECT_TRUE(same_bits(a.param(a.param_order()[i]), b.param(b.param_order()[i]))) << a.param_order()[i]->name;
+  ASSERT_EQ(a.nodes().size(), b.nodes().size());
+  for (size_t i = 0; i < a.nodes().size(); ++i) {
+    const Node& x = *a.nodes()[i];
+    const Node& y = *b.nodes()[i];
+    EXPECT_EQ(x.op, y.op) << i;
+    EXPECT_EQ(x.domain, y.domain) << x.name;
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(names(x.inputs), names(y.inputs)) << x.name;
+    EXPECT_EQ(names(x.outputs), names(y.outputs)) << x.name;
+    ASSERT_EQ(x.attrs.size(), y.attrs.size()) << x.name;
+    for (const auto& [k, v] : x.attrs) {
+      ASSERT_TRUE(y.attrs.count(k)) << x.name << " " << k;
+      EXPECT_TRUE(same_attr(v, y.attrs.at(k))) << x.name << " attribute " << k;
+    }
+  }
+  ASSERT_EQ(a.state_updates.size(), b.state_updates.size());
+  for (size_t i = 0; i < a.state_updates.size(); ++i) {
+    EXPECT_EQ(a.state_updates[i].first->name, b.state_updates[i].first->name);
+    EXPECT_EQ(a.state_updates[i].second->name, b.state_updates[i].second->name);
+  }
+}
+
+// ---- training graphs as the CLI builds them ----
+
+// A stand-in for build_training_graph while gradient rules are missing: an fc.SGDUpdate per float
+// parameter (the parameter itself standing in for its gradient), momentum buffers with non-zero
+// contents, the first parameter without one (an omitted optional input), every update as state.
+void make_training_like(Graph& g, frontend::PlanMeta& meta) {
+  Value* hyper = g.add_value(kHyperInputName, TensorType(DType::F32, {Dim::known(kHyperSize)}));
+  Value* labels = g.add_value("labels", TensorType(DType::I64, {g.outputs.at(0)->type.dims.at(0)}));
+  std::vector<Value*> params = g.param_order();
+  bool first = true;
+  for (Value* p : params) {
+    if (p->type.dtype != DType::F32) continue;
+    Value* next = g.add_value(p->name + "/next", p->type);
+    if (first) {
+      Node* n = g.add_node("SGDUpdate", {p, p, nullptr, hyper}, {next}, {{"nesterov", int64_t{0}}}, p->name + "/sgd");
+      n->domain = "fc";
+    } else {
+      Tensor buf(DType::F32, g.param(p).dims());
+      for (size_t i = 0; i < buf.numel(); ++i) buf.data<float>()[i] = 0.25f * static_cast<float>(i) - 1.0f;
+      Value* b = g.add_param(p->name + ".momentum_buffer", buf);
+      Value* b_next = g.add_value(b->name + "/next", p->type);
+      Node* n = g.add_node("SGDUpdate", {p, p, b, hyper}, {next, b_next}, {{"nesterov", int64_t{1}}}, p->name + "/sgd");
+      n->domain = "fc";
+      g.state_updates.emplace_back(b, b_next);
+    }
+    g.state_updates.emplace_back(p, next);
+    first = false;
+  }
+  g.inputs.push_back(labels);
+  g.inputs.push_back(hyper);
+  meta.labels_input = labels->name;
+  meta.model_output = g.outputs.at(0)->name;
+  meta.data_input = g.inputs.at(0)->name;
+}
+
+struct Training {
+  Graph g;
+  frontend::PlanMeta meta;
+};
+
+Training training_graph(const std::string& onnx_path) {
+  Training t;
+  t.meta.recipe_text = "[model]\npath = \"model.onnx\"\n\n[optimizer]\nname = \"sgd\"  # \"quoted\"\n";
+  t.meta.recipe_path = "/recipes/train.toml";
+  t.meta.overrides = {"optimizer.lr=0.05", "batch.size=64"};
+  t.g = frontend::import_onnx(onnx_path);
+  try {
+    passes::TrainingGraphInfo info = passes::build_training_graph(t.g, {});
+    t.meta.data_input = info.data_input;
+    t.meta.labels_input = info.labels_input;
+    t.meta.loss_output = info.loss_output;
+    t.meta.model_output = info.model_output;
+  } catch (const Error& e) {
+    std::cout << "[ note ] build_training_graph failed (" << e.what() << "); using a hand-built training graph\n";
+    t.g = frontend::import_onnx(onnx_path);
+    make_training_like(t.g, t.meta);
+  }
+  return t;
+}
+
+void expect_same_meta(const frontend::PlanMeta& a, const frontend::PlanMeta& b) {
+  EXPECT_EQ(a.recipe_text, b.recipe_text);
+  EXPECT_EQ(a.recipe_path, b.recipe_path);
+  EXPECT_EQ(a.overrides, b.overrides);
+  EXPECT_EQ(a.data_input, b.data_input);
+  EXPECT_EQ(a.labels_input, b.labels_input);
+  EXPECT_EQ(a.loss_output, b.loss_output);
+  EXPECT_EQ(a.model_output, b.model_output);
+}
+
+std::string plan_path(const std::string& name) { return (work_dir() / "plans" / name).string(); }
+
+// Saves, loads and checks everything that must survive; returns the plan's path.
+std::string round_trip(const std::string& onnx_path, const std::string& plan_name) {
+  Training t = training_graph(onnx_path);
+  std::string path = plan_path(plan_name);
+  frontend::save_plan(path, onnx_path, t.g, t.meta);
+  frontend::Plan p = frontend::load_plan(path);
+  expect_same_graph(t.g, p.train);
+  expect_same_meta(t.meta, p.meta);
+  expect_same_graph(frontend::import_onnx(onnx_path), p.inference);
+  EXPECT_EQ(p.hash.size(), 16u);
+  EXPECT_EQ(p.hash.find_first_not_of("0123456789abcdef"), std::string::npos) << p.hash;
+  EXPECT_TRUE(frontend::is_plan_file(path));
+  EXPECT_FALSE(frontend::is_plan_file(onnx_path));
+
+  // The container as another reader sees it: only non-shared parameters are algorithm
+  // initializers, every update value is an algorithm output, the project domains are imported.
+  std::string report = run_python(kToolScript, {"inspect", path});
+  std::set<std::string> main_inits;
+  {
+    std::istringstream in(field(report, "main_inits"));
+    for (std::string n; in >> n;) main_inits.insert(n);
+  }
+  std::set<std::string> own;
+  for (const Value* v : t.g.param_order())
+    if (!main_inits.count(v->name)) own.insert(v->name);
+  std::string own_text;
+  for (const std::string& n : own) own_text += (own_text.empty() ? "" : " ") + n;
+  EXPECT_EQ(field(report, "alg_inits"), own_text);
+  EXPECT_EQ(field(report, "training_infos"), "1");
+  EXPECT_EQ(field(report, "external"), "0");
+  std::string domains = field(report, "alg_domains");
+  EXPECT_TRUE(domains == "ai.fcc" || domains == "ai.fcc ai.fcc.onnx") << domains;
+  EXPECT_NE(field(report, "opsets").find("ai.fcc.onnx:1 ai.fcc:1"), std::string::npos) << report;
+  std::string outputs = " " + field(report, "alg_outputs") + " ";
+  std::string bindings;
+  for (const auto& [param, next] : t.g.state_updates) {
+    bindings += (bindings.empty() ? "" : " ") + param->name + "=" + next->name;
+    EXPECT_NE(outputs.find(" " + next->name + " "), std::string::npos) << next->name << " not an output";
+  }
+  EXPECT_EQ(field(report, "bindings"), bindings);
+  for (const char* key : {"fc.hash", "fc.plan_version", "fc.recipe", "fc.overrides", "fc.io.data_input"})
+    EXPECT_NE((" " + field(report, "meta") + " ").find(std::string(" ") + key + " "), std::string::npos) << key;
+  return path;
+}
+
+TEST(PlanIo, MlpRoundTrip) { round_trip(model("mlp.onnx"), "mlp.fcplan"); }
+
+TEST(PlanIo, ConvBatchNormRoundTrip) {
+  std::string path = round_trip(model("convbn.onnx"), "convbn.fcplan");
+  frontend::Plan p = frontend::load_plan(path);
+  // The BatchNorm running statistics are state whichever way the training graph was built.
+  bool mean_updated = false;
+  for (const auto& [param, next] : p.train.state_updates) mean_updated |= param->name == "mean";
+  EXPECT_TRUE(mean_updated || p.train.find_value("mean/next"));
+}
+
+// The training graph exactly as the CLI makes it (no stand-in): training-form ops, the loss, optimizer
+// updates with zero momentum buffers, runtime inputs fc.hyper and fc.rng.
+TEST(PlanIo, BuiltTrainingGraphRoundTrip) {
+  std::string src = model("bn_dropout.onnx");
+  Graph g = frontend::import_onnx(src);
+  passes::TrainingGraphInfo info = passes::build_training_graph(g, {});
+  frontend::PlanMeta meta{"[model]\n", "r.toml", {}, info.data_input, info.labels_input, info.loss_output,
+                          info.model_output};
+  std::string path = plan_path("bn_dropout.fcplan");
+  frontend::save_plan(path, src, g, meta);
+  frontend::Plan p = frontend::load_plan(path);
+  expect_same_graph(g, p.train);
+  expect_same_meta(meta, p.meta);
+  expect_same_graph(frontend::import_onnx(src), p.inference);
+  std::set<std::string> fc_ops;
+  for (const auto& n : p.train.nodes())
+    if (n->domain == "fc") fc_ops.insert(n->op);
+  for (const char* op : {"BatchNormTraining", "DropoutTraining", "SoftmaxCrossEntropy", "SGDUpdate"})
+    EXPECT_TRUE(fc_ops.count(op)) << op;
+  EXPECT_TRUE(p.train.find_value(kRngInputName));
+  EXPECT_FALSE(p.train.state_updates.empty());
+}
+
+TEST(PlanIo, SavingIsDeterministic) {
+  Training t = training_graph(model("mlp.onnx"));
+  frontend::save_plan(plan_path("a.fcplan"), model("mlp.onnx"), t.g, t.meta);
+  frontend::save_plan(plan_path("b.fcplan"), model("mlp.onnx"), t.g, t.meta);
+  std::string a = read_bytes(plan_path("a.fcplan"));
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, read_bytes(plan_path("b.fcplan")));
+  EXPECT_FALSE(fs::exists(plan_path("a.fcplan.tmp." + std::to_string(::getpid()))));
+}
+
+// A parameter whose value differs from the main graph's initializer of the same name (changed by a
+// pass) is stored in the plan; the inference graph keeps the model's own value.
+TEST(PlanIo, ChangedParameterIsStoredNotShared) {
+  Training t = training_graph(model("mlp.onnx"));
+  Value* w2 = t.g.value("w2");
+  Tensor changed = t.g.param(w2).clone();
+  changed.data<float>()[5] = 1234.5f;
+  t.g.set_param(w2, changed);
+  std::string path = plan_path("changed.fcplan");
+  frontend::save_plan(path, model("mlp.onnx"), t.g, t.meta);
+  frontend::Plan p = frontend::load_plan(path);
+  expect_same_graph(t.g, p.train);
+  EXPECT_EQ(p.train.param(p.train.value("w2")).data<float>()[5], 1234.5f);
+  EXPECT_NE(p.inference.param(p.inference.value("w2")).data<float>()[5], 1234.5f);
+  EXPECT_NE((" " + field(run_python(kToolScript, {"inspect", path}), "alg_inits") + " ").find(" w2 "),
+            std::string::npos);
+}
+
+// Every attribute kind and value-type form the IR has, on a graph built by hand (the plan does not
+// consult the op registry).
+TEST(PlanIo, EveryAttributeKindAndTypeFormRoundTrips) {
+  Graph g;
+  g.name = "kinds";
+  g.opset = 13;
+  Value* x = g.add_value("x", TensorType(DType::F32, {Dim::sym("N"), Dim::unknown(), Dim::known(3)}));
+  g.inputs.push_back(x);
+  g.add_param("f64", Tensor::from_vector<double>({2}, {0.1, -1e300}));
+  g.add_param("i32", Tensor::from_vector<int32_t>({3}, {-1, 0, 7}));
+  g.add_param("i8", Tensor::from_vector<int8_t>({2}, {-128, 127}));
+  g.add_param("u8", Tensor::from_vector<uint8_t>({1, 2}, {0, 255}));
+  Tensor bools(DType::Bool, {3});
+  bools.data<bool>()[0] = bools.data<bool>()[2] = true;
+  g.add_param("bool", bools);
+  g.add_param("scalar", Tensor::scalar<float>(-0.0f));
+  g.add_param("empty", Tensor(DType::F32, {0, 3}));
+  Value* buf = g.add_param("name with spaces/and:colons", Tensor::from_vector<int64_t>({2}, {INT64_MIN, INT64_MAX}));
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::map<std::string, Attribute> attrs = {
+      {"i", int64_t{-5}},
+      {"f_nan", nan},
+      {"f_neg_zero", -0.0f},
+      {"f_inf", -inf},
+      {"f_denormal", 1e-45f},
+      {"s", std::string("line\nbreak \x01\"q\"")},
+      {"s_empty", std::string()},
+      {"ints", std::vector<int64_t>{1, -1, INT64_MAX}},
+      {"ints_empty", std::vector<int64_t>{}},
+      {"floats", std::vector<float>{1.5f, -0.0f, nan}},
+      {"floats_empty", std::vector<float>{}},
+      {"t", Tensor::from_vector<double>({2, 2}, {1, 2, 3, 4})},
+      {"t_bool", bools.reshaped({3, 1})},
+      {"t_scalar", Tensor::scalar<int64_t>(42)},
+      {"t_empty", Tensor(DType::I32, {0})},
+      {"strings", std::vector<std::string>{"a", "", "b\n"}},
+      {"strings_empty", std::vector<std::string>{}},
+  };
+  Value* y = g.add_value("y", x->type);
+  g.add_node("Identity", {x}, {y}, attrs, "id");
+  Value* z = g.add_value("z", TensorType(DType::F32, {}));
+  Value* u = g.add_value("u", TensorType(DType::I64, {Dim::known(0)}));
+  Node* n = g.add_node("Custom", {y, nullptr, buf, nullptr}, {z, u}, {}, "");  // unnamed: "Custom_1"
+  n->domain = "fc";
+  Value* w = g.add_value("w", TensorType(DType::I64, {Dim::known(2)}));
+  g.add_node("Neg", {buf}, {w}, {}, "neg");
+  g.outputs = {z, x, g.value("f64"), w};
+  g.state_updates.emplace_back(buf, w);  // w is both an output of its own and an update value
+  g.state_updates.emplace_back(g.value("i32"), g.value("i32"));  // a parameter as update value
+
+  frontend::PlanMeta meta;  // all empty: still present and round-tripped
+  std::string path = plan_path("kinds.fcplan");
+  frontend::save_plan(path, model("mlp.onnx"), g, meta);
+  frontend::Plan p = frontend::load_plan(path);
+  expect_same_graph(g, p.train);
+  expect_same_meta(meta, p.meta);
+  EXPECT_EQ(p.train.nodes().at(1)->name, "Custom_1");
+}
+
+TEST(PlanIo, ExternalDataIsInlinedAndIrVersionRestored) {
+  // Copy the model with its data into a folder of its own, save, then remove the data file.
+  fs::path dir = work_dir() / "ext_copy";
+  fs::create_directories(dir);
+  fs::copy_file(work_dir() / "ext" / "mlp_ext.onnx", dir / "mlp_ext.onnx", fs::copy_options::overwrite_existing);
+  fs::copy_file(work_dir() / "ext" / "w1.bin", dir / "w1.bin", fs::copy_options::overwrite_existing);
+  std::string source = (dir / "mlp_ext.onnx").string();
+  Graph imported = frontend::import_onnx(source);
+  std::string path = round_trip(source, "ext.fcplan");
+  fs::remove(dir / "w1.bin");
+  frontend::Plan p = frontend::load_plan(path);
+  EXPECT_TRUE(same_bits(imported.param(imported.value("w1")), p.inference.param(p.inference.value("w1"))));
+  EXPECT_TRUE(same_bits(imported.param(imported.value("w1")), p.train.param(p.train.value("w1"))));
+  std::string report = run_python(kToolScript, {"inspect", path});
+  EXPECT_EQ(field(report, "ir_version"), "7");  // training_info needs IR 7
+
+  // The export from the plan is the user's model again: IR 6, no training info, no fc metadata.
+  std::string out = (work_dir() / "exported_ext.onnx").string();
+  frontend::export_trained_onnx(path, {}, out);
+  report = run_python(kToolScript, {"inspect", out});
+  EXPECT_EQ(field(report, "ir_version"), "6");
+  EXPECT_EQ(field(report, "training_infos"), "0");
+  EXPECT_EQ(field(report, "meta"), "");
+  EXPECT_EQ(field(report, "opsets"), ":11");
+  EXPECT_EQ(field(run_python(kToolScript, {"check", out}), "checked"), "");
+}
+
+TEST(PlanIo, ExportFromPlanIsThePlainTrainedModel) {
+  std::string path = round_trip(model("convbn.onnx"), "export.fcplan");
+  frontend::Plan p = frontend::load_plan(path);
+  Tensor trained = p.train.param(p.train.value("w")).clone();
+  for (size_t i = 0; i < trained.numel(); ++i) trained.data<float>()[i] = static_cast<float>(i) * 0.5f;
+  std::string out = (work_dir() / "exported.onnx").string();
+  frontend::export_trained_onnx(path, {{"w", trained}}, out);
+  EXPECT_EQ(field(run_python(kToolScript, {"check", out}), "checked"), "");
+  std::string report = run_python(kToolScript, {"inspect", out});
+  EXPECT_EQ(field(report, "training_infos"), "0");
+  EXPECT_EQ(field(report, "meta"), "");
+  EXPECT_EQ(field(report, "opsets"), ":13");
+  EXPECT_FALSE(frontend::is_plan_file(out));
+  Graph back = frontend::import_onnx(out);
+  EXPECT_TRUE(same_bits(back.param(back.value("w")), trained));
+  EXPECT_TRUE(same_bits(back.param(back.value("cw")), p.inference.param(p.inference.value("cw"))));
+}
+
+// A plan rewritten by a tool that keeps its content (the hash record moves) still loads.
+TEST(PlanIo, PlanResavedByOnnxStillLoads) {
+  Training t = training_graph(model("mlp.onnx"));
+  std::string path = plan_path("resave_src.fcplan"), resaved = plan_path("resaved.fcplan");
+  frontend::save_plan(path, model("mlp.onnx"), t.g, t.meta);
+  run_python(kToolScript, {"resave", path, resaved});
+  EXPECT_NE(read_bytes(path), read_bytes(resaved));  // the record moved: the slow path is exercised
+  frontend::Plan p = frontend::load_plan(resaved);
+  expect_same_graph(t.g, p.train);
+  EXPECT_EQ(p.hash, frontend::load_plan(path).hash);
+}
+
+void expect_one_line_error(const std::string& msg, const std::string& path, const std::string& what) {
+  EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << msg;
+  EXPECT_NE(msg.find(what), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
+TEST(PlanIo, FlippedByteIsReportedAsCorrupt) {
+  Training t = training_graph(model("mlp.onnx"));
+  std::string path = plan_path("flip.fcplan");
+  frontend::save_plan(path, model("mlp.onnx"), t.g, t.meta);
+  std::string bytes = read_bytes(path);
+  const Tensor& w2 = t.g.param(t.g.value("w2"));
+  std::string w2_bytes(static_cast<const char*>(w2.raw()), w2.nbytes());
+  size_t at = bytes.find(w2_bytes);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(bytes.find(w2_bytes, at + 1), std::string::npos);  // the weights are stored once
+  bytes[at + 5] ^= 0x10;
+  write_bytes(path, bytes);
+  expect_one_line_error(error_of([&] { frontend::load_plan(path); }), path, "plan is corrupt");
+  EXPECT_TRUE(frontend::is_plan_file(path));  // still looks like a plan; only loading checks
+}
+
+TEST(PlanIo, BadFilesAreOneLineErrorsNamingTheFile) {
+  Training t = training_graph(model("mlp.onnx"));
+  std::string good = plan_path("good.fcplan");
+  frontend::save_plan(good, model("mlp.onnx"), t.g, t.meta);
+  std::string bytes = read_bytes(good);
+
+  std::string truncated = plan_path("truncated.fcplan");
+  write_bytes(truncated, bytes.substr(0, bytes.size() / 2));
+  expect_one_line_error(error_of([&] { frontend::load_plan(truncated); }), truncated, "not a valid plan");
+
+  std::string text = plan_path("recipe.toml");
+  write_bytes(text, "[model]\npath = \"x.onnx\"\n");
+  expect_one_line_error(error_of([&] { frontend::load_plan(text); }), text, "not a valid plan");
+  EXPECT_FALSE(frontend::is_plan_file(text));
+
+  std::string empty = plan_path("empty.fcplan");
+  write_bytes(empty, "");
+  expect_one_line_error(error_of([&] { frontend::load_plan(empty); }), empty, "empty");
+  EXPECT_FALSE(frontend::is_plan_file(empty));
+
+  std::string missing = plan_path("missing.fcplan");
+  expect_one_line_error(error_of([&] { frontend::load_plan(missing); }), missing, "cannot open");
+  EXPECT_FALSE(frontend::is_plan_file(missing));
+  EXPECT_FALSE(frontend::is_plan_file(work_dir().string()));
+
+  // A plain ONNX model: no plan metadata.
+  expect_one_line_error(error_of([&] { frontend::load_plan(model("mlp.onnx")); }), model("mlp.onnx"),
+                        "fc.plan_version");
+
+  // Another format version (the hash recomputed, so only the version is wrong).
+  std::string v2 = plan_path("v2.fcplan");
+  run_python(kToolScript, {"setmeta", good, v2, "fc.plan_version", "2"});
+  expect_one_line_error(error_of([&] { frontend::load_plan(v2); }), v2, "version '2' is not supported");
+  EXPECT_TRUE(frontend::is_plan_file(v2));
+
+  // Required metadata missing (hash consistent).
+  std::string no_params = plan_path("no_params.fcplan");
+  run_python(kToolScript, {"setmeta", good, no_params, "fc.train.params", "-"});
+  expect_one_line_error(error_of([&] { frontend::load_plan(no_params); }), no_params, "fc.train.params");
+  std::string no_recipe = plan_path("no_recipe.fcplan");
+  run_python(kToolScript, {"setmeta", good, no_recipe, "fc.recipe", "-"});
+  expect_one_line_error(error_of([&] { frontend::load_plan(no_recipe); }), no_recipe, "fc.recipe");
+
+  // Metadata edited without updating the hash.
+  std::string edited = plan_path("edited.fcplan");
+  std::string key = "fc.recipe_path", old_value = t.meta.recipe_path;
+  std::string changed = bytes;
+  size_t at = changed.find(old_value);
+  ASSERT_NE(at, std::string::npos);
+  changed[at + 1] = 'X';
+  write_bytes(edited, changed);
+  expect_one_line_error(error_of([&] { frontend::load_plan(edited); }), edited, "plan is corrupt");
+}
+
+TEST(PlanIo, SaveErrorsNameTheFile) {
+  Training t = training_graph(model("mlp.onnx"));
+  std::string not_onnx = plan_path("not_onnx.onnx");
+  write_bytes(not_onnx, "hello");
+  std::string msg = error_of([&] { frontend::save_plan(plan_path("x.fcplan"), not_onnx, t.g, t.meta); });
+  EXPECT_EQ(msg.rfind(not_onnx + ": ", 0), 0u) << msg;
+  EXPECT_FALSE(fs::exists(plan_path("x.fcplan")));
+
+  frontend::PlanMeta bad = t.meta;
+  bad.overrides = {"a=1\nb=2"};
+  std::string out = plan_path("bad_override.fcplan");
+  expect_one_line_error(error_of([&] { frontend::save_plan(out, model("mlp.onnx"), t.g, bad); }), out, "override");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+}  // namespace
