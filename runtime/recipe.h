@@ -74,17 +74,38 @@ struct Recipe {
 
   // [distributed]
   std::string allreduce = "auto";
-  std::string bucket_mb = "auto";
-  std::string interconnect = "shared_memory";
+  std::string bucket_mb = "auto";  // "auto" or the number as written ("25", "0.5")
+  std::string interconnect = "shared_memory";  // a preset name, or "custom" when given as a table
   double interconnect_alpha_us = 0, interconnect_bandwidth_gbps = 0;  // when given as a table
   bool sync_batchnorm = true;
 };
 
 // Parses and validates a recipe. `overrides` are "section.key=value" strings (value in TOML syntax;
-// a bare word is taken as a string). Checks that referenced files exist.
+// text that does not parse as a TOML value is taken as a string: `--set data.train_x=a.gz`). A
+// deeper key reaches into an inline table: "data.normalize.mean=0.5". Overrides are applied to the
+// file's table in order before validation; relative paths in an override resolve against the
+// working directory (the user typed them), those in the file against the recipe's folder.
+// Checks that the model and data files exist. Keys that belong to another optimizer or schedule
+// than the one named (momentum with adamw, gamma with cosine) are validated and ignored, so that
+// `--set schedule.name=...` can switch without deleting keys.
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same from recipe text (as stored in a plan); `path` names it in messages and anchors
+// relative paths. Data files must exist; the model file need not (the plan carries the model).
+Recipe parse_recipe_text(const std::string& text, const std::string& path,
+                         const std::vector<std::string>& overrides = {});
 
-// The learning rate at `step` (0-based) of `total_steps`, including warm-up and lr scaling.
+// The learning rate at `step` (0-based) of `total_steps`, including warm-up and lr scaling:
+//   base = lr * batch_size / scale_lr_with_batch        (lr alone when scale_lr_with_batch is unset)
+//   constant:  base
+//   step:      base * gamma^floor(step / step_size)
+//   multistep: base * gamma^(number of milestones m with m <= step)
+//   poly:      base * (1 - step / total_steps)^power                      (FireCaffe; 0 at the end)
+//   cosine:    min_lr + (base - min_lr) * (1 + cos(pi * step / total_steps)) / 2
+// (step is clamped to total_steps for poly and cosine). Linear warm-up multiplies, it does not
+// replace: for step < warmup_steps the value above is scaled by (step + 1) / warmup_steps, and
+// the schedule itself counts from step 0 of training (PyTorch: LambdaLR warm-up factor times the
+// schedule, not SequentialLR). The first step thus trains with lr / warmup_steps, and step
+// warmup_steps - 1 with the full schedule value.
 double learning_rate(const Recipe& r, int64_t step, int64_t total_steps);
 
 }  // namespace fc::runtime

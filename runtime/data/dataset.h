@@ -19,8 +19,9 @@ struct Dataset {
   std::vector<int64_t> sample_shape() const;  // x's dims without N
 };
 
-// Throws fc::Error naming the file on a missing/corrupt file, label/image count mismatch, or labels
-// not int64.
+// Throws fc::Error naming the file on a missing/corrupt/truncated file, label/image count mismatch,
+// or labels not int64 (int32 .npy labels are widened), and naming the key when `normalize` has
+// neither one value nor one per channel (dim 1 of x).
 Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
                      const Normalize& normalize);
 
@@ -29,9 +30,13 @@ Dataset load_dataset(const std::string& format, const std::string& x_path, const
 // platform and every rank.
 std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch);
 
-// Batches of a dataset, produced ahead of compute on a background thread (bounded queue).
-// Batch b of epoch e holds samples order[b*batch .. (b+1)*batch) (the last partial batch is dropped
-// for training). Rank r of R takes its contiguous share [r*batch/R, (r+1)*batch/R) of every global batch.
+// Batches of a dataset, produced ahead of compute on a background thread (bounded queue of
+// `prefetch` batches). Batch b of epoch e holds samples order[b*batch .. (b+1)*batch) with
+// order = epoch_order(N, shuffle, seed, e) (the last partial batch is dropped for training). Rank r
+// of R takes its contiguous share [r*batch/R, (r+1)*batch/R) of every global batch: x [batch/R, ...],
+// y [batch/R]. Training step s is batch s % steps_per_epoch of epoch s / steps_per_epoch, so a
+// loader made with start_step = s continues a run exactly. Throws fc::Error when batch % R != 0 or
+// the batch exceeds the dataset.
 struct Batch {
   int64_t epoch = 0;
   int64_t index_in_epoch = 0;
@@ -42,13 +47,17 @@ class BatchLoader {
  public:
   BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, uint64_t seed, int rank = 0, int world = 1,
               int64_t start_step = 0, int prefetch = 4);
-  ~BatchLoader();
-  Batch next();  // blocks until the next batch is ready; batches continue across epochs forever
+  ~BatchLoader();  // stops the producer promptly, however many batches are still queued
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+  // Blocks until the next batch is ready; batches continue across epochs forever. An error in the
+  // producer thread is re-thrown here.
+  Batch next();
   int64_t steps_per_epoch() const;
 
  private:
   struct Impl;
-  Impl* impl_;
+  Impl* impl_ = nullptr;
 };
 
 }  // namespace fc::runtime::data

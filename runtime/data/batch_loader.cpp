@@ -1,0 +1,87 @@
+// BatchLoader: gathers this rank's rows of each global batch into contiguous tensors on a
+// background thread (Prefetcher), so that copying overlaps compute. Step s is batch
+// s % steps_per_epoch of epoch s / steps_per_epoch and depends on nothing else, which is what makes
+// a resumed run (start_step) see exactly the batches an uninterrupted one would.
+#include <cstring>
+#include <memory>
+
+#include "ir/error.h"
+#include "runtime/data/dataset.h"
+#include "runtime/data/prefetcher.h"
+
+namespace fc::runtime::data {
+
+struct BatchLoader::Impl {
+  Dataset ds;  // shares the tensors' storage with the caller's dataset
+  int64_t global_batch = 0, local_batch = 0, steps_per_epoch = 0;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  int rank = 0;
+  // The order of the epoch being produced; used by the producer thread only.
+  int64_t order_epoch = -1;
+  std::vector<int64_t> order;
+  std::unique_ptr<Prefetcher<Batch>> prefetcher;  // last: stopped before the fields above go
+
+  // Step s: rows order[b*G + r*G/R .. + G/R) of epoch e, copied into x: [G/R, ...] and y: [G/R].
+  Batch make(int64_t step) {
+    const int64_t epoch = step / steps_per_epoch, index = step % steps_per_epoch;
+    if (epoch != order_epoch) {
+      order = epoch_order(ds.size(), shuffle, seed, epoch);
+      order_epoch = epoch;
+    }
+    std::vector<int64_t> xdims = ds.x.dims();
+    xdims[0] = local_batch;
+    Batch b;
+    b.epoch = epoch;
+    b.index_in_epoch = index;
+    b.x = ir::Tensor(ds.x.dtype(), xdims);
+    b.y = ir::Tensor(ir::DType::I64, {local_batch});
+    const size_t row_bytes = ds.x.nbytes() / static_cast<size_t>(ds.size());
+    const auto* src = static_cast<const std::byte*>(ds.x.raw());
+    auto* dst = static_cast<std::byte*>(b.x.raw());
+    const int64_t* labels = ds.y.data<int64_t>();
+    int64_t* out_labels = b.y.data<int64_t>();
+    const int64_t first = index * global_batch + rank * local_batch;
+    for (int64_t k = 0; k < local_batch; ++k) {
+      const int64_t sample = order[static_cast<size_t>(first + k)];
+      std::memcpy(dst + static_cast<size_t>(k) * row_bytes, src + static_cast<size_t>(sample) * row_bytes, row_bytes);
+      out_labels[k] = labels[sample];
+    }
+    return b;
+  }
+};
+
+BatchLoader::BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, uint64_t seed, int rank, int world,
+                         int64_t start_step, int prefetch) {
+  FC_CHECK(ds.x.defined() && ds.y.defined() && ds.size() > 0, "batch loader: empty dataset");
+  FC_CHECK(ds.y.dtype() == ir::DType::I64 && ds.y.rank() == 1 && ds.y.dim(0) == ds.size(),
+           "batch loader: labels must be i64 [", ds.size(), "]");
+  FC_CHECK(world >= 1 && rank >= 0 && rank < world, "batch loader: rank ", rank, " outside a world of ", world);
+  FC_CHECK(global_batch > 0, "[train] batch_size: must be > 0, got ", global_batch);
+  FC_CHECK(global_batch % world == 0, "[train] batch_size: the global batch ", global_batch,
+           " does not divide evenly among ", world, " ranks (use a multiple of ", world, ")");
+  FC_CHECK(global_batch <= ds.size(), "[train] batch_size: the global batch ", global_batch,
+           " is larger than the training set (", ds.size(), " samples)");
+  FC_CHECK(start_step >= 0, "batch loader: negative start step ", start_step);
+  FC_CHECK(prefetch >= 1, "batch loader: prefetch must be >= 1, got ", prefetch);
+  auto impl = std::make_unique<Impl>();
+  impl->ds = ds;
+  impl->global_batch = global_batch;
+  impl->local_batch = global_batch / world;
+  impl->steps_per_epoch = ds.size() / global_batch;  // the partial last batch is dropped
+  impl->shuffle = shuffle;
+  impl->seed = seed;
+  impl->rank = rank;
+  Impl* p = impl.get();
+  impl->prefetcher = std::make_unique<Prefetcher<Batch>>([p](int64_t step) { return p->make(step); }, start_step,
+                                                         static_cast<size_t>(prefetch));
+  impl_ = impl.release();
+}
+
+BatchLoader::~BatchLoader() { delete impl_; }
+
+Batch BatchLoader::next() { return impl_->prefetcher->next(); }
+
+int64_t BatchLoader::steps_per_epoch() const { return impl_->steps_per_epoch; }
+
+}  // namespace fc::runtime::data

@@ -1,0 +1,127 @@
+// Dataset loading (IDX or .npy pairs), normalisation, and the per-epoch sample order.
+#include "runtime/data/dataset.h"
+
+#include <random>
+
+#include "ir/error.h"
+#include "runtime/data/idx.h"
+#include "runtime/npy.h"
+
+namespace fc::runtime::data {
+
+std::vector<int64_t> Dataset::sample_shape() const {
+  if (!x.defined()) return {};
+  return std::vector<int64_t>(x.dims().begin() + 1, x.dims().end());
+}
+
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+Dataset load_npy_pair(const std::string& x_path, const std::string& y_path) {
+  Dataset ds;
+  ds.x = load_npy(x_path);
+  FC_CHECK(ds.x.dtype() == ir::DType::F32, x_path, ": expected float32 samples, got ", ir::dtype_name(ds.x.dtype()),
+           " (save with x.astype(numpy.float32))");
+  FC_CHECK(ds.x.rank() >= 2, x_path, ": expected samples [N, ...] with at least 2 dimensions, got ",
+           shape_text(ds.x.dims()));
+  ir::Tensor y = load_npy(y_path);
+  FC_CHECK(y.rank() == 1, y_path, ": expected labels [N], got ", shape_text(y.dims()));
+  if (y.dtype() == ir::DType::I32) {
+    ir::Tensor wide(ir::DType::I64, y.dims());
+    const int32_t* in = y.data<int32_t>();
+    int64_t* out = wide.data<int64_t>();
+    for (int64_t i = 0; i < y.dim(0); ++i) out[i] = in[i];
+    y = wide;
+  }
+  FC_CHECK(y.dtype() == ir::DType::I64, y_path, ": expected int64 (or int32) labels, got ",
+           ir::dtype_name(y.dtype()));
+  ds.y = y;
+  return ds;
+}
+
+// (x - mean) / std in float, per channel (dim 1) or with one value for all, as torchvision's
+// Normalize computes it. `values` of length 1 apply to every channel.
+const float* channel_values(const std::vector<float>& values, int64_t channels, const char* key,
+                            const std::vector<int64_t>& dims) {
+  FC_CHECK(values.size() == 1 || static_cast<int64_t>(values.size()) == channels, "[data] normalize.", key, ": ",
+           values.size(), " values for data ", shape_text(dims), " with ", channels,
+           " channels (dim 1); give one value or one per channel");
+  return values.data();
+}
+
+void normalize_in_place(ir::Tensor& x, const Normalize& norm) {
+  if (norm.mean.empty() && norm.std.empty()) return;
+  const std::vector<float> mean = norm.mean.empty() ? std::vector<float>{0.0f} : norm.mean;
+  const std::vector<float> stdev = norm.std.empty() ? std::vector<float>{1.0f} : norm.std;
+  // x: [N, C, ...inner]
+  const int64_t n = x.dim(0), c = x.dim(1);
+  const int64_t inner = n * c == 0 ? 0 : static_cast<int64_t>(x.numel()) / (n * c);
+  const float* m = channel_values(mean, c, "mean", x.dims());
+  const float* s = channel_values(stdev, c, "std", x.dims());
+  const bool per_m = mean.size() > 1, per_s = stdev.size() > 1;
+  float* p = x.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float mv = m[per_m ? ch : 0], sv = s[per_s ? ch : 0];
+      for (int64_t k = 0; k < inner; ++k, ++p) *p = (*p - mv) / sv;
+    }
+}
+
+uint64_t splitmix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Uniform in [0, bound) without modulo bias: draws below 2^64 mod bound are rejected, leaving a
+// range whose size is a multiple of bound. (std::uniform_int_distribution's algorithm is
+// implementation-defined, so orders would differ between standard libraries.)
+uint64_t uniform_below(std::mt19937_64& gen, uint64_t bound) {
+  const uint64_t reject_below = (0 - bound) % bound;  // 2^64 mod bound
+  for (;;) {
+    uint64_t r = gen();
+    if (r >= reject_below) return r % bound;
+  }
+}
+
+}  // namespace
+
+Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
+                     const Normalize& normalize) {
+  Dataset ds;
+  if (format == "idx") {
+    ds.x = read_idx_images(x_path);
+    ds.y = read_idx_labels(y_path);
+  } else if (format == "npy") {
+    ds = load_npy_pair(x_path, y_path);
+  } else {
+    fail("[data] format: unknown format '", format, "' (expected \"idx\" or \"npy\")");
+  }
+  FC_CHECK(ds.x.dim(0) == ds.y.dim(0), x_path, " has ", ds.x.dim(0), " samples but ", y_path, " has ", ds.y.dim(0),
+           " labels");
+  FC_CHECK(ds.x.dim(0) > 0, x_path, ": the dataset is empty");
+  normalize_in_place(ds.x, normalize);
+  return ds;
+}
+
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch) {
+  FC_CHECK(n >= 0, "epoch_order: negative sample count ", n);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  if (!shuffle) return order;
+  // Seeds of neighbouring (seed, epoch) pairs are decorrelated by two splitmix64 steps.
+  std::mt19937_64 gen(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)));
+  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates, from the back
+    int64_t j = static_cast<int64_t>(uniform_below(gen, static_cast<uint64_t>(i) + 1));
+    std::swap(order[i], order[j]);
+  }
+  return order;
+}
+
+}  // namespace fc::runtime::data
