@@ -3,6 +3,13 @@
 //   training_mode = 1: normalises with the batch statistics (mean and population variance over N and
 //     the spatial axes) and also returns running_mean = mean * momentum + batch_mean * (1 - momentum),
 //     running_var likewise with the batch variance: outputs y [, running_mean, running_var].
+// Gradient (training_mode = 0 only: a frozen BatchNorm whose statistics are inputs, not batch
+// statistics; the training pass turns normalising BatchNorms into fc.BatchNormTraining):
+//   fc.BatchNormInferenceGrad(dy, X, scale, mean, var) {epsilon} -> dX, dscale, dB, dmean, dvar
+//   with invstd = 1 / sqrt(var + epsilon) and sums over N and the spatial axes:
+//   dX = dy * scale * invstd, dB = sum dy, dscale = invstd * sum dy (X - mean),
+//   dmean = -scale * invstd * sum dy, dvar = -scale * invstd^3 / 2 * sum dy (X - mean)
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 
 namespace fc::ir {
@@ -39,6 +46,14 @@ OpCost batch_norm_cost(const InferContext& ctx, const std::vector<TensorType>& o
   return {(training ? 6.0 : 2.0) * n, bytes};
 }
 
+std::vector<Value*> batch_norm_gradient(GradBuilder& b) {
+  const Node& n = b.node();
+  FC_CHECK(n.attr_int("training_mode") == 0, n.describe(),
+           ": training_mode=1 has no gradient rule here (training graphs use fc.BatchNormTraining)");
+  return b.emit("BatchNormInferenceGrad", {b.dy(0), b.x(0), b.x(1), b.x(3), b.x(4)},
+                {{"epsilon", n.attr_float("epsilon")}}, 5, "fc");
+}
+
 }  // namespace
 
 FC_REGISTER_OP(OpSchema{
@@ -54,6 +69,31 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_batch_norm,
     .cost = batch_norm_cost,
     .doc = "per-channel normalisation with given (inference) or batch (training_mode=1) statistics",
+    .gradient = batch_norm_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "BatchNormInferenceGrad",
+    .domain = "fc",
+    .min_inputs = 5,
+    .max_inputs = 5,
+    .min_outputs = 5,
+    .max_outputs = 5,
+    .attrs = {{"epsilon", AttrKind::Float, Attribute(1e-5f)}},
+    .infer = [](const InferContext& ctx) -> std::vector<TensorType> {
+      const TensorType& x = ctx.in(1);
+      FC_CHECK(x.dtype == DType::F32 && x.rank() >= 2 && ctx.in(0).dtype == DType::F32 && ctx.in(0).rank() == x.rank(),
+               ctx.node.describe(), ": output gradient ", to_string(ctx.in(0)), " and input ", to_string(x),
+               " must be f32[N, C, ...] of one shape");
+      TensorType stat(DType::F32, {x.dims[1]});
+      return {x, stat, stat, stat, stat};
+    },
+    .cost = [](const InferContext& ctx, const std::vector<TensorType>&) {
+      const double n = double(ctx.in(1).numel());
+      return OpCost{5.0 * n, 12.0 * n};
+    },
+    .doc = "gradient of BatchNormalization with given statistics: (dy, X, scale, mean, var) -> dX, dscale, dB, "
+           "dmean, dvar",
 });
 
 }  // namespace fc::ir

@@ -3,6 +3,14 @@
 //           C (optional) unidirectionally broadcastable to [M, N] -> y: [M, N].
 //   MatMul: numpy matmul; a 1-D first operand is a row vector, a 1-D second operand a column vector
 //           (their added axis is removed from the result); batch axes broadcast.
+// Gradients are products again, so they need no backward kernels:
+//   Gemm:   dA' = alpha * dY B'^T, dB' = alpha * A'^T dY (as Gemms whose trans flags undo A', B'),
+//           dC = beta * (dY summed over C's broadcast axes).
+//   MatMul: dA = dY B^T, dB = A^T dY (MatMul of Transposes of the last two axes), summed over the
+//           broadcast batch axes; 1-D operands are unsqueezed to [1, K] / [K, 1] first and squeezed
+//           back after. A batched A times a 2-D B (a linear layer on [.., K]) folds the batch into
+//           one [K, rows] x [rows, N] product for dB instead of a batch of products then a sum.
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/shape_util.h"
 
@@ -76,6 +84,63 @@ OpCost matmul_cost(const InferContext& ctx, const std::vector<TensorType>& outs)
           4.0 * double(ctx.in(0).numel() + ctx.in(1).numel() + outs[0].numel())};
 }
 
+std::vector<Value*> gemm_gradient(GradBuilder& b) {
+  const Node& n = b.node();
+  const int64_t ta = n.attr_int("transA") != 0, tb = n.attr_int("transB") != 0;
+  const float alpha = n.attr_float("alpha"), beta = n.attr_float("beta");
+  Value *a = b.x(0), *w = b.x(1), *dy = b.dy(0);
+  auto gemm = [&](Value* p, Value* q, int64_t tp, int64_t tq) {
+    return b.emit1("Gemm", {p, q}, {{"alpha", alpha}, {"transA", tp}, {"transB", tq}});
+  };
+  std::vector<Value*> d(n.inputs.size(), nullptr);
+  if (b.needs(0)) d[0] = ta ? gemm(w, dy, tb, 1) : gemm(dy, w, 0, 1 - tb);  // [K, M] or [M, K]
+  if (b.needs(1)) d[1] = tb ? gemm(dy, a, 1, ta) : gemm(a, dy, 1 - ta, 0);  // [N, K] or [K, N]
+  if (b.needs(2)) {
+    Value* dc = b.reduce_to_shape_of(dy, b.x(2));
+    d[2] = beta == 1.0f ? dc : b.emit1("Mul", {dc, b.scalar(beta)});
+  }
+  return d;
+}
+
+// Swaps the last two axes.
+Value* transpose_last2(GradBuilder& b, Value* v) {
+  const int64_t r = static_cast<int64_t>(v->type.rank());
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i < r; ++i) perm.push_back(i);
+  std::swap(perm[r - 1], perm[r - 2]);
+  return b.emit1("Transpose", {v}, {{"perm", perm}});
+}
+
+Value* unsqueeze(GradBuilder& b, Value* v, int64_t axis) {
+  return b.emit1("Unsqueeze", {v}, {{"axes", std::vector<int64_t>{axis}}});
+}
+
+std::vector<Value*> matmul_gradient(GradBuilder& b) {
+  const bool a_vec = b.x(0)->type.rank() == 1, b_vec = b.x(1)->type.rank() == 1;
+  // Promoted operands a: [.., M, K], w: [.., K, N] and dy: [batch.., M, N].
+  Value *a = b.x(0), *w = b.x(1), *dy = b.dy(0);
+  if (b_vec) w = unsqueeze(b, w, 1), dy = unsqueeze(b, dy, -1);
+  if (a_vec) a = unsqueeze(b, a, 0), dy = unsqueeze(b, dy, -2);
+  std::vector<Value*> d(2, nullptr);
+  if (b.needs(0)) {
+    d[0] = b.reduce_to_shape_of(b.emit1("MatMul", {dy, transpose_last2(b, w)}), a);
+    if (a_vec) d[0] = b.emit1("Squeeze", {d[0]}, {{"axes", std::vector<int64_t>{0}}});
+  }
+  if (b.needs(1)) {
+    const std::vector<Dim>& wd = w->type.dims;
+    if (w->type.rank() == 2 && a->type.rank() > 2 && wd[0].is_known() && wd[1].is_known()) {
+      // w is shared by every row of a: dw = a_rows^T dy_rows with the batch folded into the rows.
+      Value* a_rows = b.emit1("Reshape", {a}, {{"shape", std::vector<int64_t>{-1, wd[0].size}}});
+      Value* dy_rows = b.emit1("Reshape", {dy}, {{"shape", std::vector<int64_t>{-1, wd[1].size}}});
+      d[1] = b.emit1("MatMul", {transpose_last2(b, a_rows), dy_rows});
+    } else {
+      d[1] = b.reduce_to_shape_of(b.emit1("MatMul", {transpose_last2(b, a), dy}), w);
+    }
+    if (b_vec) d[1] = b.emit1("Squeeze", {d[1]}, {{"axes", std::vector<int64_t>{1}}});
+  }
+  return d;
+}
+
 }  // namespace
 
 FC_REGISTER_OP(OpSchema{
@@ -90,6 +155,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_gemm,
     .cost = gemm_cost,
     .doc = "alpha * A' * B' + beta * C (oneDNN matmul on CPU)",
+    .gradient = gemm_gradient,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -100,6 +166,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_matmul,
     .cost = matmul_cost,
     .doc = "numpy matmul with batch broadcasting (oneDNN matmul on CPU)",
+    .gradient = matmul_gradient,
 });
 
 }  // namespace fc::ir

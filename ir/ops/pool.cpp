@@ -3,6 +3,11 @@
 //     divisor (PyTorch semantics: padding counts, the ceil-mode extension past the padding does not).
 //   GlobalMaxPool, GlobalAveragePool: one window over all spatial axes -> [N, C, 1..1].
 // MaxPool's optional Indices output is not supported (rejected at shape inference).
+// Backward ops, with the forward's attributes (x supplies the shape and, for MaxPool, the values the
+// maximum is recomputed from: the first maximum in window order receives the gradient, as in PyTorch):
+//   fc.MaxPoolGrad(dy, x) -> dx, fc.AveragePoolGrad(dy, x) -> dx
+// The global pools differentiate as the window pools with one window covering the spatial axes.
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/ops/window.h"
 
@@ -70,6 +75,50 @@ std::vector<AttrSpec> with(std::vector<AttrSpec> base, AttrSpec extra) {
   return base;
 }
 
+const std::vector<AttrSpec> kMaxPoolAttrs = with(kWindowAttrs, {"storage_order", AttrKind::Int, Attribute(int64_t{0})});
+const std::vector<AttrSpec> kAveragePoolAttrs =
+    with(kWindowAttrs, {"count_include_pad", AttrKind::Int, Attribute(int64_t{0})});
+
+// (dy, x) -> dx: dy must have the shape the forward op gives for x.
+std::vector<TensorType> infer_pool_grad(const InferContext& ctx) {
+  InferContext fwd{ctx.node, {ctx.in(1)}, {nullptr}};
+  const TensorType y = infer_window_pool(fwd)[0];
+  const TensorType& dy = ctx.in(0);
+  bool ok = dy.dtype == DType::F32 && dy.rank() == y.rank();
+  for (size_t i = 0; ok && i < y.rank(); ++i)
+    ok = !dy.dims[i].is_known() || !y.dims[i].is_known() || dy.dims[i] == y.dims[i];
+  FC_CHECK(ok, ctx.node.describe(), ": output gradient ", to_string(dy), " does not match the pooling output ",
+           to_string(y));
+  return {ctx.in(1)};
+}
+
+// One tap visit per window element of dy (MaxPoolGrad also compares), plus zeroing dx.
+OpCost pool_grad_cost(const InferContext& ctx, const std::vector<TensorType>&) {
+  double taps = 1;
+  for (int64_t k : ctx.node.attr_ints("kernel_shape")) taps *= double(k);
+  const double dy = double(ctx.in(0).numel()), x = double(ctx.in(1).numel());
+  return {dy * taps, 4.0 * (dy + 2 * x)};
+}
+
+std::vector<Value*> window_pool_gradient(GradBuilder& b) {
+  const std::string grad_op = b.node().op + "Grad";
+  return {b.emit1(grad_op, {b.dy(0), b.x(0)}, b.node().attrs, "fc")};
+}
+
+// The global pools are the window pools with kernel_shape = the spatial dims (which must be known).
+GradFn global_pool_gradient(const std::string& grad_op) {
+  return [grad_op](GradBuilder& b) -> std::vector<Value*> {
+    const TensorType& x = b.x(0)->type;
+    std::vector<int64_t> kernel;
+    for (size_t i = 2; i < x.rank(); ++i) {
+      FC_CHECK(x.dims[i].is_known(), b.node().describe(), ": the gradient needs known spatial dims, input is ",
+               to_string(x));
+      kernel.push_back(x.dims[i].size);
+    }
+    return {b.emit1(grad_op, {b.dy(0), b.x(0)}, {{"kernel_shape", kernel}}, "fc")};
+  };
+}
+
 }  // namespace
 
 FC_REGISTER_OP(OpSchema{
@@ -77,19 +126,21 @@ FC_REGISTER_OP(OpSchema{
     .since_opset = 1,
     .min_outputs = 1,
     .max_outputs = 2,
-    .attrs = with(kWindowAttrs, {"storage_order", AttrKind::Int, Attribute(int64_t{0})}),
+    .attrs = kMaxPoolAttrs,
     .infer = infer_window_pool,
     .cost = window_pool_cost,
     .doc = "max over sliding windows (Y only; Indices unsupported)",
+    .gradient = window_pool_gradient,
 });
 
 FC_REGISTER_OP(OpSchema{
     .name = "AveragePool",
     .since_opset = 1,
-    .attrs = with(kWindowAttrs, {"count_include_pad", AttrKind::Int, Attribute(int64_t{0})}),
+    .attrs = kAveragePoolAttrs,
     .infer = infer_window_pool,
     .cost = window_pool_cost,
     .doc = "mean over sliding windows; count_include_pad chooses whether padding counts in the divisor",
+    .gradient = window_pool_gradient,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -98,6 +149,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_global_pool,
     .cost = global_pool_cost,
     .doc = "mean over all spatial axes -> [N, C, 1, ..]",
+    .gradient = global_pool_gradient("AveragePoolGrad"),
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -106,6 +158,29 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_global_pool,
     .cost = global_pool_cost,
     .doc = "max over all spatial axes -> [N, C, 1, ..]",
+    .gradient = global_pool_gradient("MaxPoolGrad"),
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "MaxPoolGrad",
+    .domain = "fc",
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .attrs = kMaxPoolAttrs,
+    .infer = infer_pool_grad,
+    .cost = pool_grad_cost,
+    .doc = "gradient of MaxPool: (dy, x) -> dx, routed to the first maximum of each window",
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "AveragePoolGrad",
+    .domain = "fc",
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .attrs = kAveragePoolAttrs,
+    .infer = infer_pool_grad,
+    .cost = pool_grad_cost,
+    .doc = "gradient of AveragePool: (dy, x) -> dx, with the forward's divisor",
 });
 
 }  // namespace fc::ir
