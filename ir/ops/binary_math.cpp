@@ -3,10 +3,17 @@
 // variadic Max/Min/Sum/Mean, and Where(cond, x, y). Kernels: runtime/cpu/kernels/binary_math.cpp.
 //
 // Integer Div truncates toward zero (as C and ONNX do); Pow's exponent may be f32 or i64.
+//
+// Gradient rules (float inputs) are forward ops plus fc.SumToShapeOf, which sums a gradient of the
+// broadcast shape back to each input's shape; Pow uses the fused fc.PowGradBase/PowGradExponent
+// (ir/ops/elementwise_grads.cpp). Max/Min send the whole gradient of each element to the FIRST input
+// that attains the extremum (PyTorch's maximum/minimum split ties evenly; a tie is measure-zero in
+// training, and one owner keeps the rule to a mask per input). Equal/Less/Greater have none.
 #include <string>
 #include <vector>
 
 #include "ir/error.h"
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/shape_util.h"
 
@@ -23,26 +30,124 @@ struct BroadcastDef {
   std::vector<DType> types;   // accepted element types of the (data) inputs
   Result result;
   const char* doc;
+  GradFn grad = {};           // empty: not differentiable
 };
 
 constexpr int kVariadic = 1 << 20;
+
+// A scalar constant of the (float) element type t.
+Value* scalar_of(GradBuilder& b, DType t, double v) {
+  if (t == DType::F64) return b.constant(Tensor::scalar<double>(v));
+  FC_ASSERT(t == DType::F32);
+  return b.constant(Tensor::scalar<float>(static_cast<float>(v)));
+}
+
+std::vector<Value*> add_grad(GradBuilder& b) {
+  std::vector<Value*> d(2);
+  for (size_t i = 0; i < 2; ++i)
+    if (b.needs(i)) d[i] = b.reduce_to_shape_of(b.dy(0), b.x(i));
+  return d;
+}
+
+std::vector<Value*> sub_grad(GradBuilder& b) {
+  std::vector<Value*> d(2);
+  if (b.needs(0)) d[0] = b.reduce_to_shape_of(b.dy(0), b.x(0));
+  if (b.needs(1)) d[1] = b.emit1("Neg", {b.reduce_to_shape_of(b.dy(0), b.x(1))});  // negate the smaller tensor
+  return d;
+}
+
+std::vector<Value*> mul_grad(GradBuilder& b) {
+  std::vector<Value*> d(2);
+  if (b.needs(0)) d[0] = b.reduce_to_shape_of(b.emit1("Mul", {b.dy(0), b.x(1)}), b.x(0));
+  if (b.needs(1)) d[1] = b.reduce_to_shape_of(b.emit1("Mul", {b.dy(0), b.x(0)}), b.x(1));
+  return d;
+}
+
+// da = dy / b; db = -dy * a / b^2 = -(dy / b) * y, sharing dy / b.
+std::vector<Value*> div_grad(GradBuilder& b) {
+  std::vector<Value*> d(2);
+  Value* dy_over_b = b.emit1("Div", {b.dy(0), b.x(1)});
+  if (b.needs(0)) d[0] = b.reduce_to_shape_of(dy_over_b, b.x(0));
+  if (b.needs(1))
+    d[1] = b.emit1("Neg", {b.reduce_to_shape_of(b.emit1("Mul", {dy_over_b, b.y(0)}), b.x(1))});
+  return d;
+}
+
+// The exponent gets a gradient only when it is a float (autodiff never asks for an i64 one).
+std::vector<Value*> pow_grad(GradBuilder& b) {
+  std::vector<Value*> d(2);
+  if (b.needs(0))
+    d[0] = b.reduce_to_shape_of(b.emit1("PowGradBase", {b.dy(0), b.x(0), b.x(1)}, {}, "fc"), b.x(0));
+  if (b.needs(1))
+    d[1] = b.reduce_to_shape_of(b.emit1("PowGradExponent", {b.dy(0), b.x(0), b.x(1)}, {}, "fc"), b.x(1));
+  return d;
+}
+
+// Max/Min: input i receives dy where it equals y and no earlier input does. `rest` is the part of
+// dy not yet claimed by an earlier input.
+std::vector<Value*> select_grad(GradBuilder& b) {
+  const size_t k = b.node().inputs.size();
+  std::vector<Value*> d(k);
+  if (k == 1) {
+    d[0] = b.reduce_to_shape_of(b.dy(0), b.x(0));
+    return d;
+  }
+  size_t last = 0;
+  for (size_t i = 0; i < k; ++i)
+    if (b.needs(i)) last = i;
+  Value* zero = scalar_of(b, b.dy(0)->type.dtype, 0.0);
+  Value* rest = b.dy(0);
+  for (size_t i = 0; i <= last; ++i) {
+    Value* owns = b.emit1("Equal", {b.x(i), b.y(0)});
+    if (b.needs(i)) d[i] = b.reduce_to_shape_of(b.emit1("Where", {owns, rest, zero}), b.x(i));
+    if (i < last) rest = b.emit1("Where", {owns, zero, rest});
+  }
+  return d;
+}
+
+std::vector<Value*> sum_grad(GradBuilder& b) {
+  std::vector<Value*> d(b.node().inputs.size());
+  for (size_t i = 0; i < d.size(); ++i)
+    if (b.needs(i)) d[i] = b.reduce_to_shape_of(b.dy(0), b.x(i));
+  return d;
+}
+
+// dy / k (divided, not multiplied by 1/k: one rounding), shared by every input.
+std::vector<Value*> mean_grad(GradBuilder& b) {
+  std::vector<Value*> d(b.node().inputs.size());
+  Value* share = b.emit1("Div", {b.dy(0), scalar_of(b, b.dy(0)->type.dtype, double(d.size()))});
+  for (size_t i = 0; i < d.size(); ++i)
+    if (b.needs(i)) d[i] = b.reduce_to_shape_of(share, b.x(i));
+  return d;
+}
+
+// Where(cond, x, y): dx = cond ? dy : 0, dy_ = cond ? 0 : dy, each summed back to its shape.
+std::vector<Value*> where_grad(GradBuilder& b) {
+  std::vector<Value*> d(3);
+  Value* zero = scalar_of(b, b.dy(0)->type.dtype, 0.0);
+  if (b.needs(1)) d[1] = b.reduce_to_shape_of(b.emit1("Where", {b.x(0), b.dy(0), zero}), b.x(1));
+  if (b.needs(2)) d[2] = b.reduce_to_shape_of(b.emit1("Where", {b.x(0), zero, b.dy(0)}), b.x(2));
+  return d;
+}
 
 std::vector<BroadcastDef> broadcast_defs() {
   const std::vector<DType> arith{DType::F32, DType::F64, DType::I64};
   const std::vector<DType> equal{DType::F32, DType::F64, DType::I64, DType::Bool};
   return {
-      {"Add", 7, 2, 2, 1, arith, Result::SameAsInput, "a + b"},
-      {"Sub", 7, 2, 2, 1, arith, Result::SameAsInput, "a - b"},
-      {"Mul", 7, 2, 2, 1, arith, Result::SameAsInput, "a * b"},
-      {"Div", 7, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)"},
-      {"Pow", 7, 2, 2, 4, {DType::F32}, Result::SameAsInput, "a ^ b (b: f32 or i64)"},
+      {"Add", 7, 2, 2, 1, arith, Result::SameAsInput, "a + b", add_grad},
+      {"Sub", 7, 2, 2, 1, arith, Result::SameAsInput, "a - b", sub_grad},
+      {"Mul", 7, 2, 2, 1, arith, Result::SameAsInput, "a * b", mul_grad},
+      {"Div", 7, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)", div_grad},
+      {"Pow", 7, 2, 2, 4, {DType::F32}, Result::SameAsInput, "a ^ b (b: f32 or i64)", pow_grad},
       {"Equal", 7, 2, 2, 1, equal, Result::Bool, "a == b"},
       {"Less", 7, 2, 2, 1, arith, Result::Bool, "a < b"},
       {"Greater", 7, 2, 2, 1, arith, Result::Bool, "a > b"},
-      {"Max", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise maximum of all inputs (NaN wins)"},
-      {"Min", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise minimum of all inputs (NaN wins)"},
-      {"Sum", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs"},
-      {"Mean", 8, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs"},
+      {"Max", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise maximum of all inputs (NaN wins)",
+       select_grad},
+      {"Min", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise minimum of all inputs (NaN wins)",
+       select_grad},
+      {"Sum", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs", sum_grad},
+      {"Mean", 8, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs", mean_grad},
   };
 }
 
@@ -95,6 +200,7 @@ CostFn broadcast_cost(double flops) {
         .infer = broadcast_infer(d),
         .cost = broadcast_cost(d.flops),
         .doc = d.doc,
+        .gradient = d.grad,
     });
   return true;
 }();
@@ -116,6 +222,7 @@ FC_REGISTER_OP(OpSchema{
     },
     .cost = elementwise_cost(1),
     .doc = "cond ? x : y, broadcasting all three",
+    .gradient = where_grad,
 });
 
 }  // namespace

@@ -2,9 +2,19 @@
 // attributes `axes` ints (absent: all axes, or none when noop_with_empty_axes = 1), `keepdims` = 1,
 // `noop_with_empty_axes` = 0. Reduced dims become 1 (keepdims) or disappear. Kernels:
 // runtime/cpu/kernels/reduce.cpp.
+//
+// Gradients: one-pass backward ops of domain "fc" carrying the forward node's reduction attributes,
+// each writing every element of dx (kernels: runtime/cpu/kernels/reduce_grad.cpp):
+//   fc.ReduceSumGrad(dy, x)       dx = dy broadcast back over the reduced axes
+//   fc.ReduceMeanGrad(dy, x)      dx = (dy / count) broadcast back
+//   fc.ReduceSelectGrad(dy, x, y) dx = dy at the FIRST element (row-major order over the reduced
+//                                 axes) equal to its output y, 0 elsewhere (ReduceMax, ReduceMin;
+//                                 PyTorch's amax/amin split ties evenly, torch.max(dim) picks one)
+// x is an input of the first two only for its shape.
 #include "ir/ops/reduce.h"
 
 #include "ir/error.h"
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 
 namespace fc::ir {
@@ -53,21 +63,56 @@ std::vector<AttrSpec> reduce_attrs() {
           {"noop_with_empty_axes", AttrKind::Int, Attribute{int64_t{0}}}};
 }
 
-[[maybe_unused]] const bool registered = [] {
-  const std::pair<const char*, const char*> ops[] = {
-      {"ReduceSum", "sum over axes"},
-      {"ReduceMean", "mean over axes"},
-      {"ReduceMax", "maximum over axes"},
-      {"ReduceMin", "minimum over axes"},
+// dx = fc.<grad_op>(dy, x [, y]) with the forward node's attributes.
+GradFn reduce_grad(const char* grad_op, bool pass_y) {
+  return [=](GradBuilder& b) -> std::vector<Value*> {
+    std::vector<Value*> ins{b.dy(0), b.x(0)};
+    if (pass_y) ins.push_back(b.y(0));
+    return {b.emit1(grad_op, ins, b.node().attrs, "fc")};
   };
-  for (const auto& [name, doc] : ops)
+}
+
+// dy must have the type the forward reduction gives x; dx has x's type.
+std::vector<TensorType> reduce_grad_infer(const InferContext& ctx) {
+  const std::vector<TensorType> y = reduce_infer(InferContext{ctx.node, {ctx.in(1)}, {nullptr}});
+  FC_CHECK(ctx.in(0).dtype == DType::F32 && ctx.in(0).rank() == y[0].rank(), ctx.node.describe(), ": dy is ",
+           to_string(ctx.in(0)), ", expected ", to_string(y[0]));
+  return {ctx.in(1)};
+}
+
+[[maybe_unused]] const bool registered = [] {
+  struct Def {
+    const char* name;
+    const char* doc;
+    GradFn grad;
+  };
+  const Def ops[] = {
+      {"ReduceSum", "sum over axes", reduce_grad("ReduceSumGrad", false)},
+      {"ReduceMean", "mean over axes", reduce_grad("ReduceMeanGrad", false)},
+      {"ReduceMax", "maximum over axes", reduce_grad("ReduceSelectGrad", true)},
+      {"ReduceMin", "minimum over axes", reduce_grad("ReduceSelectGrad", true)},
+  };
+  for (const Def& d : ops)
     OpRegistry::global().add(OpSchema{
-        .name = name,
+        .name = d.name,
         .since_opset = 1,
         .attrs = reduce_attrs(),
         .infer = reduce_infer,
         .cost = reduce_cost,
-        .doc = doc,
+        .doc = d.doc,
+        .gradient = d.grad,
+    });
+  const std::pair<const char*, int> grads[] = {{"ReduceSumGrad", 2}, {"ReduceMeanGrad", 2}, {"ReduceSelectGrad", 3}};
+  for (const auto& [name, inputs] : grads)
+    OpRegistry::global().add(OpSchema{
+        .name = name,
+        .domain = "fc",
+        .min_inputs = inputs,
+        .max_inputs = inputs,
+        .attrs = reduce_attrs(),
+        .infer = reduce_grad_infer,
+        .cost = elementwise_cost(1),
+        .doc = "gradient of a reduction, broadcast back to the input's shape",
     });
   return true;
 }();

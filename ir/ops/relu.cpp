@@ -1,4 +1,7 @@
-// Relu: y = max(x, 0). (Exemplar of an op record: schema, shape function, cost.)
+// Relu: y = max(x, 0). (Exemplar of an op record: schema, shape function, cost, gradient rule.)
+// Gradient: fc.ReluGrad(dy, y) = y > 0 ? dy : 0, from the output as PyTorch's threshold_backward,
+// so x need not be kept for backward (ir/ops/elementwise_grads.cpp).
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 
 namespace fc::ir {
@@ -11,6 +14,9 @@ FC_REGISTER_OP(OpSchema{
     .infer = same_as_input0,
     .cost = elementwise_cost(1),
     .doc = "max(x, 0)",
+    .gradient = [](GradBuilder& b) -> std::vector<Value*> {
+      return {b.emit1("ReluGrad", {b.dy(0), b.y(0)}, {}, "fc")};
+    },
 });
 
 }  // namespace fc::ir

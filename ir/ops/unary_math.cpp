@@ -4,10 +4,18 @@
 //
 // Clip holds its bounds as optional float attributes `min`/`max` (absent = unbounded); the frontend
 // folds the opset-11+ bound inputs into them (docs/ir_conventions.md).
+//
+// Gradient rules follow PyTorch's formulas: a one-pass fc.<Op>Grad(dy, x or y) kernel
+// (ir/ops/elementwise_grads.cpp) where the formula needs more than one forward op, otherwise the
+// forward ops themselves (Exp: dy * y, Log: dy / x, Neg: -dy). Floor, Ceil and Not have none.
+#include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "ir/dtype.h"
 #include "ir/error.h"
+#include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 
 namespace fc::ir {
@@ -20,6 +28,7 @@ struct UnaryDef {
   std::vector<AttrSpec> attrs;
   std::vector<DType> types;  // accepted input (= output) element types
   const char* doc;
+  GradFn grad = {};          // empty: not differentiable
 };
 
 const std::vector<DType> kF32{DType::F32};
@@ -27,29 +36,62 @@ const std::vector<DType> kSigned{DType::F32, DType::I64};
 
 AttrSpec float_attr(const char* name, float v) { return {name, AttrKind::Float, Attribute{v}}; }
 
+enum class Saved { X, Y };  // which forward tensor a fused gradient reads
+
+// Whether attribute `a` of n is set or has a default in n's schema.
+bool has_value(const Node& n, const std::string& a) {
+  if (n.has_attr(a)) return true;
+  const OpSchema* s = OpRegistry::global().find(n.op, n.domain);
+  if (!s) return false;
+  for (const AttrSpec& spec : s->attrs)
+    if (spec.name == a) return spec.default_value.has_value();
+  return false;
+}
+
+// dx = fc.<grad_op>(dy, x or y), carrying the forward float attributes `copy` (defaults resolved by
+// the forward schema; attributes absent without a default, Clip's bounds, stay absent).
+GradFn fused_grad(const char* grad_op, Saved saved, std::vector<const char*> copy = {}) {
+  return [=](GradBuilder& b) -> std::vector<Value*> {
+    std::map<std::string, Attribute> attrs;
+    for (const char* a : copy)
+      if (has_value(b.node(), a)) attrs[a] = b.node().attr_float(a);
+    return {b.emit1(grad_op, {b.dy(0), saved == Saved::X ? b.x(0) : b.y(0)}, std::move(attrs), "fc")};
+  };
+}
+
+// dx = op(dy, saved) with a forward op (omitted saved: op(dy)).
+GradFn forward_op_grad(const char* op, std::optional<Saved> saved) {
+  return [=](GradBuilder& b) -> std::vector<Value*> {
+    if (!saved) return {b.emit1(op, {b.dy(0)})};
+    return {b.emit1(op, {b.dy(0), *saved == Saved::X ? b.x(0) : b.y(0)})};
+  };
+}
+
 std::vector<UnaryDef> unary_defs() {
   return {
-      {"LeakyRelu", 6, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x"},
+      {"LeakyRelu", 6, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x",
+       fused_grad("LeakyReluGrad", Saved::X, {"alpha"})},
       {"Clip", 6, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32,
-       "min(max(x, min), max); absent bounds are unbounded"},
-      {"Sigmoid", 6, 4, {}, kF32, "1 / (1 + exp(-x))"},
-      {"Tanh", 6, 6, {}, kF32, "tanh(x)"},
+       "min(max(x, min), max); absent bounds are unbounded", fused_grad("ClipGrad", Saved::X, {"min", "max"})},
+      {"Sigmoid", 6, 4, {}, kF32, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
+      {"Tanh", 6, 6, {}, kF32, "tanh(x)", fused_grad("TanhGrad", Saved::Y)},
       {"HardSigmoid", 6, 3, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, kF32,
-       "max(0, min(1, alpha * x + beta))"},
-      {"HardSwish", 14, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))"},
-      {"Erf", 9, 8, {}, kF32, "the Gauss error function"},
-      {"Sqrt", 6, 1, {}, kF32, "square root"},
-      {"Exp", 6, 4, {}, kF32, "e^x"},
-      {"Log", 6, 4, {}, kF32, "natural logarithm"},
-      {"Neg", 6, 1, {}, kSigned, "-x"},
-      {"Abs", 6, 1, {}, kSigned, "|x|"},
-      {"Reciprocal", 6, 1, {}, kF32, "1 / x"},
+       "max(0, min(1, alpha * x + beta))", fused_grad("HardSigmoidGrad", Saved::X, {"alpha", "beta"})},
+      {"HardSwish", 14, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
+      {"Erf", 9, 8, {}, kF32, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
+      {"Sqrt", 6, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y)},
+      {"Exp", 6, 4, {}, kF32, "e^x", forward_op_grad("Mul", Saved::Y)},
+      {"Log", 6, 4, {}, kF32, "natural logarithm", forward_op_grad("Div", Saved::X)},
+      {"Neg", 6, 1, {}, kSigned, "-x", forward_op_grad("Neg", std::nullopt)},
+      {"Abs", 6, 1, {}, kSigned, "|x|", fused_grad("AbsGrad", Saved::X)},
+      {"Reciprocal", 6, 1, {}, kF32, "1 / x", fused_grad("ReciprocalGrad", Saved::Y)},
       {"Floor", 6, 1, {}, kF32, "round toward -inf"},
       {"Ceil", 6, 1, {}, kF32, "round toward +inf"},
-      {"Softplus", 1, 5, {}, kF32, "log(1 + exp(x)), computed without overflow"},
-      {"Elu", 6, 5, {float_attr("alpha", 1.0f)}, kF32, "x > 0 ? x : alpha * (exp(x) - 1)"},
+      {"Softplus", 1, 5, {}, kF32, "log(1 + exp(x)), computed without overflow", fused_grad("SoftplusGrad", Saved::X)},
+      {"Elu", 6, 5, {float_attr("alpha", 1.0f)}, kF32, "x > 0 ? x : alpha * (exp(x) - 1)",
+       fused_grad("EluGrad", Saved::X, {"alpha"})},
       {"Selu", 6, 6, {float_attr("alpha", 1.67326319217681884765625f), float_attr("gamma", 1.05070102214813232421875f)},
-       kF32, "gamma * (x > 0 ? x : alpha * (exp(x) - 1))"},
+       kF32, "gamma * (x > 0 ? x : alpha * (exp(x) - 1))", fused_grad("EluGrad", Saved::X, {"alpha", "gamma"})},
       {"Not", 1, 1, {}, {DType::Bool}, "logical not"},
   };
 }
@@ -77,6 +119,7 @@ ShapeFn unary_infer(std::vector<DType> types) {
         .infer = unary_infer(d.types),
         .cost = elementwise_cost(d.flops),
         .doc = d.doc,
+        .gradient = std::move(d.grad),
     });
   return true;
 }();

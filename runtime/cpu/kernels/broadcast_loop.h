@@ -67,6 +67,18 @@ void unary_map(const ir::Tensor& x, ir::Tensor& y, const F& f) {
   });
 }
 
+// y[i] = f(a[i], b[i]) for contiguous tensors of equal size (backward ops: dx = f(dy, saved)).
+template <typename A, typename B, typename Out, typename F>
+void zip_map(const ir::Tensor& a, const ir::Tensor& b, ir::Tensor& y, const F& f) {
+  const A* ap = a.data<A>();
+  const B* bp = b.data<B>();
+  Out* yp = y.data<Out>();
+  parallel_chunks(static_cast<int64_t>(y.numel()), [&](int64_t s, int64_t e) {
+#pragma omp simd
+    for (int64_t i = s; i < e; ++i) yp[i] = f(ap[i], bp[i]);
+  });
+}
+
 // A broadcast iteration space: collapsed output dims and, per input, its element stride along each
 // (0 where the input is broadcast). dims has at least one entry.
 template <size_t K>
@@ -200,6 +212,18 @@ void broadcast_copy(const ir::Tensor& x, ir::Tensor& y) {
   for_each_row(plan, [&](int64_t yo, const std::array<int64_t, 1>& off, const std::array<int64_t, 1>& st, int64_t n) {
     for (int64_t i = 0; i < n; ++i) yp[yo + i] = xp[off[0] + i * st[0]];
   });
+}
+
+// p as a contiguous tensor of `dims`: p's own data when it already has that many elements, else a
+// broadcast copy into `storage`. Null p gives null (an omitted optional input).
+inline const float* expanded_to(const ir::Tensor* p, const std::vector<int64_t>& dims, ir::Tensor& storage) {
+  if (!p) return nullptr;
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  if (static_cast<int64_t>(p->numel()) == n) return p->data<float>();
+  storage = ir::Tensor(ir::DType::F32, dims);
+  broadcast_copy<float>(*p, storage);
+  return storage.data<float>();
 }
 
 }  // namespace fc::runtime::cpu

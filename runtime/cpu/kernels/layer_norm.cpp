@@ -11,15 +11,6 @@
 namespace fc::runtime::cpu {
 namespace {
 
-// The parameter as a contiguous [D] vector (a broadcast copy when it has fewer elements).
-const float* expanded(const Tensor* p, const std::vector<int64_t>& norm_dims, Tensor& storage) {
-  if (!p) return nullptr;
-  if (static_cast<int64_t>(p->numel()) == ir::product(norm_dims)) return p->data<float>();
-  storage = Tensor(ir::DType::F32, norm_dims);
-  broadcast_copy<float>(*p, storage);
-  return storage.data<float>();
-}
-
 void layer_norm(const KernelSpec& s, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
   const std::vector<int64_t>& dims = in[0]->dims();
   const int64_t axis = ir::normalize_axis(s.node.attr_int("axis"), static_cast<int64_t>(dims.size()), s.node.describe());
@@ -27,8 +18,8 @@ void layer_norm(const KernelSpec& s, const std::vector<const Tensor*>& in, std::
   const int64_t rows = ir::product(dims, 0, axis), d_len = ir::product(norm_dims);
   const double eps = s.node.attr_float("epsilon");
   Tensor scale_buf, bias_buf;
-  const float* scale = expanded(in[1], norm_dims, scale_buf);
-  const float* bias = expanded(in.size() > 2 ? in[2] : nullptr, norm_dims, bias_buf);
+  const float* scale = expanded_to(in[1], norm_dims, scale_buf);
+  const float* bias = expanded_to(in.size() > 2 ? in[2] : nullptr, norm_dims, bias_buf);
   const float* x = in[0]->data<float>();
   float* y = out[0].data<float>();
   float* mean_out = out.size() > 1 ? out[1].data<float>() : nullptr;

@@ -16,6 +16,7 @@
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/broadcast_loop.h"
+#include "runtime/cpu/kernels/reduce_plan.h"
 
 namespace fc::runtime::cpu {
 namespace {
@@ -43,67 +44,29 @@ struct MinAcc {
   static float finish(Acc a, int64_t) { return a; }
 };
 
-struct Group {
-  int64_t size, stride;
-};
-
-// The loop structure of one reduction, fixed by the input shape.
-struct ReducePlan {
-  std::vector<Group> outer;    // kept groups before the lanes, outermost first
-  std::vector<Group> reduced;  // reduced groups, outermost first
-  int64_t lanes = 1;           // size of a trailing kept group (contiguous), else 1
-  int64_t count = 1;           // elements reduced into each output
-};
-
-ReducePlan plan_reduce(const std::vector<int64_t>& dims, const std::vector<bool>& mask) {
-  // Merge adjacent dims with the same kind; size-1 dims are dropped.
-  std::vector<std::pair<int64_t, bool>> merged;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] == 1) continue;
-    if (!merged.empty() && merged.back().second == mask[i]) merged.back().first *= dims[i];
-    else merged.push_back({dims[i], static_cast<bool>(mask[i])});
-  }
-  ReducePlan p;
-  int64_t stride = 1;
-  for (size_t i = merged.size(); i-- > 0;) {
-    const auto [size, red] = merged[i];
-    if (red) {
-      p.reduced.insert(p.reduced.begin(), Group{size, stride});
-      p.count *= size;
-    } else if (i + 1 == merged.size()) {
-      p.lanes = size;
-    } else {
-      p.outer.insert(p.outer.begin(), Group{size, stride});
-    }
-    stride *= size;
-  }
-  return p;
-}
-
-constexpr int64_t kLaneChunk = 256;
 
 template <typename Op>
 void reduce(const ReducePlan& p, const float* x, float* y) {
   using Acc = typename Op::Acc;
   int64_t outer = 1;
-  for (const Group& g : p.outer) outer *= g.size;
-  const int64_t chunks = (p.lanes + kLaneChunk - 1) / kLaneChunk;
+  for (const ReduceGroup& g : p.outer) outer *= g.size;
+  const int64_t chunks = (p.lanes + kReduceLaneChunk - 1) / kReduceLaneChunk;
   // Innermost reduced group, walked directly; the others by an odometer. With nothing reduced
   // (noop_with_empty_axes) the inner group is one element and every output copies its input.
-  const Group inner = p.reduced.empty() ? Group{1, 0} : p.reduced.back();
+  const ReduceGroup inner = p.reduced.empty() ? ReduceGroup{1, 0} : p.reduced.back();
   const int64_t rest = inner.size ? p.count / inner.size : 0;
   const size_t odometer_groups = p.reduced.empty() ? 0 : p.reduced.size() - 1;
   const int64_t total = outer * p.lanes * std::max<int64_t>(p.count, 1);
 #pragma omp parallel for schedule(static) if (total > kParallelMinElements)
   for (int64_t item = 0; item < outer * chunks; ++item) {
-    const int64_t o = item / chunks, l0 = (item % chunks) * kLaneChunk;
-    const int64_t nl = std::min(kLaneChunk, p.lanes - l0);
+    const int64_t o = item / chunks, l0 = (item % chunks) * kReduceLaneChunk;
+    const int64_t nl = std::min(kReduceLaneChunk, p.lanes - l0);
     int64_t base = l0, r = o;
     for (size_t g = p.outer.size(); g-- > 0;) {
       base += (r % p.outer[g].size) * p.outer[g].stride;
       r /= p.outer[g].size;
     }
-    Acc acc[kLaneChunk];
+    Acc acc[kReduceLaneChunk];
     std::fill(acc, acc + nl, Op::init());
     for (int64_t q = 0; q < rest; ++q) {
       int64_t off = base, t = q;
