@@ -1,0 +1,277 @@
+// Ops that rearrange elements into a new buffer (kernels: runtime/cpu/kernels/movement_layout.cpp,
+// all built on one strided copy): Transpose, Slice, Pad, Concat, Split, Expand, Tile. Any element
+// type. Configuration is in attributes (docs/ir_conventions.md); shape functions keep symbolic dims
+// that an axis leaves untouched, and give unknown dims where a size depends on a symbol's value.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ir/error.h"
+#include "ir/grad_builder.h"
+#include "ir/op_helpers.h"
+#include "ir/ops/movement.h"
+#include "ir/shape_util.h"
+
+namespace fc::ir {
+namespace {
+
+std::vector<TensorType> transpose_infer(const InferContext& ctx) {
+  const TensorType& x = ctx.in(0);
+  const std::vector<int64_t> perm = transpose_perm(ctx.node, static_cast<int64_t>(x.rank()));
+  std::vector<Dim> out;
+  for (int64_t p : perm) out.push_back(x.dims[p]);
+  return {TensorType(x.dtype, out)};
+}
+
+std::vector<TensorType> slice_infer(const InferContext& ctx) {
+  const TensorType& x = ctx.in(0);
+  const std::vector<SliceRange> ranges = slice_ranges(ctx.node, static_cast<int64_t>(x.rank()));
+  std::vector<Dim> out;
+  for (size_t i = 0; i < x.rank(); ++i) {
+    if (ranges[i].whole()) out.push_back(x.dims[i]);
+    else if (x.dims[i].is_known()) out.push_back(Dim::known(resolve_slice(ranges[i], x.dims[i].size).count));
+    else out.push_back(Dim::unknown());
+  }
+  return {TensorType(x.dtype, out)};
+}
+
+std::vector<TensorType> pad_infer(const InferContext& ctx) {
+  const Node& n = ctx.node;
+  const TensorType& x = ctx.in(0);
+  const int64_t r = static_cast<int64_t>(x.rank());
+  const std::string& mode = n.attr_string("mode");
+  FC_CHECK(mode == "constant" || mode == "reflect" || mode == "edge", n.describe(), ": unsupported mode '", mode,
+           "' (constant, reflect or edge)");
+  const std::vector<int64_t> pads = pad_amounts(n, r);
+  std::vector<Dim> out;
+  for (int64_t i = 0; i < r; ++i) {
+    const int64_t b = pads[i], e = pads[i + r];
+    const Dim& d = x.dims[i];
+    if (!d.is_known()) {
+      out.push_back(b == 0 && e == 0 ? d : Dim::unknown());
+      continue;
+    }
+    // The input is cropped by the negative pads first, then padded by the positive ones.
+    const int64_t kept = d.size + std::min<int64_t>(b, 0) + std::min<int64_t>(e, 0);
+    FC_CHECK(kept >= 0, n.describe(), ": pads ", b, ", ", e, " crop more than axis ", i, "'s ", d.size, " elements");
+    FC_CHECK(mode == "constant" || kept > 0 || (b <= 0 && e <= 0), n.describe(), ": ", mode,
+             " padding of an empty axis ", i);
+    const int64_t size = d.size + b + e;
+    out.push_back(Dim::known(size));
+  }
+  return {TensorType(x.dtype, out)};
+}
+
+std::vector<TensorType> concat_infer(const InferContext& ctx) {
+  const Node& n = ctx.node;
+  const TensorType& first = ctx.in(0);
+  const int64_t r = static_cast<int64_t>(first.rank());
+  FC_CHECK(r > 0, n.describe(), ": cannot concatenate scalars");
+  const int64_t axis = normalize_axis(n.attr_int("axis"), r, n.describe());
+  std::vector<Dim> out = first.dims;
+  int64_t known = 0;
+  std::vector<Dim> open;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    const TensorType& t = ctx.in(i);
+    FC_CHECK(t.dtype == first.dtype && t.rank() == first.rank(), n.describe(), ": input ", i, " is ", to_string(t),
+             ", input 0 is ", to_string(first));
+    for (int64_t k = 0; k < r; ++k) {
+      const Dim& d = t.dims[k];
+      if (k == axis) {
+        if (d.is_known()) known += d.size;
+        else open.push_back(d);
+      } else if (!(d == out[k])) {
+        FC_CHECK(!d.is_known() || !out[k].is_known(), n.describe(), ": input ", i, " is ", to_string(t),
+                 ", input 0 is ", to_string(first), " (dims off the concat axis must match)");
+        if (!out[k].is_known() && d.is_known()) out[k] = d;
+      }
+    }
+  }
+  out[axis] = open.empty() ? Dim::known(known) : (open.size() == 1 && known == 0 ? open[0] : Dim::unknown());
+  return {TensorType(first.dtype, out)};
+}
+
+std::vector<TensorType> split_infer(const InferContext& ctx) {
+  const TensorType& x = ctx.in(0);
+  const int64_t r = static_cast<int64_t>(x.rank());
+  const int64_t axis = normalize_axis(ctx.node.attr_int("axis"), r, ctx.node.describe());
+  const Dim& d = x.dims[axis];
+  const size_t parts = ctx.node.outputs.size();
+  const std::vector<int64_t> sizes = split_sizes(ctx.node, d.is_known() ? d.size : -1, parts);
+  std::vector<TensorType> outs;
+  for (size_t i = 0; i < parts; ++i) {
+    TensorType t = x;
+    t.dims[axis] = parts == 1 ? d : sizes[i] >= 0 ? Dim::known(sizes[i]) : Dim::unknown();
+    outs.push_back(t);
+  }
+  return outs;
+}
+
+// Bidirectional (numpy) broadcast of the input against `shape`.
+std::vector<TensorType> expand_infer(const InferContext& ctx) {
+  const TensorType& x = ctx.in(0);
+  std::vector<Dim> target;
+  for (int64_t s : ctx.node.attr_ints("shape")) {
+    FC_CHECK(s >= 0, ctx.node.describe(), ": invalid shape entry ", s);
+    target.push_back(Dim::known(s));
+  }
+  return {TensorType(x.dtype, broadcast_dims(x.dims, target, ctx.node.describe()))};
+}
+
+std::vector<TensorType> tile_infer(const InferContext& ctx) {
+  const TensorType& x = ctx.in(0);
+  const std::vector<int64_t>& reps = ctx.node.attr_ints("repeats");
+  FC_CHECK(reps.size() == x.rank(), ctx.node.describe(), ": repeats has ", reps.size(), " entries for rank ",
+           x.rank());
+  std::vector<Dim> out;
+  for (size_t i = 0; i < reps.size(); ++i) {
+    FC_CHECK(reps[i] >= 0, ctx.node.describe(), ": negative repeat ", reps[i]);
+    const Dim& d = x.dims[i];
+    if (d.is_known()) out.push_back(Dim::known(d.size * reps[i]));
+    else out.push_back(reps[i] == 1 ? d : reps[i] == 0 ? Dim::known(0) : Dim::unknown());
+  }
+  return {TensorType(x.dtype, out)};
+}
+
+constexpr int kManyOutputs = 1 << 20;
+
+// ---- gradient rules (all ops here are linear: each gradient is the adjoint data movement) ----
+
+std::vector<Value*> transpose_gradient(GradBuilder& b) {
+  const std::vector<int64_t> perm = transpose_perm(b.node(), static_cast<int64_t>(b.x(0)->type.rank()));
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
+  return {b.emit1("Transpose", {b.dy(0)}, {{"perm", inverse}})};
+}
+
+// Slices with step 1 scatter back by zero padding: before = first, after = dim - first - count.
+std::vector<Value*> slice_gradient(GradBuilder& b) {
+  const TensorType& x = b.x(0)->type;
+  const int64_t r = static_cast<int64_t>(x.rank());
+  const std::vector<SliceRange> ranges = slice_ranges(b.node(), r);
+  std::vector<int64_t> pads(2 * r, 0);
+  for (int64_t i = 0; i < r; ++i) {
+    if (ranges[i].whole()) continue;
+    FC_CHECK(ranges[i].step == 1 && x.dims[i].is_known(), b.node().describe(),
+             ": gradient is only supported for step-1 slices of known-size axes");
+    const SliceAxis a = resolve_slice(ranges[i], x.dims[i].size);
+    pads[i] = a.first;
+    pads[i + r] = x.dims[i].size - a.first - a.count;
+  }
+  return {b.emit1("Pad", {b.dy(0)}, {{"pads", pads}})};
+}
+
+// Constant padding is undone by cropping (and cropping by zero padding): Pad with negated pads.
+std::vector<Value*> pad_gradient(GradBuilder& b) {
+  FC_CHECK(b.node().attr_string("mode") == "constant", b.node().describe(), ": gradient of ",
+           b.node().attr_string("mode"), " padding is not supported");
+  std::vector<int64_t> pads = pad_amounts(b.node(), static_cast<int64_t>(b.x(0)->type.rank()));
+  for (int64_t& p : pads) p = -p;
+  return {b.emit1("Pad", {b.dy(0)}, {{"pads", pads}})};
+}
+
+std::vector<Value*> concat_gradient(GradBuilder& b) {
+  const Node& n = b.node();
+  const int64_t axis = normalize_axis(n.attr_int("axis"), static_cast<int64_t>(b.x(0)->type.rank()), n.describe());
+  std::vector<int64_t> sizes;
+  for (const Value* x : n.inputs) {
+    const Dim& d = x->type.dims[axis];
+    FC_CHECK(d.is_known(), n.describe(), ": gradient needs known sizes along the concat axis, input '", x->name,
+             "' is ", to_string(x->type));
+    sizes.push_back(d.size);
+  }
+  return b.emit("Split", {b.dy(0)}, {{"axis", axis}, {"split", sizes}}, static_cast<int>(sizes.size()));
+}
+
+// Outputs without a gradient contribute zeros (y * 0, which has y's shape).
+std::vector<Value*> split_gradient(GradBuilder& b) {
+  std::vector<Value*> parts;
+  for (size_t k = 0; k < b.node().outputs.size(); ++k) {
+    Value* dy = b.dy(k);
+    if (!dy) dy = b.emit1("Mul", {b.y(k), b.constant(Tensor(b.y(k)->type.dtype, {}), "zero")});
+    parts.push_back(dy);
+  }
+  return {b.emit1("Concat", parts, {{"axis", b.node().attr_int("axis")}})};
+}
+
+std::vector<Value*> expand_gradient(GradBuilder& b) { return {b.reduce_to_shape_of(b.dy(0), b.x(0))}; }
+
+}  // namespace
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Transpose",
+    .since_opset = 1,
+    .attrs = {{"perm", AttrKind::Ints, std::nullopt}},
+    .infer = transpose_infer,
+    .cost = movement_cost,
+    .doc = "permute axes (perm; absent: reverse them)",
+    .gradient = transpose_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Slice",
+    .since_opset = 1,
+    .attrs = {{"starts", AttrKind::Ints, std::nullopt, true},
+              {"ends", AttrKind::Ints, std::nullopt, true},
+              {"axes", AttrKind::Ints, std::nullopt},
+              {"steps", AttrKind::Ints, std::nullopt}},
+    .infer = slice_infer,
+    .cost = movement_cost,
+    .doc = "strided sub-range per axis (negative indices count from the end; clamped)",
+    .gradient = slice_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Pad",
+    .since_opset = 1,
+    .attrs = {{"pads", AttrKind::Ints, std::nullopt, true},
+              {"mode", AttrKind::String, Attribute{std::string("constant")}},
+              {"value", AttrKind::Float, Attribute{0.0f}}},
+    .infer = pad_infer,
+    .cost = movement_cost,
+    .doc = "pad (constant, reflect, edge) or crop (negative pads) each axis",
+    .gradient = pad_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Concat",
+    .since_opset = 1,
+    .max_inputs = kManyOutputs,
+    .attrs = {{"axis", AttrKind::Int, std::nullopt, true}},
+    .infer = concat_infer,
+    .cost = movement_cost,
+    .doc = "join inputs along axis",
+    .gradient = concat_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Split",
+    .since_opset = 1,
+    .max_outputs = kManyOutputs,
+    .attrs = {{"axis", AttrKind::Int, Attribute{int64_t{0}}}, {"split", AttrKind::Ints, std::nullopt}},
+    .infer = split_infer,
+    .cost = movement_cost,
+    .doc = "cut along axis into parts of sizes split (absent: equal parts, one per output)",
+    .gradient = split_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Expand",
+    .since_opset = 8,
+    .attrs = {{"shape", AttrKind::Ints, std::nullopt, true}},
+    .infer = expand_infer,
+    .cost = movement_cost,
+    .doc = "broadcast to shape (numpy rules, both ways)",
+    .gradient = expand_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "Tile",
+    .since_opset = 6,
+    .attrs = {{"repeats", AttrKind::Ints, std::nullopt, true}},
+    .infer = tile_infer,
+    .cost = movement_cost,
+    .doc = "repeat the input repeats[i] times along each axis i",
+});
+
+}  // namespace fc::ir

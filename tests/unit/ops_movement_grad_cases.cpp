@@ -1,0 +1,31 @@
+// Finite-difference cases (gradcheck.h) for the data-movement ops with gradient rules; appended to
+// grad_cases() by gradcheck_cases.cpp. Their adjoints are also checked exactly in
+// ops_movement_grad_test.cpp.
+#include "gradcheck.h"
+
+namespace fc::test {
+
+void add_movement_grad_cases(std::vector<GradCase>& cases) {
+  using Ints = std::vector<int64_t>;
+  auto one = [&](std::string label, std::string op, std::vector<ir::Tensor> inputs,
+                 std::map<std::string, ir::Attribute> attrs, int num_outputs = 1, std::vector<int> seeded = {}) {
+    cases.push_back({.label = std::move(label), .op = std::move(op), .inputs = std::move(inputs),
+                     .attrs = std::move(attrs), .num_outputs = num_outputs, .seeded_outputs = std::move(seeded)});
+  };
+  one("Reshape [2,3,4] to [0,-1]", "Reshape", {random_tensor({2, 3, 4}, 401)}, {{"shape", Ints{0, -1}}});
+  one("Flatten axis 2", "Flatten", {random_tensor({2, 3, 4}, 402)}, {{"axis", int64_t{2}}});
+  one("Squeeze all", "Squeeze", {random_tensor({3, 1, 2}, 403)}, {});
+  one("Unsqueeze 0, -1", "Unsqueeze", {random_tensor({3, 2}, 404)}, {{"axes", Ints{0, -1}}});
+  one("Identity", "Identity", {random_tensor({4}, 405)}, {});
+  one("Dropout inference with mask", "Dropout", {random_tensor({2, 5}, 406)}, {{"ratio", 0.3f}}, 2, {0});
+  one("Transpose perm 1,2,0", "Transpose", {random_tensor({2, 3, 4}, 407)}, {{"perm", Ints{1, 2, 0}}});
+  one("Slice two axes", "Slice", {random_tensor({4, 6}, 408)}, {{"starts", Ints{1, -4}}, {"ends", Ints{3, INT64_MAX}}});
+  one("Pad crop and pad", "Pad", {random_tensor({3, 4}, 409)}, {{"pads", Ints{-1, 2, 1, -2}}});
+  one("Concat axis -1", "Concat", {random_tensor({2, 3}, 410), random_tensor({2, 1}, 411)}, {{"axis", int64_t{-1}}});
+  one("Split sizes 1,4, output 0 unused", "Split", {random_tensor({2, 5}, 412)},
+      {{"axis", int64_t{1}}, {"split", Ints{1, 4}}}, 2, {1});
+  one("Expand [3,1] to [2,3,4]", "Expand", {random_tensor({3, 1}, 413)}, {{"shape", Ints{2, 3, 4}}});
+  one("Cast f32 to f32", "Cast", {random_tensor({3}, 414)}, {{"to", std::string("f32")}});
+}
+
+}  // namespace fc::test
