@@ -1,8 +1,11 @@
 // fcc: the compiler driver.
-//   fcc inspect MODEL.onnx           inputs/outputs, parameters, FLOPs per sample, op histogram
-//   fcc compile MODEL --emit ir      the IR in text form (MODEL: .onnx, or .ir text)
+//   fcc inspect MODEL.onnx|PLAN      inputs/outputs, parameters, FLOPs, memory, op histogram
+//   fcc compile MODEL.onnx --recipe R.toml -o M.fcplan   a training plan
+//   fcc compile MODEL --emit ir      the IR in text form (MODEL: .onnx, or .ir text); with --recipe
+//                                    the training graph
 //   fcc ops                          the supported ops (also listed by --help)
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -10,6 +13,8 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/training_driver.h"
+#include "frontend/plan_io.h"
 #include "ir/error.h"
 #include "ir/op_registry.h"
 #include "ir/text_format.h"
@@ -38,8 +43,13 @@ std::string supported_ops_text() {
 void print_help() {
   std::cout << "fcc: compile ONNX models into training plans\n\n"
                "usage:\n"
-               "  fcc inspect MODEL.onnx             inputs, outputs, parameters, FLOPs per sample, op histogram\n"
-               "  fcc compile MODEL --emit ir [-o F]  print the IR (MODEL: .onnx, or .ir text)\n"
+               "  fcc inspect MODEL.onnx|PLAN.fcplan [--batch B]\n"
+               "                                     inputs, outputs, parameters, FLOPs, planned memory, op histogram\n"
+               "  fcc compile MODEL.onnx --recipe R.toml -o M.fcplan [--set section.key=value ...]\n"
+               "                                     compile a self-contained training plan\n"
+               "  fcc compile MODEL [--recipe R.toml] --emit ir [-o F]\n"
+               "                                     print the IR (MODEL: .onnx or .ir text); with a recipe, the\n"
+               "                                     training step (forward, gradients, optimizer update)\n"
                "  fcc ops                            list the supported ONNX ops\n\n"
                "supported ops (ONNX opsets 11-17):\n"
             << supported_ops_text();
@@ -57,12 +67,57 @@ std::string human_bytes(double b) {
   return buf;
 }
 
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  FC_CHECK(f, path, ": cannot write file");
+  f << text;
+  FC_CHECK(f.good(), path, ": write failed");
+}
+
+int inspect_plan(const std::string& path, const cli::Args& args) {
+  cli::TrainingJob job = cli::job_from_plan(path, {});
+  const ir::Graph& g = job.train;
+  const int64_t batch =
+      args.get("--batch") ? cli::parse_int(*args.get("--batch"), "--batch") : job.recipe.batch_size;
+  std::cout << "plan: " << path << "\n"
+            << "model: " << job.recipe.model_path << "  (recipe " << job.recipe.path << ")\n"
+            << "data input: " << job.io.data_input << ": " << ir::to_string(g.value(job.io.data_input)->type)
+            << "    labels: " << job.io.labels_input << ": " << ir::to_string(g.value(job.io.labels_input)->type)
+            << "\n";
+  size_t trainable = 0, trainable_count = 0;
+  for (const auto& [p, next] : g.state_updates)
+    if (job.inference.find_value(p->name) && g.param(p).dtype() == ir::DType::F32) {
+      ++trainable;
+      trainable_count += g.param(p).numel();
+    }
+  std::cout << "state tensors: " << g.state_updates.size() << " (" << trainable
+            << " from the model: weights and BatchNorm statistics, " << trainable_count << " values)\n";
+  std::cout << "optimizer: " << job.recipe.optimizer << ", schedule: " << job.recipe.schedule
+            << ", global batch: " << job.recipe.batch_size << "\n";
+  passes::GraphCost cost = passes::estimate_cost(g, batch);
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "FLOPs per step (batch %lld): %.4g (%.3f GFLOP)\n", (long long)batch, cost.flops,
+                cost.flops / 1e9);
+  std::cout << buf;
+  std::cout << "planned memory at batch " << batch << ": parameters and optimizer state "
+            << human_bytes(cost.param_bytes) << ", peak activations " << human_bytes(cost.peak_activation_bytes)
+            << ", total " << human_bytes(cost.param_bytes + cost.peak_activation_bytes) << "\n";
+  std::map<std::string, int> hist;
+  for (const auto& n : g.nodes()) ++hist[n->domain.empty() ? n->op : n->domain + "." + n->op];
+  std::cout << "ops (" << g.nodes().size() << " nodes):\n";
+  for (const auto& [op, k] : hist) std::cout << "  " << op << ": " << k << "\n";
+  return 0;
+}
+
 int cmd_inspect(const std::vector<std::string>& argv) {
   cli::Args args(argv, {"--batch"}, {}, "fcc inspect");
   FC_CHECK(args.positionals().size() == 1, "fcc inspect: expected one MODEL argument");
-  ir::Graph g = cli::load_model(args.positionals()[0]);
+  const std::string path = args.positionals()[0];
+  const bool is_plan = frontend::is_plan_file(path);
+  if (is_plan) return inspect_plan(path, args);
+  ir::Graph g = cli::load_model(path);
   int batch = args.get("--batch") ? cli::parse_int(*args.get("--batch"), "--batch") : 1;
-  std::cout << "model: " << args.positionals()[0] << "\n";
+  std::cout << "model: " << path << "\n";
   std::cout << "inputs:\n";
   for (const ir::Value* v : g.inputs) std::cout << "  " << v->name << ": " << ir::to_string(v->type) << "\n";
   std::cout << "outputs:\n";
@@ -87,22 +142,40 @@ int cmd_inspect(const std::vector<std::string>& argv) {
 }
 
 int cmd_compile(const std::vector<std::string>& argv) {
-  cli::Args args(argv, {"--emit", "-o", "--recipe"}, {}, "fcc compile");
-  FC_CHECK(args.positionals().size() == 1, "fcc compile: expected one MODEL argument");
+  cli::Args args(argv, {"--emit", "-o", "--recipe", "--set"}, {}, "fcc compile");
+  FC_CHECK(args.positionals().size() <= 1, "fcc compile: expected one MODEL argument");
   std::string emit = args.get("--emit").value_or("");
-  FC_CHECK(emit == "ir", "fcc compile: only `--emit ir` is available in this build (training plans come with "
-                         "the training work)");
+  FC_CHECK(emit.empty() || emit == "ir", "fcc compile: --emit ", emit, ": only `--emit ir` is supported");
+  if (auto recipe = args.get("--recipe")) {
+    std::vector<std::string> overrides = args.all("--set");
+    if (!args.positionals().empty()) {
+      // The model named on the command line is relative to the working directory, not the recipe.
+      const std::string abs = std::filesystem::absolute(args.positionals()[0]).string();
+      overrides.insert(overrides.begin(), "model.path=\"" + abs + "\"");
+    }
+    cli::TrainingJob job = cli::job_from_recipe(*recipe, overrides);
+    ir::verify(job.train);
+    for (const std::string& u : job.unused_params)
+      std::cerr << "fcc: note: parameter '" << u << "' does not affect the loss and is not trained\n";
+    if (emit == "ir") {
+      std::string text = ir::print_graph(job.train);
+      if (auto out = args.get("-o")) write_text(*out, text);
+      else std::cout << text;
+      return 0;
+    }
+    FC_CHECK(args.has("-o"), "fcc compile: -o M.fcplan is required");
+    cli::save_job_as_plan(job, *args.get("-o"));
+    std::cout << "wrote " << *args.get("-o") << " (" << job.train.nodes().size() << " nodes, "
+              << job.train.state_updates.size() << " state tensors)\n";
+    return 0;
+  }
+  FC_CHECK(args.positionals().size() == 1, "fcc compile: expected one MODEL argument");
+  FC_CHECK(emit == "ir", "fcc compile: give --recipe R.toml -o M.fcplan for a training plan, or --emit ir");
   ir::Graph g = cli::load_model(args.positionals()[0]);
   ir::verify(g);
   std::string text = ir::print_graph(g);
-  if (auto out = args.get("-o")) {
-    std::ofstream f(*out);
-    FC_CHECK(f, *out, ": cannot write file");
-    f << text;
-    FC_CHECK(f.good(), *out, ": write failed");
-  } else {
-    std::cout << text;
-  }
+  if (auto out = args.get("-o")) write_text(*out, text);
+  else std::cout << text;
   return 0;
 }
 

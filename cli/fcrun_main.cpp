@@ -1,4 +1,6 @@
 // fcrun: the runtime driver.
+//   fcrun PLAN.fcplan | RECIPE.toml [--resume] [--threads N] [--set section.key=value ...]
+//   fcrun eval MODEL.onnx|PLAN.fcplan --recipe RECIPE.toml
 //   fcrun infer MODEL --input [NAME=]FILE.npy ... --output FILE.npy [--output-name NAME] [--threads N]
 #include <iostream>
 #include <map>
@@ -6,6 +8,8 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/training_driver.h"
+#include "frontend/plan_io.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -17,8 +21,16 @@ namespace {
 using namespace fc;
 
 void print_help() {
-  std::cout << "fcrun: run compiled models\n\n"
+  std::cout << "fcrun: train and run compiled models\n\n"
                "usage:\n"
+               "  fcrun PLAN.fcplan [--resume] [--threads N] [--set section.key=value ...]\n"
+               "  fcrun RECIPE.toml [--resume] [--threads N] [--set section.key=value ...]\n"
+               "    Trains on this machine (a recipe is compiled first). --resume continues from the newest\n"
+               "    checkpoint in [checkpoint] dir and ends with the same weights as an uninterrupted run.\n"
+               "  fcrun eval MODEL.onnx|PLAN.fcplan --recipe RECIPE.toml [--set ...]\n"
+               "    Test loss and top-1 accuracy on the recipe's test set.\n"
+               "  fcrun debug-step RECIPE.toml --dump DIR [--set ...]\n"
+               "    Runs the recipe's steps and dumps losses, first-step gradients and final state as .npy.\n"
                "  fcrun infer MODEL.onnx --input [NAME=]FILE.npy [--input ...] --output FILE.npy\n"
                "              [--output-name NAME] [--threads N]\n"
                "    Runs inference on the CPU. NAME may be omitted when the model has one data input.\n"
@@ -64,6 +76,31 @@ int cmd_infer(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int cmd_eval(const std::vector<std::string>& argv) {
+  cli::Args args(argv, {"--recipe", "--set", "--threads"}, {}, "fcrun eval");
+  FC_CHECK(args.positionals().size() == 1, "fcrun eval: expected one MODEL argument");
+  FC_CHECK(args.has("--recipe"), "fcrun eval: --recipe RECIPE.toml is required (for the test data)");
+  runtime::Recipe r = runtime::load_recipe(*args.get("--recipe"), args.all("--set"));
+  const std::string model = args.positionals()[0];
+  int threads = args.get("--threads") ? cli::parse_int(*args.get("--threads"), "--threads") : r.threads;
+  runtime::EvalResult e = cli::evaluate_model(model, r, threads);
+  std::printf("test_loss %.6f  test_accuracy %.4f  (%lld samples)\n", e.loss, e.accuracy, (long long)e.samples);
+  return 0;
+}
+
+int cmd_train(const std::string& target, const std::vector<std::string>& argv) {
+  cli::Args args(argv, {"--set", "--threads", "-n"}, {"--resume"}, "fcrun");
+  FC_CHECK(args.positionals().empty(), "fcrun: unexpected argument '",
+           args.positionals().empty() ? "" : args.positionals()[0], "'");
+  if (auto n = args.get("-n"))
+    FC_CHECK(cli::parse_int(*n, "-n") == 1, "fcrun: -n ", *n,
+             ": multi-rank training is not available in this build (one rank only)");
+  int threads = args.get("--threads") ? cli::parse_int(*args.get("--threads"), "--threads") : 0;
+  cli::TrainingJob job = frontend::is_plan_file(target) ? cli::job_from_plan(target, args.all("--set"))
+                                                        : cli::job_from_recipe(target, args.all("--set"));
+  return cli::run_training(job, args.has("--resume"), threads);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,6 +117,21 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "infer") return cmd_infer(rest);
+    if (cmd == "eval") return cmd_eval(rest);
+    if (cmd == "debug-step") {
+      cli::Args a(rest, {"--set", "--dump", "--threads"}, {}, "fcrun debug-step");
+      FC_CHECK(a.positionals().size() == 1 && a.has("--dump"), "fcrun debug-step: usage: fcrun debug-step RECIPE.toml --dump DIR");
+      int threads = a.get("--threads") ? cli::parse_int(*a.get("--threads"), "--threads") : 0;
+      return cli::debug_steps(a.positionals()[0], a.all("--set"), *a.get("--dump"), threads);
+    }
+    if (cmd == "-n" && rest.size() >= 2) {
+      // fcrun -n N TARGET ...: the rank count comes first in the documented form.
+      std::vector<std::string> tail(rest.begin() + 2, rest.end());
+      tail.push_back("-n");
+      tail.push_back(rest[0]);
+      return cmd_train(rest[1], tail);
+    }
+    if (!cmd.empty() && cmd[0] != '-') return cmd_train(cmd, rest);
     fc::fail("unknown command '", cmd, "' (see fcrun --help)");
   });
 }

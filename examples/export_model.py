@@ -23,14 +23,22 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--input", help="write a random input batch here")
     ap.add_argument("--reference", help="write PyTorch's output for that batch here")
+    ap.add_argument("--train", action="store_true",
+                    help="export in training form (TrainingMode.TRAINING): BatchNormalization and Dropout stay "
+                         "nodes instead of being folded away")
     a = ap.parse_args()
     model, shape = models.build(a.name)
+    if a.train:
+        model.train()
     x = torch.rand((a.batch,) + tuple(shape), generator=torch.Generator().manual_seed(0))
     torch.onnx.export(model, x, a.out, opset_version=a.opset, input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                      training=torch.onnx.TrainingMode.TRAINING if a.train else torch.onnx.TrainingMode.EVAL,
+                      do_constant_folding=not a.train)
     if a.input:
         np.save(a.input, x.numpy())
     if a.reference:
+        model.eval()
         with torch.no_grad():
             np.save(a.reference, model(x).numpy())
     print(f"exported {a.name} (opset {a.opset}) to {a.out}")

@@ -17,3 +17,20 @@ foreach(model resnet18 googlenet fashion_cnn)
                    --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/${model}_op17_bn)
   set_tests_properties(parity_${model}_op17_bn PROPERTIES LABELS parity TIMEOUT 600)
 endforeach()
+
+# Training parity: loss, every gradient and 3 steps of SGD (momentum 0.9, weight decay 1e-4) and of
+# AdamW against PyTorch (float64 truth), models exported in training form.
+foreach(model mlp lenet5 nin squeezenet1_0 resnet18 alexnet vgg11 googlenet fashion_cnn)
+  foreach(opt sgd adamw)
+    # The 224x224 models train at batch 2 to keep the float64 reference affordable in CI.
+    set(batch 4)
+    if(model STREQUAL "alexnet" OR model STREQUAL "vgg11")
+      set(batch 2)
+    endif()
+    add_test(NAME train_parity_${model}_${opt}
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer ${opt}
+                     --batch ${batch} --bin ${CMAKE_BINARY_DIR}/bin
+                     --workdir ${CMAKE_BINARY_DIR}/train_parity/${model}_${opt})
+    set_tests_properties(train_parity_${model}_${opt} PROPERTIES LABELS parity TIMEOUT 900)
+  endforeach()
+endforeach()

@@ -1,0 +1,143 @@
+#include "cli/training_driver.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "frontend/onnx_export.h"
+#include "frontend/onnx_import.h"
+#include "frontend/plan_io.h"
+#include "ir/error.h"
+#include "passes/inference_form.h"
+#include "passes/training_graph.h"
+#include "ir/hyperparams.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/executor.h"
+#include "runtime/npy.h"
+
+namespace fc::cli {
+
+namespace {
+
+passes::TrainingConfig training_config(const runtime::Recipe& r) {
+  passes::TrainingConfig cfg;
+  cfg.input = r.model_input;
+  cfg.output = r.model_output;
+  cfg.loss = r.loss;
+  cfg.optimizer = r.optimizer;
+  cfg.momentum = r.momentum != 0.0;
+  cfg.nesterov = r.nesterov;
+  return cfg;
+}
+
+}  // namespace
+
+TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides) {
+  TrainingJob job;
+  job.recipe = runtime::load_recipe(recipe_path, overrides);
+  job.recipe_text = read_file(recipe_path);
+  job.overrides = overrides;
+  job.inference = frontend::import_onnx(job.recipe.model_path);
+  passes::to_inference_form(job.inference);
+  job.train = frontend::import_onnx(job.recipe.model_path);
+  passes::TrainingGraphInfo info = passes::build_training_graph(job.train, training_config(job.recipe));
+  job.io = {info.data_input, info.labels_input, info.loss_output, info.model_output};
+  job.unused_params = info.unused;
+  for (size_t i = 0; i < info.trainable.size(); ++i) job.gradients.emplace_back(info.trainable[i], info.gradient_values[i]);
+  job.export_source = job.recipe.model_path;
+  return job;
+}
+
+TrainingJob job_from_plan(const std::string& plan_path, const std::vector<std::string>& overrides) {
+  frontend::Plan plan = frontend::load_plan(plan_path);
+  TrainingJob job;
+  job.overrides = plan.meta.overrides;
+  job.overrides.insert(job.overrides.end(), overrides.begin(), overrides.end());
+  job.recipe = runtime::parse_recipe_text(plan.meta.recipe_text, plan.meta.recipe_path, job.overrides);
+  job.recipe_text = plan.meta.recipe_text;
+  job.train = std::move(plan.train);
+  job.inference = std::move(plan.inference);
+  passes::to_inference_form(job.inference);
+  job.io = {plan.meta.data_input, plan.meta.labels_input, plan.meta.loss_output, plan.meta.model_output};
+  job.export_source = plan_path;
+  job.plan_hash = plan.hash;
+  return job;
+}
+
+void save_job_as_plan(const TrainingJob& job, const std::string& plan_path) {
+  frontend::PlanMeta meta;
+  meta.recipe_text = job.recipe_text;
+  meta.recipe_path = job.recipe.path;
+  meta.overrides = job.overrides;
+  meta.data_input = job.io.data_input;
+  meta.labels_input = job.io.labels_input;
+  meta.loss_output = job.io.loss_output;
+  meta.model_output = job.io.model_output;
+  frontend::save_plan(plan_path, job.export_source, job.train, meta);
+}
+
+int run_training(TrainingJob& job, bool resume, int threads_override) {
+  const runtime::Recipe& r = job.recipe;
+  for (const std::string& u : job.unused_params)
+    std::cerr << "fcrun: note: parameter '" << u << "' does not affect the loss and is not trained\n";
+  runtime::cpu::CpuBackend cpu(threads_override > 0 ? threads_override : r.threads);
+  runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
+  runtime::TrainOptions opts;
+  opts.resume = resume;
+  opts.plan_hash = job.plan_hash;
+  trainer.train(opts);
+  if (!r.output_model.empty()) {
+    frontend::export_trained_onnx(job.export_source, trainer.state(), r.output_model);
+    std::cout << "trained model written to " << r.output_model << "\n";
+  }
+  return 0;
+}
+
+int debug_steps(const std::string& recipe_path, const std::vector<std::string>& overrides,
+                const std::string& dump_dir, int threads_override) {
+  namespace fs = std::filesystem;
+  TrainingJob job = job_from_recipe(recipe_path, overrides);
+  const runtime::Recipe& r = job.recipe;
+  for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
+  runtime::cpu::CpuBackend cpu(threads_override > 0 ? threads_override : r.threads);
+  runtime::Executor ex(job.train, cpu);
+  runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
+  runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed);
+  const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
+  fs::create_directories(fs::path(dump_dir) / "grad");
+  fs::create_directories(fs::path(dump_dir) / "state");
+  ir::Tensor hyper, rng, losses(ir::DType::F32, {total});
+  for (int64_t step = 0; step < total; ++step) {
+    runtime::data::Batch b = loader.next();
+    runtime::fill_step_inputs(r, step, total, hyper, rng);
+    auto out = ex.run({{job.io.data_input, b.x},
+                       {job.io.labels_input, b.y},
+                       {ir::kHyperInputName, hyper},
+                       {ir::kRngInputName, rng}});
+    losses.data<float>()[step] = out.at(job.io.loss_output).data<float>()[0];
+    const fs::path grad_dir = fs::path(dump_dir) / (step == 0 ? std::string("grad") : "grad_step" + std::to_string(step));
+    fs::create_directories(grad_dir);
+    for (const auto& [param, grad] : job.gradients)
+      runtime::save_npy((grad_dir / (param + ".npy")).string(), out.at(grad));
+  }
+  runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);
+  for (const auto& [param, next] : job.train.state_updates)
+    runtime::save_npy((fs::path(dump_dir) / "state" / (param->name + ".npy")).string(), ex.state(param));
+  std::cout << "ran " << total << " steps; dumped to " << dump_dir << "\n";
+  return 0;
+}
+
+runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runtime::Recipe& r, int threads) {
+  ir::Graph g = frontend::is_plan_file(model_or_plan) ? frontend::load_plan(model_or_plan).inference
+                                                      : load_model(model_or_plan);
+  passes::to_inference_form(g);
+  FC_CHECK(!r.test_x.empty(), r.path, ": [data] test_x and test_y are needed for evaluation");
+  runtime::data::Dataset test = runtime::data::load_dataset(r.data_format, r.test_x, r.test_y, r.normalize);
+  std::string input = r.model_input.empty() ? (g.inputs.size() == 1 ? g.inputs[0]->name : "") : r.model_input;
+  FC_CHECK(!input.empty(), r.path, ": [model] input: the model has several inputs; name the one fed with data");
+  std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;
+  runtime::cpu::CpuBackend cpu(threads);
+  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256));
+}
+
+}  // namespace fc::cli

@@ -1,0 +1,13 @@
+// Puts a graph exported in training form into inference form: BatchNormalization with
+// training_mode=1 normalises with its running statistics and drops its running-statistics outputs;
+// Dropout with training_mode=1 becomes the identity. Used for evaluation and for `fcrun infer` of
+// models exported with torch.onnx.TrainingMode.TRAINING.
+#pragma once
+
+#include "ir/graph.h"
+
+namespace fc::passes {
+
+void to_inference_form(ir::Graph& g);
+
+}  // namespace fc::passes

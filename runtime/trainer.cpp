@@ -1,0 +1,254 @@
+#include "runtime/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "ir/error.h"
+#include "ir/hyperparams.h"
+#include "runtime/checkpoint.h"
+#include "runtime/executor.h"
+
+namespace fc::runtime {
+
+namespace fs = std::filesystem;
+
+struct Trainer::Impl {
+  std::unique_ptr<Executor> exec;
+};
+
+Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, const Recipe& recipe, Backend& backend)
+    : train_(train), inference_(inference), io_(std::move(io)), recipe_(recipe), backend_(backend),
+      impl_(std::make_unique<Impl>()) {
+  train_set_ = data::load_dataset(recipe.data_format, recipe.train_x, recipe.train_y, recipe.normalize);
+  if (!recipe.test_x.empty())
+    test_set_ = data::load_dataset(recipe.data_format, recipe.test_x, recipe.test_y, recipe.normalize);
+  // The data must fit the model input.
+  const ir::Value* in = train.value(io_.data_input);
+  std::vector<int64_t> sample = train_set_.sample_shape();
+  bool fits = in->type.rank() == sample.size() + 1;
+  for (size_t i = 0; fits && i < sample.size(); ++i)
+    fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
+  FC_CHECK(fits, recipe.path, ": [data] train_x: samples of shape [N", [&] {
+    std::string s;
+    for (int64_t d : sample) s += "," + std::to_string(d);
+    return s;
+  }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  FC_CHECK(recipe.batch_size <= train_set_.size(), recipe.path, ": [train] batch_size ", recipe.batch_size,
+           " is larger than the training set (", train_set_.size(), " samples)");
+  const int64_t per_epoch = train_set_.size() / recipe.batch_size;
+  total_steps_ = recipe.steps ? *recipe.steps : recipe.epochs * per_epoch;
+  impl_->exec = std::make_unique<Executor>(train, backend);
+}
+
+Trainer::~Trainer() = default;
+
+std::map<std::string, ir::Tensor> Trainer::state() const {
+  std::map<std::string, ir::Tensor> r;
+  for (const auto& [param, next] : train_.state_updates) r[param->name] = impl_->exec->state(param);
+  return r;
+}
+
+void Trainer::sync_inference_params() {
+  for (const auto& [param, next] : train_.state_updates)
+    if (const ir::Value* v = inference_.find_value(param->name); v && inference_.is_param(v))
+      inference_.set_param(v, impl_->exec->state(param).clone());
+}
+
+void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct) {
+  const int64_t n = logits.dim(0), c = logits.dim(1);
+  const float* p = logits.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = p + i * c;
+    int64_t best = 0;
+    float m = row[0];
+    for (int64_t j = 1; j < c; ++j)
+      if (row[j] > m) {
+        m = row[j];
+        best = j;
+      }
+    double s = 0;
+    for (int64_t j = 0; j < c; ++j) s += std::exp(double(row[j]) - m);
+    loss_sum += std::log(s) + m - row[labels[i]];
+    correct += best == labels[i];
+  }
+}
+
+void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Tensor& hyper, ir::Tensor& rng) {
+  if (!hyper.defined()) hyper = ir::Tensor(ir::DType::F32, {ir::kHyperSize});
+  if (!rng.defined()) rng = ir::Tensor(ir::DType::I64, {2});
+  float* h = hyper.data<float>();
+  h[ir::kHyperLr] = static_cast<float>(learning_rate(r, step, total_steps));
+  h[ir::kHyperMomentum] = static_cast<float>(r.momentum);
+  h[ir::kHyperDampening] = static_cast<float>(r.dampening);
+  h[ir::kHyperWeightDecay] = static_cast<float>(r.weight_decay);
+  h[ir::kHyperBeta1] = static_cast<float>(r.beta1);
+  h[ir::kHyperBeta2] = static_cast<float>(r.beta2);
+  h[ir::kHyperEps] = static_cast<float>(r.eps);
+  h[ir::kHyperStep] = static_cast<float>(step);
+  rng.data<int64_t>()[0] = static_cast<int64_t>(r.seed);
+  rng.data<int64_t>()[1] = step;
+}
+
+EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
+                    const data::Dataset& ds, Backend& backend, int64_t batch) {
+  Executor ex(inference, backend);
+  EvalResult r;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  std::vector<int64_t> dims = ds.x.dims();
+  const int64_t row = ds.size() ? static_cast<int64_t>(ds.x.numel()) / ds.size() : 0;
+  for (int64_t start = 0; start < ds.size(); start += batch) {
+    const int64_t n = std::min(batch, ds.size() - start);
+    dims[0] = n;
+    ir::Tensor x(ir::DType::F32, dims);
+    std::memcpy(x.raw(), ds.x.data<float>() + start * row, sizeof(float) * n * row);
+    auto out = ex.run({{input, x}});
+    score_logits(out.at(output), ds.y.data<int64_t>() + start, loss_sum, correct);
+  }
+  r.samples = ds.size();
+  r.loss = ds.size() ? loss_sum / ds.size() : 0;
+  r.accuracy = ds.size() ? double(correct) / ds.size() : 0;
+  return r;
+}
+
+EvalResult Trainer::evaluate(const data::Dataset& ds) {
+  sync_inference_params();
+  return runtime::evaluate(inference_, io_.data_input, io_.model_output, ds, backend_,
+                           std::max<int64_t>(recipe_.batch_size, 256));
+}
+
+namespace {
+
+std::string format_eta(double seconds) {
+  char buf[32];
+  long s = std::lround(std::max(seconds, 0.0));
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+class MetricsLog {
+ public:
+  MetricsLog(const std::string& path, bool append) {
+    if (path.empty()) return;
+    if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir);
+    f_.open(path, append ? std::ios::app : std::ios::trunc);
+    FC_CHECK(f_, path, ": cannot write metrics");
+  }
+  void write(const std::string& line) {
+    if (f_.is_open()) {
+      f_ << line << "\n";
+      f_.flush();
+    }
+  }
+
+ private:
+  std::ofstream f_;
+};
+
+}  // namespace
+
+EvalResult Trainer::train(const TrainOptions& options) {
+  const Recipe& r = recipe_;
+  int64_t start_step = 0;
+  if (options.resume && !r.checkpoint_dir.empty()) {
+    if (auto path = newest_checkpoint(r.checkpoint_dir)) {
+      Checkpoint c = load_checkpoint(*path);
+      FC_CHECK(c.seed == r.seed, *path, ": checkpoint was written with seed ", c.seed, ", the recipe has ", r.seed);
+      FC_CHECK(options.plan_hash.empty() || c.plan_hash.empty() || c.plan_hash == options.plan_hash, *path,
+               ": checkpoint belongs to a different plan");
+      for (const auto& [param, next] : train_.state_updates) {
+        auto it = c.tensors.find(param->name);
+        FC_CHECK(it != c.tensors.end(), *path, ": checkpoint has no tensor '", param->name, "'");
+        impl_->exec->set_state(param, it->second);
+      }
+      start_step = c.step;
+      if (!options.quiet) std::cout << "resumed from " << *path << " at step " << start_step << "\n";
+    }
+  }
+
+  data::BatchLoader loader(train_set_, r.batch_size, r.shuffle, r.seed, 0, 1, start_step);
+  const int64_t per_epoch = loader.steps_per_epoch();
+  const int64_t eval_every = r.eval_every ? *r.eval_every : per_epoch;
+  MetricsLog metrics(r.output_metrics, start_step > 0);
+  const bool tty = isatty(STDOUT_FILENO);
+  ir::Tensor hyper(ir::DType::F32, {ir::kHyperSize});
+  ir::Tensor rng(ir::DType::I64, {2});
+  EvalResult last;
+  auto t_start = std::chrono::steady_clock::now();
+  auto t_window = t_start;
+  int64_t window_images = 0;
+
+  for (int64_t step = start_step; step < total_steps_; ++step) {
+    data::Batch b = loader.next();
+    fill_step_inputs(r, step, total_steps_, hyper, rng);
+    const double lr = hyper.data<float>()[ir::kHyperLr];
+    auto out = impl_->exec->run({{io_.data_input, b.x},
+                                 {io_.labels_input, b.y},
+                                 {ir::kHyperInputName, hyper},
+                                 {ir::kRngInputName, rng}});
+    const float loss = out.at(io_.loss_output).data<float>()[0];
+    FC_CHECK(std::isfinite(loss), "training diverged at step ", step + 1, ": loss is ", loss,
+             " (lower [optimizer] lr?)");
+    window_images += b.x.dim(0);
+    const int64_t done = step + 1;
+    const int64_t epoch = step / per_epoch + 1;
+
+    if (done % r.log_every == 0 || done == total_steps_) {
+      auto now = std::chrono::steady_clock::now();
+      const double secs = std::chrono::duration<double>(now - t_window).count();
+      const double ips = secs > 0 ? window_images / secs : 0;
+      const double elapsed = std::chrono::duration<double>(now - t_start).count();
+      const double eta = elapsed / double(done - start_step) * double(total_steps_ - done);
+      char line[256];
+      std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.5g  %.0f img/s  ETA %s",
+                    (long long)done, (long long)total_steps_, (long long)epoch, loss, lr, ips,
+                    format_eta(eta).c_str());
+      if (!options.quiet) {
+        if (tty) std::cout << "\r\033[K" << line << std::flush;
+        else std::cout << line << "\n";
+      }
+      char json[256];
+      std::snprintf(json, sizeof json,
+                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f}",
+                    (long long)done, (long long)epoch, loss, lr, ips);
+      metrics.write(json);
+      t_window = now;
+      window_images = 0;
+    }
+    if (test_set_.size() && (done % eval_every == 0 || done == total_steps_)) {
+      last = evaluate(test_set_);
+      char line[192];
+      std::snprintf(line, sizeof line, "eval  step %lld  epoch %lld  test_loss %.4f  test_accuracy %.4f",
+                    (long long)done, (long long)epoch, last.loss, last.accuracy);
+      if (!options.quiet) std::cout << (tty ? "\r\033[K" : "") << line << "\n";
+      char json[192];
+      std::snprintf(json, sizeof json, "{\"step\": %lld, \"epoch\": %lld, \"test_loss\": %.8g, \"test_accuracy\": %.6f}",
+                    (long long)done, (long long)epoch, last.loss, last.accuracy);
+      metrics.write(json);
+    }
+    if (!r.checkpoint_dir.empty() && r.checkpoint_every_steps > 0 &&
+        (done % r.checkpoint_every_steps == 0 || done == total_steps_)) {
+      fs::create_directories(r.checkpoint_dir);
+      Checkpoint c;
+      c.step = done;
+      c.seed = r.seed;
+      c.plan_hash = options.plan_hash;
+      c.tensors = state();
+      save_checkpoint_atomic(checkpoint_path(r.checkpoint_dir, done), c);
+      prune_checkpoints(r.checkpoint_dir, r.keep);
+    }
+  }
+  if (tty && !options.quiet) std::cout << "\n";
+  sync_inference_params();
+  return last;
+}
+
+}  // namespace fc::runtime

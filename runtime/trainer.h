@@ -1,0 +1,76 @@
+// The training loop of one rank: feeds batches from a background loader into the training-step
+// graph, fills the hyper-parameter input from the learning-rate schedule every step, evaluates on
+// the test set with the inference graph, logs progress and metrics, writes and resumes checkpoints.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ir/graph.h"
+#include "runtime/backend.h"
+#include "runtime/data/dataset.h"
+#include "runtime/recipe.h"
+
+namespace fc::runtime {
+
+// Names of the training graph's inputs and outputs (see passes/training_graph.h).
+struct TrainerIO {
+  std::string data_input, labels_input, loss_output, model_output;
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+  int64_t samples = 0;
+};
+
+struct TrainOptions {
+  bool resume = false;
+  std::string plan_hash;
+  bool quiet = false;
+};
+
+class Trainer {
+ public:
+  // `train` is the training-step graph; `inference` the model in inference form (for evaluation and
+  // export), with parameters of the same names.
+  Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, const Recipe& recipe, Backend& backend);
+  ~Trainer();
+
+  // Trains for the recipe's steps; returns the last evaluation.
+  EvalResult train(const TrainOptions& options);
+  // Evaluates the inference graph with the current weights on a dataset (test loss, top-1 accuracy).
+  EvalResult evaluate(const data::Dataset& ds);
+  // Current value of every training-state tensor (weights, optimizer state, BN statistics).
+  std::map<std::string, ir::Tensor> state() const;
+  int64_t total_steps() const { return total_steps_; }
+
+ private:
+  void sync_inference_params();
+
+  const ir::Graph& train_;
+  ir::Graph& inference_;
+  TrainerIO io_;
+  const Recipe& recipe_;
+  Backend& backend_;
+  data::Dataset train_set_, test_set_;
+  int64_t total_steps_ = 0;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The per-step runtime inputs of a training graph: fc.hyper (learning rate from the schedule,
+// optimizer constants, step counter) and fc.rng (seed, step). Allocates them when undefined.
+void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Tensor& hyper, ir::Tensor& rng);
+
+// Runs an inference graph over a dataset in batches: mean cross-entropy of `output` against the
+// labels and top-1 accuracy.
+EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
+                    const data::Dataset& ds, Backend& backend, int64_t batch);
+
+// Evaluates logits [N, C] against labels: summed cross-entropy and number of correct top-1 predictions.
+void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct);
+
+}  // namespace fc::runtime

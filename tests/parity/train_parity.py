@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""Training parity of fcrun against PyTorch autograd + torch.optim for one model.
+
+The model (examples/models.py, Dropout replaced by Identity so both sides compute the same
+function) is exported in training form; K batches of random data are written as .npy; fcrun runs K
+steps of the recipe on them with `fcrun debug-step`, dumping the loss of every step, every gradient
+of the first step and the final state. PyTorch does the same in float32 and in float64 (the truth).
+
+Judged as the issue says, over the model's whole gradient and whole state (all tensors concatenated):
+  gradients:  ||ours - truth|| / ||truth||          <= 3 x PyTorch fp32's, or < 1e-5
+  weights:    ||ours - truth|| / ||truth - initial|| <= 3 x PyTorch fp32's, or < 1e-5
+and, so that an error confined to one layer cannot hide in the total, every single tensor within
+10 x PyTorch fp32's error on that tensor (or < 1e-5). Tensors whose true gradient is ~0 (a conv
+bias followed by BatchNorm) are measured against 1e-4 of the largest gradient norm.
+
+usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4]
+"""
+import argparse
+import copy
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples"))
+import models  # noqa: E402
+
+
+def strip_dropout(m):
+    for name, child in m.named_children():
+        if isinstance(child, nn.Dropout):
+            setattr(m, name, nn.Identity())
+        else:
+            strip_dropout(child)
+    return m
+
+
+def torch_run(model, xs, ys, opt_name, hp, dtype):
+    m = copy.deepcopy(model).to(dtype)
+    m.train()
+    params = list(m.parameters())
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"])
+    else:
+        opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
+    losses, grads0 = [], None
+    for k, (x, y) in enumerate(zip(xs, ys)):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(torch.from_numpy(x).to(dtype)), torch.from_numpy(y))
+        loss.backward()
+        if k == 0:
+            grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}
+        losses.append(loss.item())
+        opt.step()
+    state = {n: t.detach().double().numpy().copy() for n, t in m.state_dict().items() if t.dtype.is_floating_point}
+    return np.array(losses), grads0, state
+
+
+def rel(a, b, denom):
+    return float(np.linalg.norm(a - b) / denom) if denom > 0 else float(np.linalg.norm(a - b))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=4)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    torch.set_num_threads(1)
+    w = lambda n: os.path.join(a.workdir, n)  # noqa: E731
+
+    model, shape = models.build(a.model)
+    strip_dropout(model)
+    # Biases initialised to exactly zero (SqueezeNet, GoogLeNet) make a ReLU's input equal to a
+    # bias of ~1e-12 wherever its input is all zeros, and the sign of that number (a kink) then
+    # differs between any two float implementations. Random biases keep the comparison about
+    # arithmetic, not about which side of a kink rounding lands on.
+    with torch.no_grad():
+        gb = torch.Generator().manual_seed(11)
+        for pname, p in model.named_parameters():
+            if pname.endswith("bias") and not p.any():
+                p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
+    model.train()
+    g = torch.Generator().manual_seed(7)
+    n = a.steps * a.batch
+    x = (torch.rand((n,) + tuple(shape), generator=g) * 2 - 1).numpy()
+    num_classes = model(torch.from_numpy(x[:2])).shape[1]
+    y = torch.randint(0, num_classes, (n,), generator=g).numpy().astype(np.int64)
+    np.save(w("x.npy"), x)
+    np.save(w("y.npy"), y)
+    export_model = copy.deepcopy(model)
+    torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=17,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    # Exporting in training mode runs the model once, which may update BatchNorm running statistics in
+    # what gets written: start PyTorch from exactly the exported initializers.
+    import onnx
+    from onnx import numpy_helper
+    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(w("model.onnx")).graph.initializer}
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if name in inits and t.dtype.is_floating_point:
+                t.copy_(torch.from_numpy(inits[name].copy()))
+    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-3, "momentum": 0.9, "weight_decay": 1e-4}
+    with open(w("recipe.toml"), "w") as f:
+        f.write(f"""[model]
+path = "model.onnx"
+[data]
+format = "npy"
+train_x = "x.npy"
+train_y = "y.npy"
+shuffle = false
+[train]
+batch_size = {a.batch}
+steps = {a.steps}
+[optimizer]
+name = "{a.optimizer}"
+lr = {hp['lr']}
+momentum = {hp['momentum'] if a.optimizer == 'sgd' else 0.0}
+weight_decay = {hp['weight_decay']}
+[runtime]
+threads = 1
+""")
+    dump = w("dump")
+    r = subprocess.run([os.path.join(a.bin, "fcrun"), "debug-step", w("recipe.toml"), "--dump", dump],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: fcrun debug-step\n{r.stdout}{r.stderr}")
+
+    xs = np.split(x, a.steps)
+    ys = np.split(y, a.steps)
+    init = {k: v.detach().double().numpy().copy() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+    l32, g32, s32 = torch_run(model, xs, ys, a.optimizer, hp, torch.float32)
+    l64, g64, s64 = torch_run(model, xs, ys, a.optimizer, hp, torch.float64)
+    ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
+
+    failures = []
+    def judge(kind, name, ours, t32, truth, denom, factor=10):
+        e_ours, e_t = rel(ours, truth, denom), rel(t32, truth, denom)
+        ok = e_ours <= factor * e_t or e_ours < 1e-5
+        if not ok:
+            failures.append(f"{kind} {name}: err(fcrun) {e_ours:.3e} > {factor} x err(torch fp32) {e_t:.3e}")
+        return e_ours, e_t
+
+    def judge_all(kind, ours, t32, truth, init=None):
+        names = sorted(truth)
+        cat = lambda d: np.concatenate([np.ravel(d[n]) for n in names])  # noqa: E731
+        T = cat(truth)
+        denom = np.linalg.norm(T - cat(init)) if init is not None else np.linalg.norm(T)
+        return judge(kind, "(all tensors)", cat(ours), cat(t32), T, max(denom, 1e-30), factor=3)
+
+    worst = [0.0, 0.0]
+    for k in range(a.steps):
+        judge("loss step", str(k), ours_loss[k], l32[k], l64[k], abs(l64[k]))
+    gmax = max(np.linalg.norm(v) for v in g64.values())
+    ours_g = {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in g64}
+    for name, truth in g64.items():
+        e = judge("gradient", name, ours_g[name], g32[name], truth, max(np.linalg.norm(truth), 1e-4 * gmax))
+        worst = [max(worst[0], e[0]), max(worst[1], e[1])]
+    eg = judge_all("gradient", ours_g, g32, g64)
+    s64 = {n: v for n, v in s64.items() if not n.endswith("num_batches_tracked")}
+    ours_s = {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in s64}
+    for name, truth in s64.items():
+        judge("state", name, ours_s[name], s32[name], truth, max(np.linalg.norm(truth - init[name]), 1e-12))
+    es = judge_all("state", ours_s, s32, s64, init)
+    print(f"whole gradient: err fcrun {eg[0]:.2e} vs torch fp32 {eg[1]:.2e}; whole state after {a.steps} steps: "
+          f"err fcrun {es[0]:.2e} vs torch fp32 {es[1]:.2e}")
+    print(f"{a.model} {a.optimizer}: {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
+          f"{len(s64)} state tensors after {a.steps} steps, losses ours {ours_loss} torch64 {l64}")
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
