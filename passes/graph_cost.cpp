@@ -1,5 +1,7 @@
 #include "passes/graph_cost.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 namespace fc::passes {
@@ -15,6 +17,24 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
   std::unordered_map<const ir::Value*, ir::TensorType> types;
   for (const ir::Value* v : g.inputs) types[v] = bind_batch(v->type, batch);
   GraphCost total;
+  for (const ir::Value* p : g.param_order()) total.param_bytes += double(g.param(p).nbytes());
+  // Liveness: index of the last node reading each value (graph outputs and state live to the end).
+  std::unordered_map<const ir::Value*, size_t> last_use;
+  for (size_t i = 0; i < g.nodes().size(); ++i)
+    for (const ir::Value* v : g.nodes()[i]->inputs)
+      if (v) last_use[v] = i;
+  for (const ir::Value* v : g.outputs) last_use[v] = SIZE_MAX;
+  for (const auto& [p, next] : g.state_updates) last_use[next] = SIZE_MAX;
+  std::unordered_map<const ir::Value*, double> live_bytes;
+  double live = 0;
+  auto bytes_of = [](const ir::TensorType& t) {
+    return t.is_concrete() ? double(t.numel()) * double(ir::dtype_size(t.dtype)) : 0.0;
+  };
+  for (const ir::Value* v : g.inputs) {
+    live_bytes[v] = bytes_of(types[v]);
+    live += live_bytes[v];
+  }
+  size_t index = 0;
   for (const auto& n : g.nodes()) {
     std::vector<ir::TensorType> ins;
     std::vector<const ir::Tensor*> vals;
@@ -40,6 +60,22 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
     total.flops += c.flops;
     total.bytes += c.bytes;
     total.nodes.push_back({n.get(), c, outs});
+    for (size_t i = 0; i < outs.size(); ++i) {
+      live_bytes[n->outputs[i]] = bytes_of(outs[i]);
+      live += live_bytes[n->outputs[i]];
+    }
+    total.peak_activation_bytes = std::max(total.peak_activation_bytes, live);
+    for (const ir::Value* v : n->inputs)
+      if (v && live_bytes.count(v) && last_use[v] == index) {
+        live -= live_bytes[v];
+        live_bytes.erase(v);
+      }
+    for (size_t i = 0; i < outs.size(); ++i)  // outputs nobody reads
+      if (!last_use.count(n->outputs[i]) && live_bytes.count(n->outputs[i])) {
+        live -= live_bytes[n->outputs[i]];
+        live_bytes.erase(n->outputs[i]);
+      }
+    ++index;
   }
   return total;
 }

@@ -22,6 +22,9 @@ struct GraphCost {
   std::vector<NodeCost> nodes;
   double flops = 0;
   double bytes = 0;
+  double param_bytes = 0;        // every parameter (weights, optimizer state, buffers)
+  double peak_activation_bytes = 0;  // most bytes of intermediate values alive at once, each freed
+                                     // after its last use (the executor's policy)
 };
 
 // Binds every symbolic dimension of `t` to `batch`.
