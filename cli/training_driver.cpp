@@ -1,5 +1,6 @@
 #include "cli/training_driver.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -99,6 +100,17 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   TrainingJob job = job_from_recipe(recipe_path, overrides);
   const runtime::Recipe& r = job.recipe;
   for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
+  // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step.
+  std::vector<std::string> extra;
+  if (const char* env = std::getenv("FC_DUMP_VALUES")) {
+    std::string list = env;
+    for (size_t pos = 0; pos <= list.size();) {
+      size_t comma = std::min(list.find(',', pos), list.size());
+      if (comma > pos) extra.push_back(list.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+  }
+  for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
   runtime::cpu::CpuBackend cpu(threads_override > 0 ? threads_override : r.threads);
   runtime::Executor ex(job.train, cpu);
   runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
@@ -119,6 +131,8 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     fs::create_directories(grad_dir);
     for (const auto& [param, grad] : job.gradients)
       runtime::save_npy((grad_dir / (param + ".npy")).string(), out.at(grad));
+    for (size_t i = 0; i < extra.size(); ++i)
+      runtime::save_npy((grad_dir / ("value" + std::to_string(i) + ".npy")).string(), out.at(extra[i]));
   }
   runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);
   for (const auto& [param, next] : job.train.state_updates)

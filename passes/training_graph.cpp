@@ -166,11 +166,11 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       if (config.momentum) {
         Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
         Value* buf_next = fresh(g, buf->name + "/next");
-        add_inferred(g, "SGDUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
+        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
                      {{"nesterov", int64_t{config.nesterov}}}, p->name + "/sgd");
         g.state_updates.emplace_back(buf, buf_next);
       } else {
-        add_inferred(g, "SGDUpdate", "fc", {p, grad, nullptr, hyper}, {next}, {{"nesterov", int64_t{0}}},
+        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}},
                      p->name + "/sgd");
       }
     } else if (config.optimizer == "adamw") {

@@ -213,7 +213,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
                     format_eta(eta).c_str());
       if (!options.quiet) {
         if (tty) std::cout << "\r\033[K" << line << std::flush;
-        else std::cout << line << "\n";
+        else std::cout << line << std::endl;  // flushed: logs and pipes see progress as it happens
       }
       char json[256];
       std::snprintf(json, sizeof json,
@@ -228,7 +228,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
       char line[192];
       std::snprintf(line, sizeof line, "eval  step %lld  epoch %lld  test_loss %.4f  test_accuracy %.4f",
                     (long long)done, (long long)epoch, last.loss, last.accuracy);
-      if (!options.quiet) std::cout << (tty ? "\r\033[K" : "") << line << "\n";
+      if (!options.quiet) std::cout << (tty ? "\r\033[K" : "") << line << std::endl;
       char json[192];
       std::snprintf(json, sizeof json, "{\"step\": %lld, \"epoch\": %lld, \"test_loss\": %.8g, \"test_accuracy\": %.6f}",
                     (long long)done, (long long)epoch, last.loss, last.accuracy);

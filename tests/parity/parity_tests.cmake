@@ -22,15 +22,22 @@ endforeach()
 # AdamW against PyTorch (float64 truth), models exported in training form.
 foreach(model mlp lenet5 nin squeezenet1_0 resnet18 alexnet vgg11 googlenet fashion_cnn)
   foreach(opt sgd adamw)
-    # The 224x224 models train at batch 2 to keep the float64 reference affordable in CI.
+    # The 224x224 models train at batch 2 to keep the float64 reference affordable in CI (and run
+    # alone: VGG-11's float64 reference needs several GB). The deep BatchNorm networks train at
+    # batch 8: at batch 4 a single ReLU input within float rounding of zero flips sign between any
+    # two implementations (PyTorch fp32 included) and dominates the comparison.
     set(batch 4)
+    set(serial FALSE)
     if(model STREQUAL "alexnet" OR model STREQUAL "vgg11")
       set(batch 2)
+      set(serial TRUE)
+    elseif(model STREQUAL "resnet18" OR model STREQUAL "googlenet")
+      set(batch 8)
     endif()
     add_test(NAME train_parity_${model}_${opt}
              COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer ${opt}
                      --batch ${batch} --bin ${CMAKE_BINARY_DIR}/bin
                      --workdir ${CMAKE_BINARY_DIR}/train_parity/${model}_${opt})
-    set_tests_properties(train_parity_${model}_${opt} PROPERTIES LABELS parity TIMEOUT 900)
+    set_tests_properties(train_parity_${model}_${opt} PROPERTIES LABELS parity TIMEOUT 900 RUN_SERIAL ${serial})
   endforeach()
 endforeach()

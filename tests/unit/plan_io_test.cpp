@@ -290,14 +290,14 @@ void make_training_like(Graph& g, frontend::PlanMeta& meta) {
     if (p->type.dtype != DType::F32) continue;
     Value* next = g.add_value(p->name + "/next", p->type);
     if (first) {
-      Node* n = g.add_node("SGDUpdate", {p, p, nullptr, hyper}, {next}, {{"nesterov", int64_t{0}}}, p->name + "/sgd");
+      Node* n = g.add_node("SGDUpdate", {p, p, hyper}, {next}, {{"nesterov", int64_t{0}}}, p->name + "/sgd");
       n->domain = "fc";
     } else {
       Tensor buf(DType::F32, g.param(p).dims());
       for (size_t i = 0; i < buf.numel(); ++i) buf.data<float>()[i] = 0.25f * static_cast<float>(i) - 1.0f;
       Value* b = g.add_param(p->name + ".momentum_buffer", buf);
       Value* b_next = g.add_value(b->name + "/next", p->type);
-      Node* n = g.add_node("SGDUpdate", {p, p, b, hyper}, {next, b_next}, {{"nesterov", int64_t{1}}}, p->name + "/sgd");
+      Node* n = g.add_node("SGDUpdate", {p, p, hyper, b}, {next, b_next}, {{"nesterov", int64_t{1}}}, p->name + "/sgd");
       n->domain = "fc";
       g.state_updates.emplace_back(b, b_next);
     }

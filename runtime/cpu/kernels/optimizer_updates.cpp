@@ -15,15 +15,15 @@ using ir::HyperIndex;
 void sgd(const KernelSpec& s, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
   const float* w = in[0]->data<float>();
   const float* g = in[1]->data<float>();
-  const float* buf = in[2] ? in[2]->data<float>() : nullptr;
-  const float* h = in[3]->data<float>();
+  const float* h = in[2]->data<float>();
+  const float* buf = in.size() > 3 && in[3] ? in[3]->data<float>() : nullptr;
   const float lr = h[ir::kHyperLr], momentum = h[ir::kHyperMomentum], wd = h[ir::kHyperWeightDecay];
   const float keep = 1.0f - h[ir::kHyperDampening];
   const bool first = h[ir::kHyperStep] == 0.0f, nesterov = s.node.attr_int("nesterov") != 0;
   const bool use_momentum = buf && momentum != 0.0f && out.size() > 1;
   float* w2 = out[0].data<float>();
   float* buf2 = use_momentum ? out[1].data<float>() : nullptr;
-  if (!use_momentum && out.size() > 1) out[1] = in[2]->clone();
+  if (!use_momentum && out.size() > 1) out[1] = in[3]->clone();
   const int64_t n = static_cast<int64_t>(out[0].numel());
 #pragma omp parallel for simd if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
