@@ -59,6 +59,7 @@ def main():
     ap.add_argument("recipe")
     ap.add_argument("--model", default="fashion_cnn")
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--steps", type=int, help="override [train] steps")
     a = ap.parse_args()
     r = tomllib.load(open(a.recipe, "rb"))
     d, t, o, s = r["data"], r["train"], r["optimizer"], r.get("schedule", {})
@@ -75,7 +76,7 @@ def main():
     model.train()
     batch = t["batch_size"]
     per_epoch = len(xtr) // batch
-    total = t.get("steps", t.get("epochs", 1) * per_epoch)
+    total = a.steps or t.get("steps", t.get("epochs", 1) * per_epoch)
     opt = torch.optim.SGD(model.parameters(), lr=o["lr"], momentum=o.get("momentum", 0),
                           nesterov=o.get("nesterov", False), weight_decay=o.get("weight_decay", 0)) \
         if o.get("name", "sgd") == "sgd" else \

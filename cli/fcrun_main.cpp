@@ -2,12 +2,16 @@
 //   fcrun PLAN.fcplan | RECIPE.toml [--resume] [--threads N] [--set section.key=value ...]
 //   fcrun eval MODEL.onnx|PLAN.fcplan --recipe RECIPE.toml
 //   fcrun infer MODEL --input [NAME=]FILE.npy ... --output FILE.npy [--output-name NAME] [--threads N]
+#include <mpi.h>
+
 #include <iostream>
+#include <sstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/launch.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
 #include "ir/error.h"
@@ -23,9 +27,11 @@ using namespace fc;
 void print_help() {
   std::cout << "fcrun: train and run compiled models\n\n"
                "usage:\n"
-               "  fcrun PLAN.fcplan [--resume] [--threads N] [--set section.key=value ...]\n"
+               "  fcrun [-n N] PLAN.fcplan [--resume] [--threads N] [--set section.key=value ...]\n"
                "  fcrun RECIPE.toml [--resume] [--threads N] [--set section.key=value ...]\n"
-               "    Trains on this machine (a recipe is compiled first). --resume continues from the newest\n"
+               "    Trains (a recipe is compiled first); -n N starts N data-parallel ranks through mpirun\n"
+               "    (--mpirun-args \"...\" passes options through; under mpirun/srun fcrun runs as one rank).\n"
+               "     --resume continues from the newest\n"
                "    checkpoint in [checkpoint] dir and ends with the same weights as an uninterrupted run.\n"
                "  fcrun eval MODEL.onnx|PLAN.fcplan --recipe RECIPE.toml [--set ...]\n"
                "    Test loss and top-1 accuracy on the recipe's test set.\n"
@@ -89,23 +95,41 @@ int cmd_eval(const std::vector<std::string>& argv) {
 }
 
 int cmd_train(const std::string& target, const std::vector<std::string>& argv) {
-  cli::Args args(argv, {"--set", "--threads", "-n"}, {"--resume"}, "fcrun");
+  cli::Args args(argv, {"--set", "--threads"}, {"--resume"}, "fcrun");
   FC_CHECK(args.positionals().empty(), "fcrun: unexpected argument '",
            args.positionals().empty() ? "" : args.positionals()[0], "'");
-  if (auto n = args.get("-n"))
-    FC_CHECK(cli::parse_int(*n, "-n") == 1, "fcrun: -n ", *n,
-             ": multi-rank training is not available in this build (one rank only)");
   int threads = args.get("--threads") ? cli::parse_int(*args.get("--threads"), "--threads") : 0;
   cli::TrainingJob job = frontend::is_plan_file(target) ? cli::job_from_plan(target, args.all("--set"))
                                                         : cli::job_from_recipe(target, args.all("--set"));
   return cli::run_training(job, args.has("--resume"), threads);
 }
 
+// `-n N` (anywhere before the command's own flags): with N > 1 and no MPI launcher around us,
+// re-execute under mpirun; `--mpirun-args "..."` passes options (host lists, ...) through.
+// Returns the arguments without -n/--mpirun-args.
+std::vector<std::string> launch_if_asked(std::vector<std::string> args) {
+  int ranks = 1;
+  std::vector<std::string> mpirun_args, rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-n" && i + 1 < args.size()) {
+      ranks = cli::parse_int(args[++i], "-n");
+    } else if (args[i] == "--mpirun-args" && i + 1 < args.size()) {
+      std::istringstream ss(args[++i]);
+      for (std::string w; ss >> w;) mpirun_args.push_back(w);
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (ranks > 1 && !cli::under_mpi_launcher()) cli::exec_under_mpirun(ranks, rest, mpirun_args);
+  return rest;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  return fc::cli::guarded_main("fcrun", [&]() -> int {
+  std::vector<std::string> all_args(argv + 1, argv + argc);
+  int rc = fc::cli::guarded_main("fcrun", [&]() -> int {
+    std::vector<std::string> args = launch_if_asked(all_args);
     if (args.empty()) {
       print_help();
       return 2;
@@ -124,14 +148,14 @@ int main(int argc, char** argv) {
       int threads = a.get("--threads") ? cli::parse_int(*a.get("--threads"), "--threads") : 0;
       return cli::debug_steps(a.positionals()[0], a.all("--set"), *a.get("--dump"), threads);
     }
-    if (cmd == "-n" && rest.size() >= 2) {
-      // fcrun -n N TARGET ...: the rank count comes first in the documented form.
-      std::vector<std::string> tail(rest.begin() + 2, rest.end());
-      tail.push_back("-n");
-      tail.push_back(rest[0]);
-      return cmd_train(rest[1], tail);
-    }
     if (!cmd.empty() && cmd[0] != '-') return cmd_train(cmd, rest);
     fc::fail("unknown command '", cmd, "' (see fcrun --help)");
   });
+  // A failed rank must end the whole job (the others may wait on it forever): abort, don't finalise.
+  if (rc != 0 && fc::cli::under_mpi_launcher()) {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) MPI_Abort(MPI_COMM_WORLD, rc);
+  }
+  return rc;
 }

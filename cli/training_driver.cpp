@@ -1,10 +1,16 @@
 #include "cli/training_driver.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/cli_common.h"
+#include "cli/launch.h"
+#include "distrib/communicator.h"
+#include "ir/text_format.h"
+#include "runtime/data_parallel.h"
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
 #include "frontend/plan_io.h"
@@ -28,6 +34,12 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.optimizer = r.optimizer;
   cfg.momentum = r.momentum != 0.0;
   cfg.nesterov = r.nesterov;
+  // The loss is the mean over the global batch: each rank divides its share's sum by the global
+  // batch size and the gradient allreduce adds the shares.
+  cfg.loss_count = r.batch_size;
+  cfg.sync_batchnorm = r.sync_batchnorm;
+  cfg.allreduce = r.allreduce;
+  if (r.bucket_mb != "auto") cfg.bucket_mb = std::stod(r.bucket_mb);
   return cfg;
 }
 
@@ -77,17 +89,72 @@ void save_job_as_plan(const TrainingJob& job, const std::string& plan_path) {
   frontend::save_plan(plan_path, job.export_source, job.train, meta);
 }
 
+namespace {
+
+// Joins the data-parallel job when started by an MPI launcher (fcrun -n N, mpirun, srun): every
+// rank checks that it runs the same plan on the same data as rank 0 before the first step.
+class DataParallelScope {
+ public:
+  DataParallelScope(const TrainingJob& job, const std::string& fingerprint) {
+    if (!under_mpi_launcher()) return;
+    const distrib::Communicator& comm = distrib::Communicator::world();
+    const std::string& a = job.recipe.allreduce;
+    dp_ = std::make_unique<runtime::DataParallel>(
+        comm, a == "auto" ? distrib::AllreduceAlgorithm::SharedMemory : distrib::allreduce_algorithm_from_string(a));
+    runtime::set_data_parallel(dp_.get());
+    std::string mine = fingerprint;
+    mine.resize(64, ' ');
+    std::string root = mine;
+    comm.broadcast_bytes(root.data(), root.size(), 0);
+    FC_CHECK(root == mine, "rank ", comm.rank(), ": runs a different plan or data than rank 0 (", fingerprint,
+             " vs ", root, ")");
+  }
+  ~DataParallelScope() { runtime::set_data_parallel(nullptr); }
+  int rank() const { return dp_ ? dp_->rank() : 0; }
+  int size() const { return dp_ ? dp_->size() : 1; }
+
+ private:
+  std::unique_ptr<runtime::DataParallel> dp_;
+};
+
+std::string job_fingerprint(const TrainingJob& job) {
+  // FNV-1a of the training graph's text and the data files' names and sizes.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const std::string& s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
+  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
+    std::error_code ec;
+    mix(f + ":" + std::to_string(std::filesystem::file_size(f, ec)));
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
+  if (threads_override > 0) return threads_override;
+  if (r.threads > 0) return r.threads;
+  // N ranks on this machine share its cores: one thread each unless there are more cores.
+  return std::max(1, runtime::cpu::available_cores() / std::max(1, ranks));
+}
+
+}  // namespace
+
 int run_training(TrainingJob& job, bool resume, int threads_override) {
   const runtime::Recipe& r = job.recipe;
-  for (const std::string& u : job.unused_params)
-    std::cerr << "fcrun: note: parameter '" << u << "' does not affect the loss and is not trained\n";
-  runtime::cpu::CpuBackend cpu(threads_override > 0 ? threads_override : r.threads);
+  DataParallelScope dp(job, job_fingerprint(job));
+  if (dp.rank() == 0)
+    for (const std::string& u : job.unused_params)
+      std::cerr << "fcrun: note: parameter '" << u << "' does not affect the loss and is not trained\n";
+  runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;
   opts.resume = resume;
   opts.plan_hash = job.plan_hash;
   trainer.train(opts);
-  if (!r.output_model.empty()) {
+  if (!r.output_model.empty() && dp.rank() == 0) {
     frontend::export_trained_onnx(job.export_source, trainer.state(), r.output_model);
     std::cout << "trained model written to " << r.output_model << "\n";
   }
@@ -99,6 +166,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   namespace fs = std::filesystem;
   TrainingJob job = job_from_recipe(recipe_path, overrides);
   const runtime::Recipe& r = job.recipe;
+  DataParallelScope dp(job, job_fingerprint(job));
   for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
   // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step.
   std::vector<std::string> extra;
@@ -111,10 +179,10 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     }
   }
   for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
-  runtime::cpu::CpuBackend cpu(threads_override > 0 ? threads_override : r.threads);
+  runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
   runtime::Executor ex(job.train, cpu);
   runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
-  runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed);
+  runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
   const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
   fs::create_directories(fs::path(dump_dir) / "grad");
   fs::create_directories(fs::path(dump_dir) / "state");
@@ -126,7 +194,10 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
                        {job.io.labels_input, b.y},
                        {ir::kHyperInputName, hyper},
                        {ir::kRngInputName, rng}});
-    losses.data<float>()[step] = out.at(job.io.loss_output).data<float>()[0];
+    double loss = out.at(job.io.loss_output).data<float>()[0];
+    if (runtime::DataParallel* d = runtime::data_parallel(); d && d->size() > 1) d->sum_doubles(&loss, 1);
+    losses.data<float>()[step] = static_cast<float>(loss);
+    if (dp.rank() != 0) continue;  // rank 0 alone writes
     const fs::path grad_dir = fs::path(dump_dir) / (step == 0 ? std::string("grad") : "grad_step" + std::to_string(step));
     fs::create_directories(grad_dir);
     for (const auto& [param, grad] : job.gradients)
@@ -134,6 +205,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     for (size_t i = 0; i < extra.size(); ++i)
       runtime::save_npy((grad_dir / ("value" + std::to_string(i) + ".npy")).string(), out.at(extra[i]));
   }
+  if (dp.rank() != 0) return 0;
   runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);
   for (const auto& [param, next] : job.train.state_updates)
     runtime::save_npy((fs::path(dump_dir) / "state" / (param->name + ".npy")).string(), ex.state(param));

@@ -8,6 +8,7 @@
 #include "ir/error.h"
 #include "ir/hyperparams.h"
 #include "ir/op_registry.h"
+#include "passes/allreduce_buckets.h"
 #include "passes/autodiff.h"
 
 namespace fc::passes {
@@ -45,7 +46,7 @@ float torch_momentum(float onnx_momentum) {
   return static_cast<float>(std::round((1.0 - double(onnx_momentum)) * 1e6) / 1e6);
 }
 
-void convert_batchnorm(Graph& g, Node* bn, std::vector<std::string>& buffers) {
+void convert_batchnorm(Graph& g, Node* bn, std::vector<std::string>& buffers, bool sync) {
   for (int i = 3; i < 5; ++i)
     FC_CHECK(bn->inputs.at(i) && g.is_param(bn->inputs[i]), bn->describe(), ": running statistics must be initializers");
   Value* y = bn->outputs[0];
@@ -58,7 +59,7 @@ void convert_batchnorm(Graph& g, Node* bn, std::vector<std::string>& buffers) {
   Value* rv = fresh(g, ins[4]->name + "/next");
   Value* sm = fresh(g, name + "/saved_mean");
   Value* si = fresh(g, name + "/saved_invstd");
-  add_inferred(g, "BatchNormTraining", "fc", ins, {y, rm, rv, sm, si}, {{"epsilon", eps}, {"momentum", m}}, name);
+  add_inferred(g, "BatchNormTraining", "fc", ins, {y, rm, rv, sm, si}, {{"epsilon", eps}, {"momentum", m}, {"sync", int64_t{sync}}}, name);
   // A training-form export also returns the running statistics: their users see ours.
   if (old_outputs.size() > 1 && old_outputs[1]) g.replace_uses(old_outputs[1], rm);
   if (old_outputs.size() > 2 && old_outputs[2]) g.replace_uses(old_outputs[2], rv);
@@ -112,7 +113,7 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     if (n->domain.empty() && n->op == "BatchNormalization") bns.push_back(n.get());
     if (n->domain.empty() && n->op == "Dropout") dropouts.push_back(n.get());
   }
-  for (Node* bn : bns) convert_batchnorm(g, bn, info.buffers);
+  for (Node* bn : bns) convert_batchnorm(g, bn, info.buffers, config.sync_batchnorm);
   int64_t stream = 0;
   for (Node* d : dropouts) convert_dropout(g, d, rng, stream++);
   g.toposort();
@@ -186,6 +187,13 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     }
     g.state_updates.emplace_back(p, next);
   }
+
+  insert_allreduce_buckets(g, {config.allreduce, config.bucket_mb, 1.0});
+  // The gradient of a parameter is now what its update reads: the sum over ranks.
+  for (const auto& n : g.nodes())
+    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate"))
+      for (size_t i = 0; i < info.trainable.size(); ++i)
+        if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = n->inputs[1]->name;
 
   g.inputs = {x, labels, hyper, rng};
   g.outputs = {loss, logits};

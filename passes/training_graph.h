@@ -7,6 +7,7 @@
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
 //      hyper-parameter input, with optimizer state as new zero-initialised parameters.
+// 5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates.
 // Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
 // data, labels, fc.hyper, fc.rng; outputs: loss, model output.
 #pragma once
@@ -27,6 +28,9 @@ struct TrainingConfig {
   bool nesterov = false;
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
+  bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
+  std::string allreduce = "auto"; // algorithm of the gradient AllReduce buckets
+  double bucket_mb = 4;           // bucket size (the first bucket is at most 1 MiB)
 };
 
 struct TrainingGraphInfo {
@@ -34,7 +38,8 @@ struct TrainingGraphInfo {
   std::vector<std::string> trainable;       // parameter names, in order of their gradient's completion
   std::vector<std::string> buffers;         // non-trained state (BatchNorm running statistics)
   std::vector<std::string> unused;          // trainable-looking parameters with no path to the loss
-  std::vector<std::string> gradient_values; // gradient value of each trainable parameter (same order)
+  std::vector<std::string> gradient_values; // what each trainable parameter's update reads: its
+                                            // gradient summed over ranks (same order)
 };
 
 TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config);

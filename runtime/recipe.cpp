@@ -308,7 +308,7 @@ const std::vector<SectionSpec>& sections() {
       {"distributed",
        {{"allreduce",
          [](const Field& f, Recipe& r) {
-           r.allreduce = f.one_of({"auto", "tree", "ring", "halving_doubling", "ps", "mpi"});
+           r.allreduce = f.one_of({"auto", "tree", "ring", "halving_doubling", "ps", "mpi", "shm"});
          }},
         {"bucket_mb",
          [](const Field& f, Recipe& r) {

@@ -13,6 +13,7 @@
 #include "ir/error.h"
 #include "ir/hyperparams.h"
 #include "runtime/checkpoint.h"
+#include "runtime/data_parallel.h"
 #include "runtime/executor.h"
 
 namespace fc::runtime {
@@ -170,14 +171,18 @@ EvalResult Trainer::train(const TrainOptions& options) {
         impl_->exec->set_state(param, it->second);
       }
       start_step = c.step;
-      if (!options.quiet) std::cout << "resumed from " << *path << " at step " << start_step << "\n";
+      if (!options.quiet && (!data_parallel() || data_parallel()->rank() == 0))
+        std::cout << "resumed from " << *path << " at step " << start_step << "\n";
     }
   }
 
-  data::BatchLoader loader(train_set_, r.batch_size, r.shuffle, r.seed, 0, 1, start_step);
+  DataParallel* dp = data_parallel();
+  const int rank = dp ? dp->rank() : 0, world = dp ? dp->size() : 1;
+  const bool speaker = rank == 0;  // rank 0 alone prints, writes metrics and checkpoints
+  data::BatchLoader loader(train_set_, r.batch_size, r.shuffle, r.seed, rank, world, start_step);
   const int64_t per_epoch = loader.steps_per_epoch();
   const int64_t eval_every = r.eval_every ? *r.eval_every : per_epoch;
-  MetricsLog metrics(r.output_metrics, start_step > 0);
+  MetricsLog metrics(speaker ? r.output_metrics : std::string(), start_step > 0);
   const bool tty = isatty(STDOUT_FILENO);
   ir::Tensor hyper(ir::DType::F32, {ir::kHyperSize});
   ir::Tensor rng(ir::DType::I64, {2});
@@ -194,10 +199,13 @@ EvalResult Trainer::train(const TrainOptions& options) {
                                  {io_.labels_input, b.y},
                                  {ir::kHyperInputName, hyper},
                                  {ir::kRngInputName, rng}});
-    const float loss = out.at(io_.loss_output).data<float>()[0];
+    // Each rank's loss is its share's sum over the global batch size; the sum is the global mean.
+    double global_loss = out.at(io_.loss_output).data<float>()[0];
+    if (world > 1) dp->sum_doubles(&global_loss, 1);
+    const float loss = static_cast<float>(global_loss);
     FC_CHECK(std::isfinite(loss), "training diverged at step ", step + 1, ": loss is ", loss,
              " (lower [optimizer] lr?)");
-    window_images += b.x.dim(0);
+    window_images += b.x.dim(0) * world;
     const int64_t done = step + 1;
     const int64_t epoch = step / per_epoch + 1;
 
@@ -211,7 +219,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
       std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.5g  %.0f img/s  ETA %s",
                     (long long)done, (long long)total_steps_, (long long)epoch, loss, lr, ips,
                     format_eta(eta).c_str());
-      if (!options.quiet) {
+      if (!options.quiet && speaker) {
         if (tty) std::cout << "\r\033[K" << line << std::flush;
         else std::cout << line << std::endl;  // flushed: logs and pipes see progress as it happens
       }
@@ -223,7 +231,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
       t_window = now;
       window_images = 0;
     }
-    if (test_set_.size() && (done % eval_every == 0 || done == total_steps_)) {
+    if (speaker && test_set_.size() && (done % eval_every == 0 || done == total_steps_)) {
       last = evaluate(test_set_);
       char line[192];
       std::snprintf(line, sizeof line, "eval  step %lld  epoch %lld  test_loss %.4f  test_accuracy %.4f",
@@ -234,7 +242,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
                     (long long)done, (long long)epoch, last.loss, last.accuracy);
       metrics.write(json);
     }
-    if (!r.checkpoint_dir.empty() && r.checkpoint_every_steps > 0 &&
+    if (speaker && !r.checkpoint_dir.empty() && r.checkpoint_every_steps > 0 &&
         (done % r.checkpoint_every_steps == 0 || done == total_steps_)) {
       fs::create_directories(r.checkpoint_dir);
       Checkpoint c;
@@ -246,7 +254,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
       prune_checkpoints(r.checkpoint_dir, r.keep);
     }
   }
-  if (tty && !options.quiet) std::cout << "\n";
+  if (tty && !options.quiet && speaker) std::cout << "\n";
   sync_inference_params();
   return last;
 }

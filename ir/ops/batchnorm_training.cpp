@@ -6,6 +6,8 @@
 //   batch statistics over N and the spatial dims, Y = (X - mean) * invstd * scale + B with the biased
 //   variance, running = (1 - momentum) * running + momentum * batch with the UNBIASED variance.
 //   fc.BatchNormTrainingGrad(dY, X, scale, saved_mean, saved_invstd) -> dX, dscale, dB
+// Attribute `sync` (both ops): statistics and gradient sums are reduced across the data-parallel
+// ranks (runtime/data_parallel.h), so N ranks compute what one rank computes with the whole batch.
 #include "ir/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
@@ -28,12 +30,15 @@ FC_REGISTER_OP(OpSchema{
     .max_inputs = 5,
     .min_outputs = 5,
     .max_outputs = 5,
-    .attrs = {{"epsilon", AttrKind::Float, Attribute{1e-5f}}, {"momentum", AttrKind::Float, Attribute{0.1f}}},
+    .attrs = {{"epsilon", AttrKind::Float, Attribute{1e-5f}},
+              {"momentum", AttrKind::Float, Attribute{0.1f}},
+              {"sync", AttrKind::Int, Attribute{int64_t{0}}}},
     .infer = bn_types,
     .cost = elementwise_cost(8),
     .doc = "batch normalisation with batch statistics and running-statistics update (PyTorch semantics)",
     .gradient = [](GradBuilder& b) -> std::vector<Value*> {
-      auto d = b.emit("BatchNormTrainingGrad", {b.dy(0), b.x(0), b.x(1), b.y(3), b.y(4)}, {}, 3, "fc");
+      auto d = b.emit("BatchNormTrainingGrad", {b.dy(0), b.x(0), b.x(1), b.y(3), b.y(4)},
+                      {{"sync", b.node().attr_int("sync")}}, 3, "fc");
       return {d[0], d[1], d[2], nullptr, nullptr};
     },
 });
@@ -45,6 +50,7 @@ FC_REGISTER_OP(OpSchema{
     .max_inputs = 5,
     .min_outputs = 3,
     .max_outputs = 3,
+    .attrs = {{"sync", AttrKind::Int, Attribute{int64_t{0}}}},
     .infer = [](const InferContext& ctx) -> std::vector<TensorType> {
       const TensorType& x = ctx.in(1);
       TensorType per_channel(x.dtype, {x.dims[1]});

@@ -41,3 +41,14 @@ foreach(model mlp lenet5 nin squeezenet1_0 resnet18 alexnet vgg11 googlenet fash
     set_tests_properties(train_parity_${model}_${opt} PROPERTIES LABELS parity TIMEOUT 900 RUN_SERIAL ${serial})
   endforeach()
 endforeach()
+
+# Data-parallel equivalence: the same recipe (synchronised BatchNorm, global batch 12) on 2, 3 and 4
+# MPI ranks ends with the weights PyTorch computes training the whole batch in one process.
+foreach(ranks 2 3 4)
+  add_test(NAME dp_parity_fashion_cnn_${ranks}ranks
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                   --batch 12 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/dp_parity/fashion_cnn_${ranks})
+  set_tests_properties(dp_parity_fashion_cnn_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
+                       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+endforeach()

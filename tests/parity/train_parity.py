@@ -72,6 +72,9 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--ranks", type=int, default=1,
+                    help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
+                         "PyTorch trains the whole batch in one process")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     torch.set_num_threads(1)
@@ -129,10 +132,12 @@ momentum = {hp['momentum'] if a.optimizer == 'sgd' else 0.0}
 weight_decay = {hp['weight_decay']}
 [runtime]
 threads = 1
+[distributed]
+sync_batchnorm = true
 """)
     dump = w("dump")
-    r = subprocess.run([os.path.join(a.bin, "fcrun"), "debug-step", w("recipe.toml"), "--dump", dump],
-                       capture_output=True, text=True)
+    r = subprocess.run([os.path.join(a.bin, "fcrun"), "-n", str(a.ranks), "debug-step", w("recipe.toml"),
+                        "--dump", dump], capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         sys.exit(f"FAIL: fcrun debug-step\n{r.stdout}{r.stderr}")
 
@@ -174,7 +179,7 @@ threads = 1
     es = judge_all("state", ours_s, s32, s64, init)
     print(f"whole gradient: err fcrun {eg[0]:.2e} vs torch fp32 {eg[1]:.2e}; whole state after {a.steps} steps: "
           f"err fcrun {es[0]:.2e} vs torch fp32 {es[1]:.2e}")
-    print(f"{a.model} {a.optimizer}: {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
+    print(f"{a.model} {a.optimizer} on {a.ranks} rank(s): {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
           f"{len(s64)} state tensors after {a.steps} steps, losses ours {ours_loss} torch64 {l64}")
     if failures:
         print("\n".join(failures))

@@ -267,7 +267,7 @@ TEST_F(RecipeTest, ErrorsNameFileLineAndKey) {
       {"[schedule]\nname = \"cosine\"\nmin_lr = 1\n", "8: [schedule] min_lr: must be <= [optimizer] lr (0.01)"},
       {"[distributed]\nallreduce = \"star\"\n",
        "7: [distributed] allreduce: \"star\" is not one of \"auto\", \"tree\", \"ring\", \"halving_doubling\", "
-       "\"ps\", \"mpi\""},
+       "\"ps\", \"mpi\", \"shm\""},
       {"[distributed]\nbucket_mb = \"big\"\n",
        "7: [distributed] bucket_mb: expected \"auto\" or a number of megabytes, got \"big\""},
       {"[distributed]\nbucket_mb = 0\n", "7: [distributed] bucket_mb: must be > 0, got 0"},
