@@ -48,46 +48,23 @@ struct MinAcc {
 template <typename Op>
 void reduce(const ReducePlan& p, const float* x, float* y) {
   using Acc = typename Op::Acc;
-  int64_t outer = 1;
-  for (const ReduceGroup& g : p.outer) outer *= g.size;
-  const int64_t chunks = (p.lanes + kReduceLaneChunk - 1) / kReduceLaneChunk;
-  // Innermost reduced group, walked directly; the others by an odometer. With nothing reduced
-  // (noop_with_empty_axes) the inner group is one element and every output copies its input.
-  const ReduceGroup inner = p.reduced.empty() ? ReduceGroup{1, 0} : p.reduced.back();
-  const int64_t rest = inner.size ? p.count / inner.size : 0;
-  const size_t odometer_groups = p.reduced.empty() ? 0 : p.reduced.size() - 1;
-  const int64_t total = outer * p.lanes * std::max<int64_t>(p.count, 1);
-#pragma omp parallel for schedule(static) if (total > kParallelMinElements)
-  for (int64_t item = 0; item < outer * chunks; ++item) {
-    const int64_t o = item / chunks, l0 = (item % chunks) * kReduceLaneChunk;
-    const int64_t nl = std::min(kReduceLaneChunk, p.lanes - l0);
-    int64_t base = l0, r = o;
-    for (size_t g = p.outer.size(); g-- > 0;) {
-      base += (r % p.outer[g].size) * p.outer[g].stride;
-      r /= p.outer[g].size;
-    }
+  for_each_item(p, [&](int64_t out_offset, int64_t nl, auto&& run) {
     Acc acc[kReduceLaneChunk];
     std::fill(acc, acc + nl, Op::init());
-    for (int64_t q = 0; q < rest; ++q) {
-      int64_t off = base, t = q;
-      for (size_t g = odometer_groups; g-- > 0;) {
-        off += (t % p.reduced[g].size) * p.reduced[g].stride;
-        t /= p.reduced[g].size;
-      }
+    run([&](int64_t off, int64_t stride, int64_t n) {
       if (nl == 1) {
         Acc a = acc[0];
-        for (int64_t j = 0; j < inner.size; ++j) a = Op::add(a, x[off + j * inner.stride]);
+        for (int64_t j = 0; j < n; ++j) a = Op::add(a, x[off + j * stride]);
         acc[0] = a;
       } else {
-        for (int64_t j = 0; j < inner.size; ++j) {
-          const float* row = x + off + j * inner.stride;
+        for (int64_t j = 0; j < n; ++j) {
+          const float* row = x + off + j * stride;
           for (int64_t l = 0; l < nl; ++l) acc[l] = Op::add(acc[l], row[l]);
         }
       }
-    }
-    float* out = y + o * p.lanes + l0;
-    for (int64_t l = 0; l < nl; ++l) out[l] = Op::finish(acc[l], p.count);
-  }
+    });
+    for (int64_t l = 0; l < nl; ++l) y[out_offset + l] = Op::finish(acc[l], p.count);
+  });
 }
 
 template <typename Op>

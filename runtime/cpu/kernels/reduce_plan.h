@@ -2,8 +2,11 @@
 // kernels (reduce.cpp) and their gradients (reduce_grad.cpp). See reduce.cpp for how it is walked.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "runtime/cpu/kernels/broadcast_loop.h"  // kParallelMinElements
 
 namespace fc::runtime::cpu {
 
@@ -45,5 +48,40 @@ inline ReducePlan plan_reduce(const std::vector<int64_t>& dims, const std::vecto
 }
 
 inline constexpr int64_t kReduceLaneChunk = 256;  // lanes per work item
+
+// The one walk over a reduction, shared by the reduction kernels and their gradients.
+// Calls item(out_offset, lanes, run) for every work item, in parallel for large x; run(fn) calls
+// fn(x_offset, stride, n) for the item's reduced positions in row-major order: n rows of `lanes`
+// contiguous elements starting at x_offset + j * stride.
+template <typename Item>
+inline void for_each_item(const ReducePlan& p, Item&& item) {
+  int64_t outer = 1;
+  for (const ReduceGroup& g : p.outer) outer *= g.size;
+  const int64_t chunks = (p.lanes + kReduceLaneChunk - 1) / kReduceLaneChunk;
+  const ReduceGroup inner = p.reduced.empty() ? ReduceGroup{1, 0} : p.reduced.back();
+  const int64_t rest = inner.size ? p.count / inner.size : 0;
+  const size_t odometer_groups = p.reduced.empty() ? 0 : p.reduced.size() - 1;
+  const int64_t total = outer * p.lanes * std::max<int64_t>(p.count, 1);
+#pragma omp parallel for schedule(static) if (total > kParallelMinElements)
+  for (int64_t it = 0; it < outer * chunks; ++it) {
+    const int64_t o = it / chunks, l0 = (it % chunks) * kReduceLaneChunk;
+    const int64_t nl = std::min(kReduceLaneChunk, p.lanes - l0);
+    int64_t base = l0, r = o;
+    for (size_t g = p.outer.size(); g-- > 0;) {
+      base += (r % p.outer[g].size) * p.outer[g].stride;
+      r /= p.outer[g].size;
+    }
+    item(o * p.lanes + l0, nl, [&](auto&& fn) {
+      for (int64_t q = 0; q < rest; ++q) {
+        int64_t off = base, t = q;
+        for (size_t g = odometer_groups; g-- > 0;) {
+          off += (t % p.reduced[g].size) * p.reduced[g].stride;
+          t /= p.reduced[g].size;
+        }
+        fn(off, inner.stride, inner.size);
+      }
+    });
+  }
+}
 
 }  // namespace fc::runtime::cpu
