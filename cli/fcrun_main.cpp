@@ -90,7 +90,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
   const std::string model = args.positionals()[0];
   int threads = args.get("--threads") ? cli::parse_int(*args.get("--threads"), "--threads") : r.threads;
   runtime::EvalResult e = cli::evaluate_model(model, r, threads);
-  std::printf("test_loss %.6f  test_accuracy %.4f  (%lld samples)\n", e.loss, e.accuracy, (long long)e.samples);
+  std::printf("%s  (%lld samples)\n", e.text(6).c_str(), (long long)e.samples);
   return 0;
 }
 

@@ -75,7 +75,8 @@ void prescan(const LoadedModel& m) {
       auto it = m.domain_opsets.find(domain);
       unsupported(m.path, n.op_type(), domain, default_node_name(n, index), it == m.domain_opsets.end() ? 0 : it->second);
     }
-    if (!supported(n.op_type(), m.opset) && !is_shape_fold_op(n.op_type()))
+    if (!supported(n.op_type(), m.opset) && !is_shape_fold_op(n.op_type()) &&
+        !detail::normalized_into_our_op(n.op_type(), m.opset))
       unsupported(m.path, n.op_type(), "", default_node_name(n, index), m.opset);
     ++index;
   }
@@ -102,7 +103,7 @@ class Importer {
     }
     g.remove_dead_nodes();
     for (const auto& n : g.nodes())
-      if (!supported(n->op, m.opset)) unsupported(path_, n->op, "", n->name, m.opset);
+      if (n->domain.empty() && !supported(n->op, m.opset)) unsupported(path_, n->op, "", n->name, m.opset);
     g.toposort();
     ir::infer_graph_types(g);
     check_declared_types(g);
@@ -179,6 +180,7 @@ class Importer {
       for (const std::string& o : p.outputs)
         outs.push_back(g.add_value(o.empty() ? st.fresh_value_name(name + "/unused") : o, {}));
       prev = g.add_node(p.op, p.inputs, outs, std::move(p.attrs), p.name);
+      prev->domain = p.domain;
       type_node(*prev, g, st, opset);
     }
   }
@@ -210,7 +212,7 @@ class Importer {
       }
       return;
     }
-    if (!supported(n.op, opset)) unsupported(path_, n.op, "", n.name, opset);
+    if (n.domain.empty() && !supported(n.op, opset)) unsupported(path_, n.op, "", n.name, opset);
     std::vector<ir::TensorType> outs = ir::infer_output_types(n, types, values);
     for (size_t i = 0; i < n.outputs.size(); ++i) n.outputs[i]->type = outs[i];
   }

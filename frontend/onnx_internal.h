@@ -66,6 +66,7 @@ struct PendingNode {
   std::vector<ir::Value*> inputs;
   std::vector<std::string> outputs;
   std::map<std::string, ir::Attribute> attrs;
+  std::string domain = "";  // ONNX, unless a rule normalises the node into one of our ops ("fc")
 };
 
 // Driver state that normalisation rules consult.
@@ -94,6 +95,10 @@ class ImportState {
 
 // Normalises one ONNX node (with `name` already made unique) into one or more IR nodes, whose
 // inputs refer to already-defined values. Configuration inputs must have known contents.
+// ONNX ops that have no registry entry of their own because normalize_node turns them into one of
+// our ops (SoftmaxCrossEntropyLoss -> fc.SoftmaxCrossEntropy).
+bool normalized_into_our_op(const std::string& op, int opset);
+
 std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::string& name,
                                         const std::vector<ir::Value*>& inputs, ImportState& st);
 

@@ -7,6 +7,7 @@
 
 #include "frontend/onnx_internal.h"
 #include "ir/error.h"
+#include "ir/ops/softmax_cross_entropy.h"
 
 namespace fc::frontend::detail {
 
@@ -131,6 +132,29 @@ std::vector<PendingNode> normalize_softmax(Rule& r) {
   return {flatten, op, reshape};
 }
 
+// SoftmaxCrossEntropyLoss (opset 12+) is fc.SoftmaxCrossEntropy over [N, C] scores: the loss a
+// model exported with its loss trains with. Class weights, per-element losses (reduction "none"),
+// higher-rank scores and the log_prob output have no equivalent there and are refused by name.
+void normalize_softmax_cross_entropy_loss(Rule& r) {
+  FC_CHECK(!r.has_input(2), r.desc, ": class weights (input 3) are not supported");
+  FC_CHECK(r.out.outputs.size() < 2 || r.out.outputs[1].empty(), r.desc,
+           ": the log_prob output is not supported (use a LogSoftmax node)");
+  FC_CHECK(r.input_dims(0).size() == 2, r.desc, ": scores of rank ", r.input_dims(0).size(),
+           " are not supported (only [N, C])");
+  FC_CHECK(r.out.inputs[1]->type.dtype == DType::I64, r.desc, ": labels '", r.out.inputs[1]->name,
+           "' must be int64, got ", ir::dtype_name(r.out.inputs[1]->type.dtype));
+  std::string reduction = "mean";
+  if (auto it = r.out.attrs.find("reduction"); it != r.out.attrs.end()) reduction = std::get<std::string>(it->second);
+  FC_CHECK(reduction == "mean" || reduction == "sum", r.desc, ": reduction '", reduction,
+           "' is not supported (use \"mean\" or \"sum\")");
+  r.out.op = "SoftmaxCrossEntropy";
+  r.out.domain = "fc";
+  r.out.attrs["reduction"] = reduction;
+  if (!r.out.attrs.count("ignore_index")) r.out.attrs["ignore_index"] = ir::kNoIgnoreIndex;
+  r.keep_inputs(2);
+  r.out.outputs.resize(1);
+}
+
 void normalize_constant(Rule& r) {
   auto& a = r.out.attrs;
   auto take = [&](const char* key, auto make) {
@@ -173,6 +197,10 @@ void normalize_batchnorm(Rule& r) {
 }
 
 }  // namespace
+
+bool normalized_into_our_op(const std::string& op, int opset) {
+  return op == "SoftmaxCrossEntropyLoss" && opset >= 12;
+}
 
 std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::string& name,
                                         const std::vector<ir::Value*>& inputs, ImportState& st) {
@@ -242,6 +270,8 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
     return normalize_softmax(r);
   } else if (op == "BatchNormalization") {
     normalize_batchnorm(r);
+  } else if (op == "SoftmaxCrossEntropyLoss") {
+    normalize_softmax_cross_entropy_loss(r);
   }
   return {out};
 }

@@ -1,6 +1,7 @@
 #include "passes/inference_form.h"
 
 #include "ir/error.h"
+#include "passes/graph_loss.h"
 
 namespace fc::passes {
 
@@ -20,6 +21,7 @@ void to_inference_form(ir::Graph& g) {
     }
   }
   g.remove_dead_nodes();
+  strip_graph_loss(g);
 }
 
 }  // namespace fc::passes

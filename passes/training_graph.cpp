@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -10,6 +11,7 @@
 #include "ir/op_registry.h"
 #include "passes/allreduce_buckets.h"
 #include "passes/autodiff.h"
+#include "passes/graph_loss.h"
 
 namespace fc::passes {
 
@@ -86,16 +88,6 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   FC_CHECK(g.state_updates.empty(), "training graph: the graph is already a training graph");
 
   // Data input and model output.
-  Value* x = nullptr;
-  if (!config.input.empty()) {
-    for (Value* v : g.inputs)
-      if (v->name == config.input) x = v;
-    FC_CHECK(x, "[model] input: '", config.input, "' is not a data input of the model");
-  } else {
-    FC_CHECK(g.inputs.size() == 1, "[model] input: the model has ", g.inputs.size(),
-             " data inputs; name the one fed with data");
-    x = g.inputs[0];
-  }
   Value* logits = g.outputs.at(0);
   if (!config.output.empty()) {
     logits = nullptr;
@@ -103,6 +95,26 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       if (v->name == config.output) logits = v;
     FC_CHECK(logits, "[model] output: '", config.output, "' is not an output of the model");
   }
+  // A model that ends in its own loss trains with it: the model output is the scores it reads.
+  std::optional<GraphLoss> graph_loss = find_graph_loss(g, logits);
+  if (graph_loss) {
+    FC_CHECK(config.loss == "cross_entropy", "[model] loss: the model ends in its own cross-entropy loss ('",
+             graph_loss->loss->name, "'); \"", config.loss, "\" cannot replace it");
+    logits = graph_loss->scores;
+  }
+  Value* x = nullptr;
+  if (!config.input.empty()) {
+    for (Value* v : g.inputs)
+      if (v->name == config.input) x = v;
+    FC_CHECK(x, "[model] input: '", config.input, "' is not a data input of the model");
+  } else {
+    std::vector<Value*> data;
+    for (Value* v : g.inputs)
+      if (!graph_loss || v != graph_loss->labels) data.push_back(v);
+    FC_CHECK(data.size() == 1, "[model] input: the model has ", data.size(), " data inputs; name the one fed with data");
+    x = data[0];
+  }
+  FC_CHECK(!graph_loss || x != graph_loss->labels, "[model] input: '", x->name, "' holds the labels of the model's loss");
   info.data_input = x->name;
   info.model_output = logits->name;
 
@@ -120,20 +132,46 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
 
   // 2. Loss.
   Value* labels = nullptr;
-  Value* loss = g.add_value(g.unique_name("loss"), {});
-  if (config.loss == "cross_entropy") {
+  Value* loss = nullptr;
+  if (graph_loss) {
+    labels = graph_loss->labels;
+    loss = graph_loss->loss;
+    // The mean over a data-parallel shard divides by the global batch (a sum needs nothing).
+    if (graph_loss->node->attr_string("reduction") == "mean")
+      graph_loss->node->attrs["scale_count"] = config.loss_count;
+  } else if (config.loss == "cross_entropy") {
+    loss = g.add_value(g.unique_name("loss"), {});
     FC_CHECK(logits->type.rank() == 2, "[model] output: cross-entropy needs [batch, classes] logits, '", logits->name,
              "' is ", ir::to_string(logits->type));
     labels = g.add_value(g.unique_name("labels"), TensorType(DType::I64, {logits->type.dims[0]}));
     add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss}, {{"scale_count", config.loss_count}},
                  "loss");
   } else if (config.loss == "mse") {
+    loss = g.add_value(g.unique_name("loss"), {});
     labels = g.add_value(g.unique_name("targets"), logits->type);
     Value* diff = fresh(g, "loss/diff");
     add_inferred(g, "Sub", "", {logits, labels}, {diff}, {}, "loss/diff");
     Value* sq = fresh(g, "loss/square");
     add_inferred(g, "Mul", "", {diff, diff}, {sq}, {}, "loss/square");
-    add_inferred(g, "ReduceMean", "", {sq}, {loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
+    // The mean over every element of the (global) batch, as F.mse_loss: sum / count, where the count
+    // is the global batch's when this graph trains a data-parallel shard of it.
+    int64_t per_sample = 1;
+    for (size_t d = 1; d < logits->type.rank(); ++d) {
+      FC_CHECK(logits->type.dims[d].is_known(), "[model] output: MSE needs the sample shape of '", logits->name,
+               "', which is ", ir::to_string(logits->type));
+      per_sample *= logits->type.dims[d].size;
+    }
+    if (config.loss_count > 0) {
+      Value* total = fresh(g, "loss/sum");
+      add_inferred(g, "ReduceSum", "", {sq}, {total}, {{"keepdims", int64_t{0}}}, "loss/sum");
+      ir::Tensor count_value(DType::F32, {});
+      count_value.data<float>()[0] = static_cast<float>(config.loss_count * per_sample);
+      Value* count = fresh(g, "loss/count");
+      add_inferred(g, "Constant", "", {}, {count}, {{"value", count_value}}, "loss/count");
+      add_inferred(g, "Div", "", {total, count}, {loss}, {}, "loss/mean");
+    } else {
+      add_inferred(g, "ReduceMean", "", {sq}, {loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
+    }
   } else {
     fail("[model] loss: unknown loss '", config.loss, "' (use \"cross_entropy\" or \"mse\")");
   }

@@ -41,6 +41,9 @@ Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, con
     for (int64_t d : sample) s += "," + std::to_string(d);
     return s;
   }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  const ir::TensorType& labels = train.value(io_.labels_input)->type;
+  data::check_labels_fit(train_set_, labels, recipe.path + ": [data] train_y");
+  if (test_set_.size()) data::check_labels_fit(test_set_, labels, recipe.path + ": [data] test_y");
   FC_CHECK(recipe.batch_size <= train_set_.size(), recipe.path, ": [train] batch_size ", recipe.batch_size,
            " is larger than the training set (", train_set_.size(), " samples)");
   const int64_t per_epoch = train_set_.size() / recipe.batch_size;
@@ -81,6 +84,34 @@ void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_
   }
 }
 
+void score_regression(const ir::Tensor& outputs, const float* targets, double& loss_sum) {
+  const int64_t n = outputs.dim(0);
+  const int64_t per_sample = n ? static_cast<int64_t>(outputs.numel()) / n : 0;
+  const float* p = outputs.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < per_sample; ++j) {
+      const double d = double(p[i * per_sample + j]) - targets[i * per_sample + j];
+      s += d * d;
+    }
+    loss_sum += per_sample ? s / double(per_sample) : 0.0;
+  }
+}
+
+std::string EvalResult::text(int loss_digits) const {
+  char buf[128];
+  if (has_accuracy) std::snprintf(buf, sizeof buf, "test_loss %.*f  test_accuracy %.4f", loss_digits, loss, accuracy);
+  else std::snprintf(buf, sizeof buf, "test_loss %.*f", loss_digits, loss);
+  return buf;
+}
+
+std::string EvalResult::json_fields() const {
+  char buf[128];
+  if (has_accuracy) std::snprintf(buf, sizeof buf, "\"test_loss\": %.8g, \"test_accuracy\": %.6f", loss, accuracy);
+  else std::snprintf(buf, sizeof buf, "\"test_loss\": %.8g", loss);
+  return buf;
+}
+
 void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Tensor& hyper, ir::Tensor& rng) {
   if (!hyper.defined()) hyper = ir::Tensor(ir::DType::F32, {ir::kHyperSize});
   if (!rng.defined()) rng = ir::Tensor(ir::DType::I64, {2});
@@ -111,8 +142,11 @@ EvalResult evaluate(const ir::Graph& inference, const std::string& input, const 
     ir::Tensor x(ir::DType::F32, dims);
     std::memcpy(x.raw(), ds.x.data<float>() + start * row, sizeof(float) * n * row);
     auto out = ex.run({{input, x}});
-    score_logits(out.at(output), ds.y.data<int64_t>() + start, loss_sum, correct);
+    const ir::Tensor& y = out.at(output);
+    if (ds.y.dtype() == ir::DType::I64) score_logits(y, ds.y.data<int64_t>() + start, loss_sum, correct);
+    else score_regression(y, ds.y.data<float>() + start * (static_cast<int64_t>(ds.y.numel()) / ds.size()), loss_sum);
   }
+  r.has_accuracy = ds.y.dtype() == ir::DType::I64;
   r.samples = ds.size();
   r.loss = ds.size() ? loss_sum / ds.size() : 0;
   r.accuracy = ds.size() ? double(correct) / ds.size() : 0;
@@ -233,14 +267,10 @@ EvalResult Trainer::train(const TrainOptions& options) {
     }
     if (speaker && test_set_.size() && (done % eval_every == 0 || done == total_steps_)) {
       last = evaluate(test_set_);
-      char line[192];
-      std::snprintf(line, sizeof line, "eval  step %lld  epoch %lld  test_loss %.4f  test_accuracy %.4f",
-                    (long long)done, (long long)epoch, last.loss, last.accuracy);
-      if (!options.quiet) std::cout << (tty ? "\r\033[K" : "") << line << std::endl;
-      char json[192];
-      std::snprintf(json, sizeof json, "{\"step\": %lld, \"epoch\": %lld, \"test_loss\": %.8g, \"test_accuracy\": %.6f}",
-                    (long long)done, (long long)epoch, last.loss, last.accuracy);
-      metrics.write(json);
+      const std::string at = std::to_string(done), ep = std::to_string(epoch);
+      if (!options.quiet)
+        std::cout << (tty ? "\r\033[K" : "") << "eval  step " << at << "  epoch " << ep << "  " << last.text() << std::endl;
+      metrics.write("{\"step\": " + at + ", \"epoch\": " + ep + ", " + last.json_fields() + "}");
     }
     if (speaker && !r.checkpoint_dir.empty() && r.checkpoint_every_steps > 0 &&
         (done % r.checkpoint_every_steps == 0 || done == total_steps_)) {

@@ -22,8 +22,13 @@ struct TrainerIO {
 
 struct EvalResult {
   double loss = 0;
-  double accuracy = 0;
+  double accuracy = 0;        // top-1, for class labels
+  bool has_accuracy = true;   // false for regression targets (loss = mean squared error)
   int64_t samples = 0;
+  // "test_loss 0.1234  test_accuracy 0.9000" (no accuracy for regression), and the same as JSON
+  // fields ("\"test_loss\": .., \"test_accuracy\": ..").
+  std::string text(int loss_digits = 4) const;
+  std::string json_fields() const;
 };
 
 struct TrainOptions {
@@ -66,11 +71,13 @@ class Trainer {
 void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Tensor& hyper, ir::Tensor& rng);
 
 // Runs an inference graph over a dataset in batches: mean cross-entropy of `output` against the
-// labels and top-1 accuracy.
+// labels and top-1 accuracy, or, for float targets, the mean squared error.
 EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
                     const data::Dataset& ds, Backend& backend, int64_t batch);
 
 // Evaluates logits [N, C] against labels: summed cross-entropy and number of correct top-1 predictions.
 void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct);
+// Evaluates outputs [N, ...] against float targets of the same shape: summed per-sample mean squared error.
+void score_regression(const ir::Tensor& outputs, const float* targets, double& loss_sum);
 
 }  // namespace fc::runtime

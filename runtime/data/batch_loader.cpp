@@ -22,31 +22,35 @@ struct BatchLoader::Impl {
   std::vector<int64_t> order;
   std::unique_ptr<Prefetcher<Batch>> prefetcher;  // last: stopped before the fields above go
 
-  // Step s: rows order[b*G + r*G/R .. + G/R) of epoch e, copied into x: [G/R, ...] and y: [G/R].
+  int64_t step_first(int64_t index) const { return index * global_batch + rank * local_batch; }
+
+  // Rows order[first .. first + G/R) of `all`, copied into one [G/R, ...] tensor.
+  ir::Tensor gather(const ir::Tensor& all, int64_t first) const {
+    std::vector<int64_t> dims = all.dims();
+    dims[0] = local_batch;
+    ir::Tensor out(all.dtype(), dims);
+    const size_t row_bytes = all.nbytes() / static_cast<size_t>(all.dim(0));
+    const auto* src = static_cast<const std::byte*>(all.raw());
+    auto* dst = static_cast<std::byte*>(out.raw());
+    for (int64_t k = 0; k < local_batch; ++k) {
+      const auto sample = static_cast<size_t>(order[static_cast<size_t>(first + k)]);
+      std::memcpy(dst + static_cast<size_t>(k) * row_bytes, src + sample * row_bytes, row_bytes);
+    }
+    return out;
+  }
+
+  // Step s: rows order[b*G + r*G/R .. + G/R) of epoch e, copied into x: [G/R, ...] and y: [G/R, ...].
   Batch make(int64_t step) {
     const int64_t epoch = step / steps_per_epoch, index = step % steps_per_epoch;
     if (epoch != order_epoch) {
       order = epoch_order(ds.size(), shuffle, seed, epoch);
       order_epoch = epoch;
     }
-    std::vector<int64_t> xdims = ds.x.dims();
-    xdims[0] = local_batch;
     Batch b;
     b.epoch = epoch;
     b.index_in_epoch = index;
-    b.x = ir::Tensor(ds.x.dtype(), xdims);
-    b.y = ir::Tensor(ir::DType::I64, {local_batch});
-    const size_t row_bytes = ds.x.nbytes() / static_cast<size_t>(ds.size());
-    const auto* src = static_cast<const std::byte*>(ds.x.raw());
-    auto* dst = static_cast<std::byte*>(b.x.raw());
-    const int64_t* labels = ds.y.data<int64_t>();
-    int64_t* out_labels = b.y.data<int64_t>();
-    const int64_t first = index * global_batch + rank * local_batch;
-    for (int64_t k = 0; k < local_batch; ++k) {
-      const int64_t sample = order[static_cast<size_t>(first + k)];
-      std::memcpy(dst + static_cast<size_t>(k) * row_bytes, src + static_cast<size_t>(sample) * row_bytes, row_bytes);
-      out_labels[k] = labels[sample];
-    }
+    b.x = gather(ds.x, step_first(index));
+    b.y = gather(ds.y, step_first(index));
     return b;
   }
 };
@@ -54,8 +58,8 @@ struct BatchLoader::Impl {
 BatchLoader::BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, uint64_t seed, int rank, int world,
                          int64_t start_step, int prefetch) {
   FC_CHECK(ds.x.defined() && ds.y.defined() && ds.size() > 0, "batch loader: empty dataset");
-  FC_CHECK(ds.y.dtype() == ir::DType::I64 && ds.y.rank() == 1 && ds.y.dim(0) == ds.size(),
-           "batch loader: labels must be i64 [", ds.size(), "]");
+  FC_CHECK(ds.y.rank() >= 1 && ds.y.dim(0) == ds.size(), "batch loader: ", ds.size(), " samples but ",
+           ds.y.rank() ? ds.y.dim(0) : 0, " labels");
   FC_CHECK(world >= 1 && rank >= 0 && rank < world, "batch loader: rank ", rank, " outside a world of ", world);
   FC_CHECK(global_batch > 0, "[train] batch_size: must be > 0, got ", global_batch);
   FC_CHECK(global_batch % world == 0, "[train] batch_size: the global batch ", global_batch,

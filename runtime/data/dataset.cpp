@@ -30,7 +30,7 @@ Dataset load_npy_pair(const std::string& x_path, const std::string& y_path) {
   FC_CHECK(ds.x.rank() >= 2, x_path, ": expected samples [N, ...] with at least 2 dimensions, got ",
            shape_text(ds.x.dims()));
   ir::Tensor y = load_npy(y_path);
-  FC_CHECK(y.rank() == 1, y_path, ": expected labels [N], got ", shape_text(y.dims()));
+  FC_CHECK(y.rank() >= 1, y_path, ": expected labels [N] or targets [N, ...], got a scalar");
   if (y.dtype() == ir::DType::I32) {
     ir::Tensor wide(ir::DType::I64, y.dims());
     const int32_t* in = y.data<int32_t>();
@@ -38,8 +38,9 @@ Dataset load_npy_pair(const std::string& x_path, const std::string& y_path) {
     for (int64_t i = 0; i < y.dim(0); ++i) out[i] = in[i];
     y = wide;
   }
-  FC_CHECK(y.dtype() == ir::DType::I64, y_path, ": expected int64 (or int32) labels, got ",
-           ir::dtype_name(y.dtype()));
+  FC_CHECK((y.dtype() == ir::DType::I64 && y.rank() == 1) || y.dtype() == ir::DType::F32, y_path,
+           ": expected int64 (or int32) labels [N] or float32 regression targets [N, ...], got ",
+           ir::dtype_name(y.dtype()), " ", shape_text(y.dims()));
   ds.y = y;
   return ds;
 }
@@ -108,6 +109,16 @@ Dataset load_dataset(const std::string& format, const std::string& x_path, const
   FC_CHECK(ds.x.dim(0) > 0, x_path, ": the dataset is empty");
   normalize_in_place(ds.x, normalize);
   return ds;
+}
+
+void check_labels_fit(const Dataset& ds, const ir::TensorType& want, const std::string& what) {
+  bool fits = ds.y.dtype() == want.dtype && ds.y.rank() == want.rank();
+  for (size_t d = 1; fits && d < want.rank(); ++d)
+    fits = !want.dims[d].is_known() || want.dims[d].size == ds.y.dim(d);
+  const char* hint = want.dtype == ir::DType::I64 ? " (the loss needs int64 class labels [N])"
+                                                  : " (the loss needs float32 targets shaped like the model output)";
+  FC_CHECK(fits, what, ": ", ir::dtype_name(ds.y.dtype()), " ", shape_text(ds.y.dims()),
+           " does not fit the loss's labels input ", ir::to_string(want), hint);
 }
 
 std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t epoch) {

@@ -1,5 +1,6 @@
 // Datasets for training and evaluation: MNIST-family IDX files (.gz or not; uint8 images scaled to
-// [0,1]) and .npy pairs (x: float32 [N, ...], y: int64 [N]); optional normalisation
+// [0,1]) and .npy pairs (x: float32 [N, ...], y: int64 class labels [N] or float32 regression
+// targets [N, ...]); optional normalisation
 // ((x - mean) / std, scalar or per channel) applied after scaling.
 #pragma once
 
@@ -14,16 +15,20 @@ namespace fc::runtime::data {
 
 struct Dataset {
   ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W])
-  ir::Tensor y;  // i64 [N]
+  ir::Tensor y;  // i64 [N] class labels, or f32 [N, ...] regression targets
   int64_t size() const { return x.defined() ? x.dim(0) : 0; }
   std::vector<int64_t> sample_shape() const;  // x's dims without N
 };
 
 // Throws fc::Error naming the file on a missing/corrupt/truncated file, label/image count mismatch,
-// or labels not int64 (int32 .npy labels are widened), and naming the key when `normalize` has
+// or labels neither int64 [N] (int32 .npy labels are widened) nor float32 [N, ...], and naming the key when `normalize` has
 // neither one value nor one per channel (dim 1 of x).
 Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
                      const Normalize& normalize);
+
+// Throws fc::Error starting with `what` (e.g. "r.toml: [data] train_y") when the dataset's labels or
+// targets cannot feed a graph input of type `want` (element type, and shape beyond the batch).
+void check_labels_fit(const Dataset& ds, const ir::TensorType& want, const std::string& what);
 
 // The order in which an epoch visits the samples: identity, or a permutation seeded by (seed, epoch)
 // with a generator of our own (std::mt19937_64 + our Fisher-Yates), so it is identical on every
@@ -34,7 +39,7 @@ std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t
 // `prefetch` batches). Batch b of epoch e holds samples order[b*batch .. (b+1)*batch) with
 // order = epoch_order(N, shuffle, seed, e) (the last partial batch is dropped for training). Rank r
 // of R takes its contiguous share [r*batch/R, (r+1)*batch/R) of every global batch: x [batch/R, ...],
-// y [batch/R]. Training step s is batch s % steps_per_epoch of epoch s / steps_per_epoch, so a
+// y [batch/R, ...]. Training step s is batch s % steps_per_epoch of epoch s / steps_per_epoch, so a
 // loader made with start_step = s continues a run exactly. Throws fc::Error when batch % R != 0 or
 // the batch exceeds the dataset.
 struct Batch {

@@ -9,7 +9,9 @@
    matches PyTorch running the same exported weights;
 5. metrics JSONL holds the documented fields;
 6. user errors (unknown recipe key, wrong type, data that does not fit the model) are one line
-   naming file, line and key, with exit code 1.
+   naming file, line and key, with exit code 1;
+7. regression: `loss = "mse"` trains on float targets (.npy), evaluates with the mean squared error
+   and no accuracy, and class labels for an MSE loss are a one-line error naming train_y.
 
 usage: check_training_cli.py --bin BUILD/bin --workdir DIR
 """
@@ -191,6 +193,39 @@ def main():
         lines = [l for l in r.stderr.splitlines() if l.strip()]
         check(r.returncode == 1 and len(lines) == 1 and all(f in lines[0] for f in frags),
               f"{toml}: one-line error ({lines[0] if lines else 'none'})")
+    # 7. regression with the MSE loss: targets a fixed linear function of the image, learnable by the MLP.
+    g = np.random.default_rng(5)
+    xs = g.random((640, 1, 28, 28), dtype=np.float32)
+    proj = g.standard_normal((784, 10)).astype(np.float32) / 28
+    ys = (xs.reshape(640, -1) @ proj).astype(np.float32)
+    for name, arr in (("rx.npy", xs[:512]), ("ry.npy", ys[:512]), ("tx.npy", xs[512:]), ("ty.npy", ys[512:]),
+                      ("ry_int.npy", np.zeros(512, np.int64))):
+        np.save(os.path.join(w, name), arr)
+    reg = RECIPE.format(d=DATA, steps=64, out="reg.onnx").replace('path = "mlp.onnx"', 'path = "mlp.onnx"\nloss = "mse"')
+    reg = reg.replace('format = "idx"', 'format = "npy"').replace("normalize = { mean = 0.286, std = 0.353 }", "")
+    for k, v in (("train_x", "rx.npy"), ("train_y", "ry.npy"), ("test_x", "tx.npy"), ("test_y", "ty.npy")):
+        reg = "\n".join(f'{k} = "{v}"' if l.startswith(k + " =") else l for l in reg.splitlines())
+    reg = reg.replace("eval_every = 40", "eval_every = 8").replace('metrics = "metrics.jsonl"', 'metrics = "reg.jsonl"')
+    reg = reg.replace("lr = 0.05", "lr = 0.01")
+    with open(os.path.join(w, "reg.toml"), "w") as f:
+        f.write(reg)
+    fresh()
+    r = run([fcrun, "reg.toml"], w)
+    evals = [json.loads(l) for l in open(os.path.join(w, "reg.jsonl")) if "test_loss" in l]
+    ref = float(np.mean(ys[512:] ** 2))  # the test MSE of predicting 0
+    check(r.returncode == 0 and len(evals) == 8 and all("test_accuracy" not in e for e in evals) and
+          evals[-1]["test_loss"] < evals[0]["test_loss"] and evals[-1]["test_loss"] < 0.5 * ref,
+          f"MSE regression trains (test MSE {[round(e['test_loss'], 4) for e in evals]}, predicting 0: {ref:.4f}), "
+          "no accuracy reported")
+    r2 = run([fcrun, "eval", "reg.onnx", "--recipe", "reg.toml"], w)
+    check(r2.returncode == 0 and "test_loss" in r2.stdout and "accuracy" not in r2.stdout,
+          f"fcrun eval of a regression model prints the MSE only ({r2.stdout.strip()}; predicting 0 gives {ref:.4f})")
+    with open(os.path.join(w, "reg_int.toml"), "w") as f:
+        f.write(reg.replace('train_y = "ry.npy"', 'train_y = "ry_int.npy"'))
+    r3 = run([fcrun, "reg_int.toml"], w, expect=1)
+    lines = [l for l in r3.stderr.splitlines() if l.strip()]
+    check(r3.returncode == 1 and len(lines) == 1 and "train_y" in lines[0] and "float32" in lines[0],
+          f"int labels for an MSE loss: one-line error ({lines[0] if lines else 'none'})")
     if failures:
         sys.exit(1)
 

@@ -59,6 +59,19 @@ def main():
     onnx.save(m, w("escape.onnx"))
     np.save(w("x.npy"), np.ones((2, 4), np.float32))
     np.save(w("x_bad.npy"), np.ones((2, 5), np.float32))
+    # Models ending in SoftmaxCrossEntropyLoss in forms that have no equivalent in our loss.
+    def loss_model(name, extra_inputs=(), loss_shape=(), **attrs):
+        labels = helper.make_tensor_value_info("labels", TensorProto.INT64, ["batch"])
+        loss = helper.make_tensor_value_info("loss", TensorProto.FLOAT, list(loss_shape))
+        inits = [numpy_helper.from_array(np.ones(4, np.float32), "w")] if extra_inputs else []
+        node = helper.make_node("SoftmaxCrossEntropyLoss", ["r", "labels", *extra_inputs], ["loss"], name="my_loss",
+                                **attrs)
+        m = relu_model([node], initializers=inits)
+        m.graph.input.append(labels)
+        m.graph.output[0].CopyFrom(loss)
+        onnx.save(m, w(name))
+    loss_model("loss_none.onnx", loss_shape=["batch"], reduction="none")
+    loss_model("loss_weights.onnx", extra_inputs=["w"])
 
     cases = [
         ([fcc, "inspect", w("unsupported.onnx")], ["unsupported op 'Det'", "my_det", "opset 17"]),
@@ -70,6 +83,8 @@ def main():
         ([fcrun, "infer", w("good.onnx"), "--input", w("x_bad.npy"), "--output", w("o.npy")], ["'x'", "f32[2,5]"]),
         ([fcrun, "infer", w("good.onnx"), "--input", w("nope.npy"), "--output", w("o.npy")], ["nope.npy"]),
         ([fcc, "frobnicate"], ["frobnicate"]),
+        ([fcc, "inspect", w("loss_none.onnx")], ["my_loss", "reduction 'none'"]),
+        ([fcc, "inspect", w("loss_weights.onnx")], ["my_loss", "class weights"]),
     ]
     failures = 0
     for cmd, fragments in cases:

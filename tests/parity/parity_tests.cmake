@@ -52,3 +52,16 @@ foreach(ranks 2 3 4)
   set_tests_properties(dp_parity_fashion_cnn_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
                        ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 endforeach()
+
+# The other losses: MSE against float targets, and a model exported with its own loss (ONNX
+# SoftmaxCrossEntropyLoss), each on one rank and on two (where the loss divides by the global batch).
+foreach(loss mse graph)
+  foreach(ranks 1 2)
+    add_test(NAME train_parity_loss_${loss}_${ranks}ranks
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer adamw
+                     --loss ${loss} --batch 8 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                     --workdir ${CMAKE_BINARY_DIR}/train_parity/loss_${loss}_${ranks})
+    set_tests_properties(train_parity_loss_${loss}_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
+                         ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  endforeach()
+endforeach()

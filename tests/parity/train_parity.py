@@ -15,7 +15,12 @@ larger (or < 1e-5). (After a few steps a ReLU input within rounding of zero can 
 implementation and spread a model-level error into a tensor where PyTorch fp32 happened to be lucky.) Tensors whose true gradient is ~0 (a conv
 bias followed by BatchNorm) are measured against 1e-4 of the largest gradient norm.
 
+Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model), mse (fcc adds F.mse_loss against
+float targets), graph (the model is exported with F.cross_entropy inside it, as ONNX
+SoftmaxCrossEntropyLoss, and fcc trains with that loss as it is).
+
 usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4]
+       [--loss cross_entropy|mse|graph] [--ranks N]
 """
 import argparse
 import copy
@@ -41,7 +46,11 @@ def strip_dropout(m):
     return m
 
 
-def torch_run(model, xs, ys, opt_name, hp, dtype):
+def loss_fn(kind, out, y):
+    return F.mse_loss(out, y) if kind == "mse" else F.cross_entropy(out, y)
+
+
+def torch_run(model, xs, ys, opt_name, hp, dtype, kind):
     m = copy.deepcopy(model).to(dtype)
     m.train()
     params = list(m.parameters())
@@ -52,7 +61,8 @@ def torch_run(model, xs, ys, opt_name, hp, dtype):
     losses, grads0 = [], None
     for k, (x, y) in enumerate(zip(xs, ys)):
         opt.zero_grad()
-        loss = F.cross_entropy(m(torch.from_numpy(x).to(dtype)), torch.from_numpy(y))
+        y = torch.from_numpy(y)
+        loss = loss_fn(kind, m(torch.from_numpy(x).to(dtype)), y.to(dtype) if kind == "mse" else y)
         loss.backward()
         if k == 0:
             grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}
@@ -74,6 +84,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse", "graph"])
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
@@ -98,14 +109,27 @@ def main():
     n = a.steps * a.batch
     x = (torch.rand((n,) + tuple(shape), generator=g) * 2 - 1).numpy()
     num_classes = model(torch.from_numpy(x[:2])).shape[1]
-    y = torch.randint(0, num_classes, (n,), generator=g).numpy().astype(np.int64)
+    if a.loss == "mse":
+        y = torch.randn((n, num_classes), generator=g).numpy().astype(np.float32)
+    else:
+        y = torch.randint(0, num_classes, (n,), generator=g).numpy().astype(np.int64)
+        if a.loss == "graph" and a.ranks == 1:
+            y[1::5] = -100  # F.cross_entropy's ignore_index: these rows must not count (one rank only)
     np.save(w("x.npy"), x)
     np.save(w("y.npy"), y)
     export_model = copy.deepcopy(model)
-    torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=17,
-                      input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    if a.loss == "graph":
+        scores = export_model.forward
+        export_model.forward = lambda x, y: F.cross_entropy(scores(x), y)
+        torch.onnx.export(export_model, (torch.from_numpy(x[:a.batch]), torch.from_numpy(y[:a.batch])),
+                          w("model.onnx"), opset_version=17, input_names=["input", "labels"], output_names=["loss"],
+                          dynamic_axes={"input": {0: "batch"}, "labels": {0: "batch"}},
+                          training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    else:
+        torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=17,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                          training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
     # Exporting in training mode runs the model once, which may update BatchNorm running statistics in
     # what gets written: start PyTorch from exactly the exported initializers.
     import onnx
@@ -119,6 +143,7 @@ def main():
     with open(w("recipe.toml"), "w") as f:
         f.write(f"""[model]
 path = "model.onnx"
+{'loss = "mse"' if a.loss == "mse" else ''}
 [data]
 format = "npy"
 train_x = "x.npy"
@@ -146,8 +171,8 @@ sync_batchnorm = true
     xs = np.split(x, a.steps)
     ys = np.split(y, a.steps)
     init = {k: v.detach().double().numpy().copy() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
-    l32, g32, s32 = torch_run(model, xs, ys, a.optimizer, hp, torch.float32)
-    l64, g64, s64 = torch_run(model, xs, ys, a.optimizer, hp, torch.float64)
+    l32, g32, s32 = torch_run(model, xs, ys, a.optimizer, hp, torch.float32, a.loss)
+    l64, g64, s64 = torch_run(model, xs, ys, a.optimizer, hp, torch.float64, a.loss)
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
 
     failures = []
@@ -183,7 +208,7 @@ sync_batchnorm = true
               floor=10 * es[1])
     print(f"whole gradient: err fcrun {eg[0]:.2e} vs torch fp32 {eg[1]:.2e}; whole state after {a.steps} steps: "
           f"err fcrun {es[0]:.2e} vs torch fp32 {es[1]:.2e}")
-    print(f"{a.model} {a.optimizer} on {a.ranks} rank(s): {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
+    print(f"{a.model} {a.optimizer} {a.loss} loss on {a.ranks} rank(s): {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
           f"{len(s64)} state tensors after {a.steps} steps, losses ours {ours_loss} torch64 {l64}")
     if failures:
         print("\n".join(failures))

@@ -179,7 +179,12 @@ TEST_F(DatasetFiles, NpyPairsAndNormalize) {
   save_npy(yf, ir::Tensor::from_vector<float>({2}, {1, 2}));
   EXPECT_NE(error_of("npy", x64, y).find(x64 + ": expected float32 samples, got f64"), std::string::npos);
   EXPECT_NE(error_of("npy", x, y3).find(x + " has 2 samples but " + y3 + " has 3 labels"), std::string::npos);
-  EXPECT_NE(error_of("npy", x, yf).find(yf + ": expected int64 (or int32) labels, got f32"), std::string::npos);
+  // Float targets (regression) load as they are; other element types are refused by name.
+  EXPECT_EQ(load_dataset("npy", x, yf, {}).y.dtype(), ir::DType::F32);
+  std::string yd = (dir_ / "yd.npy").string();
+  save_npy(yd, ir::Tensor::from_vector<double>({2}, {1, 2}));
+  EXPECT_NE(error_of("npy", x, yd).find(yd + ": expected int64 (or int32) labels [N] or float32 regression targets"),
+            std::string::npos);
   EXPECT_NE(error_of("csv", x, y).find("[data] format"), std::string::npos);
 }
 

@@ -21,6 +21,12 @@ std::vector<GradCase> grad_cases() {
                    .inputs = {random_tensor({4, 3}, 1, -2, 2), labels}});
   cases.push_back({.label = "SoftmaxCrossEntropy scale_count", .op = "SoftmaxCrossEntropy", .domain = "fc",
                    .inputs = {random_tensor({4, 3}, 2, -2, 2), labels}, .attrs = {{"scale_count", int64_t{8}}}});
+  cases.push_back({.label = "SoftmaxCrossEntropy sum, ignore_index", .op = "SoftmaxCrossEntropy", .domain = "fc",
+                   .inputs = {random_tensor({4, 3}, 9, -2, 2), Tensor::from_vector<int64_t>({4}, {0, -100, 1, 2})},
+                   .attrs = {{"reduction", std::string("sum")}, {"ignore_index", int64_t{-100}}}});
+  cases.push_back({.label = "SoftmaxCrossEntropy mean, ignore_index", .op = "SoftmaxCrossEntropy", .domain = "fc",
+                   .inputs = {random_tensor({4, 3}, 10, -2, 2), Tensor::from_vector<int64_t>({4}, {2, 1, 1, 2})},
+                   .attrs = {{"ignore_index", int64_t{1}}}});
   cases.push_back({.label = "BatchNormTraining", .op = "BatchNormTraining", .domain = "fc",
                    .inputs = {random_tensor({3, 2, 2, 2}, 3), random_tensor({2}, 4, 0.5f, 1.5f),
                               random_tensor({2}, 5), random_tensor({2}, 6), random_tensor({2}, 7, 0.5f, 1.5f)},

@@ -1,0 +1,36 @@
+#include "passes/graph_loss.h"
+
+#include <algorithm>
+
+#include "ir/error.h"
+
+namespace fc::passes {
+
+std::optional<GraphLoss> find_graph_loss(const ir::Graph& g, const ir::Value* output) {
+  if (!output || !output->producer) return std::nullopt;
+  ir::Node* n = output->producer;
+  if (n->domain != "fc" || n->op != "SoftmaxCrossEntropy") return std::nullopt;
+  ir::Value* labels = n->inputs.at(1);
+  FC_CHECK(std::find(g.inputs.begin(), g.inputs.end(), labels) != g.inputs.end(), n->describe(), ": labels '",
+           labels->name, "' are computed inside the model; a loss used for training must read them from a graph input");
+  return GraphLoss{n, n->outputs.at(0), n->inputs.at(0), labels};
+}
+
+void strip_graph_loss(ir::Graph& g) {
+  std::vector<ir::Value*> labels;
+  for (ir::Value*& o : g.outputs)
+    if (auto loss = find_graph_loss(g, o)) {
+      labels.push_back(loss->labels);
+      o = loss->scores;
+    }
+  if (labels.empty()) return;
+  g.remove_dead_nodes();
+  for (ir::Value* l : labels) {
+    bool read = false;
+    for (const auto& n : g.nodes())
+      read = read || std::find(n->inputs.begin(), n->inputs.end(), l) != n->inputs.end();
+    if (!read) std::erase(g.inputs, l);
+  }
+}
+
+}  // namespace fc::passes
