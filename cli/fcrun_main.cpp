@@ -30,7 +30,8 @@ void print_help() {
                "  fcrun [-n N] PLAN.fcplan [--resume] [--threads N] [--set section.key=value ...]\n"
                "  fcrun RECIPE.toml [--resume] [--threads N] [--set section.key=value ...]\n"
                "    Trains (a recipe is compiled first); -n N starts N data-parallel ranks through mpirun\n"
-               "    (--mpirun-args \"...\" passes options through; under mpirun/srun fcrun runs as one rank).\n"
+               "    (--hostfile FILE, --host H1,H2 and --mpirun-args \"...\" pass through to mpirun for\n"
+               "    clusters; under mpirun/srun fcrun runs as one rank).\n"
                "     --resume continues from the newest\n"
                "    checkpoint in [checkpoint] dir and ends with the same weights as an uninterrupted run.\n"
                "  fcrun eval MODEL.onnx|PLAN.fcplan --recipe RECIPE.toml [--set ...]\n"
@@ -105,14 +106,17 @@ int cmd_train(const std::string& target, const std::vector<std::string>& argv) {
 }
 
 // `-n N` (anywhere before the command's own flags): with N > 1 and no MPI launcher around us,
-// re-execute under mpirun; `--mpirun-args "..."` passes options (host lists, ...) through.
-// Returns the arguments without -n/--mpirun-args.
+// re-execute under mpirun; `--hostfile FILE` and `--host H1,H2` (mpirun's own spellings) and
+// `--mpirun-args "..."` pass options through for clusters. Returns the arguments without them.
 std::vector<std::string> launch_if_asked(std::vector<std::string> args) {
   int ranks = 1;
   std::vector<std::string> mpirun_args, rest;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "-n" && i + 1 < args.size()) {
       ranks = cli::parse_int(args[++i], "-n");
+    } else if ((args[i] == "--hostfile" || args[i] == "--host" || args[i] == "-H") && i + 1 < args.size()) {
+      mpirun_args.push_back(args[i]);
+      mpirun_args.push_back(args[++i]);
     } else if (args[i] == "--mpirun-args" && i + 1 < args.size()) {
       std::istringstream ss(args[++i]);
       for (std::string w; ss >> w;) mpirun_args.push_back(w);
