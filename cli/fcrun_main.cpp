@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/fcrun_bench.h"
 #include "cli/launch.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
@@ -38,6 +39,12 @@ void print_help() {
                "    Test loss and top-1 accuracy on the recipe's test set.\n"
                "  fcrun debug-step RECIPE.toml --dump DIR [--set ...]\n"
                "    Runs the recipe's steps and dumps losses, first-step gradients and final state as .npy.\n"
+               "  fcrun bench allreduce [-n N] --algorithm A[,B..|all] --bytes B[,B..] [--iters K]\n"
+               "    One JSON line per algorithm and size: {\"algorithm\", \"ranks\", \"bytes\", \"seconds\",\n"
+               "    \"busbw_gbps\"} (median seconds; bus bandwidth in 10^9 bits/s). Algorithms: tree, ring,\n"
+               "    halving_doubling, ps, mpi (MPI_Allreduce), shm. Sizes: 4096, 4KiB, 64MiB, ...\n"
+               "  fcrun probe [-n N] [--max-bytes B] [--iters K]\n"
+               "    Measures alpha and bandwidth between ranks 0 and 1; prints them as a recipe line.\n"
                "  fcrun infer MODEL.onnx --input [NAME=]FILE.npy [--input ...] --output FILE.npy\n"
                "              [--output-name NAME] [--threads N]\n"
                "    Runs inference on the CPU. NAME may be omitted when the model has one data input.\n"
@@ -145,6 +152,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "infer") return cmd_infer(rest);
+    if (cmd == "bench") return cli::cmd_bench(rest);
+    if (cmd == "probe") return cli::cmd_probe(rest);
     if (cmd == "eval") return cmd_eval(rest);
     if (cmd == "debug-step") {
       cli::Args a(rest, {"--set", "--dump", "--threads"}, {}, "fcrun debug-step");

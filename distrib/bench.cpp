@@ -35,7 +35,7 @@ AllreduceBenchResult run_allreduce_bench(const Communicator& comm, AllreduceAlgo
   result.seconds = n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
   const double p = comm.size();
   if (comm.size() > 1 && result.seconds > 0)
-    result.busbw_gbps = 2.0 * (p - 1) / p * static_cast<double>(result.bytes) / result.seconds / 1e9;
+    result.busbw_gbps = 2.0 * (p - 1) / p * 8.0 * static_cast<double>(result.bytes) / result.seconds / 1e9;
   return result;
 }
 

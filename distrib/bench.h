@@ -1,6 +1,7 @@
 // Allreduce micro-benchmark: the median time of one allreduce of a given size, and its bus
 // bandwidth as nccl-tests defines it (2 (p-1)/p * bytes / seconds: the bytes each rank's link must
-// carry in a bandwidth-optimal allreduce), printed as one JSON line.
+// carry in a bandwidth-optimal allreduce), in 10^9 bits per second (cost_model.h: units), printed as
+// one JSON line.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +17,7 @@ struct AllreduceBenchResult {
   int ranks = 0;
   size_t bytes = 0;
   double seconds = 0;     // median over iterations of the slowest rank's time per allreduce
-  double busbw_gbps = 0;  // 10^9 bytes per second; 0 for one rank
+  double busbw_gbps = 0;  // 10^9 bits per second; 0 for one rank
 };
 
 // Collective. `bytes` is rounded down to whole floats; iters >= 1 timed runs after two warm-up runs

@@ -70,7 +70,7 @@ Interconnect custom_interconnect(double alpha_us, double bandwidth_gbps) {
   FC_CHECK(std::isfinite(alpha_us) && alpha_us > 0, "interconnect alpha_us must be > 0, got ", alpha_us);
   FC_CHECK(std::isfinite(bandwidth_gbps) && bandwidth_gbps > 0, "interconnect bandwidth_gbps must be > 0, got ",
            bandwidth_gbps);
-  return make("custom", alpha_us, bandwidth_gbps * 1e9);
+  return make("custom", alpha_us, bandwidth_gbps * 1e9 / 8);
 }
 
 Interconnect with_topology(Interconnect interconnect, int ranks_per_host, int hosts) {

@@ -5,8 +5,9 @@
 // messages on its critical path (see predicted_allreduce_seconds). Pure functions of plain data:
 // the bucketing pass and the tests call them without MPI.
 //
-// Units: bandwidth_gbps means 10^9 BYTES per second throughout (as busbw_gbps in bench.h and in
-// nccl-tests), not gigabits; link rates quoted in Gb/s are divided by 8 in the presets.
+// Units: `gbps` means 10^9 BITS per second wherever it appears in a name users see (the recipe's
+// bandwidth_gbps, `fcrun probe`, busbw_gbps of `fcrun bench allreduce`), the way interconnects are
+// quoted (InfiniBand FDR: 56 Gb/s); inside, Interconnect holds bytes per second.
 #pragma once
 
 #include <string>
@@ -35,7 +36,7 @@ struct Interconnect {
 // listing the known ones.
 Interconnect interconnect_preset(std::string_view name);
 const std::vector<std::string>& interconnect_preset_names();
-// A recipe's { alpha_us = .., bandwidth_gbps = .. } (bandwidth in 10^9 bytes/s). Both must be > 0.
+// A recipe's { alpha_us = .., bandwidth_gbps = .. } (bandwidth in 10^9 bits/s). Both must be > 0.
 Interconnect custom_interconnect(double alpha_us, double bandwidth_gbps);
 Interconnect with_topology(Interconnect interconnect, int ranks_per_host, int hosts);
 

@@ -9,9 +9,9 @@
 namespace fc::distrib {
 namespace {
 
-// alpha = 1 us, 1 GB/s: a 1 MB message costs 1 us + 1000 us.
+// alpha = 1 us, 1 GB/s (8 Gb/s): a 1 MB message costs 1 us + 1000 us.
 Interconnect unit_link(int ranks_per_host, int hosts) {
-  return with_topology(custom_interconnect(1.0, 1.0), ranks_per_host, hosts);
+  return with_topology(custom_interconnect(1.0, 8.0), ranks_per_host, hosts);
 }
 
 double predict(AllreduceAlgorithm a, const Interconnect& ic, double bytes) {
@@ -103,9 +103,9 @@ TEST(DistribCostModel, Presets) {
 }
 
 TEST(DistribCostModel, CustomInterconnect) {
-  const Interconnect ic = custom_interconnect(2.5, 3.0);
+  const Interconnect ic = custom_interconnect(2.5, 56.0);  // gigabits: InfiniBand FDR's signalling rate
   EXPECT_DOUBLE_EQ(ic.alpha_s, 2.5e-6);
-  EXPECT_DOUBLE_EQ(ic.beta_bytes_per_s, 3e9);
+  EXPECT_DOUBLE_EQ(ic.beta_bytes_per_s, 7e9);
   EXPECT_EQ(ic.ranks(), 1);
 }
 

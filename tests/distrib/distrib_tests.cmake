@@ -23,3 +23,8 @@ foreach(ranks 1 2 3 4 5 8)
   # RUN_SERIAL: several oversubscribed jobs at once would only slow each other down.
   set_tests_properties(distrib_allreduce_np${ranks} PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE LABELS distrib)
 endforeach()
+
+# The measurement commands users run: fcrun bench allreduce and fcrun probe (JSON shape, errors).
+add_test(NAME distrib_bench_cli
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/distrib/check_bench_cli.py --bin ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(distrib_bench_cli PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS distrib)
