@@ -2,3 +2,8 @@ add_test(NAME e2e_training_cli
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_training_cli.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/training_cli)
 set_tests_properties(e2e_training_cli PROPERTIES TIMEOUT 900)
+
+add_test(NAME e2e_rank_failure
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_rank_failure.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/rank_failure)
+set_tests_properties(e2e_rank_failure PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)

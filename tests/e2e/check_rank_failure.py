@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""A rank killed mid-run ends the whole data-parallel job quickly, with an error naming it.
+
+Starts `fcrun -n 2` on a long recipe, waits until training runs (a progress line), kills rank 1
+with SIGKILL and checks: the job ends within 10 s, with a non-zero exit status, and what it printed
+names rank 1. (A rank that fails with an error calls MPI_Abort itself: fcrun_main.cpp.)
+
+usage: check_rank_failure.py --bin BUILD/bin --workdir DIR
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+import models  # noqa: E402
+
+RECIPE = """[model]
+path = "mlp.onnx"
+[data]
+format = "npy"
+train_x = "x.npy"
+train_y = "y.npy"
+[train]
+batch_size = 64
+steps = 1000000
+log_every = 2
+[optimizer]
+name = "sgd"
+lr = 0.01
+[runtime]
+threads = 1
+"""
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def rank_pid(rank):
+    """The pid of the fcrun process that mpirun started as `rank`."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"fcrun" in cmd and f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
+            return int(pid)
+    return None
+
+
+def start(fcrun, w):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    p = subprocess.Popen([fcrun, "-n", "2", "r.toml"], cwd=w, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=env, text=True, start_new_session=True)
+    seen = []
+    deadline = time.time() + 120
+    for line in p.stdout:  # until training has started on every rank
+        seen.append(line)
+        if "step " in line or time.time() > deadline:
+            break
+    return p, "".join(seen)
+
+
+def finish(p, timeout):
+    t0 = time.time()
+    try:
+        rest, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        rest, _ = p.communicate()
+        return None, rest
+    return time.time() - t0, rest
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    os.makedirs(a.workdir)
+    w = a.workdir
+    fcrun = os.path.join(a.bin, "fcrun")
+    model, shape = models.build("mlp")
+    torch.onnx.export(model, torch.zeros((2,) + shape), os.path.join(w, "mlp.onnx"), opset_version=17,
+                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "b"}})
+    g = np.random.default_rng(0)
+    np.save(os.path.join(w, "x.npy"), g.random((256,) + shape, dtype=np.float32))
+    np.save(os.path.join(w, "y.npy"), g.integers(0, 10, 256).astype(np.int64))
+    with open(os.path.join(w, "r.toml"), "w") as f:
+        f.write(RECIPE)
+
+    # 1. SIGKILL of rank 1 mid-run.
+    p, before = start(fcrun, w)
+    pid = rank_pid(1)
+    check(pid is not None and p.poll() is None, f"training runs on 2 ranks (rank 1 pid {pid})")
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+    elapsed, rest = finish(p, 30)
+    out = before + rest
+    check(elapsed is not None and elapsed < 10, f"killed rank ends the job within 10 s ({elapsed and round(elapsed, 2)} s)")
+    check(p.returncode != 0, f"non-zero exit status ({p.returncode})")
+    check("rank 1" in out, "the output names rank 1: " +
+          next((l.strip() for l in out.splitlines() if "rank 1" in l), "(nothing)"))
+    if failures:
+        print(out[-3000:])
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
