@@ -128,35 +128,60 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
   rng.data<int64_t>()[1] = step;
 }
 
-EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
-                    const data::Dataset& ds, Backend& backend, int64_t batch) {
+EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
+                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end) {
+  FC_CHECK(0 <= begin && begin <= end && end <= ds.size(), "evaluate: samples [", begin, ", ", end,
+           ") outside a dataset of ", ds.size());
   Executor ex(inference, backend);
-  EvalResult r;
-  double loss_sum = 0;
+  EvalTotals t;
   int64_t correct = 0;
   std::vector<int64_t> dims = ds.x.dims();
   const int64_t row = ds.size() ? static_cast<int64_t>(ds.x.numel()) / ds.size() : 0;
-  for (int64_t start = 0; start < ds.size(); start += batch) {
-    const int64_t n = std::min(batch, ds.size() - start);
+  const int64_t target_row = ds.size() ? static_cast<int64_t>(ds.y.numel()) / ds.size() : 0;
+  for (int64_t start = begin; start < end; start += batch) {
+    const int64_t n = std::min(batch, end - start);
     dims[0] = n;
     ir::Tensor x(ir::DType::F32, dims);
     std::memcpy(x.raw(), ds.x.data<float>() + start * row, sizeof(float) * n * row);
     auto out = ex.run({{input, x}});
     const ir::Tensor& y = out.at(output);
-    if (ds.y.dtype() == ir::DType::I64) score_logits(y, ds.y.data<int64_t>() + start, loss_sum, correct);
-    else score_regression(y, ds.y.data<float>() + start * (static_cast<int64_t>(ds.y.numel()) / ds.size()), loss_sum);
+    if (ds.y.dtype() == ir::DType::I64) score_logits(y, ds.y.data<int64_t>() + start, t.loss_sum, correct);
+    else score_regression(y, ds.y.data<float>() + start * target_row, t.loss_sum);
   }
-  r.has_accuracy = ds.y.dtype() == ir::DType::I64;
-  r.samples = ds.size();
-  r.loss = ds.size() ? loss_sum / ds.size() : 0;
-  r.accuracy = ds.size() ? double(correct) / ds.size() : 0;
+  t.correct = static_cast<double>(correct);
+  t.samples = static_cast<double>(end - begin);
+  return t;
+}
+
+EvalResult EvalTotals::result(bool has_accuracy) const {
+  EvalResult r;
+  r.has_accuracy = has_accuracy;
+  r.samples = static_cast<int64_t>(samples);
+  r.loss = samples > 0 ? loss_sum / samples : 0;
+  r.accuracy = samples > 0 ? correct / samples : 0;
   return r;
+}
+
+EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
+                    const data::Dataset& ds, Backend& backend, int64_t batch) {
+  return evaluate_totals(inference, input, output, ds, backend, batch, 0, ds.size())
+      .result(ds.y.dtype() == ir::DType::I64);
 }
 
 EvalResult Trainer::evaluate(const data::Dataset& ds) {
   sync_inference_params();
-  return runtime::evaluate(inference_, io_.data_input, io_.model_output, ds, backend_,
-                           std::max<int64_t>(recipe_.batch_size, 256));
+  // Each rank scores its contiguous share of the test set; the sums are added across ranks.
+  DataParallel* dp = data_parallel();
+  const int64_t ranks = dp ? dp->size() : 1, rank = dp ? dp->rank() : 0;
+  const int64_t begin = ds.size() * rank / ranks, end = ds.size() * (rank + 1) / ranks;
+  EvalTotals t = evaluate_totals(inference_, io_.data_input, io_.model_output, ds, backend_,
+                                 std::max<int64_t>(recipe_.batch_size, 256), begin, end);
+  if (ranks > 1) {
+    double sums[3] = {t.loss_sum, t.correct, t.samples};
+    dp->sum_doubles(sums, 3);
+    t = {sums[0], sums[1], sums[2]};
+  }
+  return t.result(ds.y.dtype() == ir::DType::I64);
 }
 
 namespace {
@@ -265,12 +290,12 @@ EvalResult Trainer::train(const TrainOptions& options) {
       t_window = now;
       window_images = 0;
     }
-    if (speaker && test_set_.size() && (done % eval_every == 0 || done == total_steps_)) {
-      last = evaluate(test_set_);
+    if (test_set_.size() && (done % eval_every == 0 || done == total_steps_)) {
+      last = evaluate(test_set_);  // collective: every rank scores its share
       const std::string at = std::to_string(done), ep = std::to_string(epoch);
-      if (!options.quiet)
+      if (!options.quiet && speaker)
         std::cout << (tty ? "\r\033[K" : "") << "eval  step " << at << "  epoch " << ep << "  " << last.text() << std::endl;
-      metrics.write("{\"step\": " + at + ", \"epoch\": " + ep + ", " + last.json_fields() + "}");
+      if (speaker) metrics.write("{\"step\": " + at + ", \"epoch\": " + ep + ", " + last.json_fields() + "}");
     }
     if (speaker && !r.checkpoint_dir.empty() && r.checkpoint_every_steps > 0 &&
         (done % r.checkpoint_every_steps == 0 || done == total_steps_)) {

@@ -47,6 +47,8 @@ class Trainer {
   // Trains for the recipe's steps; returns the last evaluation.
   EvalResult train(const TrainOptions& options);
   // Evaluates the inference graph with the current weights on a dataset (test loss, top-1 accuracy).
+  // With several data-parallel ranks this is collective: each scores its share and the sums are
+  // reduced, so every rank returns the whole set's result.
   EvalResult evaluate(const data::Dataset& ds);
   // Current value of every training-state tensor (weights, optimizer state, BN statistics).
   std::map<std::string, ir::Tensor> state() const;
@@ -70,8 +72,19 @@ class Trainer {
 // optimizer constants, step counter) and fc.rng (seed, step). Allocates them when undefined.
 void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Tensor& hyper, ir::Tensor& rng);
 
-// Runs an inference graph over a dataset in batches: mean cross-entropy of `output` against the
-// labels and top-1 accuracy, or, for float targets, the mean squared error.
+// Sums of an evaluation over some samples, which ranks add up before dividing.
+struct EvalTotals {
+  double loss_sum = 0, correct = 0, samples = 0;
+  EvalResult result(bool has_accuracy) const;
+};
+
+// Runs an inference graph over samples [begin, end) of a dataset in batches: summed cross-entropy
+// of `output` against the labels and correct top-1 predictions, or, for float targets, summed
+// per-sample mean squared error.
+EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
+                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end);
+
+// The same over the whole dataset: mean cross-entropy and top-1 accuracy (or mean squared error).
 EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
                     const data::Dataset& ds, Backend& backend, int64_t batch);
 

@@ -7,3 +7,8 @@ add_test(NAME e2e_rank_failure
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_rank_failure.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/rank_failure)
 set_tests_properties(e2e_rank_failure PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
+
+add_test(NAME e2e_dp_training
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_dp_training.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/dp_training)
+set_tests_properties(e2e_dp_training PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)
