@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
@@ -47,6 +48,10 @@ void print_help() {
                "                                     inputs, outputs, parameters, FLOPs, planned memory, op histogram\n"
                "  fcc compile MODEL.onnx --recipe R.toml -o M.fcplan [--set section.key=value ...]\n"
                "                                     compile a self-contained training plan\n"
+               "  fcc compile MODEL.onnx --recipe R.toml --explain [-o M.fcplan]\n"
+               "                                     print the gradient allreduce buckets: tensors, bytes,\n"
+               "                                     algorithm, predicted communication and exposed time,\n"
+               "                                     and the predicted step with and without overlap\n"
                "  fcc compile MODEL [--recipe R.toml] --emit ir [-o F]\n"
                "                                     print the IR (MODEL: .onnx or .ir text); with a recipe, the\n"
                "                                     training step (forward, gradients, optimizer update)\n"
@@ -141,8 +146,30 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   return 0;
 }
 
+// `fcc compile --explain`: the gradient AllReduce buckets the cost model chose, and why.
+void print_buckets(const cli::TrainingJob& job) {
+  const passes::BucketPlan& p = job.buckets;
+  const runtime::Recipe& r = job.recipe;
+  std::printf("gradient allreduce plan: %s; per-rank batch %lld of %lld; backward %.1f GFLOP/s per rank\n",
+              cli::describe_interconnect(r).c_str(), (long long)std::max<int64_t>(1, r.batch_size / cli::planned_ranks(r)),
+              (long long)r.batch_size, r.device_gflops);
+  std::printf("%-6s %-9s %11s %-17s %10s %10s %10s %11s  %s\n", "bucket", "tensors", "bytes", "algorithm", "ready ms",
+              "start ms", "comm ms", "exposed ms", "first .. last tensor");
+  for (size_t b = 0; b < p.buckets.size(); ++b) {
+    const passes::PlannedBucket& k = p.buckets[b];
+    std::printf("%-6zu %-9zu %11zu %-17s %10.3f %10.3f %10.3f %11.3f  %s%s\n", b, k.tensors.size(), k.bytes,
+                k.algorithm.c_str(), k.ready_s * 1e3, k.start_s * 1e3, k.comm_s * 1e3, k.exposed_s * 1e3,
+                k.tensors.empty() ? "" : k.tensors.front().c_str(),
+                k.tensors.size() > 1 ? (" .. " + k.tensors.back()).c_str() : "");
+  }
+  std::printf("predicted step (backward + allreduce): %.3f ms with overlap (%.3f ms exposed), %.3f ms without "
+              "(backward %.3f ms, allreduce %.3f ms)\n",
+              p.step_overlapped_s() * 1e3, p.exposed_s * 1e3, p.step_serial_s() * 1e3, p.backward_s * 1e3,
+              p.comm_s * 1e3);
+}
+
 int cmd_compile(const std::vector<std::string>& argv) {
-  cli::Args args(argv, {"--emit", "-o", "--recipe", "--set"}, {}, "fcc compile");
+  cli::Args args(argv, {"--emit", "-o", "--recipe", "--set"}, {"--explain"}, "fcc compile");
   FC_CHECK(args.positionals().size() <= 1, "fcc compile: expected one MODEL argument");
   std::string emit = args.get("--emit").value_or("");
   FC_CHECK(emit.empty() || emit == "ir", "fcc compile: --emit ", emit, ": only `--emit ir` is supported");
@@ -157,6 +184,10 @@ int cmd_compile(const std::vector<std::string>& argv) {
     ir::verify(job.train);
     for (const std::string& u : job.unused_params)
       std::cerr << "fcc: note: parameter '" << u << "' does not affect the loss and is not trained\n";
+    if (args.has("--explain")) {
+      print_buckets(job);
+      if (!args.has("-o") && emit.empty()) return 0;
+    }
     if (emit == "ir") {
       std::string text = ir::print_graph(job.train);
       if (auto out = args.get("-o")) write_text(*out, text);

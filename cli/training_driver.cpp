@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/launch.h"
 #include "distrib/communicator.h"
@@ -38,8 +39,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;
   cfg.sync_batchnorm = r.sync_batchnorm;
-  cfg.allreduce = r.allreduce;
-  if (r.bucket_mb != "auto") cfg.bucket_mb = std::stod(r.bucket_mb);
+  cfg.bucketing = bucketing_options(r);
   return cfg;
 }
 
@@ -56,6 +56,7 @@ TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<st
   passes::TrainingGraphInfo info = passes::build_training_graph(job.train, training_config(job.recipe));
   job.io = {info.data_input, info.labels_input, info.loss_output, info.model_output};
   job.unused_params = info.unused;
+  job.buckets = info.buckets;
   for (size_t i = 0; i < info.trainable.size(); ++i) job.gradients.emplace_back(info.trainable[i], info.gradient_values[i]);
   job.export_source = job.recipe.model_path;
   return job;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/allreduce_buckets.h"
 #include "runtime/recipe.h"
 #include "runtime/trainer.h"
 
@@ -19,6 +20,7 @@ struct TrainingJob {
   runtime::TrainerIO io;
   std::vector<std::string> unused_params;
   std::vector<std::pair<std::string, std::string>> gradients;  // (parameter, gradient value); recipe jobs only
+  passes::BucketPlan buckets;  // the gradient AllReduce buckets and their predicted times; recipe jobs only
   std::string export_source;  // the ONNX model (or plan) the trained model is exported from
   std::string plan_hash;      // empty when compiled in-process
   std::string recipe_text;

@@ -1,10 +1,13 @@
 #include "passes/allreduce_buckets.h"
 
 #include <algorithm>
+#include <limits>
+#include <tuple>
 #include <unordered_map>
 
 #include "ir/error.h"
 #include "ir/op_registry.h"
+#include "passes/graph_cost.h"
 
 namespace fc::passes {
 
@@ -26,12 +29,83 @@ std::vector<std::vector<size_t>> plan_buckets(const std::vector<size_t>& bytes, 
   return buckets;
 }
 
-size_t insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& options) {
+namespace {
+
+// The cheapest algorithm for a bucket ("auto") or the fixed one, with its predicted seconds.
+std::pair<std::string, double> bucket_cost(const CommModel& model, const std::string& algorithm, double bytes) {
+  if (algorithm != "auto") return {algorithm, model.seconds(algorithm, bytes)};
+  FC_CHECK(!model.algorithms.empty(), "bucketing: no candidate allreduce algorithms");
+  std::pair<std::string, double> best{model.algorithms[0], model.seconds(model.algorithms[0], bytes)};
+  for (size_t a = 1; a < model.algorithms.size(); ++a) {
+    const double t = model.seconds(model.algorithms[a], bytes);
+    if (t < best.second) best = {model.algorithms[a], t};
+  }
+  return best;
+}
+
+}  // namespace
+
+BucketPlan schedule_buckets(const std::vector<std::vector<size_t>>& groups, const std::vector<GradientSlot>& grads,
+                            double backward_s, const CommModel& model, const std::string& algorithm) {
+  BucketPlan plan;
+  plan.backward_s = backward_s;
+  double previous_end = 0;
+  for (const std::vector<size_t>& g : groups) {
+    PlannedBucket b;
+    b.grads = g;
+    for (size_t i : g) {
+      b.bytes += grads[i].bytes;
+      b.ready_s = std::max(b.ready_s, grads[i].ready_s);
+    }
+    if (model.seconds) std::tie(b.algorithm, b.comm_s) = bucket_cost(model, algorithm, static_cast<double>(b.bytes));
+    else b.algorithm = algorithm;
+    b.start_s = std::max(b.ready_s, previous_end);
+    const double end = b.start_s + b.comm_s;
+    b.exposed_s = std::max(end, backward_s) - std::max(previous_end, backward_s);
+    previous_end = end;
+    plan.comm_s += b.comm_s;
+    plan.exposed_s += b.exposed_s;
+    plan.buckets.push_back(std::move(b));
+  }
+  return plan;
+}
+
+BucketPlan plan_buckets_by_cost(const std::vector<GradientSlot>& grads, double backward_s, const CommModel& model,
+                                const std::string& algorithm) {
+  const size_t n = grads.size();
+  FC_CHECK(model.seconds, "bucketing: no communication model");
+  std::vector<double> prefix(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + static_cast<double>(grads[i].bytes);
+  // best_end[j]: the earliest time the first j gradients can all be reduced; first[j]: where the
+  // last bucket of that best plan starts. Ties keep the larger bucket (fewer messages).
+  std::vector<double> best_end(n + 1, 0);
+  std::vector<size_t> first(n + 1, 0);
+  for (size_t j = 1; j <= n; ++j) {
+    best_end[j] = std::numeric_limits<double>::infinity();
+    for (size_t i = 1; i <= j; ++i) {
+      const double start = std::max(grads[j - 1].ready_s, best_end[i - 1]);
+      const double end = start + bucket_cost(model, algorithm, prefix[j] - prefix[i - 1]).second;
+      if (end < best_end[j] * (1 - 1e-12)) {
+        best_end[j] = end;
+        first[j] = i - 1;
+      }
+    }
+  }
+  std::vector<std::vector<size_t>> groups;
+  for (size_t j = n; j > 0; j = first[j]) {
+    std::vector<size_t> g;
+    for (size_t i = first[j]; i < j; ++i) g.push_back(i);
+    groups.insert(groups.begin(), std::move(g));
+  }
+  return schedule_buckets(groups, grads, backward_s, model, algorithm);
+}
+
+BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& options) {
   // Optimizer updates and the gradient each reads (input 1).
   std::vector<ir::Node*> updates;
   for (const auto& n : g.nodes())
     if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) updates.push_back(n.get());
-  if (updates.empty()) return 0;
+  if (updates.empty()) return {};
   std::unordered_map<const ir::Node*, size_t> position;
   for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
   // Backward completion order: by the position of each gradient's producer.
@@ -41,29 +115,62 @@ size_t insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& options) {
   };
   std::stable_sort(updates.begin(), updates.end(),
                    [&](const ir::Node* a, const ir::Node* b) { return produced_at(a) < produced_at(b); });
-  std::vector<size_t> bytes;
+
+  // Compute time of every node at the per-rank batch (roofline: the slower of FLOPs and bytes),
+  // accumulated from the start of backward (the node after the loss) to each gradient's producer.
+  const GraphCost cost = estimate_cost(g, std::max<int64_t>(options.per_rank_batch, 1));
+  size_t backward_begin = 0;
+  if (options.loss && options.loss->producer) backward_begin = position[options.loss->producer] + 1;
+  std::vector<double> done_at(g.nodes().size(), 0);  // backward seconds when node i finishes
+  double clock = 0;
+  for (const NodeCost& c : cost.nodes) {
+    const size_t i = position[c.node];
+    if (i >= backward_begin)
+      clock += std::max(c.cost.flops / options.device_flops, c.cost.bytes / options.device_bytes_per_s);
+    done_at[i] = clock;
+  }
+  std::vector<GradientSlot> slots;
+  double backward_s = 0;
   for (const ir::Node* u : updates) {
     const ir::TensorType& t = u->inputs[1]->type;
     FC_CHECK(t.is_concrete(), u->describe(), ": gradient of unknown size ", ir::to_string(t));
-    bytes.push_back(static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype));
+    const ir::Node* producer = u->inputs[1]->producer;
+    slots.push_back({static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), producer ? done_at[position[producer]] : 0});
+    backward_s = std::max(backward_s, slots.back().ready_s);
   }
+
+  BucketPlan plan;
   const auto mib = [](double mb) { return static_cast<size_t>(mb * 1024 * 1024); };
-  auto buckets = plan_buckets(bytes, mib(options.first_bucket_mb), mib(options.bucket_mb));
-  for (size_t b = 0; b < buckets.size(); ++b) {
+  if (options.bucket_mb > 0 || !options.comm.seconds) {
+    std::vector<size_t> bytes;
+    for (const GradientSlot& s : slots) bytes.push_back(s.bytes);
+    const double limit = options.bucket_mb > 0 ? options.bucket_mb : 4.0;
+    plan = schedule_buckets(plan_buckets(bytes, mib(std::min(options.first_bucket_mb, limit)), mib(limit)), slots,
+                            backward_s, options.comm, options.algorithm);
+  } else {
+    plan = plan_buckets_by_cost(slots, backward_s, options.comm, options.algorithm);
+  }
+
+  for (size_t b = 0; b < plan.buckets.size(); ++b) {
+    PlannedBucket& bucket = plan.buckets[b];
     std::vector<ir::Value*> ins, outs;
-    for (size_t i : buckets[b]) {
+    for (size_t i : bucket.grads) {
       ir::Value* grad = updates[i]->inputs[1];
+      bucket.tensors.push_back(updates[i]->inputs[0]->name);
       ins.push_back(grad);
       outs.push_back(g.add_value(g.unique_name(grad->name + "/allreduced"), grad->type));
     }
     ir::Node* ar = g.add_node("AllReduce", ins, outs,
-                              {{"algorithm", options.algorithm}, {"bucket", static_cast<int64_t>(b)}},
+                              {{"algorithm", bucket.algorithm},
+                               {"bucket", static_cast<int64_t>(b)},
+                               {"predicted_comm_us", static_cast<float>(bucket.comm_s * 1e6)},
+                               {"predicted_exposed_us", static_cast<float>(bucket.exposed_s * 1e6)}},
                               g.unique_node_name("allreduce_bucket_" + std::to_string(b)));
     ar->domain = "fc";
-    for (size_t k = 0; k < buckets[b].size(); ++k) updates[buckets[b][k]]->inputs[1] = outs[k];
+    for (size_t k = 0; k < bucket.grads.size(); ++k) updates[bucket.grads[k]]->inputs[1] = outs[k];
   }
   g.toposort();
-  return buckets.size();
+  return plan;
 }
 
 }  // namespace fc::passes

@@ -226,7 +226,9 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     g.state_updates.emplace_back(p, next);
   }
 
-  insert_allreduce_buckets(g, {config.allreduce, config.bucket_mb, 1.0});
+  BucketingOptions bucketing = config.bucketing;
+  bucketing.loss = loss;
+  info.buckets = insert_allreduce_buckets(g, bucketing);
   // The gradient of a parameter is now what its update reads: the sum over ranks.
   for (const auto& n : g.nodes())
     if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate"))

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "passes/allreduce_buckets.h"
 
 namespace fc::passes {
 
@@ -29,8 +30,7 @@ struct TrainingConfig {
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
-  std::string allreduce = "auto"; // algorithm of the gradient AllReduce buckets
-  double bucket_mb = 4;           // bucket size (the first bucket is at most 1 MiB)
+  BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)
 };
 
 struct TrainingGraphInfo {
@@ -40,6 +40,7 @@ struct TrainingGraphInfo {
   std::vector<std::string> unused;          // trainable-looking parameters with no path to the loss
   std::vector<std::string> gradient_values; // what each trainable parameter's update reads: its
                                             // gradient summed over ranks (same order)
+  BucketPlan buckets;                       // the AllReduce buckets with their predicted times
 };
 
 TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config);

@@ -322,7 +322,10 @@ const std::vector<SectionSpec>& sections() {
            }
          }},
         {"interconnect", read_interconnect},
-        {"sync_batchnorm", [](const Field& f, Recipe& r) { r.sync_batchnorm = f.boolean(); }}},
+        {"sync_batchnorm", [](const Field& f, Recipe& r) { r.sync_batchnorm = f.boolean(); }},
+        {"ranks", [](const Field& f, Recipe& r) { r.planned_ranks = f.positive_integer(); }},
+        {"ranks_per_host", [](const Field& f, Recipe& r) { r.ranks_per_host = f.positive_integer(); }},
+        {"device_gflops", [](const Field& f, Recipe& r) { r.device_gflops = f.positive_number(); }}},
        {}},
   };
   return specs;

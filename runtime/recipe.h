@@ -78,6 +78,12 @@ struct Recipe {
   std::string interconnect = "shared_memory";  // a preset name, or "custom" when given as a table
   double interconnect_alpha_us = 0, interconnect_bandwidth_gbps = 0;  // when given as a table
   bool sync_batchnorm = true;
+  // What the bucketing cost model plans for: the rank count (0: the launcher's, else 2), ranks
+  // per host (0: all on one host for "shared_memory", one per host otherwise), and the sustained
+  // FLOP/s of one rank's backward (this machine's CPU: ~30 GFLOP/s per core, bench/RESULTS.md).
+  int64_t planned_ranks = 0;
+  int64_t ranks_per_host = 0;
+  double device_gflops = 30;
 };
 
 // Parses and validates a recipe. `overrides` are "section.key=value" strings (value in TOML syntax;

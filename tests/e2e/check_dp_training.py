@@ -14,14 +14,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import numpy as np
-import torch
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-import models  # noqa: E402
+from e2e_common import MPI_ENV, check, export, finish
 
 RECIPE = """[model]
 path = "model.onnx"
@@ -47,15 +43,6 @@ model = "{out}"
 metrics = "{metrics}"
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -65,12 +52,7 @@ def main():
     os.makedirs(a.workdir)
     w = a.workdir
     fcrun = os.path.join(a.bin, "fcrun")
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    model, shape = models.build("fashion_cnn")
-    model.train()
-    torch.onnx.export(model, torch.zeros((2,) + shape), os.path.join(w, "model.onnx"), opset_version=17,
-                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "b"}},
-                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    _, shape = export("fashion_cnn", os.path.join(w, "model.onnx"), train=True)
     g = np.random.default_rng(1)
     for name, n in (("x", 480), ("tx", 301)):
         np.save(os.path.join(w, name + ".npy"), g.random((n,) + shape, dtype=np.float32))
@@ -81,7 +63,7 @@ def main():
         with open(os.path.join(w, f"r_{tag}.toml"), "w") as f:
             f.write(RECIPE.format(out=out, metrics=metrics))
         r = subprocess.run([fcrun, "-n", str(ranks), f"r_{tag}.toml"], cwd=w, capture_output=True, text=True,
-                           env=env, timeout=600)
+                           env=MPI_ENV, timeout=600)
         check(r.returncode == 0, f"{ranks}-rank training ({tag}) exits 0" + ("" if r.returncode == 0 else r.stderr[-2000:]))
         recs = [json.loads(l) for l in open(os.path.join(w, metrics))] if r.returncode == 0 else []
         return out, recs
@@ -105,7 +87,7 @@ def main():
     out_b, _ = train(2, "2b")
     same = open(os.path.join(w, "out_2a.onnx"), "rb").read() == open(os.path.join(w, out_b), "rb").read()
     check(same, "two 2-rank runs give bitwise-identical trained ONNX files")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

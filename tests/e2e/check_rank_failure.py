@@ -12,15 +12,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
-import torch
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-import models  # noqa: E402
+from e2e_common import MPI_ENV, check, export, failures, finish
 
 RECIPE = """[model]
 path = "mlp.onnx"
@@ -39,15 +35,6 @@ lr = 0.01
 threads = 1
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
 def rank_pid(rank):
     """The pid of the fcrun process that mpirun started as `rank`."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -62,9 +49,8 @@ def rank_pid(rank):
 
 
 def start(fcrun, w):
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     p = subprocess.Popen([fcrun, "-n", "2", "r.toml"], cwd=w, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         env=env, text=True, start_new_session=True)
+                         env=MPI_ENV, text=True, start_new_session=True)
     seen = []
     deadline = time.time() + 120
     for line in p.stdout:  # until training has started on every rank
@@ -74,7 +60,7 @@ def start(fcrun, w):
     return p, "".join(seen)
 
 
-def finish(p, timeout):
+def wait_end(p, timeout):
     t0 = time.time()
     try:
         rest, _ = p.communicate(timeout=timeout)
@@ -94,9 +80,7 @@ def main():
     os.makedirs(a.workdir)
     w = a.workdir
     fcrun = os.path.join(a.bin, "fcrun")
-    model, shape = models.build("mlp")
-    torch.onnx.export(model, torch.zeros((2,) + shape), os.path.join(w, "mlp.onnx"), opset_version=17,
-                      input_names=["input"], output_names=["output"], dynamic_axes={"input": {0: "b"}})
+    _, shape = export("mlp", os.path.join(w, "mlp.onnx"))
     g = np.random.default_rng(0)
     np.save(os.path.join(w, "x.npy"), g.random((256,) + shape, dtype=np.float32))
     np.save(os.path.join(w, "y.npy"), g.integers(0, 10, 256).astype(np.int64))
@@ -109,7 +93,7 @@ def main():
     check(pid is not None and p.poll() is None, f"training runs on 2 ranks (rank 1 pid {pid})")
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
-    elapsed, rest = finish(p, 30)
+    elapsed, rest = wait_end(p, 30)
     out = before + rest
     check(elapsed is not None and elapsed < 10, f"killed rank ends the job within 10 s ({elapsed and round(elapsed, 2)} s)")
     check(p.returncode != 0, f"non-zero exit status ({p.returncode})")
@@ -117,7 +101,7 @@ def main():
           next((l.strip() for l in out.splitlines() if "rank 1" in l), "(nothing)"))
     if failures:
         print(out[-3000:])
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -12,3 +12,8 @@ add_test(NAME e2e_dp_training
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_dp_training.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/dp_training)
 set_tests_properties(e2e_dp_training PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)
+
+add_test(NAME e2e_bucketing
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_bucketing.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/bucketing)
+set_tests_properties(e2e_bucketing PROPERTIES TIMEOUT 300)
