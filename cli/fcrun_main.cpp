@@ -28,12 +28,14 @@ using namespace fc;
 void print_help() {
   std::cout << "fcrun: train and run compiled models\n\n"
                "usage:\n"
-               "  fcrun [-n N] PLAN.fcplan [--resume] [--threads N] [--set section.key=value ...]\n"
+               "  fcrun [-n N] PLAN.fcplan [--resume] [--threads N] [--trace FILE.json] [--set section.key=value ...]\n"
                "  fcrun RECIPE.toml [--resume] [--threads N] [--set section.key=value ...]\n"
                "    Trains (a recipe is compiled first); -n N starts N data-parallel ranks through mpirun\n"
                "    (--hostfile FILE, --host H1,H2 and --mpirun-args \"...\" pass through to mpirun for\n"
                "    clusters; under mpirun/srun fcrun runs as one rank).\n"
-               "     --resume continues from the newest\n"
+               "    --trace writes Chrome trace events (Perfetto, chrome://tracing): per op forward/backward/\n"
+               "    optimizer, each allreduce on the communication thread, data loading, evaluation; rank r > 0\n"
+               "    writes FILE.rank<r>.json. --resume continues from the newest\n"
                "    checkpoint in [checkpoint] dir and ends with the same weights as an uninterrupted run.\n"
                "  fcrun eval MODEL.onnx|PLAN.fcplan --recipe RECIPE.toml [--set ...]\n"
                "    Test loss and top-1 accuracy on the recipe's test set.\n"
@@ -103,13 +105,13 @@ int cmd_eval(const std::vector<std::string>& argv) {
 }
 
 int cmd_train(const std::string& target, const std::vector<std::string>& argv) {
-  cli::Args args(argv, {"--set", "--threads"}, {"--resume"}, "fcrun");
+  cli::Args args(argv, {"--set", "--threads", "--trace"}, {"--resume"}, "fcrun");
   FC_CHECK(args.positionals().empty(), "fcrun: unexpected argument '",
            args.positionals().empty() ? "" : args.positionals()[0], "'");
   int threads = args.get("--threads") ? cli::parse_int(*args.get("--threads"), "--threads") : 0;
   cli::TrainingJob job = frontend::is_plan_file(target) ? cli::job_from_plan(target, args.all("--set"))
                                                         : cli::job_from_recipe(target, args.all("--set"));
-  return cli::run_training(job, args.has("--resume"), threads);
+  return cli::run_training(job, args.has("--resume"), threads, args.get("--trace").value_or(""));
 }
 
 // `-n N` (anywhere before the command's own flags): with N > 1 and no MPI launcher around us,

@@ -12,6 +12,7 @@
 #include "distrib/communicator.h"
 #include "ir/text_format.h"
 #include "runtime/data_parallel.h"
+#include "runtime/trace.h"
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
 #include "frontend/plan_io.h"
@@ -143,9 +144,10 @@ int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
 
 }  // namespace
 
-int run_training(TrainingJob& job, bool resume, int threads_override) {
+int run_training(TrainingJob& job, bool resume, int threads_override, const std::string& trace_path) {
   const runtime::Recipe& r = job.recipe;
   DataParallelScope dp(job, job_fingerprint(job));
+  if (!trace_path.empty()) runtime::Tracer::start(trace_path, dp.rank());
   if (dp.rank() == 0)
     for (const std::string& u : job.unused_params)
       std::cerr << "fcrun: note: parameter '" << u << "' does not affect the loss and is not trained\n";
@@ -158,6 +160,10 @@ int run_training(TrainingJob& job, bool resume, int threads_override) {
   if (!r.output_model.empty() && dp.rank() == 0) {
     frontend::export_trained_onnx(job.export_source, trainer.state(), r.output_model);
     std::cout << "trained model written to " << r.output_model << "\n";
+  }
+  if (!trace_path.empty()) {
+    runtime::Tracer::finish();
+    if (dp.rank() == 0) std::cout << "trace written to " << trace_path << (dp.size() > 1 ? " (and per rank)" : "") << "\n";
   }
   return 0;
 }

@@ -33,8 +33,9 @@ TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<st
 TrainingJob job_from_plan(const std::string& plan_path, const std::vector<std::string>& overrides);
 void save_job_as_plan(const TrainingJob& job, const std::string& plan_path);
 
-// Trains, prints progress, writes metrics, checkpoints and the trained ONNX model as the recipe says.
-int run_training(TrainingJob& job, bool resume, int threads_override);
+// Trains, prints progress, writes metrics, checkpoints and the trained ONNX model as the recipe says;
+// with a trace path, writes Chrome trace events there (runtime/trace.h; rank r > 0: FILE.rank<r>.json).
+int run_training(TrainingJob& job, bool resume, int threads_override, const std::string& trace_path = "");
 // Runs the recipe's training steps exactly as `fcrun RECIPE` would and writes under dump_dir:
 // loss.npy (f32[steps]), grad/<parameter>.npy (gradients of the first step), state/<name>.npy (every
 // training-state tensor at the end). For parity tests against PyTorch.

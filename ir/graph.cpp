@@ -173,6 +173,18 @@ void Graph::replace_uses(Value* from, Value* to) {
     if (o == from) o = to;
 }
 
+void Graph::hoist(Node* n) {
+  auto at = std::find_if(nodes_.begin(), nodes_.end(), [&](const auto& p) { return p.get() == n; });
+  FC_ASSERT(at != nodes_.end());
+  std::unique_ptr<Node> owned = std::move(*at);
+  nodes_.erase(at);
+  size_t insert = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    for (const Value* in : owned->inputs)
+      if (in && in->producer == nodes_[i].get()) insert = i + 1;
+  nodes_.insert(nodes_.begin() + static_cast<std::ptrdiff_t>(insert), std::move(owned));
+}
+
 void Graph::toposort() {
   // Kahn's algorithm, stable with respect to the current order.
   std::unordered_map<const Node*, size_t> pending;

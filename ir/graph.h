@@ -87,6 +87,9 @@ class Graph {
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
   void remove_node(Node* n);
   void toposort();            // stable topological order (worklist, no recursion); throws on a cycle
+  // Moves `n` to run as early as its inputs allow: right after the last producer of its inputs (in
+  // the current order; to the front when it has none). Keeps a topological order topological.
+  void hoist(Node* n);
   void remove_dead_nodes();   // nodes whose outputs reach no graph output, and unused values/params
   std::vector<Node*> users(const Value* v) const;
   // Replace every use of `from` (node inputs and graph outputs) by `to`.

@@ -151,6 +151,7 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
     plan = plan_buckets_by_cost(slots, backward_s, options.comm, options.algorithm);
   }
 
+  std::vector<ir::Node*> allreduces;
   for (size_t b = 0; b < plan.buckets.size(); ++b) {
     PlannedBucket& bucket = plan.buckets[b];
     std::vector<ir::Value*> ins, outs;
@@ -167,9 +168,12 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
                                {"predicted_exposed_us", static_cast<float>(bucket.exposed_s * 1e6)}},
                               g.unique_node_name("allreduce_bucket_" + std::to_string(b)));
     ar->domain = "fc";
+    allreduces.push_back(ar);
     for (size_t k = 0; k < bucket.grads.size(); ++k) updates[bucket.grads[k]]->inputs[1] = outs[k];
   }
   g.toposort();
+  // Each bucket starts as soon as its last gradient is computed, while the rest of backward runs.
+  for (ir::Node* ar : allreduces) g.hoist(ar);
   return plan;
 }
 

@@ -4,6 +4,7 @@
 // nothing in ir/ or passes/ knows which backend runs a graph.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,16 @@ class Kernel {
   // (e.g. Reshape returns a view that shares its input's storage).
   virtual void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) = 0;
   virtual bool allocates_outputs() const { return false; }
+  // An asynchronous kernel (communication) is started with start() instead of run(): it queues its
+  // work elsewhere and returns at once; the executor keeps `inputs` and `outputs` alive and
+  // untouched until the future is ready, and nodes that read the outputs wait for it.
+  virtual bool asynchronous() const { return false; }
+  virtual std::future<void> start(const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
+    run(inputs, outputs);
+    std::promise<void> done;
+    done.set_value();
+    return done.get_future();
+  }
 };
 
 class Backend {

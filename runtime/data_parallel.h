@@ -1,10 +1,23 @@
-// The data-parallel context of this process: the communicator of the ranks that train together and
-// one Allreducer per algorithm, kept between steps (scratch memory, shared-memory windows). The
-// trainer installs it; kernels that communicate (fc.AllReduce, synchronised BatchNorm) read it.
-// Without it, or with one rank, those kernels compute what one process alone computes.
+// The data-parallel context of this process: the communicator of the ranks that train together,
+// one Allreducer per algorithm, kept between steps (scratch memory, shared-memory windows), and the
+// communication thread. The trainer installs it; kernels that communicate (fc.AllReduce,
+// synchronised BatchNorm) read it. Without it, or with one rank, those kernels compute what one
+// process alone computes.
+//
+// Every MPI call during training runs on the one communication thread, in submission order: the
+// gradient allreduces the executor starts while backward goes on, and the small reductions
+// (BatchNorm statistics, the loss, evaluation sums) the main thread waits for. One thread calling
+// MPI at a time is what MPI_THREAD_SERIALIZED allows, and the submission order is the executor's
+// node order, the same on every rank, so collectives match.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 
@@ -22,13 +35,23 @@ class DataParallel {
   int size() const { return comm_.size(); }
   // "auto" selects the default algorithm.
   distrib::Allreducer& reducer(const std::string& algorithm);
-  // In-place sum across ranks of a small double array (BatchNorm statistics, losses).
-  void sum_doubles(double* data, size_t count) const;
+  // In-place sum across ranks of a small double array (BatchNorm statistics, losses); runs on the
+  // communication thread and waits for it.
+  void sum_doubles(double* data, size_t count);
+  // Runs `work` on the communication thread after everything submitted before it.
+  std::future<void> submit(std::function<void()> work);
 
  private:
+  void comm_loop();
+
   const distrib::Communicator& comm_;
   distrib::AllreduceAlgorithm default_;
   std::map<distrib::AllreduceAlgorithm, std::unique_ptr<distrib::Allreducer>> reducers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::packaged_task<void()>> queue_;
+  bool stopping_ = false;
+  std::thread comm_thread_;  // last: started after, joined before, the fields above
 };
 
 // The process-wide context (null when training on one process without a communicator).

@@ -1,25 +1,50 @@
 #include "runtime/executor.h"
 
+#include <future>
 #include <unordered_set>
 
 #include "ir/error.h"
 #include "ir/op_registry.h"
+#include "runtime/trace.h"
 
 namespace fc::runtime {
 
 struct Executor::NodeState {
   const ir::Node* node;
+  const char* category;  // for traces: forward, backward, optimizer, allreduce
   std::vector<std::vector<int64_t>> shapes;  // input shapes the kernel was built for
   std::vector<ir::TensorType> out_types;
   std::unique_ptr<Kernel> kernel;
 };
 
+namespace {
+
+// Trace category of each node: up to the producer of the first graph output (the loss of a
+// training graph, the prediction of an inference graph) is forward; after it, backward, except the
+// optimizer updates and the gradient allreduces.
+std::vector<const char*> node_categories(const ir::Graph& g) {
+  const ir::Node* last_forward = g.outputs.empty() ? nullptr : g.outputs[0]->producer;
+  std::vector<const char*> cats;
+  bool backward = false;
+  for (const auto& n : g.nodes()) {
+    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) cats.push_back("optimizer");
+    else if (n->domain == "fc" && n->op == "AllReduce") cats.push_back("allreduce");
+    else cats.push_back(backward ? "backward" : "forward");
+    if (n.get() == last_forward) backward = true;
+  }
+  return cats;
+}
+
+}  // namespace
+
 Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), backend_(backend) {
   int i = 0;
+  const std::vector<const char*> categories = node_categories(graph);
   for (const auto& n : graph.nodes()) {
     FC_CHECK(backend.supports(*n), n->describe(), ": op '", n->op, "' has no ", backend.name(), " kernel");
     auto st = std::make_unique<NodeState>();
     st->node = n.get();
+    st->category = categories[static_cast<size_t>(i)];
     nodes_.push_back(std::move(st));
     for (ir::Value* in : n->inputs)
       if (in) last_use_[in] = i;
@@ -60,8 +85,46 @@ void Executor::check_feed(const ir::Value* input, const Tensor& t) const {
              "': expected shape ", ir::to_string(want), ", got ", ir::to_string(t.type()));
 }
 
+namespace {
+
+// A node started asynchronously (Kernel::asynchronous): what its kernel reads and writes stays here
+// until it completes; its outputs join the environment when a reader (or the end of the step)
+// waits for it.
+struct Pending {
+  const ir::Node* node = nullptr;
+  std::vector<Tensor> inputs;
+  std::vector<const Tensor*> input_ptrs;
+  std::vector<Tensor> outputs;
+  std::future<void> done;
+  bool finished = false;
+};
+
+// Waits for every started node when a step ends early (an exception): their kernels still point
+// into the Pending records.
+struct PendingGuard {
+  std::vector<std::unique_ptr<Pending>>& all;
+  ~PendingGuard() {
+    for (auto& p : all)
+      if (!p->finished && p->done.valid()) p->done.wait();
+  }
+};
+
+}  // namespace
+
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds) {
   std::unordered_map<const ir::Value*, Tensor> env;
+  std::vector<std::unique_ptr<Pending>> pending;
+  std::unordered_map<const ir::Value*, Pending*> pending_of;
+  PendingGuard guard{pending};
+  auto complete = [&](Pending* p) {
+    if (p->finished) return;
+    p->finished = true;
+    p->done.get();  // rethrows the kernel's error
+    for (size_t k = 0; k < p->outputs.size(); ++k) {
+      env[p->node->outputs[k]] = std::move(p->outputs[k]);
+      pending_of.erase(p->node->outputs[k]);
+    }
+  };
   for (ir::Value* in : graph_.inputs) {
     auto it = feeds.find(in->name);
     FC_CHECK(it != feeds.end(), "missing input '", in->name, "'");
@@ -82,6 +145,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
   for (size_t i = 0; i < nodes_.size(); ++i) {
     NodeState& st = *nodes_[i];
     const ir::Node& n = *st.node;
+    for (ir::Value* v : n.inputs)
+      if (auto p = v ? pending_of.find(v) : pending_of.end(); p != pending_of.end()) complete(p->second);
     std::vector<const Tensor*> ins;
     std::vector<std::vector<int64_t>> shapes;
     for (ir::Value* v : n.inputs) {
@@ -110,11 +175,24 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         FC_CHECK(st.out_types[k].is_concrete(), n.describe(), ": could not determine output shape");
         outs[k] = Tensor(st.out_types[k].dtype, st.out_types[k].sizes());
       }
-    st.kernel->run(ins, outs);
-    for (size_t k = 0; k < outs.size(); ++k) env[n.outputs[k]] = std::move(outs[k]);
+    if (st.kernel->asynchronous()) {
+      auto p = std::make_unique<Pending>();
+      p->node = &n;
+      for (const Tensor* t : ins) p->inputs.push_back(t ? *t : Tensor());
+      for (size_t k = 0; k < ins.size(); ++k) p->input_ptrs.push_back(ins[k] ? &p->inputs[k] : nullptr);
+      p->outputs = std::move(outs);
+      p->done = st.kernel->start(p->input_ptrs, p->outputs);
+      for (ir::Value* o : n.outputs) pending_of[o] = p.get();
+      pending.push_back(std::move(p));
+    } else {
+      TraceScope trace(st.category, n.name);
+      st.kernel->run(ins, outs);
+      for (size_t k = 0; k < outs.size(); ++k) env[n.outputs[k]] = std::move(outs[k]);
+    }
     for (ir::Value* v : n.inputs)
       if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);
   }
+  for (auto& p : pending) complete(p.get());
   for (const auto& [param, next] : graph_.state_updates) state_[param] = env.at(next);
 
   std::map<std::string, Tensor> result;

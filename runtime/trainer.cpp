@@ -15,6 +15,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/data_parallel.h"
 #include "runtime/executor.h"
+#include "runtime/trace.h"
 
 namespace fc::runtime {
 
@@ -169,6 +170,7 @@ EvalResult evaluate(const ir::Graph& inference, const std::string& input, const 
 }
 
 EvalResult Trainer::evaluate(const data::Dataset& ds) {
+  TraceScope trace("eval", "evaluate");
   sync_inference_params();
   // Each rank scores its contiguous share of the test set; the sums are added across ranks.
   DataParallel* dp = data_parallel();
@@ -251,7 +253,10 @@ EvalResult Trainer::train(const TrainOptions& options) {
   int64_t window_images = 0;
 
   for (int64_t step = start_step; step < total_steps_; ++step) {
-    data::Batch b = loader.next();
+    data::Batch b = [&] {
+      TraceScope trace("data", "next batch");
+      return loader.next();
+    }();
     fill_step_inputs(r, step, total_steps_, hyper, rng);
     const double lr = hyper.data<float>()[ir::kHyperLr];
     auto out = impl_->exec->run({{io_.data_input, b.x},

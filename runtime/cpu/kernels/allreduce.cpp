@@ -1,23 +1,35 @@
 // CPU kernel for fc.AllReduce: copies the bucket's gradients into one contiguous buffer, sums it
-// across the data-parallel ranks with the node's algorithm, and copies the sums out. With one rank
-// the outputs are the inputs (views, no copy).
+// across the data-parallel ranks with the node's algorithm, and copies the sums out. With several
+// ranks it is asynchronous: the work runs on the data-parallel communication thread while backward
+// goes on. With one rank the outputs are the inputs (views, no copy).
 #include <cstring>
 #include <vector>
 
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/data_parallel.h"
+#include "runtime/trace.h"
 
 namespace fc::runtime::cpu {
 namespace {
 
 class AllReduceKernel : public Kernel {
  public:
-  explicit AllReduceKernel(const KernelSpec& s) : algorithm_(s.node.attr_string("algorithm")) {
+  explicit AllReduceKernel(const KernelSpec& s) : algorithm_(s.node.attr_string("algorithm")), name_(s.node.name) {
     size_t total = 0;
     for (const auto& t : s.inputs) total += static_cast<size_t>(t.numel());
     bucket_.resize(total);
   }
   bool allocates_outputs() const override { return true; }
+  bool asynchronous() const override {
+    const DataParallel* dp = data_parallel();
+    return dp && dp->size() > 1;
+  }
+  std::future<void> start(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    return data_parallel()->submit([this, &in, &out] {
+      TraceScope trace("allreduce", name_, Tracer::kCommThread);
+      run(in, out);
+    });
+  }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     DataParallel* dp = data_parallel();
@@ -41,6 +53,7 @@ class AllReduceKernel : public Kernel {
 
  private:
   std::string algorithm_;
+  std::string name_;
   std::vector<float> bucket_;
 };
 
