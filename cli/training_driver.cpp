@@ -136,10 +136,14 @@ std::string job_fingerprint(const TrainingJob& job) {
 }
 
 int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
-  if (threads_override > 0) return threads_override;
-  if (r.threads > 0) return r.threads;
-  // N ranks on this machine share its cores: one thread each unless there are more cores.
-  return std::max(1, runtime::cpu::available_cores() / std::max(1, ranks));
+  if (threads_override > 0) return threads_override;  // the command line says exactly
+  // Ranks of this job on this host share its cores: each gets its share, and a recipe's thread
+  // count (written for one process) is capped at it. More threads than cores would spin against
+  // each other (OpenMP and MPI both busy-wait).
+  int local_ranks = std::max(1, ranks);
+  if (const char* s = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) local_ranks = std::max(1, std::atoi(s));
+  const int share = std::max(1, runtime::cpu::available_cores() / local_ranks);
+  return r.threads > 0 ? std::min<int>(static_cast<int>(r.threads), share) : share;
 }
 
 }  // namespace
