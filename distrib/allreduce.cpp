@@ -147,10 +147,12 @@ void Allreducer::run(float* data, size_t count) {
     case AllreduceAlgorithm::Mpi:
       return detail::allreduce_mpi(comm_, data, count);
     case AllreduceAlgorithm::SharedMemory:
-      return shm_->run(data, count);
+      return shm_->in_arena(data, count) ? shm_->run_in_arena(data, count) : shm_->run(data, count);
   }
   FC_ASSERT(false);
 }
+
+float* Allreducer::arena(size_t floats) { return shm_ ? shm_->arena(floats) : nullptr; }
 
 void allreduce(const Communicator& comm, AllreduceAlgorithm algorithm, float* data, size_t count) {
   Allreducer(comm, algorithm).run(data, count);

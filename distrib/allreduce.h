@@ -64,6 +64,12 @@ class Allreducer {
   // data[0..count) <- sum over ranks of data[0..count), in place.
   void run(float* data, size_t count);
 
+  // Memory that run() reduces without any copy, `floats` floats per rank (collective; replaces
+  // the previous arena). SharedMemory: this rank's part of a shared window; a buffer at the same
+  // offset of every rank's part is summed where it lies (see allreduce_shm.h). The other
+  // algorithms reduce any buffer in place and have no arena: null.
+  float* arena(size_t floats);
+
   AllreduceAlgorithm algorithm() const { return algorithm_; }
 
  private:

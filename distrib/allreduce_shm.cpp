@@ -2,6 +2,7 @@
 #include "distrib/allreduce_shm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "distrib/allreduce_detail.h"
@@ -37,18 +38,48 @@ SharedMemoryAllreduce::SharedMemoryAllreduce(const Communicator& comm, const All
   multi_host_ = hosts > 1;
 }
 
+namespace {
+
+// A shared window over `local` in which this rank owns `floats` floats (passive-target epoch open
+// for the window's lifetime); parts[k] receives local rank k's part.
+MPI_Win allocate_shared_window(const Communicator& local, size_t floats, std::vector<float*>& parts) {
+  void* base = nullptr;
+  MPI_Win window = MPI_WIN_NULL;
+  FC_MPI(MPI_Win_allocate_shared, static_cast<MPI_Aint>(floats * sizeof(float)), static_cast<int>(sizeof(float)),
+         MPI_INFO_NULL, local.comm(), &base, &window);
+  FC_MPI(MPI_Win_set_errhandler, window, MPI_ERRORS_RETURN);
+  FC_MPI(MPI_Win_lock_all, MPI_MODE_NOCHECK, window);
+  parts.assign(static_cast<size_t>(local.size()), nullptr);
+  for (int k = 0; k < local.size(); ++k) {
+    MPI_Aint size = 0;
+    int unit = 0;
+    void* part = nullptr;
+    FC_MPI(MPI_Win_shared_query, window, k, &size, &unit, &part);
+    parts[static_cast<size_t>(k)] = static_cast<float*>(part);
+  }
+  return window;
+}
+
+// Called from the destructor too: reports nothing, the window is gone either way.
+void free_shared_window(MPI_Win& window) {
+  if (window == MPI_WIN_NULL) return;
+  MPI_Win_unlock_all(window);
+  MPI_Win_free(&window);
+  window = MPI_WIN_NULL;
+}
+
+}  // namespace
+
 SharedMemoryAllreduce::~SharedMemoryAllreduce() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) free_window();
+  if (finalized) return;
+  free_window();
+  free_shared_window(arena_window_);
 }
 
 void SharedMemoryAllreduce::free_window() {
-  if (window_ == MPI_WIN_NULL) return;
-  // Called from the destructor too: report nothing, the window is gone either way.
-  MPI_Win_unlock_all(window_);
-  MPI_Win_free(&window_);
-  window_ = MPI_WIN_NULL;
+  free_shared_window(window_);
   slots_.clear();
   result_ = nullptr;
   slot_capacity_ = result_capacity_ = 0;
@@ -62,32 +93,18 @@ void SharedMemoryAllreduce::reserve(size_t slot_floats, size_t result_floats) {
   const size_t result_capacity = grow(result_floats, result_capacity_);
   free_window();
   const size_t floats = slot_capacity + (local_.rank() == 0 ? result_capacity : 0);
-  void* base = nullptr;
-  MPI_Win window = MPI_WIN_NULL;
-  FC_MPI(MPI_Win_allocate_shared, static_cast<MPI_Aint>(floats * sizeof(float)), static_cast<int>(sizeof(float)),
-         MPI_INFO_NULL, local_.comm(), &base, &window);
-  window_ = window;
-  FC_MPI(MPI_Win_set_errhandler, window_, MPI_ERRORS_RETURN);
-  FC_MPI(MPI_Win_lock_all, MPI_MODE_NOCHECK, window_);
-  slots_.assign(static_cast<size_t>(local_.size()), nullptr);
-  for (int k = 0; k < local_.size(); ++k) {
-    MPI_Aint size = 0;
-    int unit = 0;
-    void* slot = nullptr;
-    FC_MPI(MPI_Win_shared_query, window_, k, &size, &unit, &slot);
-    slots_[static_cast<size_t>(k)] = static_cast<float*>(slot);
-  }
+  window_ = allocate_shared_window(local_, floats, slots_);
   result_ = slots_[0] + slot_capacity;
   slot_capacity_ = slot_capacity;
   result_capacity_ = result_capacity;
 }
 
-void SharedMemoryAllreduce::sync() const {
+void SharedMemoryAllreduce::sync(MPI_Win window) const {
   // The MPI unified memory model for shared windows: MPI_Win_sync makes our stores visible and
   // others' stores (ordered by the barrier) visible to our loads.
-  FC_MPI(MPI_Win_sync, window_);
+  FC_MPI(MPI_Win_sync, window);
   local_.barrier();
-  FC_MPI(MPI_Win_sync, window_);
+  FC_MPI(MPI_Win_sync, window);
 }
 
 void SharedMemoryAllreduce::run(float* data, size_t count) {
@@ -157,6 +174,47 @@ void SharedMemoryAllreduce::run(float* data, size_t count) {
     sync();
     copy_floats(data, result_, count);
   }
+}
+
+float* SharedMemoryAllreduce::arena(size_t floats) {
+  free_shared_window(arena_window_);
+  arena_parts_.clear();
+  arena_floats_ = 0;
+  // A zero-sized part would give no address to tell buffers apart by: keep at least one float.
+  arena_window_ = allocate_shared_window(local_, std::max<size_t>(floats, 1), arena_parts_);
+  arena_floats_ = floats;
+  return arena_parts_[static_cast<size_t>(local_.rank())];
+}
+
+bool SharedMemoryAllreduce::in_arena(const float* data, size_t count) const {
+  if (arena_parts_.empty() || data == nullptr) return false;
+  // Compare addresses as integers: pointers into different objects are not ordered in C++.
+  const auto begin = reinterpret_cast<uintptr_t>(arena_parts_[static_cast<size_t>(local_.rank())]);
+  const auto at = reinterpret_cast<uintptr_t>(data);
+  return at >= begin && at + count * sizeof(float) <= begin + arena_floats_ * sizeof(float);
+}
+
+void SharedMemoryAllreduce::run_in_arena(float* data, size_t count) {
+  FC_CHECK(in_arena(data, count), "shared-memory allreduce: buffer outside the arena");
+  if (count == 0) return;
+  const int size = local_.size(), me = local_.rank();
+  const size_t offset = static_cast<size_t>(data - arena_parts_[static_cast<size_t>(me)]);
+  const auto part = [&](int k) { return arena_parts_[static_cast<size_t>(k)] + offset; };
+  sync(arena_window_);  // every local rank's buffer is complete
+  detail::Range slice = detail::partition(count, size, me);
+  float* sum = part(0);
+  for (size_t i = slice.offset; i < slice.offset + slice.count; i += kBlockFloats) {
+    const size_t n = std::min(kBlockFloats, slice.offset + slice.count - i);
+    // The same order as run(): ((x0 + x1) + x2) + ..., so both paths give bitwise the same sums.
+    for (int k = 1; k < size; ++k) detail::add_into(sum + i, part(k) + i, n);
+    if (!multi_host_)
+      for (int k = 1; k < size; ++k) copy_floats(part(k) + i, sum + i, n);
+  }
+  sync(arena_window_);
+  if (!multi_host_) return;
+  if (inter_host_) inter_host_->run(sum, count);
+  sync(arena_window_);
+  if (me != 0) copy_floats(data, sum, count);
 }
 
 }  // namespace fc::distrib

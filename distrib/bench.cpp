@@ -15,15 +15,23 @@ AllreduceBenchResult run_allreduce_bench(const Communicator& comm, AllreduceAlgo
   const size_t count = bytes / sizeof(float);
   // Zeros stay zeros however many times they are summed: no overflow to inf, no denormals, so
   // every iteration does the same work.
-  std::vector<float> buffer(count, 0.0f);
+  std::vector<float> own;
   Allreducer allreducer(comm, algorithm, options);
-  for (int warmup = 0; warmup < 2; ++warmup) allreducer.run(buffer.data(), count);
+  // The buffer lives where training keeps gradient buckets: in the algorithm's arena when it has
+  // one (shm: the shared window), else in private memory.
+  float* buffer = allreducer.arena(count);
+  if (!buffer) {
+    own.assign(count, 0.0f);
+    buffer = own.data();
+  }
+  std::fill(buffer, buffer + count, 0.0f);
+  for (int warmup = 0; warmup < 2; ++warmup) allreducer.run(buffer, count);
   std::vector<double> times;
   times.reserve(static_cast<size_t>(iters));
   for (int i = 0; i < iters; ++i) {
     comm.barrier();  // start together, so that one rank's lateness is not charged to the others
     const double start = Communicator::wtime();
-    allreducer.run(buffer.data(), count);
+    allreducer.run(buffer, count);
     times.push_back(comm.max(Communicator::wtime() - start));
   }
   std::sort(times.begin(), times.end());

@@ -33,6 +33,26 @@ Tensor Tensor::reshaped(std::vector<int64_t> dims) const {
   return t;
 }
 
+Tensor Tensor::external(void* data, DType dtype, std::vector<int64_t> dims, std::shared_ptr<void> keep_alive) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  for (int64_t d : t.dims_) FC_CHECK(d >= 0, "tensor: negative dimension ", d);
+  FC_CHECK(data || t.numel() == 0, "tensor: external storage is null");
+  // The aliasing constructor: owns what keep_alive owns, points at data.
+  t.storage_ = std::shared_ptr<std::byte[]>(std::move(keep_alive), static_cast<std::byte*>(data));
+  return t;
+}
+
+Tensor Tensor::slice_view(size_t element_offset, std::vector<int64_t> dims) const {
+  Tensor t = *this;
+  t.dims_ = std::move(dims);
+  FC_CHECK(element_offset + t.numel() <= numel(), "slice of ", t.numel(), " elements at ", element_offset,
+           " exceeds a tensor of ", numel());
+  t.offset_ = offset_ + element_offset * dtype_size(dtype_);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(dtype_, dims_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());

@@ -43,12 +43,20 @@ class Tensor {
   template <typename T> T* data() { check_type<T>(); return static_cast<T*>(raw()); }
   template <typename T> const T* data() const { check_type<T>(); return static_cast<const T*>(raw()); }
 
+  // A tensor over memory it does not allocate (e.g. an MPI shared window); `keep_alive` (may be
+  // null when the memory outlives every user) is held while any copy or view lives.
+  static Tensor external(void* data, DType dtype, std::vector<int64_t> dims, std::shared_ptr<void> keep_alive);
   // Same storage, new shape with the same element count.
   Tensor reshaped(std::vector<int64_t> dims) const;
+  // Elements [element_offset, element_offset + prod(dims)) of this tensor, viewed with `dims`
+  // (same storage and element type).
+  Tensor slice_view(size_t element_offset, std::vector<int64_t> dims) const;
   Tensor clone() const;
   // Values converted to int64 (for shape-like tensors of any integer type).
   std::vector<int64_t> to_int64_vector() const;
   bool same_storage(const Tensor& o) const { return storage_ == o.storage_ && offset_ == o.offset_; }
+  // Whether both are views of one allocation (at any offsets).
+  bool shares_storage(const Tensor& o) const { return storage_ && storage_ == o.storage_; }
 
  private:
   template <typename T> void check_type() const {

@@ -54,6 +54,14 @@ distrib::Allreducer& DataParallel::reducer(const std::string& algorithm) {
   return *r;
 }
 
+ir::Tensor DataParallel::bucket_arena(size_t floats) {
+  FC_CHECK(!arena_given_, "the gradient bucket arena is requested twice (one training executor per job)");
+  arena_given_ = true;
+  float* data = nullptr;
+  submit([&] { data = reducer("shm").arena(floats); }).get();
+  return ir::Tensor::external(data, ir::DType::F32, {static_cast<int64_t>(floats)}, nullptr);
+}
+
 void DataParallel::sum_doubles(double* data, size_t count) {
   if (comm_.size() <= 1 || !count) return;
   submit([&] {

@@ -23,6 +23,7 @@
 
 #include "distrib/allreduce.h"
 #include "distrib/communicator.h"
+#include "ir/tensor.h"
 
 namespace fc::runtime {
 
@@ -40,6 +41,11 @@ class DataParallel {
   void sum_doubles(double* data, size_t count);
   // Runs `work` on the communication thread after everything submitted before it.
   std::future<void> submit(std::function<void()> work);
+  // Memory for the gradient buckets of one training step, `floats` floats (collective: every rank
+  // asks once, with the same size). It is the shared-memory allreduce's arena, so a bucket there
+  // is reduced in place without copies by "shm" and needs none by the other algorithms either.
+  // Valid while this object lives; a second request is an error (its views would dangle).
+  ir::Tensor bucket_arena(size_t floats);
 
  private:
   void comm_loop();
@@ -47,6 +53,7 @@ class DataParallel {
   const distrib::Communicator& comm_;
   distrib::AllreduceAlgorithm default_;
   std::map<distrib::AllreduceAlgorithm, std::unique_ptr<distrib::Allreducer>> reducers_;
+  bool arena_given_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::packaged_task<void()>> queue_;

@@ -1,10 +1,12 @@
 #include "runtime/executor.h"
 
+#include <cstring>
 #include <future>
 #include <unordered_set>
 
 #include "ir/error.h"
 #include "ir/op_registry.h"
+#include "runtime/data_parallel.h"
 #include "runtime/trace.h"
 
 namespace fc::runtime {
@@ -56,6 +58,40 @@ Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), ba
     state_[param] = graph.param(param).clone();
     last_use_[next] = INT32_MAX;
   }
+  place_gradient_buckets();
+}
+
+void Executor::place_gradient_buckets() {
+  DataParallel* dp = data_parallel();
+  if (!dp || dp->size() <= 1) return;
+  // A gradient can live in the arena only if the allreduce is its one reader: the sum overwrites
+  // it in place while backward goes on. Every rank decides alike (same graph), so buckets sit at
+  // the same offsets everywhere, as the shared-memory allreduce needs.
+  std::unordered_map<const ir::Value*, int> readers;
+  for (const auto& n : graph_.nodes())
+    for (ir::Value* in : n->inputs)
+      if (in) ++readers[in];
+  for (ir::Value* o : graph_.outputs) ++readers[o];
+  for (const auto& [param, next] : graph_.state_updates) ++readers[next];
+  constexpr size_t kAlignFloats = 16;  // each bucket starts on a 64-byte boundary
+  std::vector<std::pair<const ir::Value*, size_t>> offsets;
+  size_t total = 0;
+  for (const auto& n : graph_.nodes()) {
+    if (n->domain != "fc" || n->op != "AllReduce") continue;
+    bool placeable = true;
+    for (ir::Value* in : n->inputs)
+      placeable = placeable && in && in->producer && readers[in] == 1 && in->type.dtype == ir::DType::F32 &&
+                  in->type.is_concrete();
+    if (!placeable) continue;
+    total = (total + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    for (ir::Value* in : n->inputs) {
+      offsets.emplace_back(in, total);
+      total += static_cast<size_t>(in->type.numel());
+    }
+  }
+  if (offsets.empty()) return;
+  bucket_arena_ = dp->bucket_arena(total);
+  for (const auto& [v, offset] : offsets) placed_[v] = bucket_arena_.slice_view(offset, v->type.sizes());
 }
 
 const Tensor& Executor::state(const ir::Value* param) const {
@@ -173,7 +209,15 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     if (!st.kernel->allocates_outputs())
       for (size_t k = 0; k < outs.size(); ++k) {
         FC_CHECK(st.out_types[k].is_concrete(), n.describe(), ": could not determine output shape");
-        outs[k] = Tensor(st.out_types[k].dtype, st.out_types[k].sizes());
+        if (auto placed = placed_.find(n.outputs[k]); placed != placed_.end()) {
+          FC_CHECK(st.out_types[k].sizes() == placed->second.dims(), n.describe(), ": gradient shape ",
+                   ir::to_string(st.out_types[k]), " differs from its planned ", ir::to_string(placed->second.type()));
+          // Kernels expect zero-filled outputs, as fresh allocations are.
+          outs[k] = placed->second;
+          std::memset(outs[k].raw(), 0, outs[k].nbytes());
+        } else {
+          outs[k] = Tensor(st.out_types[k].dtype, st.out_types[k].sizes());
+        }
       }
     if (st.kernel->asynchronous()) {
       auto p = std::make_unique<Pending>();
@@ -187,7 +231,16 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     } else {
       TraceScope trace(st.category, n.name);
       st.kernel->run(ins, outs);
-      for (size_t k = 0; k < outs.size(); ++k) env[n.outputs[k]] = std::move(outs[k]);
+      for (size_t k = 0; k < outs.size(); ++k) {
+        // A kernel that assigns its own outputs (a view of its input) is copied into place.
+        if (auto placed = placed_.find(n.outputs[k]); placed != placed_.end() && !outs[k].same_storage(placed->second)) {
+          FC_CHECK(outs[k].dims() == placed->second.dims(), n.describe(), ": gradient shape ",
+                   ir::to_string(outs[k].type()), " differs from its planned ", ir::to_string(placed->second.type()));
+          std::memcpy(placed->second.raw(), outs[k].raw(), outs[k].nbytes());
+          outs[k] = placed->second;
+        }
+        env[n.outputs[k]] = std::move(outs[k]);
+      }
     }
     for (ir::Value* v : n.inputs)
       if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);

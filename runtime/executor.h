@@ -2,6 +2,11 @@
 // shapes (a new batch size builds new kernels; the same batch reuses them), and every
 // intermediate tensor is released after its last use.
 //
+// In data-parallel training (several ranks), the gradients of each fc.AllReduce bucket are
+// computed straight into one contiguous region of the job's bucket arena (DataParallel::
+// bucket_arena), at the same offset on every rank, so the allreduce sums them where they lie:
+// no copy into or out of a fusion buffer.
+//
 // Training state (Graph::state_updates: weights, optimizer state, BatchNorm running statistics)
 // lives in the executor: it starts as a copy of the graph's parameter values, and after each run
 // every state parameter takes the value computed for it. Kernels never cache the values of state
@@ -36,12 +41,15 @@ class Executor {
  private:
   struct NodeState;
   void check_feed(const ir::Value* input, const Tensor& t) const;
+  void place_gradient_buckets();
 
   const ir::Graph& graph_;
   Backend& backend_;
   std::vector<std::unique_ptr<NodeState>> nodes_;
   std::unordered_map<const ir::Value*, int> last_use_;  // index of the last node reading a value
   std::unordered_map<const ir::Value*, Tensor> state_;  // mutable parameters, by parameter value
+  Tensor bucket_arena_;                                  // data-parallel gradient buckets
+  std::unordered_map<const ir::Value*, Tensor> placed_;  // gradient -> its place in the arena
 };
 
 }  // namespace fc::runtime

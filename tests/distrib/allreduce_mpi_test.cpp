@@ -7,6 +7,7 @@
 // Plain main(): prints each failure with its rank, algorithm and count and exits non-zero.
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -64,6 +65,7 @@ struct Config {
   AllreduceAlgorithm algorithm;
   AllreduceOptions options;
   size_t max_count = SIZE_MAX;  // configurations that cost a barrier per few elements skip big counts
+  bool in_arena = false;        // the buffer lives in the allreducer's arena (shm: no copies)
 };
 
 std::vector<Config> configs() {
@@ -90,7 +92,11 @@ std::vector<Config> configs() {
     o.inter_host = inter;
     list.push_back({"shm/hosts_of_" + std::to_string(per_host) + "+" + std::string(fc::distrib::to_string(inter)),
                     AllreduceAlgorithm::SharedMemory, o});
+    list.push_back({"shm/arena/hosts_of_" + std::to_string(per_host) + "+" + std::string(fc::distrib::to_string(inter)),
+                    AllreduceAlgorithm::SharedMemory, o, SIZE_MAX, true});
   }
+  // Gradient buckets computed straight into the shared window, reduced where they lie.
+  list.push_back({"shm/arena", AllreduceAlgorithm::SharedMemory, {}, SIZE_MAX, true});
   return list;
 }
 
@@ -121,7 +127,21 @@ std::vector<float> check_once(const Communicator& comm, Allreducer& allreducer, 
   const size_t count = expected.exact.size();
   std::vector<float> data(count);
   for (size_t i = 0; i < count; ++i) data[i] = input_value(r, i, trial);
-  allreducer.run(data.data(), count);
+  if (config.in_arena) {
+    // At an offset inside the arena, as a bucket after others; the copying path on the same
+    // inputs must give bitwise the same sums.
+    constexpr size_t kOffset = 5;
+    float* arena = allreducer.arena(kOffset + count + 3);
+    EXPECT(arena != nullptr, "%s: no arena", config.name.c_str());
+    std::copy(data.begin(), data.end(), arena + kOffset);
+    allreducer.run(arena + kOffset, count);
+    allreducer.run(data.data(), count);
+    EXPECT(count == 0 || std::memcmp(data.data(), arena + kOffset, count * sizeof(float)) == 0,
+           "%s ranks=%d count=%zu: the in-arena sum differs bitwise from the copying path", config.name.c_str(), p,
+           count);
+  } else {
+    allreducer.run(data.data(), count);
+  }
   int reported = 0;
   for (size_t i = 0; i < count; ++i)
     if (!(std::fabs(data[i] - expected.exact[i]) <= expected.tolerance[i]) && reported++ < 5)

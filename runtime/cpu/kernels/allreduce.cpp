@@ -1,7 +1,9 @@
-// CPU kernel for fc.AllReduce: copies the bucket's gradients into one contiguous buffer, sums it
-// across the data-parallel ranks with the node's algorithm, and copies the sums out. With several
-// ranks it is asynchronous: the work runs on the data-parallel communication thread while backward
-// goes on. With one rank the outputs are the inputs (views, no copy).
+// CPU kernel for fc.AllReduce: sums the bucket's gradients across the data-parallel ranks with the
+// node's algorithm. The executor computes a bucket's gradients into one contiguous region of the
+// bucket arena (executor.h), and then the sum happens there, in place, and the outputs are views of
+// the inputs; otherwise (a gradient with other readers) they are copied into a private buffer and
+// the sums copied out. With several ranks it is asynchronous: the work runs on the data-parallel
+// communication thread while backward goes on. With one rank the outputs are the inputs.
 #include <cstring>
 #include <vector>
 
@@ -15,9 +17,7 @@ namespace {
 class AllReduceKernel : public Kernel {
  public:
   explicit AllReduceKernel(const KernelSpec& s) : algorithm_(s.node.attr_string("algorithm")), name_(s.node.name) {
-    size_t total = 0;
-    for (const auto& t : s.inputs) total += static_cast<size_t>(t.numel());
-    bucket_.resize(total);
+    for (const auto& t : s.inputs) count_ += static_cast<size_t>(t.numel());
   }
   bool allocates_outputs() const override { return true; }
   bool asynchronous() const override {
@@ -37,6 +37,12 @@ class AllReduceKernel : public Kernel {
       for (size_t i = 0; i < in.size(); ++i) out[i] = *in[i];
       return;
     }
+    if (float* first = contiguous(in)) {
+      dp->reducer(algorithm_).run(first, count_);
+      for (size_t i = 0; i < in.size(); ++i) out[i] = *in[i];
+      return;
+    }
+    bucket_.resize(count_);
     size_t offset = 0;
     for (const Tensor* t : in) {
       std::memcpy(bucket_.data() + offset, t->raw(), t->nbytes());
@@ -52,9 +58,25 @@ class AllReduceKernel : public Kernel {
   }
 
  private:
+  // The first input's data when the inputs lie back to back in one allocation, in input order.
+  static float* contiguous(const std::vector<const Tensor*>& in) {
+    if (in.empty()) return nullptr;
+    const Tensor& first = *in[0];
+    size_t offset = 0;
+    for (const Tensor* t : in) {
+      if (!t->shares_storage(first) ||
+          static_cast<const std::byte*>(t->raw()) != static_cast<const std::byte*>(first.raw()) + offset)
+        return nullptr;
+      offset += t->nbytes();
+    }
+    // The executor hands the bucket to this node alone to sum in place (its one reader).
+    return const_cast<float*>(first.data<float>());
+  }
+
   std::string algorithm_;
   std::string name_;
-  std::vector<float> bucket_;
+  size_t count_ = 0;           // floats in the bucket
+  std::vector<float> bucket_;  // the copying path's buffer
 };
 
 }  // namespace
