@@ -9,6 +9,7 @@
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/launch.h"
+#include "distrib/heartbeat.h"
 #include "distrib/communicator.h"
 #include "ir/text_format.h"
 #include "runtime/data_parallel.h"
@@ -99,11 +100,16 @@ class DataParallelScope {
  public:
   DataParallelScope(const TrainingJob& job, const std::string& fingerprint) {
     if (!under_mpi_launcher()) return;
+    // The heartbeat thread calls MPI beside the communication thread.
+    distrib::Communicator::init(MPI_THREAD_MULTIPLE);
     const distrib::Communicator& comm = distrib::Communicator::world();
     const std::string& a = job.recipe.allreduce;
     dp_ = std::make_unique<runtime::DataParallel>(
         comm, a == "auto" ? distrib::AllreduceAlgorithm::SharedMemory : distrib::allreduce_algorithm_from_string(a));
     runtime::set_data_parallel(dp_.get());
+    heartbeat_ = std::make_unique<distrib::Heartbeat>(
+        comm, distrib::HeartbeatOptions{.interval_s = std::min(0.5, job.recipe.stall_timeout_s / 4),
+                                        .timeout_s = job.recipe.stall_timeout_s});
     std::string mine = fingerprint;
     mine.resize(64, ' ');
     std::string root = mine;
@@ -117,6 +123,7 @@ class DataParallelScope {
 
  private:
   std::unique_ptr<runtime::DataParallel> dp_;
+  std::unique_ptr<distrib::Heartbeat> heartbeat_;  // after dp_: stops before the comm thread
 };
 
 std::string job_fingerprint(const TrainingJob& job) {

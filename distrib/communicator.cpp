@@ -107,6 +107,12 @@ Communicator Communicator::split_shared() const {
   return Communicator(sub);
 }
 
+Communicator Communicator::dup() const {
+  MPI_Comm copy = MPI_COMM_NULL;
+  FC_MPI(MPI_Comm_dup, comm_, &copy);
+  return Communicator(copy);
+}
+
 MPI_Request Communicator::isend(const float* data, size_t count, int dest, int tag) const {
   MPI_Request request = MPI_REQUEST_NULL;
   FC_MPI(MPI_Isend, data, checked_count(count), MPI_FLOAT, dest, tag, comm_, &request);

@@ -59,6 +59,8 @@ class Communicator {
   Communicator split(int color, int key) const;
   // The ranks of this communicator that can share memory (MPI_COMM_TYPE_SHARED: same host).
   Communicator split_shared() const;
+  // The same ranks in a communicator of their own (messages never meet this one's).
+  Communicator dup() const;
 
   // Point-to-point on floats / bytes. Counts above INT_MAX elements are an error (callers chunk).
   MPI_Request isend(const float* data, size_t count, int dest, int tag) const;

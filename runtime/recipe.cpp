@@ -325,7 +325,12 @@ const std::vector<SectionSpec>& sections() {
         {"sync_batchnorm", [](const Field& f, Recipe& r) { r.sync_batchnorm = f.boolean(); }},
         {"ranks", [](const Field& f, Recipe& r) { r.planned_ranks = f.positive_integer(); }},
         {"ranks_per_host", [](const Field& f, Recipe& r) { r.ranks_per_host = f.positive_integer(); }},
-        {"device_gflops", [](const Field& f, Recipe& r) { r.device_gflops = f.positive_number(); }}},
+        {"device_gflops", [](const Field& f, Recipe& r) { r.device_gflops = f.positive_number(); }},
+        {"stall_timeout_s",
+         [](const Field& f, Recipe& r) {
+           r.stall_timeout_s = f.positive_number();
+           if (r.stall_timeout_s < 1) f.fail("expected at least 1 second, got " + number_text(r.stall_timeout_s));
+         }}},
        {}},
   };
   return specs;

@@ -84,6 +84,8 @@ struct Recipe {
   int64_t planned_ranks = 0;
   int64_t ranks_per_host = 0;
   double device_gflops = 30;
+  // A rank silent (no heartbeat) for this long ends the job, naming it (distrib/heartbeat.h).
+  double stall_timeout_s = 10;
 };
 
 // Parses and validates a recipe. `overrides` are "section.key=value" strings (value in TOML syntax;

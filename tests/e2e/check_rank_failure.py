@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""A rank killed mid-run ends the whole data-parallel job quickly, with an error naming it.
+"""A rank killed or stalled mid-run ends the whole data-parallel job quickly, with an error naming it.
 
-Starts `fcrun -n 2` on a long recipe, waits until training runs (a progress line), kills rank 1
-with SIGKILL and checks: the job ends within 10 s, with a non-zero exit status, and what it printed
-names rank 1. (A rank that fails with an error calls MPI_Abort itself: fcrun_main.cpp.)
+Starts `fcrun -n 2` on a long recipe, waits until training runs (a progress line), then
+1. kills rank 1 with SIGKILL: the job ends within 10 s, non-zero exit, the output names rank 1;
+2. (a new job, stall_timeout_s = 3) stops rank 1 with SIGSTOP, so that it neither dies nor answers:
+   the heartbeat (distrib/heartbeat.cpp) ends the job within 10 s with a message naming rank 1.
+(A rank that fails with an error calls MPI_Abort itself: fcrun_main.cpp.)
 
 usage: check_rank_failure.py --bin BUILD/bin --workdir DIR
 """
@@ -48,8 +50,8 @@ def rank_pid(rank):
     return None
 
 
-def start(fcrun, w):
-    p = subprocess.Popen([fcrun, "-n", "2", "r.toml"], cwd=w, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def start(fcrun, w, *extra):
+    p = subprocess.Popen([fcrun, "-n", "2", "r.toml", *extra], cwd=w, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=MPI_ENV, text=True, start_new_session=True)
     seen = []
     deadline = time.time() + 120
@@ -99,8 +101,27 @@ def main():
     check(p.returncode != 0, f"non-zero exit status ({p.returncode})")
     check("rank 1" in out, "the output names rank 1: " +
           next((l.strip() for l in out.splitlines() if "rank 1" in l), "(nothing)"))
+
+    # 2. SIGSTOP of rank 1: the process lives on but stops answering.
+    p, before = start(fcrun, w, "--set", "distributed.stall_timeout_s=3")
+    pid = rank_pid(1)
+    check(pid is not None and p.poll() is None, f"training runs on 2 ranks again (rank 1 pid {pid})")
+    if pid is not None:
+        os.kill(pid, signal.SIGSTOP)
+    elapsed, rest = wait_end(p, 30)
+    if pid is not None:  # a stopped process ignores SIGTERM from mpirun until continued
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    stalled = before + rest
+    check(elapsed is not None and elapsed < 10, f"stalled rank ends the job within 10 s ({elapsed and round(elapsed, 2)} s)")
+    check(p.returncode != 0, f"non-zero exit status ({p.returncode})")
+    named = next((l.strip() for l in stalled.splitlines() if "rank 1" in l and "stopped responding" in l), None)
+    check(named is not None, f"the output names the stalled rank 1: {named}")
     if failures:
         print(out[-3000:])
+        print(stalled[-3000:])
     finish()
 
 

@@ -123,6 +123,7 @@ allreduce = "halving_doubling"
 bucket_mb = 0.5
 interconnect = { alpha_us = 1.5, bandwidth_gbps = 56 }
 sync_batchnorm = false
+stall_timeout_s = 2.5
 )");
   Recipe r = load_recipe(p);
   EXPECT_EQ(r.path, p);
@@ -173,6 +174,7 @@ sync_batchnorm = false
   EXPECT_EQ(r.interconnect_alpha_us, 1.5);
   EXPECT_EQ(r.interconnect_bandwidth_gbps, 56.0);
   EXPECT_FALSE(r.sync_batchnorm);
+  EXPECT_EQ(r.stall_timeout_s, 2.5);
 }
 
 TEST_F(RecipeTest, DefaultsAndSmallForms) {
@@ -197,6 +199,7 @@ interconnect = "infiniband_fdr"
   EXPECT_EQ(r.normalize.std, std::vector<float>{1.0f});  // std left out: 1
   EXPECT_EQ(r.bucket_mb, "25");
   EXPECT_EQ(r.interconnect, "infiniband_fdr");
+  EXPECT_EQ(r.stall_timeout_s, 10.0);  // the documented default
   // No normalize section: no normalisation.
   EXPECT_TRUE(load_recipe(write(kMinimal)).normalize.mean.empty());
 }
@@ -271,6 +274,8 @@ TEST_F(RecipeTest, ErrorsNameFileLineAndKey) {
       {"[distributed]\nbucket_mb = \"big\"\n",
        "7: [distributed] bucket_mb: expected \"auto\" or a number of megabytes, got \"big\""},
       {"[distributed]\nbucket_mb = 0\n", "7: [distributed] bucket_mb: must be > 0, got 0"},
+      {"[distributed]\nstall_timeout_s = 0.5\n",
+       "7: [distributed] stall_timeout_s: expected at least 1 second, got 0.5"},
       {"[distributed]\ninterconnect = { alpha_us = 2 }\n",
        "7: [distributed] interconnect: an inline interconnect needs both alpha_us and bandwidth_gbps"},
       {"[distributed]\ninterconnect = { alpha_us = 2, bandwidth_gbps = -1 }\n",
