@@ -132,7 +132,7 @@ double predicted_allreduce_seconds(AllreduceAlgorithm algorithm, const Interconn
       return std::min(ring_seconds(ic, p, bytes), halving_doubling_seconds(ic, p, bytes));
     case AllreduceAlgorithm::SharedMemory: {
       double t = 0;
-      if (ic.ranks_per_host > 1) t += 2.0 * ic.intra_alpha_s + 3.0 * bytes / ic.intra_bytes_per_s;
+      if (ic.ranks_per_host > 1) t += 2.0 * ic.intra_alpha_s + 2.0 * bytes / ic.intra_bytes_per_s;
       if (ic.hosts > 1) t += ring_seconds(ic, ic.hosts, bytes) + ic.intra_alpha_s;
       return t;
     }

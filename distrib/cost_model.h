@@ -47,7 +47,10 @@ Interconnect with_topology(Interconnect interconnect, int ranks_per_host, int ho
 //                     + 2 (alpha + n beta) when p != p'          the fold and unfold of the extra ranks
 //   ps                2 (p-1) (alpha + n beta)                   every message crosses the server's link
 //   mpi               min(ring, halving_doubling)                assumes the library picks well
-//   shm               intra: 2 alpha_m + 3 n beta_m              copy in, sum own slice, copy out (per rank,
+//   shm               intra: 2 alpha_m + 2 n beta_m              two barriers; each rank reads its n/p slice
+//                                                                of all p parts (n) and writes the sum to all p
+//                                                                parts (n): the buffers already lie in the
+//                                                                shared window, no copy in or out (per rank,
 //                                                                memory bandwidth beta_m = 1/intra_bytes_per_s)
 //                     + ring over the hosts (alpha, beta), + alpha_m, when hosts > 1
 // p = 1 costs 0 for every algorithm.

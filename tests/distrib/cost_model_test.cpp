@@ -1,6 +1,7 @@
 // Cost-model unit tests (no MPI): each algorithm's alpha-beta formula against hand-computed values,
 // presets, custom interconnects and their errors.
 #include "distrib/cost_model.h"
+#include "distrib/cost_model_fit.h"
 
 #include <gtest/gtest.h>
 
@@ -66,11 +67,52 @@ TEST(DistribCostModel, SharedMemoryIsIntraHostPlusRingOverHosts) {
   Interconnect ic = unit_link(4, 1);
   ic.intra_alpha_s = 0.5e-6;
   ic.intra_bytes_per_s = 10e9;
-  // One host: 2 * 0.5e-6 + 3 * 1e6 / 1e10.
-  EXPECT_NEAR(predict(AllreduceAlgorithm::SharedMemory, ic, 1e6), 1e-6 + 3e-4, 1e-12);
+  // One host: 2 * 0.5e-6 + 2 * 1e6 / 1e10.
+  EXPECT_NEAR(predict(AllreduceAlgorithm::SharedMemory, ic, 1e6), 1e-6 + 2e-4, 1e-12);
   // 4 per host x 2 hosts: + ring over 2 hosts 2 * (1e-6 + 0.5e-3) + 0.5e-6.
   ic.hosts = 2;
-  EXPECT_NEAR(predict(AllreduceAlgorithm::SharedMemory, ic, 1e6), 1e-6 + 3e-4 + 1.002e-3 + 0.5e-6, 1e-12);
+  EXPECT_NEAR(predict(AllreduceAlgorithm::SharedMemory, ic, 1e6), 1e-6 + 2e-4 + 1.002e-3 + 0.5e-6, 1e-12);
+}
+
+// The fit recovers the alpha and bandwidth that generated the times, for either link, and fits
+// the bandwidth alone when the sizes cannot resolve a latency.
+TEST(DistribCostModelFit, RecoversTheParametersBehindExactTimes) {
+  const Interconnect truth = with_topology(custom_interconnect(3.0, 20.0), 1, 4);  // 2.5 GB/s
+  std::vector<AllreduceMeasurement> ms;
+  for (AllreduceAlgorithm a : {AllreduceAlgorithm::Tree, AllreduceAlgorithm::Ring, AllreduceAlgorithm::ParameterServer})
+    for (double bytes : {1e3, 1e5, 1e7}) ms.push_back({a, bytes, predict(a, truth, bytes)});
+  const Interconnect fit = fit_interconnect(with_topology(custom_interconnect(1, 1), 1, 4), FittedLink::InterHost, ms);
+  EXPECT_NEAR(fit.alpha_s, 3e-6, 1e-12);
+  EXPECT_NEAR(fit.beta_bytes_per_s, 2.5e9, 1e-3);
+  for (const AllreduceMeasurement& m : ms) EXPECT_NEAR(relative_error(fit, m), 0, 1e-9);
+
+  Interconnect host = unit_link(2, 1);
+  host.intra_alpha_s = 2e-6;
+  host.intra_bytes_per_s = 30e9;
+  std::vector<AllreduceMeasurement> shm;
+  for (double bytes : {1e4, 1e6, 1e8}) shm.push_back({AllreduceAlgorithm::SharedMemory, bytes, predict(AllreduceAlgorithm::SharedMemory, host, bytes)});
+  const Interconnect fit_shm = fit_interconnect(unit_link(2, 1), FittedLink::IntraHost, shm);
+  EXPECT_NEAR(fit_shm.intra_alpha_s, 2e-6, 1e-12);
+  EXPECT_NEAR(fit_shm.intra_bytes_per_s, 30e9, 1e-2);
+  EXPECT_EQ(fit_shm.alpha_s, host.alpha_s);  // the other link is left alone
+}
+
+TEST(DistribCostModelFit, NegativeLatencyFallsBackToBandwidthOnly) {
+  // t = n / 1e9 - 1e-6: a line below the origin; alpha would be negative.
+  std::vector<AllreduceMeasurement> ms;
+  for (double bytes : {1e6, 2e6, 4e6}) ms.push_back({AllreduceAlgorithm::Tree, bytes, 2 * bytes / 1e9 - 1e-6});
+  const Interconnect fit = fit_interconnect(unit_link(1, 2), FittedLink::InterHost, ms);
+  EXPECT_EQ(fit.alpha_s, 0);
+  EXPECT_GT(fit.beta_bytes_per_s, 0.99e9);
+  EXPECT_LT(fit.beta_bytes_per_s, 1.01e9);
+}
+
+TEST(DistribCostModelFit, RejectsTooFewOrFlatMeasurements) {
+  EXPECT_THROW(fit_interconnect(unit_link(1, 2), FittedLink::InterHost, {{AllreduceAlgorithm::Tree, 1e6, 1e-3}}),
+               Error);
+  EXPECT_THROW(fit_interconnect(unit_link(1, 2), FittedLink::InterHost,
+                                {{AllreduceAlgorithm::Tree, 1e6, 1e-3}, {AllreduceAlgorithm::Tree, 2e6, 0}}),
+               Error);
 }
 
 TEST(DistribCostModel, OneRankCostsNothing) {

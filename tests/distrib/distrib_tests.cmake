@@ -28,3 +28,11 @@ endforeach()
 add_test(NAME distrib_bench_cli
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/distrib/check_bench_cli.py --bin ${CMAKE_BINARY_DIR}/bin)
 set_tests_properties(distrib_bench_cli PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS distrib)
+
+# The alpha-beta formulas' shape against measured allreduce times on this machine (2 ranks,
+# >= 1 MiB, within 25%): see cost_model_check_main.cpp.
+add_executable(fc_cost_model_check ${CMAKE_CURRENT_SOURCE_DIR}/distrib/cost_model_check_main.cpp)
+target_link_libraries(fc_cost_model_check PRIVATE fc_distrib)
+add_test(NAME distrib_cost_model_vs_measured
+         COMMAND ${FC_MPIEXEC} ${FC_MPIRUN_FLAGS} -n 2 $<TARGET_FILE:fc_cost_model_check>)
+set_tests_properties(distrib_cost_model_vs_measured PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS distrib)
