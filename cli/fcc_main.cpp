@@ -3,6 +3,7 @@
 //   fcc compile MODEL.onnx --recipe R.toml -o M.fcplan   a training plan
 //   fcc compile MODEL --emit ir      the IR in text form (MODEL: .onnx, or .ir text); with --recipe
 //                                    the training graph
+//   fcc simulate MODEL.onnx --recipe R.toml   predicted scaling over workers (cli/fcc_simulate.h)
 //   fcc ops                          the supported ops (also listed by --help)
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
+#include "cli/fcc_simulate.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
 #include "ir/error.h"
@@ -55,7 +57,8 @@ void print_help() {
                "  fcc compile MODEL [--recipe R.toml] --emit ir [-o F]\n"
                "                                     print the IR (MODEL: .onnx or .ir text); with a recipe, the\n"
                "                                     training step (forward, gradients, optimizer update)\n"
-               "  fcc ops                            list the supported ONNX ops\n\n"
+            << fc::cli::simulate_help()
+            << "  fcc ops                            list the supported ONNX ops\n\n"
                "supported ops (ONNX opsets 11-17):\n"
             << supported_ops_text();
 }
@@ -231,6 +234,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "inspect") return cmd_inspect(rest);
     if (cmd == "compile") return cmd_compile(rest);
+    if (cmd == "simulate") return fc::cli::cmd_simulate(rest);
     fc::fail("unknown command '", cmd, "' (see fcc --help)");
   });
 }

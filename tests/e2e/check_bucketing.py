@@ -12,23 +12,13 @@
 
 usage: check_bucketing.py --bin BUILD/bin --workdir DIR
 """
-import argparse
 import os
 import re
-import shutil
 import subprocess
 
-import numpy as np
+from e2e_common import check, export, failures, finish, fresh_workdir, npy_recipe, write_npy_data
 
-from e2e_common import check, export, failures, finish
-
-RECIPE = """[model]
-path = "model.onnx"
-[data]
-format = "npy"
-train_x = "x.npy"
-train_y = "y.npy"
-[train]
+RECIPE = npy_recipe("model.onnx", """[train]
 batch_size = 32
 [optimizer]
 name = "sgd"
@@ -36,7 +26,7 @@ lr = 0.05
 momentum = 0.9
 [distributed]
 ranks = 4
-"""
+""")
 
 ROW = re.compile(r"^(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)")
 STEP = re.compile(r"predicted step .*: ([0-9.]+) ms with overlap \(([0-9.]+) ms exposed\), ([0-9.]+) ms without "
@@ -44,17 +34,10 @@ STEP = re.compile(r"predicted step .*: ([0-9.]+) ms with overlap \(([0-9.]+) ms 
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    shutil.rmtree(a.workdir, ignore_errors=True)
-    os.makedirs(a.workdir)
-    w = a.workdir
-    fcc = os.path.join(a.bin, "fcc")
+    bin_dir, w = fresh_workdir()
+    fcc = os.path.join(bin_dir, "fcc")
     model, shape = export("fashion_cnn", os.path.join(w, "model.onnx"), train=True)
-    np.save(os.path.join(w, "x.npy"), np.zeros((8,) + shape, np.float32))
-    np.save(os.path.join(w, "y.npy"), np.zeros(8, np.int64))
+    write_npy_data(w, shape, 8, random=False)
     with open(os.path.join(w, "r.toml"), "w") as f:
         f.write(RECIPE)
     n_grads = sum(1 for _ in model.parameters())

@@ -11,16 +11,14 @@
 
 usage: check_dp_training.py --bin BUILD/bin --workdir DIR
 """
-import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
 
-from e2e_common import MPI_ENV, ROOT, check, export, finish
+from e2e_common import MPI_ENV, ROOT, check, export, finish, fresh_workdir
 
 RECIPE = """[model]
 path = "model.onnx"
@@ -47,14 +45,8 @@ metrics = "{metrics}"
 """
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    shutil.rmtree(a.workdir, ignore_errors=True)
-    os.makedirs(a.workdir)
-    w = a.workdir
-    fcrun = os.path.join(a.bin, "fcrun")
+    bin_dir, w = fresh_workdir()
+    fcrun = os.path.join(bin_dir, "fcrun")
     _, shape = export("fashion_cnn", os.path.join(w, "model.onnx"), train=True)
     g = np.random.default_rng(1)
     for name, n in (("x", 480), ("tx", 301)):

@@ -9,24 +9,15 @@ Starts `fcrun -n 2` on a long recipe, waits until training runs (a progress line
 
 usage: check_rank_failure.py --bin BUILD/bin --workdir DIR
 """
-import argparse
 import os
-import shutil
 import signal
 import subprocess
 import time
 
-import numpy as np
+from e2e_common import (MPI_ENV, check, export, failures, finish, fresh_workdir, npy_recipe, rank_pid, wait_with_deadline,
+                        write_npy_data)
 
-from e2e_common import MPI_ENV, check, export, failures, finish
-
-RECIPE = """[model]
-path = "mlp.onnx"
-[data]
-format = "npy"
-train_x = "x.npy"
-train_y = "y.npy"
-[train]
+RECIPE = npy_recipe("mlp.onnx", """[train]
 batch_size = 64
 steps = 1000000
 log_every = 2
@@ -35,19 +26,7 @@ name = "sgd"
 lr = 0.01
 [runtime]
 threads = 1
-"""
-
-def rank_pid(rank):
-    """The pid of the fcrun process that mpirun started as `rank`."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if b"fcrun" in cmd and f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
-            return int(pid)
-    return None
+""")
 
 
 def start(fcrun, w, *extra):
@@ -63,29 +42,14 @@ def start(fcrun, w, *extra):
 
 
 def wait_end(p, timeout):
-    t0 = time.time()
-    try:
-        rest, _ = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        rest, _ = p.communicate()
-        return None, rest
-    return time.time() - t0, rest
+    return wait_with_deadline(p, timeout, lambda p: os.killpg(p.pid, signal.SIGKILL))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    shutil.rmtree(a.workdir, ignore_errors=True)
-    os.makedirs(a.workdir)
-    w = a.workdir
-    fcrun = os.path.join(a.bin, "fcrun")
+    bin_dir, w = fresh_workdir()
+    fcrun = os.path.join(bin_dir, "fcrun")
     _, shape = export("mlp", os.path.join(w, "mlp.onnx"))
-    g = np.random.default_rng(0)
-    np.save(os.path.join(w, "x.npy"), g.random((256,) + shape, dtype=np.float32))
-    np.save(os.path.join(w, "y.npy"), g.integers(0, 10, 256).astype(np.int64))
+    write_npy_data(w, shape, 256)
     with open(os.path.join(w, "r.toml"), "w") as f:
         f.write(RECIPE)
 

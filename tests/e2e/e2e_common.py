@@ -1,7 +1,12 @@
 """What the end-to-end check scripts share: pass/fail bookkeeping, model export, MPI environment."""
+import argparse
 import os
+import shutil
+import subprocess
 import sys
+import time
 
+import numpy as np
 import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -34,3 +39,55 @@ def export(name, path, train=False):
                       training=torch.onnx.TrainingMode.TRAINING if train else torch.onnx.TrainingMode.EVAL,
                       do_constant_folding=not train)
     return model, shape
+
+
+def fresh_workdir():
+    """Parses the --bin BUILD/bin --workdir DIR every check takes and empties DIR: (bin, workdir)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    os.makedirs(a.workdir)
+    return a.bin, a.workdir
+
+
+def npy_recipe(model, rest):
+    """A recipe training `model` on x.npy / y.npy (write_npy_data), followed by the sections in `rest`."""
+    return f'[model]\npath = "{model}"\n[data]\nformat = "npy"\ntrain_x = "x.npy"\ntrain_y = "y.npy"\n' + rest
+
+
+def write_npy_data(workdir, shape, count, random=True):
+    """x.npy (count samples of `shape`, uniform in [0, 1) or zeros) and y.npy (labels of 10 classes)."""
+    g = np.random.default_rng(0)
+    x = g.random((count,) + tuple(shape), dtype=np.float32) if random else np.zeros((count,) + tuple(shape), np.float32)
+    y = g.integers(0, 10, count).astype(np.int64) if random else np.zeros(count, np.int64)
+    np.save(os.path.join(workdir, "x.npy"), x)
+    np.save(os.path.join(workdir, "y.npy"), y)
+
+
+def wait_with_deadline(p, timeout, kill):
+    """Waits for Popen `p` up to `timeout` s: (seconds it took, output), or (None, output) after kill(p)."""
+    t0 = time.time()
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(p)
+        out, _ = p.communicate()
+        return None, out
+    return time.time() - t0, out
+
+
+def rank_pid(rank, env_entry=None):
+    """The pid of a running fcrun process that mpirun started as `rank` (and whose environment holds
+    `env_entry`, e.g. "FC_EMU_PREFIX=...", when given); None if there is none."""
+    wanted = [f"OMPI_COMM_WORLD_RANK={rank}".encode()] + ([env_entry.encode()] if env_entry else [])
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"fcrun" in cmd and all(w in env for w in wanted):
+            return int(pid)
+    return None

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""scripts/emulate_cluster.sh: ranks on emulated hosts, shaped links, and nothing left behind.
+
+1. 3 emulated hosts at 1 Gb/s and 50 us: every rank has its own hostname and OpenMPI sees one rank
+   per host (OMPI_COMM_WORLD_LOCAL_SIZE=1); `fcrun bench allreduce` (ring, tree; 4 B and 64 KiB)
+   prints its JSON lines for 3 ranks, a 4-byte allreduce (4 messages in a row for both algorithms
+   at p = 3) takes at least 4 x 50 us, and 64 KiB by ring at least its bandwidth term.
+2. A rank killed with SIGKILL mid-run: the script exits non-zero within 30 s.
+3. SIGTERM to the script mid-run: it exits non-zero.
+After each: no namespace and no temporary directory of that invocation is left.
+
+Needs root, `ip`, `unshare`, `cc`, `mpirun`, /dev/net/tun and creatable network namespaces;
+otherwise prints SKIP and exits 77.
+
+usage: check_emulated_cluster.py --bin BUILD/bin
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from e2e_common import check, failures, finish, rank_pid, wait_with_deadline
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+EMULATE = os.path.join(ROOT, "scripts", "emulate_cluster.sh")
+SKIP = 77
+
+
+def skip_reason():
+    if os.geteuid() != 0:
+        return "not root"
+    for tool in ("ip", "unshare", "cc", "mpirun"):
+        if not shutil.which(tool):
+            return f"no {tool}"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    name = f"fcemucheck{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
+        return "cannot create a network namespace"
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return None
+
+
+def leftovers(pid):
+    """Namespaces and temporary directories of the invocation with process id pid."""
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    return ([n for n in names if n.startswith(f"fcemu{pid}-")] + glob.glob(f"/tmp/fcemu{pid}.*") +
+            glob.glob(f"/tmp/ompi.fcemu{pid}-*"))
+
+
+def start_long(fcrun):
+    """An emulated 2-rank job that runs for a long time; returns (process, rank 1's pid)."""
+    p = subprocess.Popen([EMULATE, "--ranks", "2", "--profile", "1g-50us", "--", fcrun, "bench", "allreduce",
+                          "--algorithm", "ring", "--bytes", "64KiB", "--iters", "1000000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    pid = None
+    while pid is None and time.time() < deadline and p.poll() is None:
+        time.sleep(0.2)
+        pid = rank_pid(1, f"FC_EMU_PREFIX=fcemu{p.pid}")
+    time.sleep(1)  # into the timed loop
+    return p, pid
+
+
+def wait_end(p, timeout):
+    return wait_with_deadline(p, timeout, lambda p: p.kill())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    a = ap.parse_args()
+    reason = skip_reason()
+    if reason:
+        print(f"SKIP: emulated cluster needs root, ip, unshare, cc, mpirun and network namespaces ({reason})")
+        sys.exit(SKIP)
+    fcrun = os.path.join(os.path.abspath(a.bin), "fcrun")
+
+    # 1. Hosts, JSON lines and shaped latency.
+    p = subprocess.run([EMULATE, "--ranks", "3", "--profile", "1g-50us", "--", "/bin/sh", "-c",
+                        'echo "host $(hostname) $OMPI_COMM_WORLD_LOCAL_SIZE"'], capture_output=True, text=True,
+                       timeout=120)
+    hosts = [l.split()[1:] for l in p.stdout.splitlines() if l.startswith("host ")]
+    check(p.returncode == 0 and len(hosts) == 3 and len({h[0] for h in hosts}) == 3,
+          f"3 emulated hosts with their own hostnames: {hosts}")
+    check(all(h[1] == "1" for h in hosts), "OpenMPI sees one rank per host (OMPI_COMM_WORLD_LOCAL_SIZE=1)")
+    p = subprocess.Popen([EMULATE, "--ranks", "3", "--profile", "1g-50us", "--", fcrun, "bench", "allreduce",
+                          "--algorithm", "ring,tree", "--bytes", "4,64KiB", "--iters", "5"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(timeout=120)
+    rows = {(r["algorithm"], r["bytes"]): r for r in map(json.loads, filter(lambda l: l.startswith("{"),
+                                                                             out.splitlines()))}
+    check(p.returncode == 0 and len(rows) == 4 and all(r["ranks"] == 3 for r in rows.values()),
+          f"bench allreduce on 3 emulated hosts: {len(rows)} JSON lines, exit {p.returncode}")
+    for algo in ("ring", "tree"):
+        t = rows.get((algo, 4), {}).get("seconds", 0)
+        check(t >= 4 * 50e-6, f"4-byte {algo} allreduce takes >= 4 x 50 us ({t * 1e6:.0f} us)")
+    t = rows.get(("ring", 65536), {}).get("seconds", 0)
+    bandwidth_term = 2 * 2 / 3 * 65536 * 8 / 1e9
+    check(t >= bandwidth_term, f"64 KiB ring allreduce takes >= its 1 Gb/s term {bandwidth_term * 1e6:.0f} us "
+          f"({t * 1e6:.0f} us)")
+    check(not leftovers(p.pid), f"nothing left behind: {leftovers(p.pid)}")
+    if failures:
+        print(err[-3000:])
+
+    # 2. A rank killed mid-run.
+    p, pid = start_long(fcrun)
+    check(pid is not None and p.poll() is None, f"emulated 2-rank job runs (rank 1 pid {pid})")
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+    elapsed, out = wait_end(p, 60)
+    check(elapsed is not None and elapsed < 30, f"killed rank ends the emulated job within 30 s ({elapsed and round(elapsed, 1)} s)")
+    check(p.returncode not in (0, None), f"non-zero exit status ({p.returncode})")
+    check(not leftovers(p.pid), f"nothing left behind after the killed rank: {leftovers(p.pid)}")
+
+    # 3. SIGTERM to the script.
+    p, pid = start_long(fcrun)
+    check(p.poll() is None, "emulated 2-rank job runs")
+    p.send_signal(signal.SIGTERM)
+    elapsed, out = wait_end(p, 60)
+    check(elapsed is not None and p.returncode != 0, f"SIGTERM ends the script, non-zero ({p.returncode})")
+    check(not leftovers(p.pid), f"nothing left behind after SIGTERM: {leftovers(p.pid)}")
+    job = f"FC_EMU_PREFIX=fcemu{p.pid}"
+    check(rank_pid(1, job) is None and rank_pid(0, job) is None, "no rank left running")
+    finish()
+
+
+if __name__ == "__main__":
+    main()
