@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "passes/graph_cost.h"
+#include "runtime/memory_plan.h"
 
 namespace {
 
@@ -82,6 +85,31 @@ void write_text(const std::string& path, const std::string& text) {
   FC_CHECK(f.good(), path, ": write failed");
 }
 
+
+// The executor's step memory plan (runtime/memory_plan.h) at the sizes `cost` computed: every
+// intermediate from its producer to its last reader; graph outputs and new state outlive the step.
+runtime::MemoryPlan plan_step_memory(const ir::Graph& g, const passes::GraphCost& cost) {
+  std::unordered_map<const ir::Value*, int> last_use;
+  for (size_t i = 0; i < g.nodes().size(); ++i)
+    for (const ir::Value* v : g.nodes()[i]->inputs)
+      if (v) last_use[v] = static_cast<int>(i);
+  std::unordered_set<const ir::Value*> outlives;
+  for (const ir::Value* v : g.outputs) outlives.insert(v);
+  for (const auto& [p, next] : g.state_updates) outlives.insert(next);
+  std::vector<runtime::BufferLifetime> lifetimes;
+  for (size_t i = 0; i < cost.nodes.size(); ++i)
+    for (size_t k = 0; k < cost.nodes[i].outputs.size(); ++k) {
+      const ir::Value* v = cost.nodes[i].node->outputs[k];
+      const ir::TensorType& t = cost.nodes[i].outputs[k];
+      if (outlives.count(v) || !t.is_concrete()) continue;
+      const int first = static_cast<int>(i);
+      auto lu = last_use.find(v);
+      lifetimes.push_back({static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), first,
+                           lu == last_use.end() ? first : lu->second});
+    }
+  return runtime::plan_memory(lifetimes);
+}
+
 int inspect_plan(const std::string& path, const cli::Args& args) {
   cli::TrainingJob job = cli::job_from_plan(path, {});
   const ir::Graph& g = job.train;
@@ -107,9 +135,11 @@ int inspect_plan(const std::string& path, const cli::Args& args) {
   std::snprintf(buf, sizeof buf, "FLOPs per step (batch %lld): %.4g (%.3f GFLOP)\n", (long long)batch, cost.flops,
                 cost.flops / 1e9);
   std::cout << buf;
+  const runtime::MemoryPlan plan = plan_step_memory(g, cost);
   std::cout << "planned memory at batch " << batch << ": parameters and optimizer state "
-            << human_bytes(cost.param_bytes) << ", peak activations " << human_bytes(cost.peak_activation_bytes)
-            << ", total " << human_bytes(cost.param_bytes + cost.peak_activation_bytes) << "\n";
+            << human_bytes(cost.param_bytes) << ", step arena " << human_bytes(double(plan.arena_bytes))
+            << " (peak of live activations " << human_bytes(double(plan.peak_live_bytes)) << "), total "
+            << human_bytes(cost.param_bytes + double(plan.arena_bytes)) << "\n";
   std::map<std::string, int> hist;
   for (const auto& n : g.nodes()) ++hist[n->domain.empty() ? n->op : n->domain + "." + n->op];
   std::cout << "ops (" << g.nodes().size() << " nodes):\n";

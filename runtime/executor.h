@@ -1,6 +1,13 @@
 // Runs an IR graph on a backend. Kernels are built once per node and per set of concrete input
-// shapes (a new batch size builds new kernels; the same batch reuses them), and every
-// intermediate tensor is released after its last use.
+// shapes (a new batch size builds new kernels; the same batch reuses them).
+//
+// Memory: a step's intermediate tensors live in one arena, at offsets planned from their sizes and
+// lifetimes (runtime/memory_plan.h), so tensors whose lifetimes do not overlap share memory and a
+// step allocates nothing. The plan is made after a step has shown every size (the first step, and
+// the first after the input shapes change, allocate each tensor afresh and free it after its last
+// use). Not planned: tensors that outlive the step (graph outputs, new training state), outputs of
+// kernels that assign their own (views of their inputs: those inputs then live as long as the view)
+// and of asynchronous kernels (whose inputs live to the end of the step).
 //
 // In data-parallel training (several ranks), the gradients of each fc.AllReduce bucket are
 // computed straight into one contiguous region of the job's bucket arena (DataParallel::
@@ -37,11 +44,16 @@ class Executor {
   const Tensor& state(const ir::Value* param) const;
   void set_state(const ir::Value* param, Tensor t);
   const ir::Graph& graph() const { return graph_; }
+  // Bytes of the step memory plan's arena for the current input shapes (0: none yet).
+  size_t planned_arena_bytes() const;
 
  private:
   struct NodeState;
   void check_feed(const ir::Value* input, const Tensor& t) const;
   void place_gradient_buckets();
+  struct StepMemory;
+  void plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
+                        const std::unordered_map<const ir::Value*, ir::TensorType>& produced);
 
   const ir::Graph& graph_;
   Backend& backend_;
@@ -50,6 +62,7 @@ class Executor {
   std::unordered_map<const ir::Value*, Tensor> state_;  // mutable parameters, by parameter value
   Tensor bucket_arena_;                                  // data-parallel gradient buckets
   std::unordered_map<const ir::Value*, Tensor> placed_;  // gradient -> its place in the arena
+  std::unique_ptr<StepMemory> memory_;                   // the plan for the current input shapes
 };
 
 }  // namespace fc::runtime
