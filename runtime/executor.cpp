@@ -166,6 +166,56 @@ void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_sh
   memory_ = std::move(memory);
 }
 
+void Executor::build_kernel(NodeState& st, const std::vector<ir::TensorType>& in_types,
+                            const std::vector<const Tensor*>& values, const std::vector<std::vector<int64_t>>& shapes) {
+  const ir::Node& n = *st.node;
+  st.out_types = ir::infer_output_types(n, in_types, values);
+  std::vector<const Tensor*> const_values;
+  for (ir::Value* v : n.inputs)
+    const_values.push_back(v && graph_.is_param(v) && !state_.count(v) ? &graph_.param(v) : nullptr);
+  KernelSpec spec{n, in_types, const_values, st.out_types, backend_.threads()};
+  st.kernel = backend_.make_kernel(spec);
+  st.shapes = shapes;
+}
+
+bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
+                          const std::unordered_map<const ir::Value*, Tensor>& feeds) {
+  std::unordered_map<const ir::Value*, ir::TensorType> types, produced;
+  for (const auto& [v, t] : feeds) types[v] = t.type();
+  for (auto& node : nodes_) {
+    NodeState& st = *node;
+    std::vector<ir::TensorType> in_types;
+    std::vector<const Tensor*> values;  // parameters' values; what the step computes is not known yet
+    std::vector<std::vector<int64_t>> shapes;
+    for (ir::Value* v : st.node->inputs) {
+      if (!v) {
+        in_types.emplace_back();
+        values.push_back(nullptr);
+        shapes.push_back({-1});
+      } else if (graph_.is_param(v)) {
+        const Tensor& t = state(v);
+        in_types.push_back(t.type());
+        values.push_back(&t);
+        shapes.push_back(t.dims());
+      } else {
+        auto it = types.find(v);
+        if (it == types.end() || !it->second.is_concrete()) return false;
+        in_types.push_back(it->second);
+        values.push_back(nullptr);
+        shapes.push_back(it->second.sizes());
+      }
+    }
+    if (!st.kernel || shapes != st.shapes) build_kernel(st, in_types, values, shapes);
+    for (size_t k = 0; k < st.node->outputs.size(); ++k) {
+      if (!st.out_types[k].is_concrete()) return false;  // a size that depends on values
+      types[st.node->outputs[k]] = st.out_types[k];
+      produced[st.node->outputs[k]] = st.out_types[k];
+    }
+  }
+  plan_step_memory(feed_shapes, produced);
+  return memory_ != nullptr;
+}
+
 size_t Executor::planned_arena_bytes() const { return memory_ ? memory_->arena_bytes : 0; }
 
 const Tensor& Executor::state(const ir::Value* param) const {
@@ -243,7 +293,13 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     env[in] = it->second;
     feed_shapes.push_back(it->second.dims());
   }
-  // The memory plan of these input shapes, if there is one; else this step records the sizes.
+  // The memory plan of these input shapes: made now from the shapes alone when it can be, else
+  // after this step, which records the sizes it meets.
+  if ((!memory_ || memory_->feed_shapes != feed_shapes) && memory_planning_enabled()) {
+    std::unordered_map<const ir::Value*, Tensor> fed;
+    for (ir::Value* in : graph_.inputs) fed[in] = env.at(in);
+    if (!plan_ahead(feed_shapes, fed)) memory_.reset();
+  }
   StepMemory* memory = memory_ && memory_->feed_shapes == feed_shapes ? memory_.get() : nullptr;
   bool plan_stale = false;
   std::unordered_map<const ir::Value*, ir::TensorType> produced;
@@ -272,18 +328,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     }
     if (!st.kernel || shapes != st.shapes) {
       std::vector<ir::TensorType> in_types;
-      std::vector<const Tensor*> values;
-      for (size_t k = 0; k < ins.size(); ++k) {
-        in_types.push_back(ins[k] ? ins[k]->type() : ir::TensorType{});
-        values.push_back(ins[k]);
-      }
-      st.out_types = ir::infer_output_types(n, in_types, values);
-      std::vector<const Tensor*> const_values;
-      for (ir::Value* v : n.inputs)
-        const_values.push_back(v && graph_.is_param(v) && !state_.count(v) ? &graph_.param(v) : nullptr);
-      KernelSpec spec{n, in_types, const_values, st.out_types, backend_.threads()};
-      st.kernel = backend_.make_kernel(spec);
-      st.shapes = shapes;
+      for (const Tensor* t : ins) in_types.push_back(t ? t->type() : ir::TensorType{});
+      build_kernel(st, in_types, ins, shapes);
     }
     std::vector<Tensor> outs(n.outputs.size());
     if (!st.kernel->allocates_outputs())

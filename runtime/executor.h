@@ -3,9 +3,11 @@
 //
 // Memory: a step's intermediate tensors live in one arena, at offsets planned from their sizes and
 // lifetimes (runtime/memory_plan.h), so tensors whose lifetimes do not overlap share memory and a
-// step allocates nothing. The plan is made after a step has shown every size (the first step, and
-// the first after the input shapes change, allocate each tensor afresh and free it after its last
-// use). Not planned: tensors that outlive the step (graph outputs, new training state), outputs of
+// step allocates nothing. The plan is made before a step with new input shapes runs, from shape
+// inference alone (which builds every kernel first); when a size depends on values the step
+// computes, that step allocates each tensor afresh (freed after its last use) and the plan is made
+// from the sizes it met.
+// Not planned: tensors that outlive the step (graph outputs, new training state), outputs of
 // kernels that assign their own (views of their inputs: those inputs then live as long as the view)
 // and of asynchronous kernels (whose inputs live to the end of the step).
 //
@@ -52,6 +54,12 @@ class Executor {
   void check_feed(const ir::Value* input, const Tensor& t) const;
   void place_gradient_buckets();
   struct StepMemory;
+  void build_kernel(NodeState& st, const std::vector<ir::TensorType>& in_types,
+                    const std::vector<const Tensor*>& values, const std::vector<std::vector<int64_t>>& shapes);
+  // Builds every kernel and the memory plan for these input shapes before the step runs; false
+  // when a size depends on values the step computes (the step then records sizes as it goes).
+  bool plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
+                  const std::unordered_map<const ir::Value*, Tensor>& feeds);
   void plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
                         const std::unordered_map<const ir::Value*, ir::TensorType>& produced);
 

@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include "ir/error.h"
+#include "runtime/cpu/dnnl_context.h"
 #include "runtime/cpu/kernel_registry.h"
 
 namespace fc::runtime::cpu {
@@ -33,6 +34,7 @@ bool CpuBackend::supports(const ir::Node& node) const {
 std::unique_ptr<Kernel> CpuBackend::make_kernel(const KernelSpec& spec) {
   const KernelFactory* f = KernelRegistry::global().find(kernel_key(spec.node));
   FC_CHECK(f, spec.node.describe(), ": no CPU kernel for op '", spec.node.op, "'");
+  begin_kernel_build();  // its layout bridges take scratch slots from 0
   return (*f)(spec);
 }
 

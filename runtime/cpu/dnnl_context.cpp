@@ -1,5 +1,10 @@
 #include "runtime/cpu/dnnl_context.h"
 
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
 namespace fc::runtime::cpu {
 
 dnnl::engine& dnnl_engine() {
@@ -38,23 +43,62 @@ void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memor
   dnnl_stream().wait();
 }
 
+namespace {
+
+// This thread's scratch buffers, one per bridge slot, each as large as the largest user so far.
+struct ScratchSlots {
+  std::vector<std::unique_ptr<std::byte, decltype(&std::free)>> buffers;
+  std::vector<size_t> sizes;
+  size_t next_slot = 0;  // the slot the next bridge built takes
+};
+
+ScratchSlots& scratch_slots() {
+  thread_local ScratchSlots slots;
+  return slots;
+}
+
+void* slot_buffer(size_t slot, size_t bytes) {
+  ScratchSlots& s = scratch_slots();
+  if (s.buffers.size() <= slot) {
+    while (s.buffers.size() <= slot) s.buffers.emplace_back(nullptr, &std::free);
+    s.sizes.resize(slot + 1, 0);
+  }
+  if (s.sizes[slot] < bytes) {
+    const size_t rounded = (bytes + 4095) / 4096 * 4096;
+    s.buffers[slot].reset(static_cast<std::byte*>(std::aligned_alloc(4096, rounded)));
+    if (!s.buffers[slot]) throw std::bad_alloc();
+    s.sizes[slot] = rounded;
+  }
+  return s.buffers[slot].get();
+}
+
+}  // namespace
+
+void begin_kernel_build() { scratch_slots().next_slot = 0; }
+
 LayoutBridge::LayoutBridge(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen, Dir dir)
     : plain_(plain), chosen_(chosen) {
   if (plain == chosen) return;
-  scratch_ = dnnl::memory(chosen, dnnl_engine());
+  slot_ = scratch_slots().next_slot++;
+  scratch_ = dnnl::memory(chosen, dnnl_engine(), DNNL_MEMORY_NONE);
   const dnnl::engine& e = dnnl_engine();
   reorder_ = dnnl::reorder(dir == Dir::In ? dnnl::reorder::primitive_desc(e, plain, e, chosen)
                                           : dnnl::reorder::primitive_desc(e, chosen, e, plain));
 }
 
-dnnl::memory LayoutBridge::input(const ir::Tensor& t) {
-  if (!reorders()) return wrap(t, chosen_);
-  dnnl::memory src = wrap(t, plain_);
-  execute(reorder_, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, scratch_}});
+dnnl::memory& LayoutBridge::scratch() {
+  scratch_.set_data_handle(slot_buffer(slot_, chosen_.get_size()));
   return scratch_;
 }
 
-dnnl::memory LayoutBridge::output(ir::Tensor& t) { return reorders() ? scratch_ : wrap(t, chosen_); }
+dnnl::memory LayoutBridge::input(const ir::Tensor& t) {
+  if (!reorders()) return wrap(t, chosen_);
+  dnnl::memory src = wrap(t, plain_);
+  execute(reorder_, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, scratch()}});
+  return scratch_;
+}
+
+dnnl::memory LayoutBridge::output(ir::Tensor& t) { return reorders() ? scratch() : wrap(t, chosen_); }
 
 void LayoutBridge::output_done(ir::Tensor& t) {
   if (!reorders()) return;

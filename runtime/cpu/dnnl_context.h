@@ -41,7 +41,14 @@ auto dnnl_checked(const ir::Node& node, F&& f) -> decltype(f()) {
 void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args);
 
 // One tensor argument of a primitive, between our plain layout and the layout the primitive chose.
-// When they differ, a reorder primitive and a scratch buffer in the chosen layout are made once.
+// When they differ, a reorder primitive is made once, and the values in the chosen layout live in
+// a scratch buffer that every kernel's bridge with the same slot shares: the bridges of a kernel
+// take slots 0, 1, 2... in the order the kernel builds them (begin_kernel_build resets the count),
+// and a slot's contents only matter during one run() of one kernel, since kernels of one thread run
+// one at a time. (A buffer per bridge held a copy of every activation in blocked layout for as
+// long as the plan lived: ~500 MiB for ResNet-18 at batch 64.)
+void begin_kernel_build();
+
 class LayoutBridge {
  public:
   enum class Dir { In, Out };
@@ -56,9 +63,12 @@ class LayoutBridge {
   void output_done(ir::Tensor& t);
 
  private:
+  // scratch_ pointed at this thread's buffer of slot_ (grown to the chosen layout's size).
+  dnnl::memory& scratch();
   dnnl::memory::desc plain_, chosen_;
   dnnl::memory scratch_;
   dnnl::reorder reorder_;
+  size_t slot_ = 0;
 };
 
 // A constant (parameter) tensor kept in the layout a primitive chose: reordered once when the

@@ -53,7 +53,7 @@ TEST(ExecutorMemory, PlannedStepsMatchFreshOnesAndShareMemory) {
   EXPECT_EQ(planned.planned_arena_bytes(), 0u);
   for (int step = 0; step < 4; ++step) {
     const Tensor x = test::random_tensor({4, 256}, 100 + step);
-    runtime::Executor fresh(g, cpu);  // its first step allocates every tensor afresh
+    runtime::Executor fresh(g, cpu);  // planned from scratch for this one step
     const std::vector<float> want = values(fresh.run({{"x", x}}).at("out"));
     const std::vector<float> got = values(planned.run({{"x", x}}).at("out"));
     ASSERT_EQ(want.size(), got.size());
@@ -85,4 +85,32 @@ TEST(ExecutorMemory, NewInputShapesGetANewPlan) {
     ASSERT_FLOAT_EQ(got[i], std::max(xi, 0.0f) + (xi * xi + xi * xi)) << "element " << i;
   }
   EXPECT_EQ(ex.planned_arena_bytes(), first);  // re-planned for [2, 512]: same sizes
+}
+
+// A size that depends on computed values (ConstantOfShape of Shape(x)) cannot be planned from
+// shapes: the first step allocates afresh and records, later steps use the plan made from it.
+TEST(ExecutorMemory, ValueDependentSizesArePlannedFromARecordedStep) {
+  Graph g;
+  Value* x = g.add_value("x", TensorType{DType::F32, {Dim::sym("n"), Dim::sym("m")}});
+  g.inputs.push_back(x);
+  Value *shape = g.add_value("shape", {}), *ones = g.add_value("ones", {}), *a = g.add_value("a", {}),
+        *b = g.add_value("b", {}), *out = g.add_value("out", {});
+  g.add_node("Shape", {x}, {shape}, {}, "shape");
+  g.add_node("ConstantOfShape", {shape}, {ones}, {{"value", Tensor::from_vector<float>({1}, {1.0f})}}, "ones");
+  g.add_node("Add", {x, ones}, {a}, {}, "plus_one");
+  g.add_node("Mul", {a, a}, {b}, {}, "square");
+  g.add_node("Neg", {b}, {out}, {}, "neg");
+  g.outputs = {out};
+  infer_graph_types(g);
+  runtime::cpu::CpuBackend cpu(1);
+  runtime::Executor ex(g, cpu);
+  for (int step = 0; step < 3; ++step) {
+    const Tensor x_val = test::random_tensor({3, 5}, 10 + step);
+    const std::vector<float> got = values(ex.run({{"x", x_val}}).at("out"));
+    EXPECT_GT(ex.planned_arena_bytes(), 0u) << "step " << step;  // planned after the recorded step
+    for (size_t i = 0; i < got.size(); ++i) {
+      const float xi = x_val.data<float>()[i];
+      ASSERT_FLOAT_EQ(got[i], -((xi + 1) * (xi + 1))) << "step " << step << " element " << i;
+    }
+  }
 }
