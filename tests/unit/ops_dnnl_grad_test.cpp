@@ -215,6 +215,9 @@ TEST(DnnlPoolGrad, WindowPoolsMatchReference) {
   const std::vector<PoolCase> cases = {
       {"max 3x3/2, pads, ceil extension", "MaxPool", {2, 3, 6, 6}, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, Mode::Max,
        {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}, {"ceil_mode", int64_t{1}}}},
+      // Stride 1 over rows wider than 8 outputs: MaxPoolGrad's 8-lane path and its scalar edges.
+      {"max 3x3/1, pads, wide rows", "MaxPool", {2, 3, 9, 21}, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, Mode::Max,
+       {{"kernel_shape", Ints{3, 3}}, {"pads", Ints{1, 1, 1, 1}}}},
       {"max dilated overlapping", "MaxPool", {1, 2, 5, 6}, {2, 2, 1, 1, 2, 2}, Mode::Max,
        {{"kernel_shape", Ints{2, 2}}, {"dilations", Ints{2, 2}}}},
       {"avg include pad, ceil extension", "AveragePool", {1, 2, 6, 5}, {3, 2, 2, 2, 1, 1, 1, 1, 1, 0},
@@ -243,14 +246,15 @@ TEST(DnnlPoolGrad, WindowPoolsMatchReference) {
 }
 
 TEST(DnnlPoolGrad, MaxPoolTiesGoToTheFirstMaximumInWindowOrder) {
-  // Equal values everywhere: every window's gradient lands on its top-left tap.
-  Tensor x(DType::F32, {1, 1, 4, 4});
+  // Equal values everywhere: every window's gradient lands on its top-left tap (rows of 19
+  // outputs: the 8-lane path and the scalar one).
+  Tensor x(DType::F32, {1, 1, 4, 20});
   Vjp v = vjp("MaxPool", {x}, {{"kernel_shape", Ints{2, 2}}}, {0});
-  ASSERT_EQ(v.dy.dims(), (Ints{1, 1, 3, 3}));
-  std::vector<double> want(16, 0.0);
+  ASSERT_EQ(v.dy.dims(), (Ints{1, 1, 3, 19}));
+  std::vector<double> want(80, 0.0);
   for (int64_t i = 0; i < 3; ++i)
-    for (int64_t j = 0; j < 3; ++j) want[i * 4 + j] = test::at(v.dy, i * 3 + j);
-  test::expect_close(v.grads[0], {1, 1, 4, 4}, want, 0.0);
+    for (int64_t j = 0; j < 19; ++j) want[i * 20 + j] = test::at(v.dy, i * 19 + j);
+  test::expect_close(v.grads[0], {1, 1, 4, 20}, want, 0.0);
 }
 
 TEST(DnnlPoolGrad, GlobalPoolsMatchReference) {
