@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "frontend/onnx_internal.h"
+#include "ir/content_hash.h"
 #include "ir/error.h"
 
 namespace fc::frontend {
@@ -64,20 +65,8 @@ std::string ir_domain(const onnx::NodeProto& n) {
   fail("node '", n.name(), "' has domain '", n.domain(), "', which is not a plan domain");
 }
 
-uint64_t fnv1a64(const char* p, size_t n) {
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= static_cast<unsigned char>(p[i]);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+using ir::fnv1a64;
+using ir::hex64;
 
 std::string join_lines(const std::vector<std::string>& items, const char* what) {
   std::string s;

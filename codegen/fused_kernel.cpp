@@ -1,0 +1,345 @@
+// FusedKernel: builders, validation, canonical text + hash, loop-nest simplification and the plain
+// C++ reference evaluator. See fused_kernel.h.
+#include "codegen/fused_kernel.h"
+
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <cstdio>
+#include <sstream>
+
+#include "ir/content_hash.h"
+#include "ir/error.h"
+
+namespace fc::codegen {
+
+namespace {
+
+struct OpInfo {
+  ScalarOp op;
+  const char* name;
+  int arity;
+};
+constexpr OpInfo kOps[] = {
+    {ScalarOp::kLoad, "load", 0},       {ScalarOp::kConst, "const", 0},   {ScalarOp::kAdd, "add", 2},
+    {ScalarOp::kSub, "sub", 2},         {ScalarOp::kMul, "mul", 2},       {ScalarOp::kDiv, "div", 2},
+    {ScalarOp::kMax, "max", 2},         {ScalarOp::kMin, "min", 2},       {ScalarOp::kGreater, "greater", 2},
+    {ScalarOp::kLess, "less", 2},
+    {ScalarOp::kNeg, "neg", 1},         {ScalarOp::kAbs, "abs", 1},       {ScalarOp::kRelu, "relu", 1},
+    {ScalarOp::kExp, "exp", 1},         {ScalarOp::kLog, "log", 1},       {ScalarOp::kSqrt, "sqrt", 1},
+    {ScalarOp::kRsqrt, "rsqrt", 1},     {ScalarOp::kTanh, "tanh", 1},     {ScalarOp::kSigmoid, "sigmoid", 1},
+    {ScalarOp::kFloor, "floor", 1},     {ScalarOp::kCeil, "ceil", 1},
+    {ScalarOp::kLeakyRelu, "leaky_relu", 1}, {ScalarOp::kSelect, "select", 3}, {ScalarOp::kFma, "fma", 3},
+};
+
+const OpInfo& info(ScalarOp op) {
+  for (const OpInfo& i : kOps)
+    if (i.op == op) return i;
+  fail("codegen: unknown scalar op ", static_cast<int>(op));
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::ostringstream t;  // (string concatenation here trips GCC 12's -Wrestrict false positive)
+  t << "[";
+  for (size_t i = 0; i < s.size(); ++i) t << (i ? "," : "") << s[i];
+  t << "]";
+  return t.str();
+}
+
+std::string float_text(float v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", std::bit_cast<uint32_t>(v));
+  return buf;
+}
+
+}  // namespace
+
+const char* op_name(ScalarOp op) { return info(op).name; }
+int op_arity(ScalarOp op) { return info(op).arity; }
+
+int FusedKernel::push(Instr in) {
+  const int id = static_cast<int>(instrs_.size());
+  for (int v : {in.a, in.b, in.c})
+    FC_CHECK(v < id, "codegen: ", op_name(in.op), " refers to value %", v, " before it exists");
+  instrs_.push_back(in);
+  return id;
+}
+
+int FusedKernel::add_input(std::vector<int64_t> shape) {
+  input_shapes_.push_back(std::move(shape));
+  return static_cast<int>(input_shapes_.size()) - 1;
+}
+
+int FusedKernel::load(int input) {
+  FC_CHECK(input >= 0 && input < num_inputs(), "codegen: load of input ", input, " of ", num_inputs());
+  return push({.op = ScalarOp::kLoad, .input = input});
+}
+int FusedKernel::constant(float v) { return push({.op = ScalarOp::kConst, .value = v}); }
+int FusedKernel::unary(ScalarOp op, int a) {
+  FC_CHECK(op_arity(op) == 1, "codegen: ", op_name(op), " is not unary");
+  return push({.op = op, .a = a});
+}
+int FusedKernel::binary(ScalarOp op, int a, int b) {
+  FC_CHECK(op_arity(op) == 2, "codegen: ", op_name(op), " is not binary");
+  return push({.op = op, .a = a, .b = b});
+}
+int FusedKernel::leaky_relu(int a, float alpha) { return push({.op = ScalarOp::kLeakyRelu, .a = a, .value = alpha}); }
+int FusedKernel::select(int cond, int t, int f) { return push({.op = ScalarOp::kSelect, .a = cond, .b = t, .c = f}); }
+int FusedKernel::fma(int a, int b, int c) { return push({.op = ScalarOp::kFma, .a = a, .b = b, .c = c}); }
+
+void FusedKernel::add_output(int v) {
+  FC_CHECK(v >= 0 && v < static_cast<int>(instrs_.size()), "codegen: output of unknown value %", v);
+  outputs_.push_back(v);
+}
+
+int64_t FusedKernel::numel() const {
+  int64_t n = 1;
+  for (int64_t d : out_shape_) n *= d;
+  return n;
+}
+
+void FusedKernel::validate() const {
+  for (int64_t d : out_shape_) FC_CHECK(d >= 0, "codegen: negative output dim in ", shape_text(out_shape_));
+  for (size_t i = 0; i < input_shapes_.size(); ++i) {
+    const auto& s = input_shapes_[i];
+    FC_CHECK(s.size() <= out_shape_.size(), "codegen: input ", i, " ", shape_text(s), " has more dims than the output ",
+             shape_text(out_shape_));
+    const size_t off = out_shape_.size() - s.size();
+    for (size_t d = 0; d < s.size(); ++d)
+      FC_CHECK(s[d] == 1 || s[d] == out_shape_[off + d], "codegen: input ", i, " ", shape_text(s),
+               " does not broadcast to ", shape_text(out_shape_));
+  }
+  FC_CHECK(!outputs_.empty(), "codegen: kernel has no outputs");
+  for (size_t k = 0; k < instrs_.size(); ++k) {
+    const Instr& in = instrs_[k];
+    const int arity = op_arity(in.op);
+    const int ops[3] = {in.a, in.b, in.c};
+    for (int j = 0; j < 3; ++j) {
+      if (j < arity) FC_CHECK(ops[j] >= 0 && ops[j] < static_cast<int>(k), "codegen: bad operand of %", k);
+      else FC_CHECK(ops[j] == -1, "codegen: extra operand of %", k);
+    }
+    if (in.op == ScalarOp::kLoad) FC_CHECK(in.input >= 0 && in.input < num_inputs(), "codegen: bad load %", k);
+  }
+}
+
+std::string FusedKernel::to_text() const {
+  std::ostringstream os;
+  os << "fused_kernel v1\nout " << shape_text(out_shape_) << "\n";
+  for (size_t i = 0; i < input_shapes_.size(); ++i) os << "in " << i << " " << shape_text(input_shapes_[i]) << "\n";
+  for (size_t k = 0; k < instrs_.size(); ++k) {
+    const Instr& in = instrs_[k];
+    os << "%" << k << " = " << op_name(in.op);
+    if (in.op == ScalarOp::kLoad) os << " " << in.input;
+    if (in.op == ScalarOp::kConst || in.op == ScalarOp::kLeakyRelu) os << " " << float_text(in.value);
+    for (int v : {in.a, in.b, in.c})
+      if (v >= 0) os << " %" << v;
+    os << "\n";
+  }
+  for (size_t o = 0; o < outputs_.size(); ++o) os << "out " << o << " %" << outputs_[o] << "\n";
+  return os.str();
+}
+
+namespace {
+
+std::optional<int64_t> parse_int(const std::string& t, int base = 10) {
+  if (t.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(t.c_str(), &end, base);
+  if (errno != 0 || *end != '\0') return std::nullopt;
+  return v;
+}
+
+std::optional<std::vector<int64_t>> parse_shape(const std::string& t) {
+  if (t.size() < 2 || t.front() != '[' || t.back() != ']') return std::nullopt;
+  std::vector<int64_t> dims;
+  const std::string body = t.substr(1, t.size() - 2);
+  if (body.empty()) return dims;
+  std::istringstream is(body);
+  std::string item;
+  while (std::getline(is, item, ',')) {
+    auto v = parse_int(item);
+    if (!v || *v < 0) return std::nullopt;
+    dims.push_back(*v);
+  }
+  return dims;
+}
+
+[[noreturn]] void parse_error(int lineno, const std::string& line, const char* why) {
+  fail("fused kernel text, line ", lineno, " '", line, "': ", why);
+}
+
+// "%12" -> 12
+std::optional<int64_t> parse_value(const std::string& t) {
+  if (t.size() < 2 || t[0] != '%') return std::nullopt;
+  return parse_int(t.substr(1));
+}
+
+}  // namespace
+
+FusedKernel FusedKernel::from_text(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  auto bad = [&](const char* why) { parse_error(lineno, line, why); };
+  FusedKernel k;
+  bool have_out_shape = false;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::istringstream ls(line);
+    std::vector<std::string> tok;
+    for (std::string t; ls >> t;) tok.push_back(t);
+    if (lineno == 1) {
+      if (tok != std::vector<std::string>{"fused_kernel", "v1"}) bad("expected 'fused_kernel v1'");
+      continue;
+    }
+    if (tok.empty()) continue;
+    if (tok[0] == "out" && tok.size() == 2) {
+      auto shape = parse_shape(tok[1]);
+      if (!shape || have_out_shape || !k.input_shapes_.empty() || !k.instrs_.empty()) bad("bad output shape");
+      k.out_shape_ = *shape;
+      have_out_shape = true;
+    } else if (tok[0] == "in" && tok.size() == 3) {
+      auto idx = parse_int(tok[1]);
+      auto shape = parse_shape(tok[2]);
+      if (!have_out_shape || !idx || *idx != k.num_inputs() || !shape) bad("bad input");
+      k.add_input(*shape);
+    } else if (tok[0] == "out" && tok.size() == 3) {
+      auto idx = parse_int(tok[1]);
+      auto v = parse_value(tok[2]);
+      if (!idx || *idx != k.num_outputs() || !v || *v >= static_cast<int64_t>(k.instrs_.size())) bad("bad output");
+      k.add_output(static_cast<int>(*v));
+    } else if (tok[0][0] == '%' && tok.size() >= 3 && tok[1] == "=") {
+      auto id = parse_value(tok[0]);
+      if (!id || *id != static_cast<int64_t>(k.instrs_.size()) || !k.outputs_.empty()) bad("bad value number");
+      const OpInfo* op = nullptr;
+      for (const OpInfo& i : kOps)
+        if (tok[2] == i.name) op = &i;
+      if (!op) bad("unknown op");
+      Instr ins{.op = op->op};
+      size_t t = 3;
+      if (op->op == ScalarOp::kLoad) {
+        auto idx = t < tok.size() ? parse_int(tok[t++]) : std::nullopt;
+        if (!idx || *idx < 0 || *idx >= k.num_inputs()) bad("bad input index");
+        ins.input = static_cast<int>(*idx);
+      }
+      if (op->op == ScalarOp::kConst || op->op == ScalarOp::kLeakyRelu) {
+        const std::string& h = t < tok.size() ? tok[t++] : line;
+        auto bits = h.size() == 10 && h.compare(0, 2, "0x") == 0 ? parse_int(h.substr(2), 16) : std::nullopt;
+        if (!bits) bad("bad float bits (0x followed by 8 hex digits)");
+        ins.value = std::bit_cast<float>(static_cast<uint32_t>(*bits));
+      }
+      int* operands[3] = {&ins.a, &ins.b, &ins.c};
+      for (int j = 0; j < op->arity; ++j) {
+        auto v = t < tok.size() ? parse_value(tok[t++]) : std::nullopt;
+        if (!v || *v < 0 || *v >= *id) bad("bad operand");
+        *operands[j] = static_cast<int>(*v);
+      }
+      if (t != tok.size()) bad("extra tokens");
+      k.push(ins);
+    } else {
+      bad("unrecognised line");
+    }
+  }
+  if (lineno == 0) fail("fused kernel text is empty");
+  k.validate();
+  return k;
+}
+
+std::string FusedKernel::hash() const { return ir::hex64(ir::fnv1a64(to_text())); }
+
+LoopNest make_loop_nest(const FusedKernel& k) {
+  k.validate();
+  const size_t rank = k.out_shape().size();
+  const size_t n_in = k.input_shapes().size();
+  // Full-rank strides of every input (0 along broadcast dims).
+  std::vector<std::vector<int64_t>> full(n_in, std::vector<int64_t>(rank, 0));
+  for (size_t i = 0; i < n_in; ++i) {
+    const auto& s = k.input_shapes()[i];
+    const size_t off = rank - s.size();
+    int64_t stride = 1;
+    for (size_t d = s.size(); d-- > 0;) {
+      full[i][off + d] = s[d] == 1 ? 0 : stride;
+      stride *= s[d];
+    }
+  }
+  LoopNest nest;
+  nest.strides.assign(n_in, {});
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t size = k.out_shape()[d];
+    if (size == 1) continue;  // contributes nothing to any offset
+    // Merge into the previous (outer) dim when every input's stride there equals stride * size here:
+    // then (outer, this) walks the input like one dim of size outer*size.
+    bool merge = !nest.dims.empty();
+    for (size_t i = 0; i < n_in && merge; ++i) merge = nest.strides[i].back() == full[i][d] * size;
+    if (merge) {
+      nest.dims.back() *= size;
+      for (size_t i = 0; i < n_in; ++i) nest.strides[i].back() = full[i][d];
+    } else {
+      nest.dims.push_back(size);
+      for (size_t i = 0; i < n_in; ++i) nest.strides[i].push_back(full[i][d]);
+    }
+  }
+  return nest;
+}
+
+namespace {
+
+float eval_op(const Instr& in, const float* v) {
+  const float a = in.a >= 0 ? v[in.a] : 0.0f, b = in.b >= 0 ? v[in.b] : 0.0f, c = in.c >= 0 ? v[in.c] : 0.0f;
+  switch (in.op) {
+    case ScalarOp::kLoad: break;  // handled by the caller
+    case ScalarOp::kConst: return in.value;
+    case ScalarOp::kAdd: return a + b;
+    case ScalarOp::kSub: return a - b;
+    case ScalarOp::kMul: return a * b;
+    case ScalarOp::kDiv: return a / b;
+    case ScalarOp::kMax: return (a > b || a != a) ? a : b;
+    case ScalarOp::kMin: return (a < b || a != a) ? a : b;
+    case ScalarOp::kGreater: return a > b ? 1.0f : 0.0f;
+    case ScalarOp::kLess: return a < b ? 1.0f : 0.0f;
+    case ScalarOp::kNeg: return -a;
+    case ScalarOp::kAbs: return std::fabs(a);
+    case ScalarOp::kRelu: return a < 0.0f ? 0.0f : a;
+    case ScalarOp::kExp: return std::exp(a);
+    case ScalarOp::kLog: return std::log(a);
+    case ScalarOp::kSqrt: return std::sqrt(a);
+    case ScalarOp::kRsqrt: return 1.0f / std::sqrt(a);
+    case ScalarOp::kTanh: return std::tanh(a);
+    case ScalarOp::kSigmoid: return 1.0f / (1.0f + std::exp(-a));
+    case ScalarOp::kFloor: return std::floor(a);
+    case ScalarOp::kCeil: return std::ceil(a);
+    case ScalarOp::kLeakyRelu: return a >= 0.0f ? a : in.value * a;
+    case ScalarOp::kSelect: return a != 0.0f ? b : c;
+    case ScalarOp::kFma: return std::fma(a, b, c);
+  }
+  return 0.0f;
+}
+
+}  // namespace
+
+void evaluate_reference(const FusedKernel& k, const float* const* inputs, float* const* outputs, int64_t begin,
+                        int64_t end) {
+  const LoopNest nest = make_loop_nest(k);
+  const auto& instrs = k.instrs();
+  std::vector<float> v(instrs.size());
+  const size_t rank = nest.dims.size();
+  for (int64_t idx = begin; idx < end; ++idx) {
+    // Input offsets from the multi-index of idx (innermost dim first).
+    std::vector<int64_t> off(k.input_shapes().size(), 0);
+    int64_t rest = idx;
+    for (size_t d = rank; d-- > 0;) {
+      const int64_t coord = rest % nest.dims[d];
+      rest /= nest.dims[d];
+      for (size_t i = 0; i < off.size(); ++i) off[i] += coord * nest.strides[i][d];
+    }
+    for (size_t j = 0; j < instrs.size(); ++j)
+      v[j] = instrs[j].op == ScalarOp::kLoad ? inputs[instrs[j].input][off[instrs[j].input]]
+                                             : eval_op(instrs[j], v.data());
+    for (size_t o = 0; o < k.outputs().size(); ++o) outputs[o][idx] = v[k.outputs()[o]];
+  }
+}
+
+}  // namespace fc::codegen

@@ -1,0 +1,145 @@
+// FusedKernel: the description of one fused elementwise kernel, independent of LLVM.
+//
+// A kernel has N f32 input tensors, each with a shape that broadcasts (numpy rules) to the one
+// output shape, and M >= 1 f32 outputs of exactly the output shape. Its body is a straight-line SSA
+// program of scalar ops evaluated once per output element: value k is the result of instruction k;
+// `load` reads the (broadcast) element of an input, every other op reads earlier values. Outputs name
+// the values they store.
+//
+//   x: [N, C, H, W], gamma/beta: [1, C, 1, 1]      (BN-apply + ReLU)
+//   %0 = load 0   %1 = load 1   %2 = load 2   %3 = mul %0 %1   %4 = add %3 %2   %5 = relu %4
+//   out 0 = %5
+//
+// Scalar semantics follow the project's CPU kernels (runtime/cpu/kernels/) so that a fused chain
+// gives what the unfused ops give:
+//   max(a, b) = (a > b || a != a) ? a : b, min likewise (NaN propagates, as binary_math.cpp);
+//   relu(x) = x < 0 ? 0 : x (std::max(x, 0.0f), as relu.cpp); leaky_relu(x) = x >= 0 ? x : alpha*x;
+//   greater(a, b) = a > b ? 1 : 0, less likewise; select(c, a, b) = c != 0 ? a : b, so the ReLU gradient mask
+//   y > 0 ? dy : 0 is select(greater(y, 0), dy, 0);
+//   fma(a, b, c) = a*b + c rounded once; rsqrt(x) = 1 / sqrt(x) (two correctly rounded steps);
+//   sigmoid(x) = 1 / (1 + exp(-x)) in float; exp/log/tanh/sqrt as the C library's expf/logf/...
+// Everything else is one IEEE float operation, never reassociated or contracted, so add/sub/mul/div
+// chains are bitwise equal to the same expression written in C++ (with -ffp-contract=off).
+//
+// Hyperparameters (learning rate, momentum) should be inputs of shape [] rather than constants, so a
+// learning-rate schedule never recompiles (STYLE.md); `constant` is for true constants (0, 1, alpha).
+//
+// Shapes are part of the kernel: the emitted code has the strides baked in (cheap index arithmetic,
+// a loop the vectoriser understands). A training plan has fixed shapes, so this costs one compile
+// per distinct shape.
+//
+// The canonical text form (to_text) is what the kernel cache hashes: two kernels with the same text
+// compute the same thing. Floats are written as their bit patterns, so the text is exact.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fc::codegen {
+
+enum class ScalarOp {
+  kLoad,      // input element; `input` is the input index
+  kConst,     // `value`
+  kAdd, kSub, kMul, kDiv, kMax, kMin,  // binary: a, b
+  kGreater,   // a > b ? 1 : 0
+  kLess,      // a < b ? 1 : 0
+  kNeg, kAbs, kRelu, kExp, kLog, kSqrt, kRsqrt, kTanh, kSigmoid, kFloor, kCeil,  // unary: a
+  kLeakyRelu,  // a, alpha in `value`
+  kSelect,    // a != 0 ? b : c
+  kFma,       // a * b + c, one rounding
+};
+
+// Name in the text form ("add", "leaky_relu", ...) and operand count.
+const char* op_name(ScalarOp op);
+int op_arity(ScalarOp op);
+
+struct Instr {
+  ScalarOp op = ScalarOp::kConst;
+  int a = -1, b = -1, c = -1;  // operand value ids (earlier instructions)
+  int input = -1;              // kLoad only
+  float value = 0.0f;          // kConst: the constant; kLeakyRelu: alpha
+};
+
+class FusedKernel {
+ public:
+  explicit FusedKernel(std::vector<int64_t> out_shape = {}) : out_shape_(std::move(out_shape)) {}
+
+  // Builders; each returns the new value's id. Shapes are checked by validate(). Mind C++'s
+  // unspecified argument order: k.add(k.load(0), k.load(1)) may number the loads either way (same
+  // meaning, different text and hash), so sequence builder calls that should be reproducible.
+  int add_input(std::vector<int64_t> shape);  // returns the input index (not a value id)
+  int load(int input);
+  int constant(float v);
+  int unary(ScalarOp op, int a);
+  int binary(ScalarOp op, int a, int b);
+  int add(int a, int b) { return binary(ScalarOp::kAdd, a, b); }
+  int sub(int a, int b) { return binary(ScalarOp::kSub, a, b); }
+  int mul(int a, int b) { return binary(ScalarOp::kMul, a, b); }
+  int div(int a, int b) { return binary(ScalarOp::kDiv, a, b); }
+  int max(int a, int b) { return binary(ScalarOp::kMax, a, b); }
+  int min(int a, int b) { return binary(ScalarOp::kMin, a, b); }
+  int greater(int a, int b) { return binary(ScalarOp::kGreater, a, b); }
+  int less(int a, int b) { return binary(ScalarOp::kLess, a, b); }
+  int relu(int a) { return unary(ScalarOp::kRelu, a); }
+  int leaky_relu(int a, float alpha);
+  int select(int cond, int if_true, int if_false);
+  int fma(int a, int b, int c);
+  // Marks value `v` as the next output.
+  void add_output(int v);
+
+  const std::vector<int64_t>& out_shape() const { return out_shape_; }
+  const std::vector<std::vector<int64_t>>& input_shapes() const { return input_shapes_; }
+  const std::vector<Instr>& instrs() const { return instrs_; }
+  const std::vector<int>& outputs() const { return outputs_; }
+  int num_inputs() const { return static_cast<int>(input_shapes_.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  int64_t numel() const;
+
+  // Throws fc::Error unless the kernel is well formed: shapes broadcast to out_shape, operands
+  // refer to earlier values, at least one output.
+  void validate() const;
+
+  // Canonical text, e.g.
+  //   fused_kernel v1
+  //   out [8,3,4,4]
+  //   in 0 [1,3,1,1]
+  //   %0 = load 0
+  //   %1 = const 0x3f800000
+  //   %2 = add %0 %1
+  //   out 0 %2
+  std::string to_text() const;
+  // Parses to_text()'s form (how a plan file stores a fused kernel); from_text(k.to_text()) == k.
+  // Throws fc::Error naming the line on malformed text.
+  static FusedKernel from_text(const std::string& text);
+  bool operator==(const FusedKernel& o) const { return to_text() == o.to_text(); }
+  // FNV-1a 64 of to_text(), as 16 hex digits.
+  std::string hash() const;
+
+ private:
+  int push(Instr in);
+
+  std::vector<int64_t> out_shape_;
+  std::vector<std::vector<int64_t>> input_shapes_;
+  std::vector<Instr> instrs_;
+  std::vector<int> outputs_;
+};
+
+// The iteration space after simplification: dims of size 1 dropped and adjacent dims merged where
+// every input either runs through both contiguously or is broadcast along both. `dims` is outer to
+// inner (empty for a scalar output); strides[i][d] is input i's element stride along dim d (0 where
+// it is broadcast). Outputs are always contiguous with the row-major strides of `dims`.
+//   [N, C, H, W] with bias [1, C, 1, 1]  ->  dims [N, C, H*W], bias strides [0, 1, 0]
+struct LoopNest {
+  std::vector<int64_t> dims;
+  std::vector<std::vector<int64_t>> strides;
+  int64_t inner() const { return dims.empty() ? 1 : dims.back(); }
+};
+LoopNest make_loop_nest(const FusedKernel& k);
+
+// Evaluates the kernel with plain C++ loops over [begin, end) of the flat output index: the oracle
+// the JIT is tested against, and a fallback where no JIT is available.
+void evaluate_reference(const FusedKernel& k, const float* const* inputs, float* const* outputs,
+                        int64_t begin, int64_t end);
+
+}  // namespace fc::codegen

@@ -1,0 +1,75 @@
+// LLVM IR emission of a FusedKernel, shared by the CPU JIT (jit.cpp) and the PTX emitter (ptx.cpp).
+//
+// CPU form: one function over a range of the flat output index, so the runtime can split the
+// elements across threads:
+//   void name(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end)
+// The loop runs over rows of the simplified loop nest (make_loop_nest): per row, each input's base
+// offset is computed from the row's coordinates with constant strides; the inner loop walks the
+// innermost dim, where every input is either contiguous (stride 1) or broadcast (stride 0), so it
+// is a plain counted loop the LLVM loop vectoriser turns into AVX2 code. Its loads and stores carry
+// llvm.loop.parallel_accesses: iterations are independent even when an output aliases an input
+// in place (w = w - lr * v), so the vectoriser needs no runtime alias checks and never falls back
+// to scalar code for in-place kernels. An output may alias an input only if that input has the full
+// output shape (then element i is read before element i is written, in the same iteration).
+//
+// Math: by default exp/log/tanh (and sigmoid through exp) are emitted inline (vector_math.h): plain
+// IEEE operations the vectoriser widens, identical in the vector loop and its scalar remainder, so
+// every element's result is independent of how the range is split, within 2-3 ulp of glibc.
+// MathTarget::kCpuLibm instead calls libm (llvm.exp/llvm.log intrinsics, tanhf): glibc's results, but
+// loops containing them stay scalar. No fast-math flags anywhere: add/mul/div/sqrt/fma are exactly
+// the IEEE operations written, never reassociated or contracted.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/fused_kernel.h"
+
+namespace llvm {
+class Function;
+class IRBuilderBase;
+class LLVMContext;
+class Module;
+class TargetMachine;
+class Value;
+}  // namespace llvm
+
+namespace fc::codegen {
+
+// The CPU kernel's C signature.
+using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);
+
+// Bump when the emitted code changes: it is part of every disk cache key (jit.cpp).
+inline constexpr int kEmitterVersion = 1;
+
+// How transcendental ops are lowered.
+enum class MathTarget {
+  kCpu,      // inline polynomials (vector_math.h): vectorisable
+  kCpuLibm,  // llvm.exp / llvm.log intrinsics and tanhf: libm calls, scalar loops
+  kNvptx,  // libdevice: __nv_expf, __nv_logf, __nv_tanhf (linked in by ptx.cpp)
+};
+
+// Adds the CPU range function `name` to `m` (the module's data layout/triple should already be set).
+llvm::Function* emit_cpu_kernel(llvm::Module& m, const FusedKernel& k, const std::string& name,
+                                MathTarget math = MathTarget::kCpu);
+
+// Runs the new pass manager's default O3 pipeline with `tm`'s target information (cost model,
+// vector width), as clang -O3 would for that target.
+void optimize_module(llvm::Module& m, llvm::TargetMachine& tm);
+
+// Object file (CPU) or assembly (PTX) of `m` for `tm`. Throws fc::Error on failure.
+std::string emit_object(llvm::Module& m, llvm::TargetMachine& tm);
+std::string emit_assembly(llvm::Module& m, llvm::TargetMachine& tm);
+
+// The module's textual IR (debugging, tests).
+std::string module_text(const llvm::Module& m);
+
+// Emits the straight-line program at `b`'s insertion point and returns the output values (in output
+// order). `load(i)` must return input i's element for the current index; it is called where the
+// program loads (all loads come before the caller's stores).
+std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const FusedKernel& k, MathTarget math,
+                                              const std::function<llvm::Value*(int input)>& load);
+
+}  // namespace fc::codegen
