@@ -123,6 +123,21 @@ std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const Fuse
   return outs;
 }
 
+std::vector<llvm::Value*> emit_input_offsets(llvm::IRBuilderBase& b, const LoopNest& nest, llvm::Value* index,
+                                             size_t dims) {
+  std::vector<llvm::Value*> offset(nest.strides.size(), b.getInt64(0));
+  llvm::Value* rest = index;
+  for (size_t d = dims; d-- > 0;) {
+    llvm::Value* dim = b.getInt64(nest.dims[d]);
+    llvm::Value* coord = d == 0 ? rest : b.CreateURem(rest, dim);
+    if (d != 0) rest = b.CreateUDiv(rest, dim);
+    for (size_t in = 0; in < offset.size(); ++in)
+      if (nest.strides[in][d] != 0)
+        offset[in] = b.CreateNUWAdd(offset[in], b.CreateNUWMul(coord, b.getInt64(nest.strides[in][d])));
+  }
+  return offset;
+}
+
 llvm::Function* emit_cpu_kernel(llvm::Module& m, const FusedKernel& k, const std::string& name, MathTarget math) {
   const LoopNest nest = make_loop_nest(k);  // validates
   llvm::LLVMContext& ctx = m.getContext();
@@ -179,16 +194,7 @@ llvm::Function* emit_cpu_kernel(llvm::Module& m, const FusedKernel& k, const std
   llvm::Value* room = b.CreateNUWAdd(j0, b.CreateNUWSub(a_end, i));
   llvm::Value* jend = b.CreateSelect(b.CreateICmpULT(room, b.getInt64(width)), room, b.getInt64(width), "jend");
   // Input bases from the row's coordinates over the outer dims (constant divisors: mul/shift).
-  std::vector<llvm::Value*> base(n_in, b.getInt64(0));
-  llvm::Value* rest = row;
-  for (size_t d = rank >= 1 ? rank - 1 : 0; d-- > 0;) {
-    llvm::Value* dim = b.getInt64(nest.dims[d]);
-    llvm::Value* coord = d == 0 ? rest : b.CreateURem(rest, dim);
-    if (d != 0) rest = b.CreateUDiv(rest, dim);
-    for (int in = 0; in < n_in; ++in)
-      if (nest.strides[in][d] != 0)
-        base[in] = b.CreateNUWAdd(base[in], b.CreateNUWMul(coord, b.getInt64(nest.strides[in][d])));
-  }
+  const std::vector<llvm::Value*> base = emit_input_offsets(b, nest, row, rank >= 1 ? rank - 1 : 0);
   std::vector<llvm::Value*> in_row(n_in);
   for (int in = 0; in < n_in; ++in) in_row[in] = b.CreateInBoundsGEP(f32, in_ptr[in], base[in]);
   std::vector<llvm::Value*> out_row(n_out);

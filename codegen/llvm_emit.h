@@ -72,4 +72,11 @@ std::string module_text(const llvm::Module& m);
 std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const FusedKernel& k, MathTarget math,
                                               const std::function<llvm::Value*(int input)>& load);
 
+// Each input's element offset for a flat `index` over the nest's first `dims` dims (outermost
+// first): the index is split into coordinates (constant divisors) and each coordinate times the
+// input's stride summed. Both the CPU kernel (per row: the outer dims) and PTX (per element: all
+// dims) address inputs this way.
+std::vector<llvm::Value*> emit_input_offsets(llvm::IRBuilderBase& b, const LoopNest& nest, llvm::Value* index,
+                                             size_t dims);
+
 }  // namespace fc::codegen

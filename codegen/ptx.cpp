@@ -87,16 +87,7 @@ void emit_nvptx_kernel(llvm::Module& m, const FusedKernel& k, const std::string&
   b.CreateCondBr(b.CreateICmpULT(idx, fn->getArg(n_in + n_out)), body, exit);
 
   b.SetInsertPoint(body);
-  std::vector<llvm::Value*> off(n_in, b.getInt64(0));
-  llvm::Value* rest = idx;
-  for (size_t d = nest.dims.size(); d-- > 0;) {
-    llvm::Value* dim = b.getInt64(nest.dims[d]);
-    llvm::Value* coord = d == 0 ? rest : b.CreateURem(rest, dim);
-    if (d != 0) rest = b.CreateUDiv(rest, dim);
-    for (int in = 0; in < n_in; ++in)
-      if (nest.strides[in][d] != 0)
-        off[in] = b.CreateNUWAdd(off[in], b.CreateNUWMul(coord, b.getInt64(nest.strides[in][d])));
-  }
+  const std::vector<llvm::Value*> off = emit_input_offsets(b, nest, idx, nest.dims.size());
   auto load = [&](int in) -> llvm::Value* {
     return b.CreateLoad(f32, b.CreateInBoundsGEP(f32, fn->getArg(in), off[in]));
   };
