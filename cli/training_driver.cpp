@@ -22,6 +22,7 @@
 #include "passes/training_graph.h"
 #include "ir/hyperparams.h"
 #include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/fused_jit.h"
 #include "runtime/executor.h"
 #include "runtime/npy.h"
 
@@ -42,6 +43,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.loss_count = r.batch_size;
   cfg.sync_batchnorm = r.sync_batchnorm;
   cfg.bucketing = bucketing_options(r);
+  cfg.fusion = r.fusion;
   return cfg;
 }
 
@@ -168,6 +170,9 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   opts.resume = resume;
   opts.plan_hash = job.plan_hash;
   trainer.train(opts);
+  if (const runtime::cpu::JitCounts jit = runtime::cpu::jit_counts(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
+    std::cout << "jit: " << jit.compiled << " fused kernels compiled, " << jit.loaded
+              << " loaded from the kernel cache\n";
   if (!r.output_model.empty() && dp.rank() == 0) {
     frontend::export_trained_onnx(job.export_source, trainer.state(), r.output_model);
     std::cout << "trained model written to " << r.output_model << "\n";

@@ -25,7 +25,6 @@
 #include <memory>
 #include <string>
 
-#include "codegen/fused_kernel.h"
 #include "codegen/llvm_emit.h"
 
 namespace fc::codegen {

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/fused_kernel.h"
+#include "ir/fused_kernel.h"
 
 namespace llvm {
 class Function;
@@ -37,6 +37,16 @@ class Value;
 }  // namespace llvm
 
 namespace fc::codegen {
+
+// The kernel description lives in ir/ (the fusion pass builds it); codegen only emits it.
+using ir::evaluate_reference;
+using ir::FusedKernel;
+using ir::Instr;
+using ir::LoopNest;
+using ir::make_loop_nest;
+using ir::op_arity;
+using ir::op_name;
+using ir::ScalarOp;
 
 // The CPU kernel's C signature.
 using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);

@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "codegen/fused_kernel.h"
+#include "codegen/llvm_emit.h"  // (FusedKernel, from ir/)
 
 namespace fc::codegen {
 

@@ -158,6 +158,11 @@ void Graph::remove_node(Node* n) {
                nodes_.end());
 }
 
+void Graph::remove_value(Value* v) {
+  FC_ASSERT(v && !v->producer && !is_param(v));
+  values_.erase(v->name);
+}
+
 std::vector<Node*> Graph::users(const Value* v) const {
   std::vector<Node*> r;
   for (const auto& n : nodes_)
@@ -183,6 +188,16 @@ void Graph::hoist(Node* n) {
     for (const Value* in : owned->inputs)
       if (in && in->producer == nodes_[i].get()) insert = i + 1;
   nodes_.insert(nodes_.begin() + static_cast<std::ptrdiff_t>(insert), std::move(owned));
+}
+
+void Graph::move_before(Node* n, const Node* anchor) {
+  auto at = std::find_if(nodes_.begin(), nodes_.end(), [&](const auto& p) { return p.get() == n; });
+  FC_ASSERT(at != nodes_.end() && n != anchor);
+  std::unique_ptr<Node> owned = std::move(*at);
+  nodes_.erase(at);
+  auto before = std::find_if(nodes_.begin(), nodes_.end(), [&](const auto& p) { return p.get() == anchor; });
+  FC_ASSERT(before != nodes_.end());
+  nodes_.insert(before, std::move(owned));
 }
 
 void Graph::toposort() {

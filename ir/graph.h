@@ -86,10 +86,14 @@ class Graph {
                  std::map<std::string, Attribute> attrs = {}, std::string name = {});
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
   void remove_node(Node* n);
+  // Forgets a value that nothing produces or reads any more (invalidates the pointer).
+  void remove_value(Value* v);
   void toposort();            // stable topological order (worklist, no recursion); throws on a cycle
   // Moves `n` to run as early as its inputs allow: right after the last producer of its inputs (in
   // the current order; to the front when it has none). Keeps a topological order topological.
   void hoist(Node* n);
+  // Moves `n` to run just before `anchor` (the caller keeps the order topological).
+  void move_before(Node* n, const Node* anchor);
   void remove_dead_nodes();   // nodes whose outputs reach no graph output, and unused values/params
   std::vector<Node*> users(const Value* v) const;
   // Replace every use of `from` (node inputs and graph outputs) by `to`.

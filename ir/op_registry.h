@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ir/attribute.h"
+#include "ir/fused_kernel.h"
 #include "ir/grad_builder.h"
 #include "ir/graph.h"
 #include "ir/types.h"
@@ -41,6 +42,13 @@ struct OpCost {
 // Evaluated on concrete types (batch known).
 using CostFn = std::function<OpCost(const InferContext&, const std::vector<TensorType>& outputs)>;
 
+// The op as scalar code inside a fused elementwise kernel (passes/elementwise_fusion.h): appends to
+// `k` the computation of one element of each output from the value ids `in` of its inputs' elements
+// (broadcast), and returns the outputs' value ids. Given only where every output element depends on
+// the same element of each broadcast input alone, and the code gives bit for bit what the op's CPU
+// kernel gives for f32 (so fusing never changes a result).
+using ScalarFn = std::function<std::vector<int>(FusedKernel& k, const Node& node, const std::vector<int>& in)>;
+
 struct AttrSpec {
   std::string name;
   AttrKind kind;
@@ -60,6 +68,7 @@ struct OpSchema {
   CostFn cost;                  // optional; default: flops = output elements, bytes = in + out
   std::string doc;              // one line for `fcc --help`/README
   GradFn gradient;              // optional: the gradient rule, as IR (see ir/grad_builder.h)
+  ScalarFn scalar;              // optional: the op inside a fused elementwise kernel
 };
 
 class OpRegistry {

@@ -7,7 +7,8 @@
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
 //      hyper-parameter input, with optimizer state as new zero-initialised parameters.
-// 5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates.
+//   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates;
+//   6. elementwise fusion (passes/elementwise_fusion.h) over the whole step.
 // Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
 // data, labels, fc.hyper, fc.rng; outputs: loss, model output.
 #pragma once
@@ -17,6 +18,7 @@
 
 #include "ir/graph.h"
 #include "passes/allreduce_buckets.h"
+#include "passes/elementwise_fusion.h"
 
 namespace fc::passes {
 
@@ -31,6 +33,7 @@ struct TrainingConfig {
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)
+  bool fusion = true;             // fuse elementwise chains (passes/elementwise_fusion.h), last
 };
 
 struct TrainingGraphInfo {
@@ -41,6 +44,7 @@ struct TrainingGraphInfo {
   std::vector<std::string> gradient_values; // what each trainable parameter's update reads: its
                                             // gradient summed over ranks (same order)
   BucketPlan buckets;                       // the AllReduce buckets with their predicted times
+  FusionStats fusion;                       // what elementwise fusion did
 };
 
 TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config);

@@ -296,6 +296,7 @@ const std::vector<SectionSpec>& sections() {
         {"min_lr", [](const Field& f, Recipe& r) { r.min_lr = f.nonnegative_number(); }}},
        {}},
       {"runtime", {{"threads", [](const Field& f, Recipe& r) { r.threads = f.int32(f.nonnegative_integer()); }}}, {}},
+      {"compile", {{"fusion", [](const Field& f, Recipe& r) { r.fusion = f.boolean(); }}}, {}},
       {"checkpoint",
        {{"dir", [](const Field& f, Recipe& r) { r.checkpoint_dir = f.path(); }},
         {"every_steps", [](const Field& f, Recipe& r) { r.checkpoint_every_steps = f.nonnegative_integer(); }},

@@ -63,6 +63,9 @@ struct Recipe {
   // [runtime]
   int threads = 0;  // 0: the cores this rank may use
 
+  // [compile]
+  bool fusion = true;  // fuse elementwise chains into LLVM-compiled kernels (passes/elementwise_fusion.h)
+
   // [checkpoint]
   std::string checkpoint_dir;  // empty: no checkpoints
   int64_t checkpoint_every_steps = 0;

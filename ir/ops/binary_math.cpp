@@ -31,6 +31,7 @@ struct BroadcastDef {
   Result result;
   const char* doc;
   GradFn grad = {};           // empty: not differentiable
+  ScalarOp scalar = ScalarOp::kConst;  // the op in a fused kernel, folded over the inputs (kConst: none)
 };
 
 constexpr int kVariadic = 1 << 20;
@@ -134,20 +135,23 @@ std::vector<BroadcastDef> broadcast_defs() {
   const std::vector<DType> arith{DType::F32, DType::F64, DType::I64};
   const std::vector<DType> equal{DType::F32, DType::F64, DType::I64, DType::Bool};
   return {
-      {"Add", 7, 2, 2, 1, arith, Result::SameAsInput, "a + b", add_grad},
-      {"Sub", 7, 2, 2, 1, arith, Result::SameAsInput, "a - b", sub_grad},
-      {"Mul", 7, 2, 2, 1, arith, Result::SameAsInput, "a * b", mul_grad},
-      {"Div", 7, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)", div_grad},
+      {"Add", 7, 2, 2, 1, arith, Result::SameAsInput, "a + b", add_grad, ScalarOp::kAdd},
+      {"Sub", 7, 2, 2, 1, arith, Result::SameAsInput, "a - b", sub_grad, ScalarOp::kSub},
+      {"Mul", 7, 2, 2, 1, arith, Result::SameAsInput, "a * b", mul_grad, ScalarOp::kMul},
+      {"Div", 7, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)", div_grad,
+       ScalarOp::kDiv},
       {"Pow", 7, 2, 2, 4, {DType::F32}, Result::SameAsInput, "a ^ b (b: f32 or i64)", pow_grad},
       {"Equal", 7, 2, 2, 1, equal, Result::Bool, "a == b"},
       {"Less", 7, 2, 2, 1, arith, Result::Bool, "a < b"},
       {"Greater", 7, 2, 2, 1, arith, Result::Bool, "a > b"},
       {"Max", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise maximum of all inputs (NaN wins)",
-       select_grad},
+       select_grad, ScalarOp::kMax},
       {"Min", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise minimum of all inputs (NaN wins)",
-       select_grad},
-      {"Sum", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs", sum_grad},
-      {"Mean", 8, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs", mean_grad},
+       select_grad, ScalarOp::kMin},
+      {"Sum", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs", sum_grad,
+       ScalarOp::kAdd},
+      {"Mean", 8, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs", mean_grad,
+       ScalarOp::kAdd},
   };
 }
 
@@ -182,6 +186,19 @@ ShapeFn broadcast_infer(const BroadcastDef& d) {
   };
 }
 
+// In a fused kernel: a left fold of the inputs, as the CPU kernel (binary_math.cpp) folds them;
+// Mean then divides by the input count (one rounding, as the kernel).
+ScalarFn broadcast_scalar(const BroadcastDef& d) {
+  if (d.scalar == ScalarOp::kConst) return {};
+  const bool is_mean = std::string(d.name) == "Mean";
+  return [op = d.scalar, is_mean](FusedKernel& k, const Node& n, const std::vector<int>& in) -> std::vector<int> {
+    int acc = in[0];
+    for (size_t i = 1; i < in.size(); ++i) acc = k.binary(op, acc, in[i]);
+    if (is_mean) acc = k.div(acc, k.constant(static_cast<float>(n.inputs.size())));
+    return {acc};
+  };
+}
+
 // A variadic op with k inputs does k-1 operations per output element (Mean one more).
 CostFn broadcast_cost(double flops) {
   return [flops](const InferContext& ctx, const std::vector<TensorType>& outs) {
@@ -201,6 +218,7 @@ CostFn broadcast_cost(double flops) {
         .cost = broadcast_cost(d.flops),
         .doc = d.doc,
         .gradient = d.grad,
+        .scalar = broadcast_scalar(d),
     });
   return true;
 }();

@@ -37,24 +37,62 @@ struct GradDef {
   double flops;
   std::vector<AttrSpec> attrs;
   const char* doc;
+  ScalarFn scalar = {};  // (dy, s) in a fused kernel, bit for bit the CPU kernel's float formula
 };
+
+using Ids = std::vector<int>;
+
+// dy where cond (0 or 1) holds, else 0.
+int mask(FusedKernel& k, int cond, int dy) { return k.select(cond, dy, k.constant(0.0f)); }
+
+Ids relu_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  return {mask(k, k.greater(in[1], k.constant(0.0f)), in[0])};
+}
+Ids leaky_relu_grad_scalar(FusedKernel& k, const Node& n, const Ids& in) {
+  const int scaled = k.mul(in[0], k.constant(n.attr_float("alpha")));
+  return {k.select(k.greater(in[1], k.constant(0.0f)), in[0], scaled)};
+}
+Ids sigmoid_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  const int one_minus_y = k.sub(k.constant(1.0f), in[1]);
+  return {k.mul(k.mul(in[0], one_minus_y), in[1])};
+}
+Ids tanh_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  const int one = k.constant(1.0f);
+  const int one_minus_y = k.sub(one, in[1]);
+  const int one_plus_y = k.add(one, in[1]);
+  return {k.mul(in[0], k.mul(one_minus_y, one_plus_y))};
+}
+Ids sqrt_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  return {k.div(in[0], k.mul(k.constant(2.0f), in[1]))};
+}
+Ids abs_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  const int zero = k.constant(0.0f);
+  const int positive = k.greater(in[1], zero);
+  const int negative = k.less(in[1], zero);
+  const int negated = k.select(negative, k.unary(ScalarOp::kNeg, in[0]), zero);
+  return {k.select(positive, in[0], negated)};
+}
+Ids reciprocal_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  const int neg_dy = k.unary(ScalarOp::kNeg, in[0]);
+  return {k.mul(neg_dy, k.mul(in[1], in[1]))};
+}
 
 AttrSpec float_attr(const char* name, float v) { return {name, AttrKind::Float, Attribute{v}}; }
 
 std::vector<GradDef> activation_grad_defs() {
   return {
-      {"ReluGrad", 1, {}, "gradient of Relu from its output"},
-      {"LeakyReluGrad", 2, {float_attr("alpha", 0.01f)}, "gradient of LeakyRelu"},
+      {"ReluGrad", 1, {}, "gradient of Relu from its output", relu_grad_scalar},
+      {"LeakyReluGrad", 2, {float_attr("alpha", 0.01f)}, "gradient of LeakyRelu", leaky_relu_grad_scalar},
       {"ClipGrad", 3, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}},
        "gradient of Clip (inclusive bounds)"},
-      {"SigmoidGrad", 3, {}, "gradient of Sigmoid from its output"},
-      {"TanhGrad", 3, {}, "gradient of Tanh from its output"},
+      {"SigmoidGrad", 3, {}, "gradient of Sigmoid from its output", sigmoid_grad_scalar},
+      {"TanhGrad", 3, {}, "gradient of Tanh from its output", tanh_grad_scalar},
       {"HardSigmoidGrad", 4, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, "gradient of HardSigmoid"},
       {"HardSwishGrad", 4, {}, "gradient of HardSwish"},
       {"ErfGrad", 6, {}, "gradient of Erf"},
-      {"SqrtGrad", 2, {}, "gradient of Sqrt from its output"},
-      {"AbsGrad", 1, {}, "gradient of Abs"},
-      {"ReciprocalGrad", 3, {}, "gradient of Reciprocal from its output"},
+      {"SqrtGrad", 2, {}, "gradient of Sqrt from its output", sqrt_grad_scalar},
+      {"AbsGrad", 1, {}, "gradient of Abs", abs_grad_scalar},
+      {"ReciprocalGrad", 3, {}, "gradient of Reciprocal from its output", reciprocal_grad_scalar},
       {"SoftplusGrad", 6, {}, "gradient of Softplus"},
       {"EluGrad", 6, {float_attr("alpha", 1.0f), float_attr("gamma", 1.0f)}, "gradient of Elu and Selu"},
   };
@@ -89,6 +127,7 @@ std::vector<TensorType> pow_grad_infer(const InferContext& ctx) {
         .infer = activation_grad_infer,
         .cost = elementwise_cost(d.flops),
         .doc = d.doc,
+        .scalar = std::move(d.scalar),
     });
   for (const char* name : {"PowGradBase", "PowGradExponent"})
     OpRegistry::global().add(OpSchema{

@@ -1,4 +1,5 @@
-// Relu: y = max(x, 0). (Exemplar of an op record: schema, shape function, cost, gradient rule.)
+// Relu: y = max(x, 0). (Exemplar of an op record: schema, shape function, cost, gradient rule,
+// scalar form for fused kernels.)
 // Gradient: fc.ReluGrad(dy, y) = y > 0 ? dy : 0, from the output as PyTorch's threshold_backward,
 // so x need not be kept for backward (ir/ops/elementwise_grads.cpp).
 #include "ir/grad_builder.h"
@@ -16,6 +17,9 @@ FC_REGISTER_OP(OpSchema{
     .doc = "max(x, 0)",
     .gradient = [](GradBuilder& b) -> std::vector<Value*> {
       return {b.emit1("ReluGrad", {b.dy(0), b.y(0)}, {}, "fc")};
+    },
+    .scalar = [](FusedKernel& k, const Node&, const std::vector<int>& in) -> std::vector<int> {
+      return {k.relu(in[0])};
     },
 });
 

@@ -29,10 +29,18 @@ struct UnaryDef {
   std::vector<DType> types;  // accepted input (= output) element types
   const char* doc;
   GradFn grad = {};          // empty: not differentiable
+  ScalarFn scalar = {};      // empty: never fused (transcendentals: the kernels round from double)
 };
 
 const std::vector<DType> kF32{DType::F32};
 const std::vector<DType> kSigned{DType::F32, DType::I64};
+
+// In a fused kernel: one scalar op, exactly what the CPU kernel computes in float.
+ScalarFn scalar_op(ScalarOp op) {
+  return [op](FusedKernel& k, const Node&, const std::vector<int>& in) -> std::vector<int> {
+    return {k.unary(op, in[0])};
+  };
+}
 
 AttrSpec float_attr(const char* name, float v) { return {name, AttrKind::Float, Attribute{v}}; }
 
@@ -70,7 +78,10 @@ GradFn forward_op_grad(const char* op, std::optional<Saved> saved) {
 std::vector<UnaryDef> unary_defs() {
   return {
       {"LeakyRelu", 6, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x",
-       fused_grad("LeakyReluGrad", Saved::X, {"alpha"})},
+       fused_grad("LeakyReluGrad", Saved::X, {"alpha"}),
+       [](FusedKernel& k, const Node& n, const std::vector<int>& in) -> std::vector<int> {
+         return {k.leaky_relu(in[0], n.attr_float("alpha"))};
+       }},
       {"Clip", 6, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32,
        "min(max(x, min), max); absent bounds are unbounded", fused_grad("ClipGrad", Saved::X, {"min", "max"})},
       {"Sigmoid", 6, 4, {}, kF32, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
@@ -79,14 +90,17 @@ std::vector<UnaryDef> unary_defs() {
        "max(0, min(1, alpha * x + beta))", fused_grad("HardSigmoidGrad", Saved::X, {"alpha", "beta"})},
       {"HardSwish", 14, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
       {"Erf", 9, 8, {}, kF32, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
-      {"Sqrt", 6, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y)},
+      {"Sqrt", 6, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},
       {"Exp", 6, 4, {}, kF32, "e^x", forward_op_grad("Mul", Saved::Y)},
       {"Log", 6, 4, {}, kF32, "natural logarithm", forward_op_grad("Div", Saved::X)},
-      {"Neg", 6, 1, {}, kSigned, "-x", forward_op_grad("Neg", std::nullopt)},
-      {"Abs", 6, 1, {}, kSigned, "|x|", fused_grad("AbsGrad", Saved::X)},
-      {"Reciprocal", 6, 1, {}, kF32, "1 / x", fused_grad("ReciprocalGrad", Saved::Y)},
-      {"Floor", 6, 1, {}, kF32, "round toward -inf"},
-      {"Ceil", 6, 1, {}, kF32, "round toward +inf"},
+      {"Neg", 6, 1, {}, kSigned, "-x", forward_op_grad("Neg", std::nullopt), scalar_op(ScalarOp::kNeg)},
+      {"Abs", 6, 1, {}, kSigned, "|x|", fused_grad("AbsGrad", Saved::X), scalar_op(ScalarOp::kAbs)},
+      {"Reciprocal", 6, 1, {}, kF32, "1 / x", fused_grad("ReciprocalGrad", Saved::Y),
+       [](FusedKernel& k, const Node&, const std::vector<int>& in) -> std::vector<int> {
+         return {k.div(k.constant(1.0f), in[0])};
+       }},
+      {"Floor", 6, 1, {}, kF32, "round toward -inf", {}, scalar_op(ScalarOp::kFloor)},
+      {"Ceil", 6, 1, {}, kF32, "round toward +inf", {}, scalar_op(ScalarOp::kCeil)},
       {"Softplus", 1, 5, {}, kF32, "log(1 + exp(x)), computed without overflow", fused_grad("SoftplusGrad", Saved::X)},
       {"Elu", 6, 5, {float_attr("alpha", 1.0f)}, kF32, "x > 0 ? x : alpha * (exp(x) - 1)",
        fused_grad("EluGrad", Saved::X, {"alpha"})},
@@ -120,6 +134,7 @@ ShapeFn unary_infer(std::vector<DType> types) {
         .cost = elementwise_cost(d.flops),
         .doc = d.doc,
         .gradient = std::move(d.grad),
+        .scalar = std::move(d.scalar),
     });
   return true;
 }();

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/fused_kernel.h"
+#include "ir/fused_kernel.h"
 #include "codegen/jit.h"
 #include "codegen/ptx.h"
 #include "ir/content_hash.h"

@@ -17,3 +17,8 @@ add_test(NAME e2e_bucketing
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_bucketing.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/bucketing)
 set_tests_properties(e2e_bucketing PROPERTIES TIMEOUT 300)
+
+add_test(NAME e2e_fusion
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_fusion.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/fusion)
+set_tests_properties(e2e_fusion PROPERTIES TIMEOUT 600)

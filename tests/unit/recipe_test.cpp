@@ -288,7 +288,7 @@ TEST_F(RecipeTest, ErrorsNameFileLineAndKey) {
       {"[runtime]\nthreads = -2\n", "7: [runtime] threads: must be >= 0, got -2"},
       {"[checkpoint]\nkeep = 0\n", "7: [checkpoint] keep: must be > 0, got 0"},
       {"[model2]\nx = 1\n", "6: [model2]: unknown section (expected one of [model], [data], [train], [optimizer], "
-                            "[schedule], [runtime], [checkpoint], [output], [distributed])"},
+                            "[schedule], [runtime], [compile], [checkpoint], [output], [distributed])"},
   };
   for (const Case& c : cases) EXPECT_EQ(error_of(kMinimal + c.extra), p + ":" + c.expected) << c.extra;
 }

@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-namespace fc::codegen {
+namespace fc::ir {
 
 enum class ScalarOp {
   kLoad,      // input element; `input` is the input index
@@ -112,6 +112,13 @@ class FusedKernel {
   // Parses to_text()'s form (how a plan file stores a fused kernel); from_text(k.to_text()) == k.
   // Throws fc::Error naming the line on malformed text.
   static FusedKernel from_text(const std::string& text);
+  // The program alone (instructions and outputs, "; "-separated on one line, no shapes): what an
+  // fc.Fused node stores, since a graph's shapes may be symbolic until the batch is known.
+  //   "%0 = load 0; %1 = load 1; %2 = add %0 %1; %3 = relu %2; out 0 %3"
+  std::string body_text() const;
+  // The kernel of a body_text() at concrete shapes; throws fc::Error as from_text does.
+  static FusedKernel from_body(const std::string& body, const std::vector<int64_t>& out_shape,
+                               const std::vector<std::vector<int64_t>>& input_shapes);
   bool operator==(const FusedKernel& o) const { return to_text() == o.to_text(); }
   // FNV-1a 64 of to_text(), as 16 hex digits.
   std::string hash() const;
@@ -142,4 +149,4 @@ LoopNest make_loop_nest(const FusedKernel& k);
 void evaluate_reference(const FusedKernel& k, const float* const* inputs, float* const* outputs,
                         int64_t begin, int64_t end);
 
-}  // namespace fc::codegen
+}  // namespace fc::ir

@@ -1,6 +1,6 @@
 // FusedKernel: builders, validation, canonical text + hash, loop-nest simplification and the plain
 // C++ reference evaluator. See fused_kernel.h.
-#include "codegen/fused_kernel.h"
+#include "ir/fused_kernel.h"
 
 #include <bit>
 #include <cerrno>
@@ -13,7 +13,7 @@
 #include "ir/content_hash.h"
 #include "ir/error.h"
 
-namespace fc::codegen {
+namespace fc::ir {
 
 namespace {
 
@@ -37,7 +37,7 @@ constexpr OpInfo kOps[] = {
 const OpInfo& info(ScalarOp op) {
   for (const OpInfo& i : kOps)
     if (i.op == op) return i;
-  fail("codegen: unknown scalar op ", static_cast<int>(op));
+  fail("fused kernel: unknown scalar op ", static_cast<int>(op));
 }
 
 std::string shape_text(const std::vector<int64_t>& s) {
@@ -62,7 +62,7 @@ int op_arity(ScalarOp op) { return info(op).arity; }
 int FusedKernel::push(Instr in) {
   const int id = static_cast<int>(instrs_.size());
   for (int v : {in.a, in.b, in.c})
-    FC_CHECK(v < id, "codegen: ", op_name(in.op), " refers to value %", v, " before it exists");
+    FC_CHECK(v < id, "fused kernel: ", op_name(in.op), " refers to value %", v, " before it exists");
   instrs_.push_back(in);
   return id;
 }
@@ -73,16 +73,16 @@ int FusedKernel::add_input(std::vector<int64_t> shape) {
 }
 
 int FusedKernel::load(int input) {
-  FC_CHECK(input >= 0 && input < num_inputs(), "codegen: load of input ", input, " of ", num_inputs());
+  FC_CHECK(input >= 0 && input < num_inputs(), "fused kernel: load of input ", input, " of ", num_inputs());
   return push({.op = ScalarOp::kLoad, .input = input});
 }
 int FusedKernel::constant(float v) { return push({.op = ScalarOp::kConst, .value = v}); }
 int FusedKernel::unary(ScalarOp op, int a) {
-  FC_CHECK(op_arity(op) == 1, "codegen: ", op_name(op), " is not unary");
+  FC_CHECK(op_arity(op) == 1, "fused kernel: ", op_name(op), " is not unary");
   return push({.op = op, .a = a});
 }
 int FusedKernel::binary(ScalarOp op, int a, int b) {
-  FC_CHECK(op_arity(op) == 2, "codegen: ", op_name(op), " is not binary");
+  FC_CHECK(op_arity(op) == 2, "fused kernel: ", op_name(op), " is not binary");
   return push({.op = op, .a = a, .b = b});
 }
 int FusedKernel::leaky_relu(int a, float alpha) { return push({.op = ScalarOp::kLeakyRelu, .a = a, .value = alpha}); }
@@ -90,7 +90,7 @@ int FusedKernel::select(int cond, int t, int f) { return push({.op = ScalarOp::k
 int FusedKernel::fma(int a, int b, int c) { return push({.op = ScalarOp::kFma, .a = a, .b = b, .c = c}); }
 
 void FusedKernel::add_output(int v) {
-  FC_CHECK(v >= 0 && v < static_cast<int>(instrs_.size()), "codegen: output of unknown value %", v);
+  FC_CHECK(v >= 0 && v < static_cast<int>(instrs_.size()), "fused kernel: output of unknown value %", v);
   outputs_.push_back(v);
 }
 
@@ -101,26 +101,26 @@ int64_t FusedKernel::numel() const {
 }
 
 void FusedKernel::validate() const {
-  for (int64_t d : out_shape_) FC_CHECK(d >= 0, "codegen: negative output dim in ", shape_text(out_shape_));
+  for (int64_t d : out_shape_) FC_CHECK(d >= 0, "fused kernel: negative output dim in ", shape_text(out_shape_));
   for (size_t i = 0; i < input_shapes_.size(); ++i) {
     const auto& s = input_shapes_[i];
-    FC_CHECK(s.size() <= out_shape_.size(), "codegen: input ", i, " ", shape_text(s), " has more dims than the output ",
+    FC_CHECK(s.size() <= out_shape_.size(), "fused kernel: input ", i, " ", shape_text(s), " has more dims than the output ",
              shape_text(out_shape_));
     const size_t off = out_shape_.size() - s.size();
     for (size_t d = 0; d < s.size(); ++d)
-      FC_CHECK(s[d] == 1 || s[d] == out_shape_[off + d], "codegen: input ", i, " ", shape_text(s),
+      FC_CHECK(s[d] == 1 || s[d] == out_shape_[off + d], "fused kernel: input ", i, " ", shape_text(s),
                " does not broadcast to ", shape_text(out_shape_));
   }
-  FC_CHECK(!outputs_.empty(), "codegen: kernel has no outputs");
+  FC_CHECK(!outputs_.empty(), "fused kernel: kernel has no outputs");
   for (size_t k = 0; k < instrs_.size(); ++k) {
     const Instr& in = instrs_[k];
     const int arity = op_arity(in.op);
     const int ops[3] = {in.a, in.b, in.c};
     for (int j = 0; j < 3; ++j) {
-      if (j < arity) FC_CHECK(ops[j] >= 0 && ops[j] < static_cast<int>(k), "codegen: bad operand of %", k);
-      else FC_CHECK(ops[j] == -1, "codegen: extra operand of %", k);
+      if (j < arity) FC_CHECK(ops[j] >= 0 && ops[j] < static_cast<int>(k), "fused kernel: bad operand of %", k);
+      else FC_CHECK(ops[j] == -1, "fused kernel: extra operand of %", k);
     }
-    if (in.op == ScalarOp::kLoad) FC_CHECK(in.input >= 0 && in.input < num_inputs(), "codegen: bad load %", k);
+    if (in.op == ScalarOp::kLoad) FC_CHECK(in.input >= 0 && in.input < num_inputs(), "fused kernel: bad load %", k);
   }
 }
 
@@ -248,6 +248,30 @@ FusedKernel FusedKernel::from_text(const std::string& text) {
   return k;
 }
 
+std::string FusedKernel::body_text() const {
+  const std::string text = to_text();
+  std::istringstream in(text);
+  std::string line, body;
+  while (std::getline(in, line))
+    if (!line.empty() && (line[0] == '%' || (line.compare(0, 4, "out ") == 0 && line.find('%') != std::string::npos)))
+      body += (body.empty() ? "" : "; ") + line;
+  return body;
+}
+
+FusedKernel FusedKernel::from_body(const std::string& body, const std::vector<int64_t>& out_shape,
+                                   const std::vector<std::vector<int64_t>>& input_shapes) {
+  std::string text = "fused_kernel v1\nout " + shape_text(out_shape) + "\n";
+  for (size_t i = 0; i < input_shapes.size(); ++i)
+    text += "in " + std::to_string(i) + " " + shape_text(input_shapes[i]) + "\n";
+  for (size_t at = 0; at < body.size();) {
+    size_t end = body.find(';', at);
+    if (end == std::string::npos) end = body.size();
+    text += body.substr(at, end - at) + "\n";
+    at = end + 1;
+  }
+  return from_text(text);
+}
+
 std::string FusedKernel::hash() const { return ir::hex64(ir::fnv1a64(to_text())); }
 
 LoopNest make_loop_nest(const FusedKernel& k) {
@@ -342,4 +366,4 @@ void evaluate_reference(const FusedKernel& k, const float* const* inputs, float*
   }
 }
 
-}  // namespace fc::codegen
+}  // namespace fc::ir
