@@ -25,10 +25,13 @@ or 60 s; else the first seed, 7: a large model has an input that close in almost
 flip among ~1e6 activations moves the whole model less). For such data the PyTorch fp32 error a
 tolerance is a multiple of is the largest of three fp32 runs: as is, and from parameters and inputs
 each moved by about one float32 rounding step (relative 2^-23, random sign), which flips near-kink inputs
-as any other fp32 implementation's rounding would. The factors stay as they are.
-Likewise AdamW runs with eps = 1e-6 rather than 1e-8: with eps far below a gradient's rounding
-noise, an element whose true gradient is ~0 gets a full +-lr step whose sign is that noise's (in
-PyTorch fp32 as in any implementation).
+as any other fp32 implementation's rounding would; and a single tensor may then be off by 10x the
+worst tensor error of those runs (a flipped kink moves whichever tensors lie behind it). The factors
+stay as they are.
+Likewise AdamW runs with lr 1e-4 and eps 1e-6 rather than 1e-3 and 1e-8: with eps far below a
+gradient's rounding noise, an element whose true gradient is ~0 gets a full +-lr step whose sign is
+that noise's (in PyTorch fp32 as in any implementation), and at 1e-3 VGG-11's loss jumps from 7 to
+325 in one step.
 
 Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model), mse (fcc adds F.mse_loss against
 float targets), graph (the model is exported with F.cross_entropy inside it, as ONNX
@@ -185,7 +188,7 @@ def main():
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
-    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-3, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6}
+    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6}
 
     def draw(seed):
         g = torch.Generator().manual_seed(seed)
@@ -269,45 +272,56 @@ sync_batchnorm = true
     xs = np.split(x, a.steps)
     ys = np.split(y, a.steps)
     init = {k: v.detach().double().numpy().copy() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+    l64, g64, s64 = torch_run(model, xs, ys, a.optimizer, hp, torch.float64, a.loss)
+    s64 = {n: v for n, v in s64.items() if not n.endswith("num_batches_tracked")}
+    gmax = max(np.linalg.norm(v) for v in g64.values())
+    gnames, snames = sorted(g64), sorted(s64)
+    cat = lambda d, names: np.concatenate([np.ravel(d[n]) for n in names])  # noqa: E731
+    G, S = cat(g64, gnames), cat(s64, snames)
+    G_den, S_den = max(np.linalg.norm(G), 1e-30), max(np.linalg.norm(S - cat(init, snames)), 1e-30)
+
+    def errors(losses, grads, state):
+        """Every judged error of one run against the float64 truth: {(kind, name): relative error}."""
+        e = {("loss step", str(k)): rel(losses[k], l64[k], abs(l64[k])) for k in range(a.steps)}
+        e[("gradient", "(all tensors)")] = rel(cat(grads, gnames), G, G_den)
+        for n in gnames:
+            e[("gradient", n)] = rel(grads[n], g64[n], max(np.linalg.norm(g64[n]), 1e-4 * gmax))
+        e[("state", "(all tensors)")] = rel(cat(state, snames), S, S_den)
+        for n in snames:
+            e[("state", n)] = rel(state[n], s64[n], max(np.linalg.norm(s64[n] - init[n]), 1e-12))
+        return e
+
     # PyTorch fp32 as it is, and (data near kinks) twice more from inputs moved by one rounding step:
     # the reference error is the largest of them, what fp32 training of these data can't tell apart.
-    refs = [torch_run(model, xs, ys, a.optimizer, hp, torch.float32, a.loss, jitter)
-            for jitter in ([None] if clean else [None, 1, 2])]
-    l32, g32, s32 = [[r[i] for r in refs] for i in range(3)]
-    l64, g64, s64 = torch_run(model, xs, ys, a.optimizer, hp, torch.float64, a.loss)
+    # One run at a time, keeping only its errors (VGG-11's runs are ~2 GB each).
+    ref = {}
+    for jitter in [None] if clean else [None, 1, 2]:
+        for key, v in errors(*torch_run(model, xs, ys, a.optimizer, hp, torch.float32, a.loss, jitter)).items():
+            ref[key] = max(ref.get(key, 0.0), v)
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
+    ours = errors(ours_loss, {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in gnames},
+                  {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in snames})
 
     failures = []
-    def judge(kind, name, ours, t32, truth, denom, factor=10, floor=0.0):
-        e_ours, e_t = rel(ours, truth, denom), max(rel(t, truth, denom) for t in t32)
-        ok = e_ours <= max(factor * e_t, floor) or e_ours < 1e-5
-        if not ok:
+    def judge(kind, name, factor=10, floor=0.0):
+        e_ours, e_t = ours[(kind, name)], ref[(kind, name)]
+        if not (e_ours <= max(factor * e_t, floor) or e_ours < 1e-5):
             failures.append(f"{kind} {name}: err(fcrun) {e_ours:.3e} > {factor} x err(torch fp32) {e_t:.3e}")
         return e_ours, e_t
 
-    def judge_all(kind, ours, t32, truth, init=None):
-        names = sorted(truth)
-        cat = lambda d: np.concatenate([np.ravel(d[n]) for n in names])  # noqa: E731
-        T = cat(truth)
-        denom = np.linalg.norm(T - cat(init)) if init is not None else np.linalg.norm(T)
-        return judge(kind, "(all tensors)", cat(ours), [cat(t) for t in t32], T, max(denom, 1e-30), factor=3)
-
-    worst = [0.0, 0.0]
     for k in range(a.steps):
-        judge("loss step", str(k), ours_loss[k], [l[k] for l in l32], l64[k], abs(l64[k]))
-    gmax = max(np.linalg.norm(v) for v in g64.values())
-    ours_g = {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in g64}
-    eg = judge_all("gradient", ours_g, g32, g64)
-    for name, truth in g64.items():
-        e = judge("gradient", name, ours_g[name], [g[name] for g in g32], truth, max(np.linalg.norm(truth), 1e-4 * gmax),
-                  floor=10 * eg[1])
+        judge("loss step", str(k))
+    # Per tensor, the floor is 10x PyTorch's whole-model error; for data near kinks, 10x its worst
+    # tensor's: a flipped kink moves whichever tensors lie behind it, in any fp32 run.
+    spread = lambda kind, names: max(ref[(kind, n)] for n in names) if not clean else 0.0  # noqa: E731
+    eg = judge("gradient", "(all tensors)", factor=3)
+    worst = [0.0, 0.0]
+    for n in gnames:
+        e = judge("gradient", n, floor=10 * max(eg[1], spread("gradient", gnames)))
         worst = [max(worst[0], e[0]), max(worst[1], e[1])]
-    s64 = {n: v for n, v in s64.items() if not n.endswith("num_batches_tracked")}
-    ours_s = {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in s64}
-    es = judge_all("state", ours_s, s32, s64, init)
-    for name, truth in s64.items():
-        judge("state", name, ours_s[name], [t[name] for t in s32], truth, max(np.linalg.norm(truth - init[name]), 1e-12),
-              floor=10 * es[1])
+    es = judge("state", "(all tensors)", factor=3)
+    for n in snames:
+        judge("state", n, floor=10 * max(es[1], spread("state", snames)))
     print(f"whole gradient: err fcrun {eg[0]:.2e} vs torch fp32 {eg[1]:.2e}; whole state after {a.steps} steps: "
           f"err fcrun {es[0]:.2e} vs torch fp32 {es[1]:.2e}")
     print(f"{a.model} {a.optimizer} {a.loss} loss on {a.ranks} rank(s): {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
