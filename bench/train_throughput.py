@@ -55,6 +55,9 @@ def prepare(name, batch, workdir):
     return d
 
 
+FUSION = True  # --fusion off: fcrun without elementwise fusion ([compile] fusion = false)
+
+
 def recipe(d, batch, steps, threads):
     path = os.path.join(d, f"r_{threads}_{steps}.toml")
     with open(path, "w") as f:
@@ -76,6 +79,8 @@ momentum = 0.9
 weight_decay = 1e-4
 [runtime]
 threads = {threads}
+[compile]
+fusion = {"true" if FUSION else "false"}
 """)
     return path
 
@@ -127,8 +132,11 @@ def main():
     ap.add_argument("--steps", type=int, default=3, help="N: fcrun runs N and 10N steps, PyTorch times 9N")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "bench", "out", "throughput"))
     ap.add_argument("--json", help="also write one JSON object per row to this file")
+    ap.add_argument("--fusion", choices=["on", "off"], default="on", help="fcrun's elementwise fusion")
     ap.add_argument("--torch-worker", nargs=4, metavar=("MODEL", "BATCH", "STEPS", "THREADS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global FUSION
+    FUSION = a.fusion == "on"
     if a.torch_worker:
         m, b, s, t = a.torch_worker
         torch_worker(m, int(b), int(s), int(t), os.path.join(a.workdir, m))
