@@ -8,6 +8,8 @@
 //   fc.BatchNormTrainingGrad(dY, X, scale, saved_mean, saved_invstd) -> dX, dscale, dB
 // Attribute `sync` (both ops): statistics and gradient sums are reduced across the data-parallel
 // ranks (runtime/data_parallel.h), so N ranks compute what one rank computes with the whole batch.
+// Attribute `relu` (forward): Y = max(Y, 0), a following Relu folded in by the fusion pass
+// (passes/elementwise_fusion.h) after autodiff, so a folded node never has its gradient taken.
 #include "ir/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
@@ -32,11 +34,13 @@ FC_REGISTER_OP(OpSchema{
     .max_outputs = 5,
     .attrs = {{"epsilon", AttrKind::Float, Attribute{1e-5f}},
               {"momentum", AttrKind::Float, Attribute{0.1f}},
-              {"sync", AttrKind::Int, Attribute{int64_t{0}}}},
+              {"sync", AttrKind::Int, Attribute{int64_t{0}}},
+              {"relu", AttrKind::Int, Attribute{int64_t{0}}}},
     .infer = bn_types,
     .cost = elementwise_cost(8),
     .doc = "batch normalisation with batch statistics and running-statistics update (PyTorch semantics)",
     .gradient = [](GradBuilder& b) -> std::vector<Value*> {
+      FC_CHECK(b.node().attr_int("relu") == 0, b.node().describe(), ": has a folded Relu (fusion runs after autodiff)");
       auto d = b.emit("BatchNormTrainingGrad", {b.dy(0), b.x(0), b.x(1), b.y(3), b.y(4)},
                       {{"sync", b.node().attr_int("sync")}}, 3, "fc");
       return {d[0], d[1], d[2], nullptr, nullptr};

@@ -2,7 +2,8 @@
 """Elementwise fusion on a real model (ResNet-18 at 3x64x64, exported in training form), end to end:
 
 - `fcc compile --emit ir` of the recipe holds fc.Fused nodes (the residual Add + Relu forward, the
-  gradient sums + ReluGrad backward), and fewer nodes than with `--set compile.fusion=false`;
+  gradient sums + ReluGrad backward), BatchNorms with their Relu folded in, and fewer nodes than with
+  `--set compile.fusion=false`;
 - three SGD-momentum steps with fusion and without it give the same trained weights, bit for bit
   (every scalar form is exactly its op's kernel);
 - the LLVM kernel cache: the first start compiles the fused kernels, the second start of the same
@@ -59,6 +60,8 @@ def main():
     check(count(fused_ir) < count(plain_ir), f"fusion leaves fewer nodes ({count(fused_ir)} vs {count(plain_ir)})")
     check('"Add", "Relu"' in fused_ir, "the residual Add + Relu is one kernel")
     check('"fc.ReluGrad"' in fused_ir, "ReluGrad is fused (it appears in a fused node's ops)")
+    folded = len(re.findall(r"= fc\.BatchNormTraining\(.*relu = 1", fused_ir))
+    check(folded == 9, f"the Relu after each of the 9 first BatchNorms (stem, conv1 of 8 blocks) is folded into it ({folded})")
 
     def train(out, *sets, job="r.toml"):
         args = [fcrun, job, "--set", f'output.model="{out}"']

@@ -152,3 +152,28 @@ TEST(ElementwiseFusion, ThreadSplitGivesTheSameBits) {
                                             {"b", test::random_tensor({1000}, 4)}};
   EXPECT_EQ(run_bytes(g, feeds, 1), run_bytes(g, feeds, 2));
 }
+
+TEST(ElementwiseFusion, FoldsAReluIntoTheBatchNormBeforeIt) {
+  const char* text = R"(graph main(%x: f32[4,3,5,5], %s: f32[3], %b: f32[3], %rm: f32[3], %rv: f32[3]) -> (%r: f32[4,3,5,5], %m2: f32[3]) opset 17 {
+    %y: f32[4,3,5,5], %m2: f32[3], %v2: f32[3], %sm: f32[3], %si: f32[3] = fc.BatchNormTraining(%x, %s, %b, %rm, %rv)
+    %r: f32[4,3,5,5] = Relu(%y)
+  })";
+  std::map<std::string, Tensor> feeds{{"x", test::random_tensor({4, 3, 5, 5}, 1, -3.0f, 3.0f)}};
+  for (const char* p : {"s", "b", "rm", "rv"}) feeds[p] = test::random_tensor({3}, feeds.size(), 0.5f, 1.5f);
+  const auto want = run_bytes(parse_graph(text), feeds);
+  Graph g = parse_graph(text);
+  EXPECT_EQ(passes::fuse_elementwise(g).relus_folded, 1);
+  verify(g);
+  ASSERT_EQ(g.nodes().size(), 1u);
+  EXPECT_EQ(g.nodes()[0]->attr_int("relu"), 1);
+  EXPECT_EQ(g.nodes()[0]->outputs[0], g.value("r"));
+  EXPECT_EQ(g.find_value("y"), nullptr);
+  EXPECT_EQ(run_bytes(g, feeds), want);
+
+  // y read by something else too (here a graph output): not folded.
+  Graph kept = parse_graph(R"(graph main(%x: f32[4,3,5,5], %s: f32[3], %b: f32[3], %rm: f32[3], %rv: f32[3]) -> (%r: f32[4,3,5,5], %y: f32[4,3,5,5]) opset 17 {
+    %y: f32[4,3,5,5], %m2: f32[3], %v2: f32[3], %sm: f32[3], %si: f32[3] = fc.BatchNormTraining(%x, %s, %b, %rm, %rv)
+    %r: f32[4,3,5,5] = Relu(%y)
+  })");
+  EXPECT_EQ(passes::fuse_elementwise(kept).relus_folded, 0);
+}

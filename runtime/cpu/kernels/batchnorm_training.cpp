@@ -3,6 +3,7 @@
 // cross-rank reductions that synchronised BatchNorm needs (runtime/data_parallel.h): with `sync`
 // and several ranks, the counts and sums are global, so every rank normalises with the statistics
 // of the whole global batch.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -56,6 +57,7 @@ void bn_forward(const KernelSpec& spec, const std::vector<const Tensor*>& in, st
   float *rmean2 = out[1].data<float>(), *rvar2 = out[2].data<float>();
   float *saved_mean = out[3].data<float>(), *saved_invstd = out[4].data<float>();
   const double eps = spec.node.attr_float("epsilon"), m = spec.node.attr_float("momentum");
+  const bool relu = spec.node.attr_int("relu") != 0;  // a Relu folded in: the same max(y, 0) as relu.cpp
 
   std::vector<double> sums = channel_sums(l, x, [](int64_t, float v) { return double(v); });
   reduce_if_synced(spec, sums);
@@ -81,7 +83,10 @@ void bn_forward(const KernelSpec& spec, const std::vector<const Tensor*>& in, st
     for (int64_t i = 0; i < l.n; ++i) {
       const float* p = x + (i * l.c + c) * l.s;
       float* q = y + (i * l.c + c) * l.s;
-      for (int64_t k = 0; k < l.s; ++k) q[k] = p[k] * a + b;
+      if (relu)
+        for (int64_t k = 0; k < l.s; ++k) q[k] = std::max(p[k] * a + b, 0.0f);
+      else
+        for (int64_t k = 0; k < l.s; ++k) q[k] = p[k] * a + b;
     }
   }
 }
