@@ -170,7 +170,7 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   opts.resume = resume;
   opts.plan_hash = job.plan_hash;
   trainer.train(opts);
-  if (const runtime::cpu::JitCounts jit = runtime::cpu::jit_counts(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
+  if (const codegen::JitStats jit = runtime::cpu::jit_stats(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
     std::cout << "jit: " << jit.compiled << " fused kernels compiled, " << jit.loaded
               << " loaded from the kernel cache\n";
   if (!r.output_model.empty() && dp.rank() == 0) {

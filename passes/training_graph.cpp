@@ -238,7 +238,7 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   g.inputs = {x, labels, hyper, rng};
   g.outputs = {loss, logits};
   g.remove_dead_nodes();
-  if (config.fusion) info.fusion = fuse_elementwise(g);
+  if (config.fusion) fuse_elementwise(g);
   return info;
 }
 

@@ -44,7 +44,6 @@ struct TrainingGraphInfo {
   std::vector<std::string> gradient_values; // what each trainable parameter's update reads: its
                                             // gradient summed over ranks (same order)
   BucketPlan buckets;                       // the AllReduce buckets with their predicted times
-  FusionStats fusion;                       // what elementwise fusion did
 };
 
 TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config);

@@ -3,16 +3,10 @@
 // start of the same plan shows compiled == 0.
 #pragma once
 
-#include <cstdint>
+#include "codegen/jit.h"
 
 namespace fc::runtime::cpu {
 
-struct JitCounts {
-  int64_t compiled = 0;
-  int64_t loaded = 0;
-  int64_t reused = 0;
-};
-
-JitCounts jit_counts();
+codegen::JitStats jit_stats();
 
 }  // namespace fc::runtime::cpu

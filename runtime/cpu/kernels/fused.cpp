@@ -42,22 +42,24 @@ class FusedCpuKernel : public Kernel {
       fail(spec.node.describe(), ": ", e.what());
     }
     if (!jit_disabled()) fn_ = process_jit().compile(kernel_);
+    // The split depends on shapes and threads only: fixed here, not worked out every step.
+    n_ = kernel_.numel();
+    chunk_ = std::max(kMinChunk, ((n_ + threads_ - 1) / threads_ + 15) / 16 * 16);
+    chunks_ = (n_ + chunk_ - 1) / chunk_;
+    in_.resize(spec.inputs.size());
+    out_.resize(spec.outputs.size());
   }
 
   void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
-    std::vector<const float*> in(inputs.size());
-    std::vector<float*> out(outputs.size());
-    for (size_t i = 0; i < inputs.size(); ++i) in[i] = inputs[i]->data<float>();
-    for (size_t o = 0; o < outputs.size(); ++o) out[o] = outputs[o].data<float>();
-    const int64_t n = kernel_.numel();
-    int64_t chunk = (n + threads_ - 1) / threads_;
-    chunk = std::max(kMinChunk, (chunk + 15) / 16 * 16);
-    const int64_t chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(threads_) if (chunks > 1)
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t begin = c * chunk, end = std::min(n, begin + chunk);
-      if (fn_) fn_(in.data(), out.data(), begin, end);
-      else ir::evaluate_reference(kernel_, in.data(), out.data(), begin, end);
+    for (size_t i = 0; i < inputs.size(); ++i) in_[i] = inputs[i]->data<float>();
+    for (size_t o = 0; o < outputs.size(); ++o) out_[o] = outputs[o].data<float>();
+    const float* const* in = in_.data();
+    float* const* out = out_.data();
+#pragma omp parallel for num_threads(threads_) if (chunks_ > 1)
+    for (int64_t c = 0; c < chunks_; ++c) {
+      const int64_t begin = c * chunk_, end = std::min(n_, begin + chunk_);
+      if (fn_) fn_(in, out, begin, end);
+      else ir::evaluate_reference(kernel_, in, out, begin, end);
     }
   }
 
@@ -65,14 +67,14 @@ class FusedCpuKernel : public Kernel {
   ir::FusedKernel kernel_;
   codegen::KernelFn fn_ = nullptr;
   int threads_;
+  int64_t n_ = 0, chunk_ = 1, chunks_ = 0;
+  std::vector<const float*> in_;  // the step's data pointers (no allocation per step)
+  std::vector<float*> out_;
 };
 
 }  // namespace
 
-JitCounts jit_counts() {
-  const codegen::JitStats s = process_jit().stats();
-  return {s.compiled, s.loaded, s.reused};
-}
+codegen::JitStats jit_stats() { return process_jit().stats(); }
 
 FC_REGISTER_CPU_KERNEL("fc::Fused", [](const KernelSpec& s) { return std::make_unique<FusedCpuKernel>(s); });
 
