@@ -69,6 +69,10 @@ struct OpSchema {
   std::string doc;              // one line for `fcc --help`/README
   GradFn gradient;              // optional: the gradient rule, as IR (see ir/grad_builder.h)
   ScalarFn scalar;              // optional: the op inside a fused elementwise kernel
+  // (output, input) pairs where the output may be written into the input's own buffer: element i
+  // of the input is read before element i of the output is written, and nothing else of it
+  // after (the optimizer updates). ir/in_place.h decides where a graph uses that.
+  std::vector<std::pair<int, int>> in_place;
 };
 
 class OpRegistry {

@@ -57,6 +57,8 @@ class Tensor {
   bool same_storage(const Tensor& o) const { return storage_ == o.storage_ && offset_ == o.offset_; }
   // Whether both are views of one allocation (at any offsets).
   bool shares_storage(const Tensor& o) const { return storage_ && storage_ == o.storage_; }
+  // Whether no other tensor (copy or view) holds this storage: writing it changes no one else's.
+  bool sole_owner() const { return storage_ && storage_.use_count() == 1; }
 
  private:
   template <typename T> void check_type() const {

@@ -29,10 +29,15 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   // inputs[i] is null for an omitted optional input. outputs arrive allocated with the inferred
-  // shapes (zero-filled), unless allocates_outputs() is true: then the kernel assigns them itself
+  // shapes (zero-filled unless overwrites_outputs()), unless allocates_outputs() is true: then the kernel assigns them itself
   // (e.g. Reshape returns a view that shares its input's storage).
   virtual void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) = 0;
   virtual bool allocates_outputs() const { return false; }
+  // True when run() writes every element of every output before reading it: the executor then
+  // hands over outputs with whatever their memory held (no zero-fill; FC_POISON_OUTPUTS=1 fills
+  // them with NaN instead, so that a wrong claim shows), and may pass an output that shares an
+  // input's buffer where the op allows it (OpSchema::in_place).
+  virtual bool overwrites_outputs() const { return false; }
   // An asynchronous kernel (communication) is started with start() instead of run(): it queues its
   // work elsewhere and returns at once; the executor keeps `inputs` and `outputs` alive and
   // untouched until the future is ready, and nodes that read the outputs wait for it.

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "ir/error.h"
+#include "ir/in_place.h"
 #include "ir/op_registry.h"
 #include "runtime/data_parallel.h"
 #include "runtime/memory_plan.h"
@@ -33,6 +34,23 @@ bool memory_planning_enabled() {
     return !(v && std::string_view(v) == "0");
   }();
   return enabled;
+}
+
+// FC_POISON_OUTPUTS=1 fills the outputs of kernels that claim to overwrite them
+// (Kernel::overwrites_outputs) with NaN instead of leaving what the memory held: a kernel that
+// leaves an element unwritten then changes the result, which tests compare against a normal run.
+bool poison_outputs() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FC_POISON_OUTPUTS");
+    return v && std::string_view(v) == "1";
+  }();
+  return enabled;
+}
+
+// Readies an output buffer for `kernel`: zero-filled unless it writes every element itself.
+void prepare_output(const Kernel& kernel, Tensor& t) {
+  if (!kernel.overwrites_outputs()) std::memset(t.raw(), 0, t.nbytes());
+  else if (poison_outputs()) std::memset(t.raw(), 0xff, t.nbytes());  // all-ones bits: a NaN in f32 and f64
 }
 }  // namespace
 
@@ -77,6 +95,7 @@ Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), ba
     ++i;
   }
   for (ir::Value* o : graph.outputs) last_use_[o] = INT32_MAX;
+  in_place_ = ir::in_place_state_updates(graph);
   for (const auto& [param, next] : graph.state_updates) {
     FC_CHECK(graph.is_param(param), "state update of '", param->name, "': not a parameter");
     state_[param] = graph.param(param).clone();
@@ -216,6 +235,16 @@ bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
   return memory_ != nullptr;
 }
 
+const Tensor* Executor::in_place_buffer(const Kernel& kernel, const ir::Value* out, const ir::TensorType& type) const {
+  auto it = in_place_.find(out);
+  if (it == in_place_.end() || !kernel.overwrites_outputs()) return nullptr;
+  const Tensor& own = state_.at(it->second);
+  // Another holder of the old state (a caller's copy, a communication still reading it) keeps it:
+  // the update then goes to a new buffer, as without in-place updates.
+  if (!own.sole_owner() || own.dtype() != type.dtype || own.dims() != type.sizes()) return nullptr;
+  return &own;
+}
+
 size_t Executor::planned_arena_bytes() const { return memory_ ? memory_->arena_bytes : 0; }
 
 const Tensor& Executor::state(const ir::Value* param) const {
@@ -338,16 +367,17 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         if (auto placed = placed_.find(n.outputs[k]); placed != placed_.end()) {
           FC_CHECK(st.out_types[k].sizes() == placed->second.dims(), n.describe(), ": gradient shape ",
                    ir::to_string(st.out_types[k]), " differs from its planned ", ir::to_string(placed->second.type()));
-          // Kernels expect zero-filled outputs, as fresh allocations are.
           outs[k] = placed->second;
-          std::memset(outs[k].raw(), 0, outs[k].nbytes());
+          prepare_output(*st.kernel, outs[k]);
+        } else if (const Tensor* own = in_place_buffer(*st.kernel, n.outputs[k], st.out_types[k])) {
+          outs[k] = *own;  // the new state is written over the old
         } else {
           auto slot = memory ? memory->slot.find(n.outputs[k]) : decltype(memory->slot)::iterator{};
           const bool planned = memory && slot != memory->slot.end();
           if (planned && slot->second.dtype() == st.out_types[k].dtype &&
               slot->second.dims() == st.out_types[k].sizes()) {
             outs[k] = slot->second;
-            std::memset(outs[k].raw(), 0, outs[k].nbytes());  // kernels expect zero-filled outputs
+            prepare_output(*st.kernel, outs[k]);
           } else {
             outs[k] = Tensor(st.out_types[k].dtype, st.out_types[k].sizes());
             // A planned size that changed (it depends on values, not shapes): plan after this step.

@@ -62,6 +62,8 @@ class Executor {
                   const std::unordered_map<const ir::Value*, Tensor>& feeds);
   void plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
                         const std::unordered_map<const ir::Value*, ir::TensorType>& produced);
+  // The state tensor that new state `out` may be written into (ir/in_place.h), or null.
+  const Tensor* in_place_buffer(const Kernel& kernel, const ir::Value* out, const ir::TensorType& type) const;
 
   const ir::Graph& graph_;
   Backend& backend_;
@@ -71,6 +73,7 @@ class Executor {
   Tensor bucket_arena_;                                  // data-parallel gradient buckets
   std::unordered_map<const ir::Value*, Tensor> placed_;  // gradient -> its place in the arena
   std::unique_ptr<StepMemory> memory_;                   // the plan for the current input shapes
+  std::unordered_map<const ir::Value*, const ir::Value*> in_place_;  // new state -> the parameter it overwrites
 };
 
 }  // namespace fc::runtime

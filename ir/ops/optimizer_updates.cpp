@@ -33,6 +33,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = [](const InferContext& ctx) { return state_like_w(ctx, 2); },
     .cost = elementwise_cost(6),
     .doc = "SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD semantics)",
+    .in_place = {{0, 0}, {1, 3}},  // w' over w, momentum' over momentum
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -45,6 +46,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = [](const InferContext& ctx) { return state_like_w(ctx, 4); },
     .cost = elementwise_cost(12),
     .doc = "AdamW (torch.optim.AdamW semantics, amsgrad off)",
+    .in_place = {{0, 0}, {1, 2}, {2, 3}},  // w', m', v' over w, m, v
 });
 
 }  // namespace fc::ir

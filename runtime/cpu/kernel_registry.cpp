@@ -28,12 +28,14 @@ std::vector<std::string> KernelRegistry::ops() const {
 namespace {
 class FunctionKernel : public Kernel {
  public:
-  FunctionKernel(const KernelSpec& spec, KernelFn fn)
-      : node_(spec.node), inputs_(spec.inputs), outputs_(spec.outputs), threads_(spec.threads), fn_(std::move(fn)) {}
+  FunctionKernel(const KernelSpec& spec, KernelFn fn, OutputsOnEntry on_entry)
+      : node_(spec.node), inputs_(spec.inputs), outputs_(spec.outputs), threads_(spec.threads), fn_(std::move(fn)),
+        overwrites_(on_entry == OutputsOnEntry::Anything) {}
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     KernelSpec spec{node_, inputs_, {}, outputs_, threads_};
     fn_(spec, in, out);
   }
+  bool overwrites_outputs() const override { return overwrites_; }
 
  private:
   const ir::Node& node_;
@@ -41,11 +43,12 @@ class FunctionKernel : public Kernel {
   std::vector<ir::TensorType> outputs_;
   int threads_;
   KernelFn fn_;
+  bool overwrites_;
 };
 }  // namespace
 
-std::unique_ptr<Kernel> make_function_kernel(const KernelSpec& spec, KernelFn fn) {
-  return std::make_unique<FunctionKernel>(spec, std::move(fn));
+std::unique_ptr<Kernel> make_function_kernel(const KernelSpec& spec, KernelFn fn, OutputsOnEntry outputs) {
+  return std::make_unique<FunctionKernel>(spec, std::move(fn), outputs);
 }
 
 }  // namespace fc::runtime::cpu

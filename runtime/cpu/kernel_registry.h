@@ -31,7 +31,10 @@ struct KernelRegistrar {
 
 // A kernel that is just a function; `fn` receives the spec captured at build time.
 using KernelFn = std::function<void(const KernelSpec&, const std::vector<const Tensor*>&, std::vector<Tensor>&)>;
-std::unique_ptr<Kernel> make_function_kernel(const KernelSpec& spec, KernelFn fn);
+// What a function kernel's outputs must hold when it starts (Kernel::overwrites_outputs).
+enum class OutputsOnEntry { Zeroed, Anything };
+std::unique_ptr<Kernel> make_function_kernel(const KernelSpec& spec, KernelFn fn,
+                                             OutputsOnEntry outputs = OutputsOnEntry::Zeroed);
 
 }  // namespace fc::runtime::cpu
 
@@ -43,4 +46,9 @@ std::unique_ptr<Kernel> make_function_kernel(const KernelSpec& spec, KernelFn fn
 #define FC_REGISTER_CPU_FN(op, fn)                                                  \
   FC_REGISTER_CPU_KERNEL(op, [](const ::fc::runtime::KernelSpec& s) {               \
     return ::fc::runtime::cpu::make_function_kernel(s, fn);                        \
+  })
+// Registers a function kernel that writes every element of its outputs (no zero-fill needed).
+#define FC_REGISTER_CPU_FN_OVERWRITING(op, fn)                                                           \
+  FC_REGISTER_CPU_KERNEL(op, [](const ::fc::runtime::KernelSpec& s) {                                    \
+    return ::fc::runtime::cpu::make_function_kernel(s, fn, ::fc::runtime::cpu::OutputsOnEntry::Anything); \
   })

@@ -22,3 +22,7 @@ add_test(NAME e2e_fusion
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_fusion.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/fusion)
 set_tests_properties(e2e_fusion PROPERTIES TIMEOUT 600)
+add_test(NAME e2e_output_poison
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_output_poison.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/output_poison)
+set_tests_properties(e2e_output_poison PROPERTIES TIMEOUT 900)

@@ -143,7 +143,7 @@ void bn_backward(const KernelSpec& spec, const std::vector<const Tensor*>& in, s
 
 }  // namespace
 
-FC_REGISTER_CPU_FN("fc::BatchNormTraining", bn_forward);
-FC_REGISTER_CPU_FN("fc::BatchNormTrainingGrad", bn_backward);
+FC_REGISTER_CPU_FN_OVERWRITING("fc::BatchNormTraining", bn_forward);
+FC_REGISTER_CPU_FN_OVERWRITING("fc::BatchNormTrainingGrad", bn_backward);
 
 }  // namespace fc::runtime::cpu

@@ -70,7 +70,7 @@ void add_binary(const char* op) {
         if constexpr (std::is_same_v<F, DivF>) check_nonzero_divisor<T>(s, *in[1]);
         broadcast_binary<T, T, Y>(*in[0], *in[1], out[0], F{});
       });
-    });
+    }, OutputsOnEntry::Anything);
   });
 }
 
@@ -95,7 +95,7 @@ void add_variadic(const char* op) {
           unary_map<T, T>(y, y, [n](T v) { return v / n; });
         }
       });
-    });
+    }, OutputsOnEntry::Anything);
   });
 }
 

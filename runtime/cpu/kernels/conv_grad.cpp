@@ -16,6 +16,7 @@ namespace {
 
 class ConvGradDataKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit ConvGradDataKernel(const KernelSpec& s) : node_(s.node) {
     dnnl_checked(node_, [&] {
       const ConvGeometry g = conv_geometry(node_, s.inputs[2].sizes(), s.inputs[1].sizes(), s.inputs[0].sizes());
@@ -51,6 +52,7 @@ class ConvGradDataKernel : public Kernel {
 
 class ConvGradWeightKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit ConvGradWeightKernel(const KernelSpec& s) : node_(s.node) {
     has_bias_ = s.outputs.size() > 1;
     dnnl_checked(node_, [&] {

@@ -122,7 +122,7 @@ void add_activation_grad(const char* op) {
       FC_CHECK(in[0]->numel() == in[1]->numel(), s.node.describe(), ": dy has ", in[0]->numel(),
                " elements but the saved tensor has ", in[1]->numel());
       zip_map<float, float, float>(*in[0], *in[1], out[0], f);
-    });
+    }, OutputsOnEntry::Anything);
   });
 }
 

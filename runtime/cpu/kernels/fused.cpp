@@ -33,6 +33,7 @@ constexpr int64_t kMinChunk = 16384;
 
 class FusedCpuKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit FusedCpuKernel(const KernelSpec& spec) : threads_(std::max(1, spec.threads)) {
     std::vector<std::vector<int64_t>> in_shapes;
     for (const ir::TensorType& t : spec.inputs) in_shapes.push_back(t.sizes());

@@ -15,6 +15,7 @@ bool present(const KernelSpec& s, size_t i) { return i < s.inputs.size() && s.in
 
 class GemmKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit GemmKernel(const KernelSpec& s) : node_(s.node) {
     const std::vector<int64_t> a = s.inputs[0].sizes(), b = s.inputs[1].sizes();
     const bool ta = node_.attr_int("transA") != 0, tb = node_.attr_int("transB") != 0;
@@ -59,6 +60,7 @@ class GemmKernel : public Kernel {
 
 class MatMulKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit MatMulKernel(const KernelSpec& s) : node_(s.node) {
     std::vector<int64_t> a = s.inputs[0].sizes(), b = s.inputs[1].sizes();
     if (a.size() == 1) a.insert(a.begin(), 1);

@@ -3,6 +3,7 @@
 // operations follow PyTorch's order (add with alpha is a fused multiply-add in ATen's vectorised
 // CPU kernels), so a step matches torch.optim to float rounding.
 #include <cmath>
+#include <cstring>
 
 #include "ir/hyperparams.h"
 #include "runtime/cpu/kernel_registry.h"
@@ -23,7 +24,8 @@ void sgd(const KernelSpec& s, const std::vector<const Tensor*>& in, std::vector<
   const bool use_momentum = buf && momentum != 0.0f && out.size() > 1;
   float* w2 = out[0].data<float>();
   float* buf2 = use_momentum ? out[1].data<float>() : nullptr;
-  if (!use_momentum && out.size() > 1) out[1] = in[3]->clone();
+  if (!use_momentum && out.size() > 1 && !out[1].same_storage(*in[3]))  // the buffer passes through
+    std::memcpy(out[1].raw(), in[3]->raw(), in[3]->nbytes());
   const int64_t n = static_cast<int64_t>(out[0].numel());
 #pragma omp parallel for simd if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
@@ -69,7 +71,7 @@ void adamw(const KernelSpec&, const std::vector<const Tensor*>& in, std::vector<
 
 }  // namespace
 
-FC_REGISTER_CPU_FN("fc::SGDUpdate", sgd);
-FC_REGISTER_CPU_FN("fc::AdamWUpdate", adamw);
+FC_REGISTER_CPU_FN_OVERWRITING("fc::SGDUpdate", sgd);
+FC_REGISTER_CPU_FN_OVERWRITING("fc::AdamWUpdate", adamw);
 
 }  // namespace fc::runtime::cpu

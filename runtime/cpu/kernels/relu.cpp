@@ -16,6 +16,6 @@ void relu(const KernelSpec&, const std::vector<const Tensor*>& in, std::vector<T
 
 }  // namespace
 
-FC_REGISTER_CPU_FN("Relu", relu);
+FC_REGISTER_CPU_FN_OVERWRITING("Relu", relu);
 
 }  // namespace fc::runtime::cpu

@@ -45,6 +45,6 @@ void sum_to_shape_of(const KernelSpec&, const std::vector<const Tensor*>& in, st
 
 }  // namespace
 
-FC_REGISTER_CPU_FN("fc::SumToShapeOf", sum_to_shape_of);
+FC_REGISTER_CPU_FN_OVERWRITING("fc::SumToShapeOf", sum_to_shape_of);
 
 }  // namespace fc::runtime::cpu

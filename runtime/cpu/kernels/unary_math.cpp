@@ -117,7 +117,7 @@ void add_unary(const char* op) {
         using T = std::remove_pointer_t<decltype(tag)>;
         unary_map<T, T>(*in[0], out[0], f);
       });
-    });
+    }, OutputsOnEntry::Anything);
   });
 }
 
