@@ -257,6 +257,24 @@ TEST(DnnlPoolGrad, MaxPoolTiesGoToTheFirstMaximumInWindowOrder) {
   test::expect_close(v.grads[0], {1, 1, 4, 20}, want, 0.0);
 }
 
+TEST(DnnlPoolGrad, MaxPoolSendsAWindowsGradientToItsNaN) {
+  // PyTorch's rule: a NaN counts as the maximum (oneDNN's workspace would skip it; such an x takes
+  // the direct loop). x = 0..15 row-major, a NaN at (1, 1): windows 2x2/1 that hold it send dy there.
+  std::vector<float> values(16);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = float(i);
+  values[5] = std::nanf("");
+  Tensor x = Tensor::from_vector<float>({1, 1, 4, 4}, values);
+  Vjp v = vjp("MaxPool", {x}, {{"kernel_shape", Ints{2, 2}}}, {0});
+  ASSERT_EQ(v.dy.dims(), (Ints{1, 1, 3, 3}));
+  std::vector<double> want(16, 0.0);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 3; ++j) {
+      const bool holds_nan = i <= 1 && j <= 1;  // windows starting at rows/cols 0..1 cover (1, 1)
+      want[holds_nan ? 5 : (i + 1) * 4 + j + 1] += test::at(v.dy, i * 3 + j);
+    }
+  test::expect_close(v.grads[0], {1, 1, 4, 4}, want, 0.0);
+}
+
 TEST(DnnlPoolGrad, GlobalPoolsMatchReference) {
   std::mt19937 rng(6);
   Tensor x = test::random_tensor({2, 3, 4, 5}, rng);
