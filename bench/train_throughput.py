@@ -8,10 +8,11 @@ the ratio; achieved FLOP/s (fcc's FLOPs per step) against this CPU's fp32 peak; 
 
 Start-up is excluded on both sides: fcrun runs the recipe for N and for 10N steps and the time of
 the 9N extra steps is the difference; PyTorch (in its own process, so that its RSS is its own)
-times 9N steps after 2 warm-up steps. Random data, same for both.
+times 9N steps after 2 warm-up steps. Random data, same for both. Each side is measured --repeat
+times (interleaved) and the medians are reported; peak RSS is the largest of the repeats.
 
 usage: bench/train_throughput.py [--models mlp,lenet5,...] [--threads 1,2] [--batch 64] [--steps 3]
-                                 [--workdir bench/out/throughput] [--json FILE]
+                                 [--repeat 3] [--workdir bench/out/throughput] [--json FILE]
 """
 import argparse
 import json
@@ -133,6 +134,8 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(ROOT, "bench", "out", "throughput"))
     ap.add_argument("--json", help="also write one JSON object per row to this file")
     ap.add_argument("--fusion", choices=["on", "off"], default="on", help="fcrun's elementwise fusion")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="measure each side this many times, interleaved, and report the medians")
     ap.add_argument("--torch-worker", nargs=4, metavar=("MODEL", "BATCH", "STEPS", "THREADS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     global FUSION
@@ -149,24 +152,31 @@ def main():
         d = prepare(name, a.batch, a.workdir)
         flops = flops_per_step(d, a.batch)
         for threads in [int(t) for t in a.threads.split(",")]:
-            t1 = run_rss([fcrun, recipe(d, a.batch, a.steps, threads)], d)
-            t10 = run_rss([fcrun, recipe(d, a.batch, 10 * a.steps, threads)], d)
-            tt = run_rss(["/usr/bin/python3", os.path.abspath(__file__), "--workdir", a.workdir, "--torch-worker", name,
-                          str(a.batch), str(a.steps), str(threads)], d)
             images = 9 * a.steps * a.batch
-            fc_sec = t10["wall"] - t1["wall"]
-            torch_sec = json.loads(tt["stdout"].strip().splitlines()[-1])["seconds"]
-            fc_ips, torch_ips = images / fc_sec, images / torch_sec
+            fc_runs, torch_runs, fc_rss, torch_rss = [], [], [], []
+            # Interleaved repeats: fcrun's step time differs from one process to the next (on this
+            # 2-vCPU machine, by up to ~15% at 2 threads, steady within a run); medians of both sides.
+            for _ in range(a.repeat):
+                t1 = run_rss([fcrun, recipe(d, a.batch, a.steps, threads)], d)
+                t10 = run_rss([fcrun, recipe(d, a.batch, 10 * a.steps, threads)], d)
+                tt = run_rss(["/usr/bin/python3", os.path.abspath(__file__), "--workdir", a.workdir, "--torch-worker",
+                              name, str(a.batch), str(a.steps), str(threads)], d)
+                fc_runs.append(images / (t10["wall"] - t1["wall"]))
+                torch_runs.append(images / json.loads(tt["stdout"].strip().splitlines()[-1])["seconds"])
+                fc_rss.append(t10["rss"])
+                torch_rss.append(tt["rss"])
+            fc_ips, torch_ips = median(fc_runs), median(torch_runs)
             peak, mhz = cpu_peak_flops(threads)
-            achieved = flops * 9 * a.steps / fc_sec
+            achieved = flops * fc_ips / a.batch
             row = {"model": name, "threads": threads, "batch": a.batch, "fcrun_images_per_sec": round(fc_ips, 1),
                    "pytorch_images_per_sec": round(torch_ips, 1), "ratio": round(fc_ips / torch_ips, 3),
+                   "fcrun_runs": [round(v, 1) for v in fc_runs], "pytorch_runs": [round(v, 1) for v in torch_runs],
                    "fcrun_gflops": round(achieved / 1e9, 2), "peak_gflops": round(peak / 1e9, 1),
-                   "cpu_mhz": mhz, "fcrun_peak_rss_mib": round(t10["rss"], 1),
-                   "pytorch_peak_rss_mib": round(tt["rss"], 1)}
+                   "cpu_mhz": mhz, "fcrun_peak_rss_mib": round(max(fc_rss), 1),
+                   "pytorch_peak_rss_mib": round(max(torch_rss), 1)}
             rows.append(row)
             print(f"| {name} | {threads} | {fc_ips:.1f} | {torch_ips:.1f} | {fc_ips / torch_ips:.2f}x | "
-                  f"{achieved / 1e9:.1f} ({100 * achieved / peak:.0f}%) | {t10['rss']:.0f} / {tt['rss']:.0f} |",
+                  f"{achieved / 1e9:.1f} ({100 * achieved / peak:.0f}%) | {max(fc_rss):.0f} / {max(torch_rss):.0f} |",
                   flush=True)
     for t in sorted({r["threads"] for r in rows}):
         ratios = [r["ratio"] for r in rows if r["threads"] == t]
@@ -178,6 +188,11 @@ def main():
         with open(a.json, "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
 def run_rss(cmd, cwd):
