@@ -97,17 +97,27 @@ void exchange(const Communicator& comm, int tag, const float* send, size_t send_
     const size_t offset = k * recv_piece;
     requests.push_back(comm.irecv(landing + offset, std::min(recv_piece, recv_count - offset), source, tag));
   }
-  for (size_t k = 0; k < send_pieces; ++k) {
-    const size_t offset = k * send_piece;
+  const bool remote = send_count > 0 && buffers.remote && buffers.remote_window > 0 &&
+                      static_cast<size_t>(dest) < buffers.remote->size() && (*buffers.remote)[static_cast<size_t>(dest)];
+  const size_t window = remote ? buffers.remote_window : send_pieces;
+  size_t posted = 0;
+  const auto post_send = [&] {
+    const size_t offset = posted++ * send_piece;
     requests.push_back(comm.isend(send + offset, std::min(send_piece, send_count - offset), dest, tag));
-  }
-  if (accumulate) {
-    // Pieces from one source with one tag arrive in order (MPI's non-overtaking rule): sum each as
-    // soon as it is in, in a fixed order, while later pieces are still moving.
-    for (size_t k = 0; k < recv_pieces; ++k) {
+  };
+  while (posted < std::min(window, send_pieces)) post_send();
+  // Pieces from one source with one tag arrive in order (MPI's non-overtaking rule): with
+  // accumulate, sum each as soon as it is in, in a fixed order, while later pieces are still
+  // moving; each send that completes lets the next one of the window go.
+  for (size_t k = 0; k < std::max(recv_pieces, send_pieces); ++k) {
+    if (accumulate && k < recv_pieces) {
       Communicator::wait(requests[k]);
       const size_t offset = k * recv_piece;
       add_into(recv + offset, landing + offset, std::min(recv_piece, recv_count - offset));
+    }
+    if (k < send_pieces && posted < send_pieces) {
+      Communicator::wait(requests[recv_pieces + k]);
+      post_send();
     }
   }
   Communicator::wait_all(requests);
@@ -127,6 +137,11 @@ Allreducer::Allreducer(const Communicator& comm, AllreduceAlgorithm algorithm, A
     : comm_(comm), algorithm_(algorithm), options_(options) {
   FC_CHECK(comm.valid(), "allreduce on an invalid communicator");
   if (algorithm == AllreduceAlgorithm::SharedMemory) shm_ = std::make_unique<SharedMemoryAllreduce>(comm, options);
+  else if (algorithm != AllreduceAlgorithm::Mpi && comm.size() > 1 && options.ranks_per_host > 0)
+    for (int r = 0; r < comm.size(); ++r)
+      remote_.push_back(r / options.ranks_per_host != comm.rank() / options.ranks_per_host);
+  else if (algorithm != AllreduceAlgorithm::Mpi && comm.size() > 1)
+    remote_ = comm.ranks_on_other_hosts();
 }
 
 Allreducer::~Allreducer() = default;
@@ -134,7 +149,7 @@ Allreducer::~Allreducer() = default;
 void Allreducer::run(float* data, size_t count) {
   FC_CHECK(count == 0 || data != nullptr, "allreduce of ", count, " elements from a null buffer");
   if (comm_.size() == 1) return;
-  const detail::StepBuffers buffers{scratch_, options_.piece_floats};
+  const detail::StepBuffers buffers{scratch_, options_.piece_floats, &remote_, options_.remote_send_window};
   switch (algorithm_) {
     case AllreduceAlgorithm::Tree:
       return detail::allreduce_tree(comm_, data, count, buffers);

@@ -36,12 +36,19 @@ const std::vector<AllreduceAlgorithm>& all_allreduce_algorithms();
 struct AllreduceOptions {
   // SharedMemory only: the algorithm host leaders run among themselves (any but SharedMemory).
   AllreduceAlgorithm inter_host = AllreduceAlgorithm::Ring;
-  // SharedMemory only: 0 = one group per host (MPI_COMM_TYPE_SHARED). N > 0 splits each host into
-  // groups of N consecutive ranks, so that one host can exercise the hierarchical path (tests).
+  // 0 = hosts as MPI_COMM_TYPE_SHARED finds them. N > 0 treats each N consecutive ranks as one
+  // host, so that one machine can exercise the hierarchical shared-memory path and the send
+  // window below (tests).
   int ranks_per_host = 0;
   // Messages are cut into pieces of this many floats so that summing a received piece overlaps
   // the transfer of the next one.
   size_t piece_floats = size_t{1} << 16;
+  // Pieces sent to a rank on another host that may be in flight at once (0: all of a message).
+  // Over TCP, a whole half of the buffer queued at once to the peer that is sending its half back
+  // made halving-doubling 39-41% slower than its model at 8 emulated hosts on 100 Mb/s; two pieces
+  // in flight: within 5% (bench/EMULATION.md). Within a host (shared memory) the limit halved ring
+  // and halving-doubling at 16-64 MiB, so it does not apply there.
+  size_t remote_send_window = 2;
   // SharedMemory only: the buffer is processed in chunks of this many floats, pipelined, so that
   // a chunk is still in cache when the other ranks read it.
   size_t shm_chunk_floats = size_t{1} << 18;
@@ -77,6 +84,7 @@ class Allreducer {
   AllreduceAlgorithm algorithm_;
   AllreduceOptions options_;
   std::vector<float> scratch_;
+  std::vector<char> remote_;  // per rank: on another host (the send window applies)
   std::unique_ptr<SharedMemoryAllreduce> shm_;
 };
 

@@ -30,9 +30,12 @@ void add_to(float* dst, const float* a, const float* __restrict b, size_t n);
 // With accumulate, received floats land in `scratch` and are added into recv[0..recv_count)
 // piece by piece as pieces arrive (the sum of a piece overlaps the transfer of the next);
 // without, they are received straight into recv. Send and receive ranges must not overlap.
+// Sends to a rank on another host keep at most `remote_window` pieces in flight (0: no limit).
 struct StepBuffers {
   std::vector<float>& scratch;
   size_t piece_floats;
+  const std::vector<char>* remote = nullptr;  // per rank: on another host
+  size_t remote_window = 0;
 };
 void exchange(const Communicator& comm, int tag, const float* send, size_t send_count, int dest, float* recv,
               size_t recv_count, int source, bool accumulate, StepBuffers buffers);

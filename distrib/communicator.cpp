@@ -107,6 +107,21 @@ Communicator Communicator::split_shared() const {
   return Communicator(sub);
 }
 
+std::vector<char> Communicator::ranks_on_other_hosts() const {
+  Communicator local = split_shared();
+  MPI_Group all = MPI_GROUP_NULL, mine = MPI_GROUP_NULL;
+  FC_MPI(MPI_Comm_group, comm_, &all);
+  FC_MPI(MPI_Comm_group, local.comm(), &mine);
+  std::vector<int> local_ranks(static_cast<size_t>(local.size())), ranks(local_ranks.size());
+  for (size_t i = 0; i < local_ranks.size(); ++i) local_ranks[i] = static_cast<int>(i);
+  FC_MPI(MPI_Group_translate_ranks, mine, local.size(), local_ranks.data(), all, ranks.data());
+  FC_MPI(MPI_Group_free, &mine);
+  FC_MPI(MPI_Group_free, &all);
+  std::vector<char> other(static_cast<size_t>(size_), 1);
+  for (int r : ranks) other[static_cast<size_t>(r)] = 0;
+  return other;
+}
+
 Communicator Communicator::dup() const {
   MPI_Comm copy = MPI_COMM_NULL;
   FC_MPI(MPI_Comm_dup, comm_, &copy);

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace fc::distrib {
 
@@ -59,6 +60,9 @@ class Communicator {
   Communicator split(int color, int key) const;
   // The ranks of this communicator that can share memory (MPI_COMM_TYPE_SHARED: same host).
   Communicator split_shared() const;
+  // Per rank of this communicator: 1 if it is on another host than this rank (not in
+  // split_shared()'s group). Collective.
+  std::vector<char> ranks_on_other_hosts() const;
   // The same ranks in a communicator of their own (messages never meet this one's).
   Communicator dup() const;
 

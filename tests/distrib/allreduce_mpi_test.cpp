@@ -77,6 +77,15 @@ std::vector<Config> configs() {
   pieces.piece_floats = 3;
   list.push_back({"ring/piece3", AllreduceAlgorithm::Ring, pieces});
   list.push_back({"halving_doubling/piece3", AllreduceAlgorithm::HalvingDoubling, pieces});
+  // Every rank its own host: sends keep 1 or 2 pieces in flight (the inter-host send window).
+  for (size_t window : {1, 2})
+    for (AllreduceAlgorithm a : {AllreduceAlgorithm::Tree, AllreduceAlgorithm::Ring, AllreduceAlgorithm::HalvingDoubling,
+                                 AllreduceAlgorithm::ParameterServer}) {
+      AllreduceOptions o = pieces;
+      o.ranks_per_host = 1;
+      o.remote_send_window = window;
+      list.push_back({std::string(fc::distrib::to_string(a)) + "/piece3/window" + std::to_string(window), a, o});
+    }
   // Shared memory with many chunks through the two-chunk rings (the last chunk short).
   AllreduceOptions chunks;
   chunks.shm_chunk_floats = 3;
