@@ -155,7 +155,7 @@ def main():
             images = 9 * a.steps * a.batch
             fc_runs, torch_runs, fc_rss, torch_rss = [], [], [], []
             # Interleaved repeats: fcrun's step time differs from one process to the next (on this
-            # 2-vCPU machine, by up to ~15% at 2 threads, steady within a run); medians of both sides.
+            # 2-vCPU machine, by up to ~25% at 2 threads, steady within a run); medians of both sides.
             for _ in range(a.repeat):
                 t1 = run_rss([fcrun, recipe(d, a.batch, a.steps, threads)], d)
                 t10 = run_rss([fcrun, recipe(d, a.batch, 10 * a.steps, threads)], d)

@@ -97,8 +97,9 @@ void exchange(const Communicator& comm, int tag, const float* send, size_t send_
     const size_t offset = k * recv_piece;
     requests.push_back(comm.irecv(landing + offset, std::min(recv_piece, recv_count - offset), source, tag));
   }
-  const bool remote = send_count > 0 && buffers.remote && buffers.remote_window > 0 &&
-                      static_cast<size_t>(dest) < buffers.remote->size() && (*buffers.remote)[static_cast<size_t>(dest)];
+  // (send_count > 0 implies dest is a rank, not MPI_PROC_NULL.)
+  const bool remote = send_count > 0 && buffers.remote_window > 0 && buffers.remote && !buffers.remote->empty() &&
+                      (*buffers.remote)[static_cast<size_t>(dest)];
   const size_t window = remote ? buffers.remote_window : send_pieces;
   size_t posted = 0;
   const auto post_send = [&] {
@@ -136,12 +137,15 @@ void allreduce_mpi(const Communicator& comm, float* data, size_t count) {
 Allreducer::Allreducer(const Communicator& comm, AllreduceAlgorithm algorithm, AllreduceOptions options)
     : comm_(comm), algorithm_(algorithm), options_(options) {
   FC_CHECK(comm.valid(), "allreduce on an invalid communicator");
-  if (algorithm == AllreduceAlgorithm::SharedMemory) shm_ = std::make_unique<SharedMemoryAllreduce>(comm, options);
-  else if (algorithm != AllreduceAlgorithm::Mpi && comm.size() > 1 && options.ranks_per_host > 0)
-    for (int r = 0; r < comm.size(); ++r)
-      remote_.push_back(r / options.ranks_per_host != comm.rank() / options.ranks_per_host);
-  else if (algorithm != AllreduceAlgorithm::Mpi && comm.size() > 1)
-    remote_ = comm.ranks_on_other_hosts();
+  if (algorithm == AllreduceAlgorithm::SharedMemory) {
+    shm_ = std::make_unique<SharedMemoryAllreduce>(comm, options);
+  } else if (algorithm != AllreduceAlgorithm::Mpi && comm.size() > 1) {
+    // Which ranks the send window applies to: those on other hosts (or other groups of
+    // ranks_per_host, when set).
+    const int group = options.ranks_per_host;
+    if (group <= 0) remote_ = comm.ranks_on_other_hosts();
+    for (int r = 0; group > 0 && r < comm.size(); ++r) remote_.push_back(r / group != comm.rank() / group);
+  }
 }
 
 Allreducer::~Allreducer() = default;

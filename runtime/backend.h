@@ -29,8 +29,8 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   // inputs[i] is null for an omitted optional input. outputs arrive allocated with the inferred
-  // shapes (zero-filled unless overwrites_outputs()), unless allocates_outputs() is true: then the kernel assigns them itself
-  // (e.g. Reshape returns a view that shares its input's storage).
+  // shapes (zero-filled unless overwrites_outputs()), unless allocates_outputs() is true: then the
+  // kernel assigns them itself (e.g. Reshape returns a view that shares its input's storage).
   virtual void run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) = 0;
   virtual bool allocates_outputs() const { return false; }
   // True when run() writes every element of every output before reading it: the executor then

@@ -47,6 +47,7 @@ class PoolGradKernel : public Kernel {
       axes_[kAxes - k + i] = {x[2 + i], a.out, w.kernel[i], w.strides[i], w.dilations[i], a.pad_begin, a.pad_end};
     }
     include_pad_ = !max && node.attr_int("count_include_pad") == 1;
+    if (max_ && axes_[0].in == 1 && axes_[0].k == 1 && axes_[1].d == 1 && axes_[2].d == 1) plan_columns();
   }
 
   // dy: [N*C, O0, O1, O2], x, dx: [N*C, D0, D1, D2]
@@ -55,7 +56,7 @@ class PoolGradKernel : public Kernel {
     const float* x = in[1]->data<float>();
     float* dx = out[0].data<float>();
     const PoolAxis &a0 = axes_[0], &a1 = axes_[1], &a2 = axes_[2];
-    if (max_ && a0.in == 1 && a0.k == 1 && a1.d == 1 && a2.d == 1) return run_max_2d(dy, x, dx);
+    if (!columns_.empty()) return run_max_2d(dy, x, dx);
     const int64_t in_plane = a0.in * a1.in * a2.in, out_plane = a0.out * a1.out * a2.out;
     const int64_t taps = a0.k * a1.k * a2.k;
 #pragma omp parallel for if (planes_ * out_plane * taps > 65536)
@@ -81,24 +82,42 @@ class PoolGradKernel : public Kernel {
   }
 
  private:
+  static constexpr int kLanes = 16;
+
+  // The output columns of a 2-D max pool, cut (once, here) into runs of up to kLanes adjacent
+  // windows lying wholly inside x, searched together, and single windows (cut by padding or ceil
+  // mode, or every window when plane offsets do not fit the int32 lanes), searched alone.
+  struct ColumnRun {
+    int64_t first_out = 0, lanes = 1;  // lanes > 1: a run for search_lanes
+    int64_t col_first = 0, col_last = 0;  // a single window's input columns [col_first, col_last)
+  };
+  void plan_columns() {
+    const PoolAxis &r = axes_[1], &c = axes_[2];
+    const bool lanes_fit = r.in * c.in < (int64_t{1} << 31);  // lane indices are int32
+    for (int64_t o = 0; o < c.out; ++o) col_first_.push_back(c.start(o) + c.first(o, 0));
+    const auto whole = [&](int64_t o) {
+      return c.start(o) + c.last(o, c.in) - col_first_[static_cast<size_t>(o)] == c.k;
+    };
+    for (int64_t o = 0; o < c.out;) {
+      int64_t lanes = 0;
+      while (lanes_fit && lanes < kLanes && o + lanes < c.out && whole(o + lanes)) ++lanes;
+      if (lanes > 1) {
+        columns_.push_back({o, lanes});
+        o += lanes;
+      } else {
+        columns_.push_back({o, 1, col_first_[static_cast<size_t>(o)], c.start(o) + c.last(o, c.in)});
+        ++o;
+      }
+    }
+  }
+
   // Max pooling over 2-D planes without dilation (every CNN here): the same windows, visiting order
-  // and tie rule as the general loop below, with each window's bounds worked out once per row and
-  // column instead of per tap (the general loop took 85 ms of a 540 ms SqueezeNet step). Up to 16
-  // adjacent windows of a row that lie wholly inside x are searched together, one lane each, so the
-  // compares vectorise (one window at a time this loop was 13% of a SqueezeNet step); windows cut
-  // by padding or ceil mode are searched alone.
+  // and tie rule as the general loop above, with each window's bounds worked out once, at build
+  // (the general loop took 85 ms of a 540 ms SqueezeNet step). Whole windows are searched in runs
+  // of up to 16, one lane each, so that the compares vectorise (one window at a time this loop was
+  // 13% of a SqueezeNet step).
   void run_max_2d(const float* dy, const float* x, float* dx) const {
     const PoolAxis &r = axes_[1], &c = axes_[2];
-    constexpr int64_t kLanes = 16;
-    std::vector<int64_t> c_first(static_cast<size_t>(c.out)), c_last(static_cast<size_t>(c.out));
-    std::vector<char> c_whole(static_cast<size_t>(c.out));
-    for (int64_t o = 0; o < c.out; ++o) {
-      const size_t u = static_cast<size_t>(o);
-      c_first[u] = c.start(o) + c.first(o, 0);
-      c_last[u] = c.start(o) + c.last(o, c.in);
-      c_whole[u] = c_last[u] - c_first[u] == c.k;
-    }
-    const bool lanes_fit = r.in * c.in < (int64_t{1} << 31);  // lane indices are int32
 #pragma omp parallel for if (planes_ * r.out * c.out * r.k * c.k > 65536)
     for (int64_t p = 0; p < planes_; ++p) {
       const float* xp = x + p * r.in * c.in;
@@ -108,30 +127,26 @@ class PoolGradKernel : public Kernel {
       for (int64_t o1 = 0; o1 < r.out; ++o1) {
         const int64_t row_first = r.start(o1) + r.first(o1, 0), row_last = r.start(o1) + r.last(o1, r.in);
         if (row_first >= row_last) continue;
-        for (int64_t o2 = 0; o2 < c.out;) {
-          int64_t lanes = 0;
-          while (lanes_fit && lanes < kLanes && o2 + lanes < c.out && c_whole[static_cast<size_t>(o2 + lanes)]) ++lanes;
-          if (lanes > 1) {
-            search_lanes(xp, dxp, dyp + o1 * c.out + o2, row_first, row_last, c_first.data() + o2, lanes, c.in, c.k);
-            o2 += lanes;
+        const float* dy_row = dyp + o1 * c.out;
+        for (const ColumnRun& run : columns_) {
+          if (run.lanes > 1) {
+            search_lanes(xp, dxp, dy_row + run.first_out, row_first, row_last,
+                         col_first_.data() + run.first_out, run.lanes, c.in, c.k);
             continue;
           }
-          const int64_t col_first = c_first[static_cast<size_t>(o2)], col_last = c_last[static_cast<size_t>(o2)];
-          if (col_first < col_last) {
-            // Branch-free selection (conditional moves): after a ReLU half the taps tie at 0 and a
-            // branch on each comparison mispredicts (this loop took 69 ms of the step with branches).
-            int64_t best_i = row_first * c.in + col_first;
-            float best = xp[best_i];
-            for (int64_t i1 = row_first; i1 < row_last; ++i1)
-              for (int64_t i = i1 * c.in + col_first; i < i1 * c.in + col_last; ++i) {
-                const float v = xp[i];
-                const bool take = (v > best) | (v != v);  // a NaN counts as the maximum
-                best = take ? v : best;
-                best_i = take ? i : best_i;
-              }
-            dxp[best_i] += dyp[o1 * c.out + o2];
-          }
-          ++o2;
+          if (run.col_first >= run.col_last) continue;
+          // Branch-free selection (conditional moves): after a ReLU half the taps tie at 0 and a
+          // branch on each comparison mispredicts (this loop took 69 ms of the step with branches).
+          int64_t best_i = row_first * c.in + run.col_first;
+          float best = xp[best_i];
+          for (int64_t i1 = row_first; i1 < row_last; ++i1)
+            for (int64_t i = i1 * c.in + run.col_first; i < i1 * c.in + run.col_last; ++i) {
+              const float v = xp[i];
+              const bool take = (v > best) | (v != v);  // a NaN counts as the maximum
+              best = take ? v : best;
+              best_i = take ? i : best_i;
+            }
+          dxp[best_i] += dy_row[run.first_out];
         }
       }
     }
@@ -142,10 +157,10 @@ class PoolGradKernel : public Kernel {
   // one-window loop, lane by lane; then each window's dy goes to its choice, in output order.
   static void search_lanes(const float* xp, float* dxp, const float* dy_row, int64_t row_first, int64_t row_last,
                            const int64_t* col_first, int64_t lanes, int64_t width, int64_t k) {
-    constexpr int kLanes = 16;
     int32_t col[kLanes], best_i[kLanes];
     float best[kLanes];
-    for (int q = 0; q < kLanes; ++q) col[q] = static_cast<int32_t>(col_first[q < lanes ? q : 0]);  // spare lanes repeat lane 0
+    // Spare lanes repeat lane 0 (searched, never scattered).
+    for (int q = 0; q < kLanes; ++q) col[q] = static_cast<int32_t>(col_first[q < lanes ? q : 0]);
 #pragma omp simd
     for (int q = 0; q < kLanes; ++q) {
       best_i[q] = static_cast<int32_t>(row_first * width) + col[q];
@@ -210,6 +225,8 @@ class PoolGradKernel : public Kernel {
   }
 
   bool max_;
+  std::vector<int64_t> col_first_;  // 2-D max pools: each output column's first input column
+  std::vector<ColumnRun> columns_;  // 2-D max pools: the columns' search plan (plan_columns)
   bool include_pad_ = false;
   int64_t planes_ = 0;
   PoolAxis axes_[kAxes];
