@@ -5,4 +5,6 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh" "$ROOT/build"
 cd "$ROOT/build"
+# Passing checks remove their work directories; the largest (VGG-11 training parity) needs ~4 GB while it runs.
+echo "test.sh: $(df -h --output=avail . | tail -1 | tr -d ' ') free on the build disk; the suite needs ~4 GB at its peak"
 ctest --output-on-failure -j2 --timeout 900

@@ -31,7 +31,9 @@ import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "examples"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import models  # noqa: E402
+from workdir import remove_after_pass  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -228,6 +230,7 @@ def main():
           f"int labels for an MSE loss: one-line error ({lines[0] if lines else 'none'})")
     if failures:
         sys.exit(1)
+    remove_after_pass(w)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,15 @@ import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "examples"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import models  # noqa: E402
+from workdir import remove_after_pass  # noqa: E402
 
 # OpenMPI refuses to start as root without these (the test machines run as root).
 MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
 failures = []
+workdirs = []  # fresh_workdir's directory, removed by finish() when every check passed
 
 
 def check(cond, what):
@@ -26,6 +29,9 @@ def check(cond, what):
 
 
 def finish():
+    if not failures:
+        for w in workdirs:
+            remove_after_pass(w)
     sys.exit(1 if failures else 0)
 
 
@@ -49,6 +55,7 @@ def fresh_workdir():
     a = ap.parse_args()
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
+    workdirs.append(a.workdir)
     return a.bin, a.workdir
 
 

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import models  # noqa: E402
+from workdir import remove_after_pass  # noqa: E402
 
 
 def run(cmd):
@@ -78,6 +80,8 @@ def main():
         if f1.read() != f2.read():
             sys.exit(f"FAIL: text IR does not round-trip ({ir1} vs {ir2})")
     print("text IR round trip: identical")
+    if ok:
+        remove_after_pass(a.workdir)
     sys.exit(0 if ok else 1)
 
 

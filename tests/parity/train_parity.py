@@ -55,7 +55,9 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import models  # noqa: E402
+from workdir import remove_after_pass  # noqa: E402
 
 
 def strip_dropout(m):
@@ -329,6 +331,7 @@ sync_batchnorm = true
     if failures:
         print("\n".join(failures))
         sys.exit(1)
+    remove_after_pass(a.workdir)
     print("PASS")
 
 
