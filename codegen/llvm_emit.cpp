@@ -71,7 +71,8 @@ llvm::Value* emit_tanh(llvm::IRBuilderBase& b, MathTarget math, llvm::Value* x) 
 }  // namespace
 
 std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const FusedKernel& k, MathTarget math,
-                                              const std::function<llvm::Value*(int input)>& load) {
+                                              const std::function<llvm::Value*(int input)>& load,
+                                              const std::function<llvm::Value*(size_t instr)>& param) {
   const auto& instrs = k.instrs();
   std::vector<llvm::Value*> v(instrs.size(), nullptr);
   auto cf = [&](float x) { return llvm::ConstantFP::get(b.getFloatTy(), x); };
@@ -83,6 +84,7 @@ std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const Fuse
     llvm::Value* r = nullptr;
     switch (in.op) {
       case ScalarOp::kLoad: r = load(in.input); break;
+      case ScalarOp::kParam: r = param(j); break;
       case ScalarOp::kConst: r = cf(in.value); break;
       case ScalarOp::kAdd: r = b.CreateFAdd(a, bb); break;
       case ScalarOp::kSub: r = b.CreateFSub(a, bb); break;
@@ -121,6 +123,19 @@ std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const Fuse
   std::vector<llvm::Value*> outs;
   for (int o : k.outputs()) outs.push_back(v[o]);
   return outs;
+}
+
+std::vector<llvm::Value*> emit_param_loads(llvm::IRBuilderBase& b, const FusedKernel& k,
+                                           const std::vector<llvm::Value*>& tables) {
+  std::vector<llvm::Value*> v(k.instrs().size(), nullptr);
+  for (size_t j = 0; j < k.instrs().size(); ++j) {
+    const Instr& in = k.instrs()[j];
+    if (in.op != ScalarOp::kParam) continue;
+    v[j] = b.CreateLoad(b.getFloatTy(), b.CreateConstInBoundsGEP1_64(b.getFloatTy(), tables.at(in.input),
+                                                                      static_cast<uint64_t>(in.element)),
+                        "param" + std::to_string(j));
+  }
+  return v;
 }
 
 std::vector<llvm::Value*> emit_input_offsets(llvm::IRBuilderBase& b, const LoopNest& nest, llvm::Value* index,
@@ -177,6 +192,8 @@ llvm::Function* emit_cpu_kernel(llvm::Module& m, const FusedKernel& k, const std
     in_ptr[i] = b.CreateLoad(pf32, b.CreateConstInBoundsGEP1_64(pf32, a_in, i), "in" + std::to_string(i));
   for (int o = 0; o < n_out; ++o)
     out_ptr[o] = b.CreateLoad(pf32, b.CreateConstInBoundsGEP1_64(pf32, a_out, o), "out" + std::to_string(o));
+  // Table elements (hyper-parameters) once per call, before the loop: a kernel never writes a table.
+  const std::vector<llvm::Value*> params = emit_param_loads(b, k, in_ptr);
   // An empty output (a zero dim) has nothing to do; the loop below would divide by zero.
   const int64_t numel = k.numel();
   llvm::Value* nonempty = numel == 0 ? b.getFalse() : b.CreateICmpSLT(a_begin, a_end);
@@ -218,7 +235,8 @@ llvm::Function* emit_cpu_kernel(llvm::Module& m, const FusedKernel& k, const std
     llvm::Value* p = contiguous ? b.CreateInBoundsGEP(f32, in_row[in], j) : in_row[in];
     return mark(b.CreateLoad(f32, p));
   };
-  std::vector<llvm::Value*> results = emit_scalar_program(b, k, math, load);
+  std::vector<llvm::Value*> results =
+      emit_scalar_program(b, k, math, load, [&](size_t instr) { return params[instr]; });
   for (int o = 0; o < n_out; ++o) mark(b.CreateStore(results[o], b.CreateInBoundsGEP(f32, out_row[o], j)));
   llvm::Value* j_next = b.CreateNUWAdd(j, b.getInt64(1), "j.next");
   j->addIncoming(j_next, inner_bb);

@@ -52,7 +52,7 @@ using ir::ScalarOp;
 using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);
 
 // Bump when the emitted code changes: it is part of every disk cache key (jit.cpp).
-inline constexpr int kEmitterVersion = 1;
+inline constexpr int kEmitterVersion = 2;
 
 // How transcendental ops are lowered.
 enum class MathTarget {
@@ -78,9 +78,16 @@ std::string module_text(const llvm::Module& m);
 
 // Emits the straight-line program at `b`'s insertion point and returns the output values (in output
 // order). `load(i)` must return input i's element for the current index; it is called where the
-// program loads (all loads come before the caller's stores).
+// program loads (all loads come before the caller's stores). `param(j)` returns the value of
+// instruction j, a `param` (a table element: the caller may load it once, outside any loop).
 std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const FusedKernel& k, MathTarget math,
-                                              const std::function<llvm::Value*(int input)>& load);
+                                              const std::function<llvm::Value*(int input)>& load,
+                                              const std::function<llvm::Value*(size_t instr)>& param);
+
+// Loads every `param` of k at b's insertion point from the table pointers `tables` (indexed by
+// input; only tables are read): instruction index -> value, nullptr for other instructions.
+std::vector<llvm::Value*> emit_param_loads(llvm::IRBuilderBase& b, const FusedKernel& k,
+                                           const std::vector<llvm::Value*>& tables);
 
 // Each input's element offset for a flat `index` over the nest's first `dims` dims (outermost
 // first): the index is split into coordinates (constant divisors) and each coordinate times the

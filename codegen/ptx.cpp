@@ -91,7 +91,11 @@ void emit_nvptx_kernel(llvm::Module& m, const FusedKernel& k, const std::string&
   auto load = [&](int in) -> llvm::Value* {
     return b.CreateLoad(f32, b.CreateInBoundsGEP(f32, fn->getArg(in), off[in]));
   };
-  std::vector<llvm::Value*> results = emit_scalar_program(b, k, MathTarget::kNvptx, load);
+  std::vector<llvm::Value*> in_args;
+  for (int i = 0; i < n_in; ++i) in_args.push_back(fn->getArg(i));
+  const std::vector<llvm::Value*> table_values = emit_param_loads(b, k, in_args);
+  std::vector<llvm::Value*> results =
+      emit_scalar_program(b, k, MathTarget::kNvptx, load, [&](size_t instr) { return table_values[instr]; });
   for (int o = 0; o < n_out; ++o) b.CreateStore(results[o], b.CreateInBoundsGEP(f32, fn->getArg(n_in + o), idx));
   b.CreateBr(exit);
   b.SetInsertPoint(exit);

@@ -23,7 +23,8 @@ struct OpInfo {
   int arity;
 };
 constexpr OpInfo kOps[] = {
-    {ScalarOp::kLoad, "load", 0},       {ScalarOp::kConst, "const", 0},   {ScalarOp::kAdd, "add", 2},
+    {ScalarOp::kLoad, "load", 0},       {ScalarOp::kConst, "const", 0},   {ScalarOp::kParam, "param", 0},
+    {ScalarOp::kAdd, "add", 2},
     {ScalarOp::kSub, "sub", 2},         {ScalarOp::kMul, "mul", 2},       {ScalarOp::kDiv, "div", 2},
     {ScalarOp::kMax, "max", 2},         {ScalarOp::kMin, "min", 2},       {ScalarOp::kGreater, "greater", 2},
     {ScalarOp::kLess, "less", 2},
@@ -76,6 +77,10 @@ int FusedKernel::load(int input) {
   FC_CHECK(input >= 0 && input < num_inputs(), "fused kernel: load of input ", input, " of ", num_inputs());
   return push({.op = ScalarOp::kLoad, .input = input});
 }
+int FusedKernel::param(int input, int64_t element) {
+  FC_CHECK(input >= 0 && input < num_inputs(), "fused kernel: param of input ", input, " of ", num_inputs());
+  return push({.op = ScalarOp::kParam, .input = input, .element = element});
+}
 int FusedKernel::constant(float v) { return push({.op = ScalarOp::kConst, .value = v}); }
 int FusedKernel::unary(ScalarOp op, int a) {
   FC_CHECK(op_arity(op) == 1, "fused kernel: ", op_name(op), " is not unary");
@@ -100,10 +105,24 @@ int64_t FusedKernel::numel() const {
   return n;
 }
 
+bool FusedKernel::is_loaded(int input) const {
+  for (const Instr& in : instrs_)
+    if (in.op == ScalarOp::kLoad && in.input == input) return true;
+  return false;
+}
+
+int64_t FusedKernel::arithmetic_ops() const {
+  int64_t n = 0;
+  for (const Instr& in : instrs_)
+    n += in.op != ScalarOp::kLoad && in.op != ScalarOp::kParam && in.op != ScalarOp::kConst;
+  return n;
+}
+
 void FusedKernel::validate() const {
   for (int64_t d : out_shape_) FC_CHECK(d >= 0, "fused kernel: negative output dim in ", shape_text(out_shape_));
   for (size_t i = 0; i < input_shapes_.size(); ++i) {
     const auto& s = input_shapes_[i];
+    if (!is_loaded(static_cast<int>(i))) continue;  // a table: any shape
     FC_CHECK(s.size() <= out_shape_.size(), "fused kernel: input ", i, " ", shape_text(s), " has more dims than the output ",
              shape_text(out_shape_));
     const size_t off = out_shape_.size() - s.size();
@@ -121,6 +140,15 @@ void FusedKernel::validate() const {
       else FC_CHECK(ops[j] == -1, "fused kernel: extra operand of %", k);
     }
     if (in.op == ScalarOp::kLoad) FC_CHECK(in.input >= 0 && in.input < num_inputs(), "fused kernel: bad load %", k);
+    if (in.op == ScalarOp::kParam) {
+      FC_CHECK(in.input >= 0 && in.input < num_inputs(), "fused kernel: bad param %", k);
+      FC_CHECK(in.element >= 0, "fused kernel: bad param %", k);
+      if (!shapes_known_) continue;
+      int64_t n = 1;
+      for (int64_t d : input_shapes_[static_cast<size_t>(in.input)]) n *= d;
+      FC_CHECK(in.element >= 0 && in.element < n, "fused kernel: param %", k, " reads element ", in.element,
+               " of input ", in.input, " ", shape_text(input_shapes_[static_cast<size_t>(in.input)]));
+    }
   }
 }
 
@@ -132,6 +160,7 @@ std::string FusedKernel::to_text() const {
     const Instr& in = instrs_[k];
     os << "%" << k << " = " << op_name(in.op);
     if (in.op == ScalarOp::kLoad) os << " " << in.input;
+    if (in.op == ScalarOp::kParam) os << " " << in.input << " " << in.element;
     if (in.op == ScalarOp::kConst || in.op == ScalarOp::kLeakyRelu) os << " " << float_text(in.value);
     for (int v : {in.a, in.b, in.c})
       if (v >= 0) os << " %" << v;
@@ -179,7 +208,9 @@ std::optional<int64_t> parse_value(const std::string& t) {
 
 }  // namespace
 
-FusedKernel FusedKernel::from_text(const std::string& text) {
+FusedKernel FusedKernel::from_text(const std::string& text) { return parse(text, true); }
+
+FusedKernel FusedKernel::parse(const std::string& text, bool shapes_known) {
   std::istringstream in(text);
   std::string line;
   int lineno = 0;
@@ -225,6 +256,14 @@ FusedKernel FusedKernel::from_text(const std::string& text) {
         if (!idx || *idx < 0 || *idx >= k.num_inputs()) bad("bad input index");
         ins.input = static_cast<int>(*idx);
       }
+      if (op->op == ScalarOp::kParam) {
+        if (t + 2 > tok.size()) bad("bad param (input, element)");
+        const int64_t idx = parse_int(tok[t]).value_or(-1), elem = parse_int(tok[t + 1]).value_or(-1);
+        t += 2;
+        if (idx < 0 || idx >= k.num_inputs() || elem < 0) bad("bad param (input, element)");
+        ins.input = static_cast<int>(idx);
+        ins.element = elem;
+      }
       if (op->op == ScalarOp::kConst || op->op == ScalarOp::kLeakyRelu) {
         const std::string& h = t < tok.size() ? tok[t++] : line;
         auto bits = h.size() == 10 && h.compare(0, 2, "0x") == 0 ? parse_int(h.substr(2), 16) : std::nullopt;
@@ -244,6 +283,7 @@ FusedKernel FusedKernel::from_text(const std::string& text) {
     }
   }
   if (lineno == 0) fail("fused kernel text is empty");
+  k.shapes_known_ = shapes_known;
   k.validate();
   return k;
 }
@@ -258,8 +298,10 @@ std::string FusedKernel::body_text() const {
   return body;
 }
 
-FusedKernel FusedKernel::from_body(const std::string& body, const std::vector<int64_t>& out_shape,
-                                   const std::vector<std::vector<int64_t>>& input_shapes) {
+namespace {
+
+std::string text_of_body(const std::string& body, const std::vector<int64_t>& out_shape,
+                         const std::vector<std::vector<int64_t>>& input_shapes) {
   std::string text = "fused_kernel v1\nout " + shape_text(out_shape) + "\n";
   for (size_t i = 0; i < input_shapes.size(); ++i)
     text += "in " + std::to_string(i) + " " + shape_text(input_shapes[i]) + "\n";
@@ -269,7 +311,18 @@ FusedKernel FusedKernel::from_body(const std::string& body, const std::vector<in
     text += body.substr(at, end - at) + "\n";
     at = end + 1;
   }
-  return from_text(text);
+  return text;
+}
+
+}  // namespace
+
+FusedKernel FusedKernel::from_body(const std::string& body, const std::vector<int64_t>& out_shape,
+                                   const std::vector<std::vector<int64_t>>& input_shapes) {
+  return from_text(text_of_body(body, out_shape, input_shapes));
+}
+
+FusedKernel FusedKernel::program_of(const std::string& body, int num_inputs) {
+  return parse(text_of_body(body, {}, std::vector<std::vector<int64_t>>(static_cast<size_t>(num_inputs))), false);
 }
 
 std::string FusedKernel::hash() const { return ir::hex64(ir::fnv1a64(to_text())); }
@@ -281,6 +334,7 @@ LoopNest make_loop_nest(const FusedKernel& k) {
   // Full-rank strides of every input (0 along broadcast dims).
   std::vector<std::vector<int64_t>> full(n_in, std::vector<int64_t>(rank, 0));
   for (size_t i = 0; i < n_in; ++i) {
+    if (!k.is_loaded(static_cast<int>(i))) continue;  // a table: stride 0 everywhere
     const auto& s = k.input_shapes()[i];
     const size_t off = rank - s.size();
     int64_t stride = 1;
@@ -315,6 +369,7 @@ float eval_op(const Instr& in, const float* v) {
   const float a = in.a >= 0 ? v[in.a] : 0.0f, b = in.b >= 0 ? v[in.b] : 0.0f, c = in.c >= 0 ? v[in.c] : 0.0f;
   switch (in.op) {
     case ScalarOp::kLoad: break;  // handled by the caller
+    case ScalarOp::kParam: break;  // handled by the caller
     case ScalarOp::kConst: return in.value;
     case ScalarOp::kAdd: return a + b;
     case ScalarOp::kSub: return a - b;
@@ -359,9 +414,12 @@ void evaluate_reference(const FusedKernel& k, const float* const* inputs, float*
       rest /= nest.dims[d];
       for (size_t i = 0; i < off.size(); ++i) off[i] += coord * nest.strides[i][d];
     }
-    for (size_t j = 0; j < instrs.size(); ++j)
-      v[j] = instrs[j].op == ScalarOp::kLoad ? inputs[instrs[j].input][off[instrs[j].input]]
-                                             : eval_op(instrs[j], v.data());
+    for (size_t j = 0; j < instrs.size(); ++j) {
+      const Instr& in = instrs[j];
+      v[j] = in.op == ScalarOp::kLoad    ? inputs[in.input][off[in.input]]
+             : in.op == ScalarOp::kParam ? inputs[in.input][in.element]
+                                         : eval_op(in, v.data());
+    }
     for (size_t o = 0; o < k.outputs().size(); ++o) outputs[o][idx] = v[k.outputs()[o]];
   }
 }

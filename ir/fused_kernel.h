@@ -21,8 +21,12 @@
 // Everything else is one IEEE float operation, never reassociated or contracted, so add/sub/mul/div
 // chains are bitwise equal to the same expression written in C++ (with -ffp-contract=off).
 //
-// Hyperparameters (learning rate, momentum) should be inputs of shape [] rather than constants, so a
-// learning-rate schedule never recompiles (STYLE.md); `constant` is for true constants (0, 1, alpha).
+// Hyperparameters (learning rate, momentum) should be inputs rather than constants, so a learning-rate
+// schedule never recompiles (STYLE.md); `constant` is for true constants (0, 1, alpha). Either an input
+// of shape [] (loaded, broadcast), or one element of a table input: `param I E` reads element E of
+// input I, the same value for every output element. An input read only by `param` is a table: it
+// may have any shape (it is not broadcast, and takes no part in the loop nest), and a kernel never
+// writes it (the optimizer updates read the step's hyper-parameter vector this way).
 //
 // Shapes are part of the kernel: the emitted code has the strides baked in (cheap index arithmetic,
 // a loop the vectoriser understands). A training plan has fixed shapes, so this costs one compile
@@ -41,6 +45,7 @@ namespace fc::ir {
 enum class ScalarOp {
   kLoad,      // input element; `input` is the input index
   kConst,     // `value`
+  kParam,     // element `element` of table input `input` (the same for every output element)
   kAdd, kSub, kMul, kDiv, kMax, kMin,  // binary: a, b
   kGreater,   // a > b ? 1 : 0
   kLess,      // a < b ? 1 : 0
@@ -57,7 +62,8 @@ int op_arity(ScalarOp op);
 struct Instr {
   ScalarOp op = ScalarOp::kConst;
   int a = -1, b = -1, c = -1;  // operand value ids (earlier instructions)
-  int input = -1;              // kLoad only
+  int input = -1;              // kLoad, kParam
+  int64_t element = -1;        // kParam only: flat element index into the input
   float value = 0.0f;          // kConst: the constant; kLeakyRelu: alpha
 };
 
@@ -70,6 +76,7 @@ class FusedKernel {
   // meaning, different text and hash), so sequence builder calls that should be reproducible.
   int add_input(std::vector<int64_t> shape);  // returns the input index (not a value id)
   int load(int input);
+  int param(int input, int64_t element);  // input `input` becomes (or stays) a table
   int constant(float v);
   int unary(ScalarOp op, int a);
   int binary(ScalarOp op, int a, int b);
@@ -95,9 +102,14 @@ class FusedKernel {
   int num_inputs() const { return static_cast<int>(input_shapes_.size()); }
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   int64_t numel() const;
+  // Whether input i is read by `load` (then it broadcasts to the output); false for a table.
+  bool is_loaded(int input) const;
+  // Arithmetic instructions per output element (all but load, param and const): the cost model's flops.
+  int64_t arithmetic_ops() const;
 
-  // Throws fc::Error unless the kernel is well formed: shapes broadcast to out_shape, operands
-  // refer to earlier values, at least one output.
+  // Throws fc::Error unless the kernel is well formed: loaded inputs' shapes broadcast to
+  // out_shape, `param` elements lie inside their table, operands refer to earlier values, at least
+  // one output.
   void validate() const;
 
   // Canonical text, e.g.
@@ -108,6 +120,7 @@ class FusedKernel {
   //   %1 = const 0x3f800000
   //   %2 = add %0 %1
   //   out 0 %2
+  // (a table element reads "%3 = param 1 7": input 1, element 7).
   std::string to_text() const;
   // Parses to_text()'s form (how a plan file stores a fused kernel); from_text(k.to_text()) == k.
   // Throws fc::Error naming the line on malformed text.
@@ -119,23 +132,29 @@ class FusedKernel {
   // The kernel of a body_text() at concrete shapes; throws fc::Error as from_text does.
   static FusedKernel from_body(const std::string& body, const std::vector<int64_t>& out_shape,
                                const std::vector<std::vector<int64_t>>& input_shapes);
+  // The program of a body_text() with `num_inputs` inputs and no shapes yet (every shape []; table
+  // elements are not checked against their table): an IR node's structure, before the batch is known.
+  static FusedKernel program_of(const std::string& body, int num_inputs);
   bool operator==(const FusedKernel& o) const { return to_text() == o.to_text(); }
   // FNV-1a 64 of to_text(), as 16 hex digits.
   std::string hash() const;
 
  private:
   int push(Instr in);
+  static FusedKernel parse(const std::string& text, bool shapes_known);
 
   std::vector<int64_t> out_shape_;
   std::vector<std::vector<int64_t>> input_shapes_;
   std::vector<Instr> instrs_;
   std::vector<int> outputs_;
+  bool shapes_known_ = true;  // false for program_of's kernels
 };
 
 // The iteration space after simplification: dims of size 1 dropped and adjacent dims merged where
 // every input either runs through both contiguously or is broadcast along both. `dims` is outer to
 // inner (empty for a scalar output); strides[i][d] is input i's element stride along dim d (0 where
-// it is broadcast). Outputs are always contiguous with the row-major strides of `dims`.
+// it is broadcast, and everywhere for a table). Outputs are always contiguous with the row-major
+// strides of `dims`.
 //   [N, C, H, W] with bias [1, C, 1, 1]  ->  dims [N, C, H*W], bias strides [0, 1, 0]
 struct LoopNest {
   std::vector<int64_t> dims;

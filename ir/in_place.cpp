@@ -22,8 +22,8 @@ std::unordered_map<const Value*, const Value*> in_place_state_updates(const Grap
     size_t uses = 0;
     for (const Value* v : n->inputs) uses += v == param;
     const OpSchema* schema = OpRegistry::global().find(n->op, n->domain);
-    if (!schema || uses != 1 || last_reader.at(param) != position.at(n)) continue;
-    for (const auto& [out, in] : schema->in_place)
+    if (!schema || !schema->in_place || uses != 1 || last_reader.at(param) != position.at(n)) continue;
+    for (const auto& [out, in] : schema->in_place(*n))
       if (static_cast<size_t>(out) < n->outputs.size() && n->outputs[static_cast<size_t>(out)] == next &&
           static_cast<size_t>(in) < n->inputs.size() && n->inputs[static_cast<size_t>(in)] == param)
         in_place[next] = param;

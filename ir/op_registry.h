@@ -46,7 +46,8 @@ using CostFn = std::function<OpCost(const InferContext&, const std::vector<Tenso
 // `k` the computation of one element of each output from the value ids `in` of its inputs' elements
 // (broadcast), and returns the outputs' value ids. Given only where every output element depends on
 // the same element of each broadcast input alone, and the code gives bit for bit what the op's CPU
-// kernel gives for f32 (so fusing never changes a result).
+// kernel gives for f32 (so fusing never changes a result). For the op's table inputs
+// (OpSchema::table_inputs) `in` holds the kernel's input index instead, read with k.param().
 using ScalarFn = std::function<std::vector<int>(FusedKernel& k, const Node& node, const std::vector<int>& in)>;
 
 struct AttrSpec {
@@ -69,10 +70,14 @@ struct OpSchema {
   std::string doc;              // one line for `fcc --help`/README
   GradFn gradient;              // optional: the gradient rule, as IR (see ir/grad_builder.h)
   ScalarFn scalar;              // optional: the op inside a fused elementwise kernel
-  // (output, input) pairs where the output may be written into the input's own buffer: element i
-  // of the input is read before element i of the output is written, and nothing else of it
-  // after (the optimizer updates). ir/in_place.h decides where a graph uses that.
-  std::vector<std::pair<int, int>> in_place;
+  // Inputs the scalar form reads whole, as a table of scalars, not element by element: the
+  // optimizer updates' hyper-parameter vector. Such an op is fused across tensors (horizontally,
+  // passes/update_fusion.h), never into an elementwise chain.
+  std::vector<int> table_inputs;
+  // (output, input) pairs of `node` where the output may be written into the input's own buffer:
+  // element i of the input is read before element i of the output is written, and nothing else of
+  // it after (the optimizer updates). ir/in_place.h decides where a graph uses that.
+  std::function<std::vector<std::pair<int, int>>(const Node& node)> in_place;
 };
 
 class OpRegistry {

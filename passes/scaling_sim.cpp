@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ir/error.h"
+#include "ir/scalar_form.h"
 #include "passes/graph_cost.h"
 
 namespace fc::passes {
@@ -119,7 +120,7 @@ StepCosts step_costs(const ir::Graph& train, const ir::Value* loss, int64_t batc
   std::vector<const ir::Node*> allreduces, updates;
   for (const NodeCost& c : cost.nodes) {
     const ir::Node* n = c.node;
-    const bool is_update = n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate");
+    const bool is_update = ir::is_optimizer_update(*n);
     if (n->domain == "fc" && n->op == "AllReduce") {
       allreduces.push_back(n);
       continue;
@@ -139,7 +140,11 @@ StepCosts step_costs(const ir::Graph& train, const ir::Value* loss, int64_t batc
   std::vector<const ir::Value*> grads;
   for (const ir::Node* ar : allreduces) grads.insert(grads.end(), ar->inputs.begin(), ar->inputs.end());
   if (grads.empty())
-    for (const ir::Node* u : updates) grads.push_back(u->inputs[1]);
+    for (const ir::Node* u : updates) {
+      // Input 1 of every update (of every segment of a horizontally fused one) is its gradient.
+      const size_t segments = u->op == "HorizontalFused" ? static_cast<size_t>(u->attr_int("segments")) : 1;
+      for (size_t k = 0; k < segments; ++k) grads.push_back(u->inputs[k * (u->inputs.size() / segments) + 1]);
+    }
   for (const ir::Value* gv : grads) {
     const ir::TensorType t = bind_batch(gv->type, batch);
     FC_CHECK(t.is_concrete(), "simulate: gradient ", gv->name, " has unknown size ", ir::to_string(t));

@@ -12,6 +12,7 @@
 #include "passes/allreduce_buckets.h"
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
+#include "passes/update_fusion.h"
 
 namespace fc::passes {
 
@@ -238,7 +239,10 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   g.inputs = {x, labels, hyper, rng};
   g.outputs = {loss, logits};
   g.remove_dead_nodes();
-  if (config.fusion) fuse_elementwise(g);
+  if (config.fusion) {
+    fuse_elementwise(g);
+    fuse_updates(g);
+  }
   return info;
 }
 

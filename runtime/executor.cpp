@@ -11,6 +11,7 @@
 #include "ir/error.h"
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
+#include "ir/scalar_form.h"
 #include "runtime/data_parallel.h"
 #include "runtime/memory_plan.h"
 #include "runtime/trace.h"
@@ -71,7 +72,7 @@ std::vector<const char*> node_categories(const ir::Graph& g) {
   std::vector<const char*> cats;
   bool backward = false;
   for (const auto& n : g.nodes()) {
-    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) cats.push_back("optimizer");
+    if (ir::is_optimizer_update(*n)) cats.push_back("optimizer");
     else if (n->domain == "fc" && n->op == "AllReduce") cats.push_back("allreduce");
     else cats.push_back(backward ? "backward" : "forward");
     if (n.get() == last_forward) backward = true;

@@ -19,8 +19,7 @@ namespace {
 // The program at scalar shapes: checks its structure against the node's input count.
 FusedKernel scalar_form(const Node& n) {
   try {
-    return FusedKernel::from_body(n.attr_string("program"), {},
-                                  std::vector<std::vector<int64_t>>(n.inputs.size()));
+    return FusedKernel::program_of(n.attr_string("program"), static_cast<int>(n.inputs.size()));
   } catch (const Error& e) {
     fail(n.describe(), ": ", e.what());
   }
@@ -39,9 +38,7 @@ std::vector<TensorType> fused_infer(const InferContext& ctx) {
 // One flop per scalar operation of the program and output element; bytes as unfused ops that
 // read each input once and write each output once.
 OpCost fused_cost(const InferContext& ctx, const std::vector<TensorType>& outs) {
-  const FusedKernel k = scalar_form(ctx.node);
-  double ops = 0;
-  for (const Instr& in : k.instrs()) ops += (in.op == ScalarOp::kLoad || in.op == ScalarOp::kConst) ? 0 : 1;
+  const double ops = double(scalar_form(ctx.node).arithmetic_ops());
   OpCost c = elementwise_cost(0)(ctx, outs);
   c.flops = outs.empty() || !outs[0].is_concrete() ? 0 : ops * double(outs[0].numel());
   return c;

@@ -1,7 +1,8 @@
 // codegen/: fused elementwise kernels through LLVM. Every op JIT-compiled against a plain C++ loop
 // (bitwise where the op is one IEEE operation, in ulps for the libm functions), broadcasting, odd
 // sizes, range splits, in-place updates, the disk cache (also across processes), PTX (checked with
-// ptxas when CUDA is installed), and two realistic fused chains (BN-apply + ReLU, SGD momentum).
+// ptxas when CUDA is installed, the optimizer updates' programs included), table inputs, and two
+// realistic fused chains (BN-apply + ReLU, SGD momentum).
 // Random data comes from a fixed seed printed on failure. Compiled with -ffp-contract=off so that the
 // reference loops round exactly as written (codegen_tests.cmake).
 #include <gtest/gtest.h>
@@ -26,6 +27,9 @@
 #include "codegen/ptx.h"
 #include "ir/content_hash.h"
 #include "ir/error.h"
+#include "ir/graph.h"
+#include "ir/hyperparams.h"
+#include "ir/scalar_form.h"
 
 namespace fc::codegen {
 namespace {
@@ -167,6 +171,39 @@ TEST(FusedKernel, ValidateRejectsBadKernels) {
   EXPECT_THROW(fwd.add(0, 1), Error);    // values that do not exist yet
   EXPECT_THROW(fwd.load(0), Error);      // no such input
   EXPECT_THROW(fwd.unary(ScalarOp::kAdd, 0), Error);
+}
+
+// A kernel reading scalars from a table input (the optimizer updates' hyper-parameter vector): y = x *
+// t[2] + t[0], the table [5] not broadcast to the output [3, 7].
+FusedKernel table_kernel() {
+  FusedKernel k({3, 7});
+  const int x = k.load(k.add_input({3, 7}));
+  const int t = k.add_input({5});
+  const int scale = k.param(t, 2);
+  const int shift = k.param(t, 0);
+  k.add_output(k.fma(x, scale, shift));
+  return k;
+}
+
+TEST(FusedKernel, TableInputs) {
+  const FusedKernel k = table_kernel();
+  EXPECT_NO_THROW(k.validate());
+  EXPECT_TRUE(k.is_loaded(0));
+  EXPECT_FALSE(k.is_loaded(1));
+  EXPECT_NE(k.to_text().find("%1 = param 1 2"), std::string::npos) << k.to_text();
+  EXPECT_TRUE(FusedKernel::from_text(k.to_text()) == k);
+  EXPECT_EQ(make_loop_nest(k).strides[1], std::vector<int64_t>{0});  // the table takes no part in the nest
+  EXPECT_EQ(k.arithmetic_ops(), 1);
+  // An element outside the table is rejected, at build time and when read back.
+  FusedKernel bad({4});
+  bad.add_output(bad.param(bad.add_input({5}), 5));
+  EXPECT_THROW(bad.validate(), Error);
+  EXPECT_THROW(FusedKernel::from_text("fused_kernel v1\nout [4]\nin 0 [5]\n%0 = param 0 9\nout 0 %0\n"), Error);
+  EXPECT_THROW(FusedKernel::from_text("fused_kernel v1\nout [4]\nin 0 [5]\n%0 = param 0\nout 0 %0\n"), Error);
+  // program_of: the structure without shapes (an IR node before the batch is known).
+  const FusedKernel program = FusedKernel::program_of(k.body_text(), 2);
+  EXPECT_EQ(program.body_text(), k.body_text());
+  EXPECT_FALSE(program.is_loaded(1));
 }
 
 TEST(FusedKernel, LoopNestMergesDims) {
@@ -548,6 +585,23 @@ TEST(CodegenChains, SgdMomentumUpdateInPlace) {
   }
 }
 
+TEST(CodegenChains, TableParamsMatchTheReferenceInPlace) {
+  // The table is read once per call (before the loop); the output overwrites x in place.
+  const FusedKernel k = table_kernel();
+  KernelFn f = memory_jit().compile(k);
+  auto xs = random_floats(21, -3, 3), want = xs;
+  const std::vector<float> table = {0.25f, -1.0f, 1.5f, 7.0f, 9.0f};
+  std::vector<float> ref(21);
+  ir::evaluate_reference(k, std::vector<const float*>{want.data(), table.data()}.data(),
+                         std::vector<float*>{ref.data()}.data(), 0, 21);
+  run(f, {xs.data(), table.data()}, {xs.data()}, 0, 10);
+  run(f, {xs.data(), table.data()}, {xs.data()}, 10, 21);
+  for (int i = 0; i < 21; ++i) {
+    ASSERT_TRUE(same_bits(xs[i], ref[i])) << i;
+    ASSERT_TRUE(same_bits(ref[i], std::fma(want[i], 1.5f, 0.25f))) << i;
+  }
+}
+
 // ---- the disk cache -----------------------------------------------------------------------------------
 
 FusedKernel cache_kernel() {
@@ -716,6 +770,31 @@ TEST(CodegenPtx, EveryOpAssembles) {
   EXPECT_NE(ptx.find(".visible .entry every_op("), std::string::npos);
   EXPECT_EQ(ptx.find("__nv_expf"), std::string::npos) << "libdevice should be inlined";
   expect_ptxas_accepts(ptx, "every_op");
+}
+
+TEST(CodegenPtx, TableParamsAssemble) {
+  const std::string ptx = emit_ptx(table_kernel(), "table_fma");
+  EXPECT_NE(ptx.find(".visible .entry table_fma("), std::string::npos) << ptx;
+  expect_ptxas_accepts(ptx, "table_fma");
+}
+
+TEST(CodegenPtx, OptimizerUpdatesAssemble) {
+  // The programs the CPU runs for a bucket's SGD-momentum (Nesterov) and AdamW updates, as PTX.
+  ir::Graph g;
+  auto value = [&](const std::string& name) { return g.add_value(name, {}); };
+  ir::Node* sgd = g.add_node("SGDUpdate", {value("w"), value("g"), value("h"), value("b")}, {value("w2"), value("b2")},
+                             {{"nesterov", int64_t{1}}}, "sgd");
+  ir::Node* adamw = g.add_node("AdamWUpdate", {value("aw"), value("ag"), value("m"), value("v"), value("ah")},
+                               {value("w3"), value("m3"), value("v3")}, {}, "adamw");
+  for (ir::Node* n : {sgd, adamw}) {
+    n->domain = "fc";
+    std::vector<std::vector<int64_t>> shapes(n->inputs.size(), {4096});
+    shapes[n == sgd ? 2 : 4] = {ir::kHyperSize};
+    const std::string name = n->name + "_update";
+    const std::string ptx = emit_ptx(ir::node_kernel(*n, shapes, {4096}), name);
+    EXPECT_NE(ptx.find(".visible .entry " + name + "("), std::string::npos) << ptx;
+    expect_ptxas_accepts(ptx, name);
+  }
 }
 
 TEST(CodegenPtx, MissingLibdeviceIsAnError) {

@@ -2,10 +2,12 @@
 """Elementwise fusion on a real model (ResNet-18 at 3x64x64, exported in training form), end to end:
 
 - `fcc compile --emit ir` of the recipe holds fc.Fused nodes (the residual Add + Relu forward, the
-  gradient sums + ReluGrad backward), BatchNorms with their Relu folded in, and fewer nodes than with
+  gradient sums + ReluGrad backward), BatchNorms with their Relu folded in, one fc.HorizontalFused
+  node per allreduce bucket of several tensors holding that bucket's SGD updates, and fewer nodes than with
   `--set compile.fusion=false`;
-- three SGD-momentum steps with fusion and without it give the same trained weights, bit for bit
-  (every scalar form is exactly its op's kernel);
+- three SGD-momentum steps, and three AdamW steps, with fusion and without it give the same trained
+  weights, bit for bit (every scalar form is exactly its op's kernel);
+- without fusion the only JIT kernels are the per-tensor updates' (one per distinct parameter shape);
 - the LLVM kernel cache: the first start compiles the fused kernels, the second start of the same
   plan compiles none and loads them all from the cache;
 - a plan file (`fcc compile -o`) keeps its fc.Fused nodes and trains to the same weights.
@@ -58,6 +60,14 @@ def main():
     check("fc.Fused" not in plain_ir, "compile.fusion=false makes none")
     count = lambda text: sum(1 for l in text.splitlines() if re.match(r"\s+%.* = [\w.]+\(", l))
     check(count(fused_ir) < count(plain_ir), f"fusion leaves fewer nodes ({count(fused_ir)} vs {count(plain_ir)})")
+    buckets = fused_ir.count("= fc.AllReduce(")
+    horizontal = len(re.findall(r'= fc\.HorizontalFused\(.*ops = \["fc\.SGDUpdate"\]', fused_ir))
+    single = fused_ir.count("= fc.SGDUpdate(")  # a bucket of one tensor keeps its one update
+    check(horizontal >= 1 and horizontal + single == buckets,
+          f"each allreduce bucket's SGD updates are one node: {horizontal} fc.HorizontalFused + {single} single "
+          f"updates for {buckets} buckets")
+    check("fc.HorizontalFused" not in plain_ir and plain_ir.count("= fc.SGDUpdate(") > buckets,
+          "compile.fusion=false keeps one SGDUpdate per parameter")
     check('"Add", "Relu"' in fused_ir, "the residual Add + Relu is one kernel")
     check('"fc.ReluGrad"' in fused_ir, "ReluGrad is fused (it appears in a fused node's ops)")
     folded = len(re.findall(r"= fc\.BatchNormTraining\(.*relu = 1", fused_ir))
@@ -77,7 +87,12 @@ def main():
     second = train("fused2.onnx")
     check(second is not None and second[0] == 0 and first is not None and second[1] == first[0],
           f"second start compiles nothing and loads every kernel from the cache ({second})")
-    check(train("plain.onnx", "compile.fusion=false") is None, "no fused kernels without fusion")
+    trained_shapes = {tuple(t.dims) for t in onnx.load(os.path.join(w, "model.onnx")).graph.initializer
+                      if not t.name.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+    plain = train("plain.onnx", "compile.fusion=false")
+    check(plain is not None and sum(plain) == len(trained_shapes),
+          f"without fusion the JIT runs only the per-tensor updates: {plain} kernels for "
+          f"{len(trained_shapes)} distinct parameter shapes")
     r = subprocess.run([fcc, "compile", "model.onnx", "--recipe", "r.toml", "-o", "m.fcplan"], cwd=w,
                        capture_output=True, text=True)
     check(r.returncode == 0, f"fcc compile -o m.fcplan: {r.stderr.strip()}")
@@ -94,6 +109,15 @@ def main():
     check(not differ, f"fused and unfused training give the same weights bit for bit (differ: {differ[:5]})")
     check(a == b, "a run from the kernel cache gives the same weights")
     check(a == p, "the plan file trains to the same weights as the recipe")
+
+    adamw = ('optimizer.name="adamw"', "optimizer.lr=0.001", "optimizer.weight_decay=0.01")
+    train("adamw_fused.onnx", *adamw)
+    train("adamw_plain.onnx", *adamw, "compile.fusion=false")
+    fa, pa = weights("adamw_fused.onnx"), weights("adamw_plain.onnx")
+    differ = [k for k in fa if fa[k] != pa.get(k)]
+    check(len(fa) > 0 and not differ, f"AdamW: fused and unfused training give the same weights bit for bit "
+          f"(differ: {differ[:5]})")
+    check(fa != a, "AdamW trains to other weights than SGD (the optimizer setting took effect)")
 
 
 if __name__ == "__main__":
