@@ -34,7 +34,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kPlanVersion = "1";
+// 2: the step's hyper-parameter vector grew to 13 entries (AdamW's derived scalars) and a bucket's
+// updates may be one fc.HorizontalFused node; a version-1 plan would be fed the wrong vector.
+constexpr const char* kPlanVersion = "2";
 constexpr const char* kDomainOnnx = "ai.fcc.onnx";  // IR domain "" (ONNX ops in our canonical form)
 constexpr const char* kDomainFc = "ai.fcc";         // IR domain "fc"
 constexpr int64_t kTrainingIrVersion = 7;            // the first ONNX IR version with training_info
