@@ -7,12 +7,13 @@ fixed batch, for fcrun and for Debian's PyTorch with the same model, batch, opti
 the ratio; achieved FLOP/s (fcc's FLOPs per step) against this CPU's fp32 peak; peak RSS of both.
 
 Start-up is excluded on both sides: fcrun runs the recipe for N and for 10N steps and the time of
-the 9N extra steps is the difference; PyTorch (in its own process, so that its RSS is its own)
-times 9N steps after 2 warm-up steps. Random data, same for both. Each side is measured --repeat
+the 9N extra steps is the difference (N is --steps, raised per model until those 9N steps take
+--min-seconds); PyTorch (in its own process, so that its RSS is its own) times 9 x --steps steps
+after 2 warm-up steps, or more until --min-seconds have passed. Random data, same for both. Each side is measured --repeat
 times (interleaved) and the medians are reported; peak RSS is the largest of the repeats.
 
 usage: bench/train_throughput.py [--models mlp,lenet5,...] [--threads 1,2] [--batch 64] [--steps 3]
-                                 [--repeat 3] [--workdir bench/out/throughput] [--json FILE]
+                                 [--min-seconds 3] [--repeat 3] [--workdir bench/out/throughput] [--json FILE]
 """
 import argparse
 import json
@@ -98,8 +99,9 @@ def flops_per_step(d, batch):
     return 0.0
 
 
-def torch_worker(name, batch, steps, threads, d):
-    """Runs in its own process: prints the seconds of `9 * steps` training steps."""
+def torch_worker(name, batch, steps, threads, d, min_seconds):
+    """Runs in its own process: prints the seconds of at least `9 * steps` training steps, more until
+    min_seconds have passed, and how many it ran."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -120,9 +122,11 @@ def torch_worker(name, batch, steps, threads, d):
     for k in range(2):
         step(k)
     start = time.perf_counter()
-    for k in range(9 * steps):
+    k = 0
+    while k < 9 * steps or time.perf_counter() - start < min_seconds:
         step(k)
-    print(json.dumps({"seconds": time.perf_counter() - start}))
+        k += 1
+    print(json.dumps({"seconds": time.perf_counter() - start, "steps": k}))
 
 
 def main():
@@ -133,6 +137,8 @@ def main():
     ap.add_argument("--steps", type=int, default=3, help="N: fcrun runs N and 10N steps, PyTorch times 9N")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "bench", "out", "throughput"))
     ap.add_argument("--json", help="also write one JSON object per row to this file")
+    ap.add_argument("--min-seconds", type=float, default=3.0,
+                    help="raise N (per model and thread count) until fcrun's 9N timed steps take this long")
     ap.add_argument("--fusion", choices=["on", "off"], default="on", help="fcrun's elementwise fusion")
     ap.add_argument("--repeat", type=int, default=3,
                     help="measure each side this many times, interleaved, and report the medians")
@@ -142,7 +148,7 @@ def main():
     FUSION = a.fusion == "on"
     if a.torch_worker:
         m, b, s, t = a.torch_worker
-        torch_worker(m, int(b), int(s), int(t), os.path.join(a.workdir, m))
+        torch_worker(m, int(b), int(s), int(t), os.path.join(a.workdir, m), a.min_seconds)
         return
     fcrun = os.path.join(ROOT, "build", "bin", "fcrun")
     rows = []
@@ -152,23 +158,27 @@ def main():
         d = prepare(name, a.batch, a.workdir)
         flops = flops_per_step(d, a.batch)
         for threads in [int(t) for t in a.threads.split(",")]:
-            images = 9 * a.steps * a.batch
+            steps = calibrated_steps(fcrun, d, a.batch, a.steps, threads, a.min_seconds)
+            images = 9 * steps * a.batch
             fc_runs, torch_runs, fc_rss, torch_rss = [], [], [], []
             # Interleaved repeats: fcrun's step time differs from one process to the next (on this
             # 2-vCPU machine, by up to ~25% at 2 threads, steady within a run); medians of both sides.
             for _ in range(a.repeat):
-                t1 = run_rss([fcrun, recipe(d, a.batch, a.steps, threads)], d)
-                t10 = run_rss([fcrun, recipe(d, a.batch, 10 * a.steps, threads)], d)
-                tt = run_rss(["/usr/bin/python3", os.path.abspath(__file__), "--workdir", a.workdir, "--torch-worker",
-                              name, str(a.batch), str(a.steps), str(threads)], d)
+                t1 = run_rss([fcrun, recipe(d, a.batch, steps, threads)], d)
+                t10 = run_rss([fcrun, recipe(d, a.batch, 10 * steps, threads)], d)
+                tt = run_rss(["/usr/bin/python3", os.path.abspath(__file__), "--workdir", a.workdir,
+                              "--min-seconds", str(a.min_seconds), "--torch-worker", name, str(a.batch),
+                              str(a.steps), str(threads)], d)
                 fc_runs.append(images / (t10["wall"] - t1["wall"]))
-                torch_runs.append(images / json.loads(tt["stdout"].strip().splitlines()[-1])["seconds"])
+                timed = json.loads(tt["stdout"].strip().splitlines()[-1])
+                torch_runs.append(timed["steps"] * a.batch / timed["seconds"])
                 fc_rss.append(t10["rss"])
                 torch_rss.append(tt["rss"])
             fc_ips, torch_ips = median(fc_runs), median(torch_runs)
             peak, mhz = cpu_peak_flops(threads)
             achieved = flops * fc_ips / a.batch
-            row = {"model": name, "threads": threads, "batch": a.batch, "fcrun_images_per_sec": round(fc_ips, 1),
+            row = {"model": name, "threads": threads, "batch": a.batch, "steps": steps,
+                   "fcrun_images_per_sec": round(fc_ips, 1),
                    "pytorch_images_per_sec": round(torch_ips, 1), "ratio": round(fc_ips / torch_ips, 3),
                    "fcrun_runs": [round(v, 1) for v in fc_runs], "pytorch_runs": [round(v, 1) for v in torch_runs],
                    "fcrun_gflops": round(achieved / 1e9, 2), "peak_gflops": round(peak / 1e9, 1),
@@ -188,6 +198,18 @@ def main():
         with open(a.json, "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
+
+
+def calibrated_steps(fcrun, d, batch, steps, threads, min_seconds):
+    """N such that fcrun's 9N timed steps take about min_seconds or more: for the small models a few
+    steps take milliseconds, less than the run-to-run spread of start-up (N = 3 once measured the MLP
+    at a negative rate). One trial pair of runs at the given N, scaled up from it."""
+    t1 = run_rss([fcrun, recipe(d, batch, steps, threads)], d)["wall"]
+    t10 = run_rss([fcrun, recipe(d, batch, 10 * steps, threads)], d)["wall"]
+    extra = t10 - t1
+    if extra >= min_seconds:
+        return steps
+    return min(1000, max(2 * steps, int(steps * min_seconds / max(extra, 1e-3)) + 1))
 
 
 def median(values):
