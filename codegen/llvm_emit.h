@@ -1,7 +1,7 @@
 // LLVM IR emission of a FusedKernel, shared by the CPU JIT (jit.cpp) and the PTX emitter (ptx.cpp).
 //
-// CPU form: one function over a range of the flat output index, so the runtime can split the
-// elements across threads:
+// CPU form: one function over a range of the flat output index (of rows, for a row kernel), so the
+// runtime can split the elements across threads:
 //   void name(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end)
 // The loop runs over rows of the simplified loop nest (make_loop_nest): per row, each input's base
 // offset is computed from the row's coordinates with constant strides; the inner loop walks the
@@ -52,7 +52,7 @@ using ir::ScalarOp;
 using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);
 
 // Bump when the emitted code changes: it is part of every disk cache key (jit.cpp).
-inline constexpr int kEmitterVersion = 2;
+inline constexpr int kEmitterVersion = 3;
 
 // How transcendental ops are lowered.
 enum class MathTarget {
@@ -88,6 +88,23 @@ std::vector<llvm::Value*> emit_scalar_program(llvm::IRBuilderBase& b, const Fuse
 // input; only tables are read): instruction index -> value, nullptr for other instructions.
 std::vector<llvm::Value*> emit_param_loads(llvm::IRBuilderBase& b, const FusedKernel& k,
                                            const std::vector<llvm::Value*>& tables);
+
+// Row kernels (FusedKernel::is_row_kernel): emits row `row` at b's insertion point and leaves b after
+// it. Per row: the row-level values, then one loop over the row per reduction (in order, scalar: the
+// result must not depend on vector width), then one loop storing the element outputs, declared
+// parallel so that it vectorises; row-level outputs are stored at [row]. `inputs`/`outputs` are the
+// tensors' base pointers (float*; int64 inputs are cast here), `params` emit_param_loads' values.
+// Used by the CPU range function (a loop over rows) and by PTX (one row per thread).
+void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest, MathTarget math, llvm::Value* row,
+              const std::vector<llvm::Value*>& inputs, const std::vector<llvm::Value*>& outputs,
+              const std::vector<llvm::Value*>& params);
+
+// Input `input`'s pointer with its element type: float* as given, or cast to int64* for a load_i64
+// input.
+llvm::Value* typed_input(llvm::IRBuilderBase& b, const FusedKernel& k, llvm::Value* ptr, int input);
+// Loads element `offset` (nullptr: element 0) of input `input` through its typed pointer, as float.
+llvm::Value* load_element(llvm::IRBuilderBase& b, const FusedKernel& k, llvm::Value* typed, int input,
+                          llvm::Value* offset);
 
 // Each input's element offset for a flat `index` over the nest's first `dims` dims (outermost
 // first): the index is split into coordinates (constant divisors) and each coordinate times the

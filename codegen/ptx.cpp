@@ -87,16 +87,22 @@ void emit_nvptx_kernel(llvm::Module& m, const FusedKernel& k, const std::string&
   b.CreateCondBr(b.CreateICmpULT(idx, fn->getArg(n_in + n_out)), body, exit);
 
   b.SetInsertPoint(body);
-  const std::vector<llvm::Value*> off = emit_input_offsets(b, nest, idx, nest.dims.size());
-  auto load = [&](int in) -> llvm::Value* {
-    return b.CreateLoad(f32, b.CreateInBoundsGEP(f32, fn->getArg(in), off[in]));
-  };
-  std::vector<llvm::Value*> in_args;
+  std::vector<llvm::Value*> in_args, out_args;
   for (int i = 0; i < n_in; ++i) in_args.push_back(fn->getArg(i));
+  for (int o = 0; o < n_out; ++o) out_args.push_back(fn->getArg(n_in + o));
   const std::vector<llvm::Value*> table_values = emit_param_loads(b, k, in_args);
-  std::vector<llvm::Value*> results =
-      emit_scalar_program(b, k, MathTarget::kNvptx, load, [&](size_t instr) { return table_values[instr]; });
-  for (int o = 0; o < n_out; ++o) b.CreateStore(results[o], b.CreateInBoundsGEP(f32, fn->getArg(n_in + o), idx));
+  if (k.is_row_kernel()) {
+    // idx is a row: the same row code as the CPU function, one row per thread.
+    emit_row(b, k, nest, MathTarget::kNvptx, idx, in_args, out_args, table_values);
+  } else {
+    const std::vector<llvm::Value*> off = emit_input_offsets(b, nest, idx, nest.dims.size());
+    auto load = [&](int in) -> llvm::Value* {
+      return load_element(b, k, typed_input(b, k, in_args[in], in), in, off[in]);
+    };
+    std::vector<llvm::Value*> results =
+        emit_scalar_program(b, k, MathTarget::kNvptx, load, [&](size_t instr) { return table_values[instr]; });
+    for (int o = 0; o < n_out; ++o) b.CreateStore(results[o], b.CreateInBoundsGEP(f32, out_args[o], idx));
+  }
   b.CreateBr(exit);
   b.SetInsertPoint(exit);
   b.CreateRetVoid();

@@ -6,7 +6,9 @@
 //   .visible .entry <name>(.param .u64 in0, ..., .param .u64 out0, ..., .param .u64 n)
 // Thread index = blockIdx.x * blockDim.x + threadIdx.x computes that one output element if it is
 // below n (launch ceil(n / blockDim.x) blocks); broadcast input offsets come from the index with
-// constant divisors. Same scalar program as the CPU kernel (llvm_emit.h); exp/log/tanh call
+// constant divisors. A row kernel (FusedKernel::is_row_kernel) takes the row count as n instead and
+// runs one row per thread (emit_row: the CPU's row code; simple, not yet a block-wide reduction).
+// Same scalar program as the CPU kernel (llvm_emit.h); exp/log/tanh call
 // libdevice (__nv_expf, __nv_logf, __nv_tanhf: CUDA's accurate versions), linked in from
 // libdevice_path only when the kernel uses them.
 #pragma once

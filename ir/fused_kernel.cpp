@@ -2,10 +2,12 @@
 // C++ reference evaluator. See fused_kernel.h.
 #include "ir/fused_kernel.h"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <cstdio>
 #include <sstream>
@@ -24,16 +26,21 @@ struct OpInfo {
 };
 constexpr OpInfo kOps[] = {
     {ScalarOp::kLoad, "load", 0},       {ScalarOp::kConst, "const", 0},   {ScalarOp::kParam, "param", 0},
+    {ScalarOp::kLoadI64, "load_i64", 0}, {ScalarOp::kColumn, "column", 0},
     {ScalarOp::kAdd, "add", 2},
     {ScalarOp::kSub, "sub", 2},         {ScalarOp::kMul, "mul", 2},       {ScalarOp::kDiv, "div", 2},
     {ScalarOp::kMax, "max", 2},         {ScalarOp::kMin, "min", 2},       {ScalarOp::kGreater, "greater", 2},
-    {ScalarOp::kLess, "less", 2},
+    {ScalarOp::kLess, "less", 2},       {ScalarOp::kEqual, "equal", 2},
     {ScalarOp::kNeg, "neg", 1},         {ScalarOp::kAbs, "abs", 1},       {ScalarOp::kRelu, "relu", 1},
     {ScalarOp::kExp, "exp", 1},         {ScalarOp::kLog, "log", 1},       {ScalarOp::kSqrt, "sqrt", 1},
     {ScalarOp::kRsqrt, "rsqrt", 1},     {ScalarOp::kTanh, "tanh", 1},     {ScalarOp::kSigmoid, "sigmoid", 1},
     {ScalarOp::kFloor, "floor", 1},     {ScalarOp::kCeil, "ceil", 1},
     {ScalarOp::kLeakyRelu, "leaky_relu", 1}, {ScalarOp::kSelect, "select", 3}, {ScalarOp::kFma, "fma", 3},
+    {ScalarOp::kRowMax, "row_max", 1},  {ScalarOp::kRowSum, "row_sum", 1},
 };
+
+bool reads_input(ScalarOp op) { return op == ScalarOp::kLoad || op == ScalarOp::kLoadI64 || op == ScalarOp::kParam; }
+bool is_reduction(ScalarOp op) { return op == ScalarOp::kRowMax || op == ScalarOp::kRowSum; }
 
 const OpInfo& info(ScalarOp op) {
   for (const OpInfo& i : kOps)
@@ -77,6 +84,11 @@ int FusedKernel::load(int input) {
   FC_CHECK(input >= 0 && input < num_inputs(), "fused kernel: load of input ", input, " of ", num_inputs());
   return push({.op = ScalarOp::kLoad, .input = input});
 }
+int FusedKernel::load_i64(int input) {
+  FC_CHECK(input >= 0 && input < num_inputs(), "fused kernel: load_i64 of input ", input, " of ", num_inputs());
+  return push({.op = ScalarOp::kLoadI64, .input = input});
+}
+int FusedKernel::column() { return push({.op = ScalarOp::kColumn}); }
 int FusedKernel::param(int input, int64_t element) {
   FC_CHECK(input >= 0 && input < num_inputs(), "fused kernel: param of input ", input, " of ", num_inputs());
   return push({.op = ScalarOp::kParam, .input = input, .element = element});
@@ -107,14 +119,61 @@ int64_t FusedKernel::numel() const {
 
 bool FusedKernel::is_loaded(int input) const {
   for (const Instr& in : instrs_)
-    if (in.op == ScalarOp::kLoad && in.input == input) return true;
+    if ((in.op == ScalarOp::kLoad || in.op == ScalarOp::kLoadI64) && in.input == input) return true;
   return false;
+}
+
+bool FusedKernel::is_i64(int input) const {
+  for (const Instr& in : instrs_)
+    if (in.op == ScalarOp::kLoadI64 && in.input == input) return true;
+  return false;
+}
+
+bool FusedKernel::is_row_kernel() const {
+  for (const Instr& in : instrs_)
+    if (is_reduction(in.op) || in.op == ScalarOp::kColumn) return true;
+  return false;
+}
+
+int64_t FusedKernel::range_size() const {
+  if (!is_row_kernel()) return numel();
+  return out_shape_.empty() || out_shape_.back() == 0 ? 0 : numel() / out_shape_.back();
+}
+
+std::vector<bool> FusedKernel::row_level() const {
+  std::vector<bool> row(instrs_.size(), false);
+  if (!is_row_kernel()) return row;
+  for (size_t k = 0; k < instrs_.size(); ++k) {
+    const Instr& in = instrs_[k];
+    switch (in.op) {
+      case ScalarOp::kConst: case ScalarOp::kParam: case ScalarOp::kRowMax: case ScalarOp::kRowSum:
+        row[k] = true;
+        break;
+      case ScalarOp::kColumn: break;
+      case ScalarOp::kLoad: case ScalarOp::kLoadI64: {
+        // Broadcast along the innermost dim: the same element for the whole row.
+        const auto& s = input_shapes_.at(static_cast<size_t>(in.input));
+        row[k] = s.empty() || s.back() == 1;
+        break;
+      }
+      default:
+        row[k] = true;
+        for (int v : {in.a, in.b, in.c})
+          if (v >= 0) row[k] = row[k] && row[static_cast<size_t>(v)];
+    }
+  }
+  return row;
+}
+
+std::vector<int64_t> FusedKernel::output_shape(int o) const {
+  std::vector<int64_t> s = out_shape_;
+  if (is_row_kernel() && row_level()[static_cast<size_t>(outputs_.at(static_cast<size_t>(o)))]) s.back() = 1;
+  return s;
 }
 
 int64_t FusedKernel::arithmetic_ops() const {
   int64_t n = 0;
-  for (const Instr& in : instrs_)
-    n += in.op != ScalarOp::kLoad && in.op != ScalarOp::kParam && in.op != ScalarOp::kConst;
+  for (const Instr& in : instrs_) n += !reads_input(in.op) && in.op != ScalarOp::kConst && in.op != ScalarOp::kColumn;
   return n;
 }
 
@@ -131,6 +190,17 @@ void FusedKernel::validate() const {
                " does not broadcast to ", shape_text(out_shape_));
   }
   FC_CHECK(!outputs_.empty(), "fused kernel: kernel has no outputs");
+  if (is_row_kernel() && shapes_known_)
+    FC_CHECK(!out_shape_.empty(), "fused kernel: a row kernel (row_max, row_sum, column) needs an output of rank >= 1");
+  for (int i = 0; i < num_inputs(); ++i) {
+    bool f32 = false, i64 = false;
+    for (const Instr& in : instrs_) {
+      if (in.input != i) continue;
+      f32 = f32 || in.op == ScalarOp::kLoad || in.op == ScalarOp::kParam;
+      i64 = i64 || in.op == ScalarOp::kLoadI64;
+    }
+    FC_CHECK(!(f32 && i64), "fused kernel: input ", i, " is read both as int64 (load_i64) and as float");
+  }
   for (size_t k = 0; k < instrs_.size(); ++k) {
     const Instr& in = instrs_[k];
     const int arity = op_arity(in.op);
@@ -139,7 +209,8 @@ void FusedKernel::validate() const {
       if (j < arity) FC_CHECK(ops[j] >= 0 && ops[j] < static_cast<int>(k), "fused kernel: bad operand of %", k);
       else FC_CHECK(ops[j] == -1, "fused kernel: extra operand of %", k);
     }
-    if (in.op == ScalarOp::kLoad) FC_CHECK(in.input >= 0 && in.input < num_inputs(), "fused kernel: bad load %", k);
+    if (in.op == ScalarOp::kLoad || in.op == ScalarOp::kLoadI64)
+      FC_CHECK(in.input >= 0 && in.input < num_inputs(), "fused kernel: bad load %", k);
     if (in.op == ScalarOp::kParam) {
       FC_CHECK(in.input >= 0 && in.input < num_inputs(), "fused kernel: bad param %", k);
       FC_CHECK(in.element >= 0, "fused kernel: bad param %", k);
@@ -159,7 +230,7 @@ std::string FusedKernel::to_text() const {
   for (size_t k = 0; k < instrs_.size(); ++k) {
     const Instr& in = instrs_[k];
     os << "%" << k << " = " << op_name(in.op);
-    if (in.op == ScalarOp::kLoad) os << " " << in.input;
+    if (in.op == ScalarOp::kLoad || in.op == ScalarOp::kLoadI64) os << " " << in.input;
     if (in.op == ScalarOp::kParam) os << " " << in.input << " " << in.element;
     if (in.op == ScalarOp::kConst || in.op == ScalarOp::kLeakyRelu) os << " " << float_text(in.value);
     for (int v : {in.a, in.b, in.c})
@@ -251,7 +322,7 @@ FusedKernel FusedKernel::parse(const std::string& text, bool shapes_known) {
       if (!op) bad("unknown op");
       Instr ins{.op = op->op};
       size_t t = 3;
-      if (op->op == ScalarOp::kLoad) {
+      if (op->op == ScalarOp::kLoad || op->op == ScalarOp::kLoadI64) {
         auto idx = t < tok.size() ? parse_int(tok[t++]) : std::nullopt;
         if (!idx || *idx < 0 || *idx >= k.num_inputs()) bad("bad input index");
         ins.input = static_cast<int>(*idx);
@@ -345,12 +416,15 @@ LoopNest make_loop_nest(const FusedKernel& k) {
   }
   LoopNest nest;
   nest.strides.assign(n_in, {});
+  // A row kernel's innermost dim is its row: kept as the nest's last dim whatever its size.
+  const bool row = k.is_row_kernel();
   for (size_t d = 0; d < rank; ++d) {
     const int64_t size = k.out_shape()[d];
-    if (size == 1) continue;  // contributes nothing to any offset
+    const bool keep = row && d + 1 == rank;
+    if (size == 1 && !keep) continue;  // contributes nothing to any offset
     // Merge into the previous (outer) dim when every input's stride there equals stride * size here:
     // then (outer, this) walks the input like one dim of size outer*size.
-    bool merge = !nest.dims.empty();
+    bool merge = !nest.dims.empty() && !keep;
     for (size_t i = 0; i < n_in && merge; ++i) merge = nest.strides[i].back() == full[i][d] * size;
     if (merge) {
       nest.dims.back() *= size;
@@ -368,8 +442,9 @@ namespace {
 float eval_op(const Instr& in, const float* v) {
   const float a = in.a >= 0 ? v[in.a] : 0.0f, b = in.b >= 0 ? v[in.b] : 0.0f, c = in.c >= 0 ? v[in.c] : 0.0f;
   switch (in.op) {
-    case ScalarOp::kLoad: break;  // handled by the caller
-    case ScalarOp::kParam: break;  // handled by the caller
+    case ScalarOp::kLoad: case ScalarOp::kLoadI64: case ScalarOp::kParam: case ScalarOp::kColumn:
+    case ScalarOp::kRowMax: case ScalarOp::kRowSum:
+      break;  // handled by the caller
     case ScalarOp::kConst: return in.value;
     case ScalarOp::kAdd: return a + b;
     case ScalarOp::kSub: return a - b;
@@ -379,6 +454,7 @@ float eval_op(const Instr& in, const float* v) {
     case ScalarOp::kMin: return (a < b || a != a) ? a : b;
     case ScalarOp::kGreater: return a > b ? 1.0f : 0.0f;
     case ScalarOp::kLess: return a < b ? 1.0f : 0.0f;
+    case ScalarOp::kEqual: return a == b ? 1.0f : 0.0f;
     case ScalarOp::kNeg: return -a;
     case ScalarOp::kAbs: return std::fabs(a);
     case ScalarOp::kRelu: return a < 0.0f ? 0.0f : a;
@@ -397,11 +473,88 @@ float eval_op(const Instr& in, const float* v) {
   return 0.0f;
 }
 
+float load_input(const Instr& in, const float* const* inputs, int64_t offset) {
+  if (in.op == ScalarOp::kLoadI64)
+    return static_cast<float>(reinterpret_cast<const int64_t*>(inputs[in.input])[offset]);
+  return inputs[in.input][offset];
+}
+
+// Row kernels: per row, the row-level values known so far, then one pass over the row per reduction
+// (evaluating the element-level values before it), then a last pass storing element outputs.
+void evaluate_rows(const FusedKernel& k, const LoopNest& nest, const float* const* inputs, float* const* outputs,
+                   int64_t begin, int64_t end) {
+  const auto& instrs = k.instrs();
+  const std::vector<bool> row_level = k.row_level();
+  const size_t rank = nest.dims.size(), n_in = k.input_shapes().size();
+  const int64_t width = nest.dims.back();
+  std::vector<float> v(instrs.size());
+  std::vector<int64_t> base(n_in), off(n_in);
+  for (int64_t r = begin; r < end; ++r) {
+    std::fill(base.begin(), base.end(), 0);
+    int64_t rest = r;
+    for (size_t d = rank - 1; d-- > 0;) {
+      const int64_t coord = rest % nest.dims[d];
+      rest /= nest.dims[d];
+      for (size_t i = 0; i < n_in; ++i) base[i] += coord * nest.strides[i][d];
+    }
+    auto eval = [&](size_t j, int64_t col) {
+      const Instr& in = instrs[j];
+      if (in.op == ScalarOp::kLoad || in.op == ScalarOp::kLoadI64) {
+        for (size_t i = 0; i < n_in; ++i) off[i] = base[i] + col * nest.strides[i][rank - 1];
+        v[j] = load_input(in, inputs, off[static_cast<size_t>(in.input)]);
+      } else if (in.op == ScalarOp::kParam) {
+        v[j] = inputs[in.input][in.element];
+      } else if (in.op == ScalarOp::kColumn) {
+        v[j] = static_cast<float>(col);
+      } else {
+        v[j] = eval_op(in, v.data());
+      }
+    };
+    // Row-level values before `upto` (all operands are known by then), at column 0.
+    auto row_values = [&](size_t from, size_t upto) {
+      for (size_t j = from; j < upto; ++j)
+        if (row_level[j] && !is_reduction(instrs[j].op)) eval(j, 0);
+    };
+    size_t done = 0;  // row-level values before `done` are in v
+    for (size_t red = 0; red < instrs.size(); ++red) {
+      if (!is_reduction(instrs[red].op)) continue;
+      row_values(done, red);
+      done = red;
+      const bool is_max = instrs[red].op == ScalarOp::kRowMax;
+      float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+      for (int64_t c = 0; c < width; ++c) {
+        for (size_t j = 0; j < static_cast<size_t>(instrs[red].a) + 1; ++j)
+          if (!row_level[j]) eval(j, c);
+        const float x = v[static_cast<size_t>(instrs[red].a)];
+        acc = is_max ? ((acc > x || acc != acc) ? acc : x) : acc + x;
+      }
+      v[red] = acc;
+    }
+    row_values(done, instrs.size());
+    for (int64_t c = 0; c < width; ++c) {
+      for (size_t j = 0; j < instrs.size(); ++j)
+        if (!row_level[j]) eval(j, c);
+      for (size_t o = 0; o < k.outputs().size(); ++o) {
+        const size_t out = static_cast<size_t>(k.outputs()[o]);
+        if (row_level[out]) {
+          if (c == 0) outputs[o][r] = v[out];
+        } else {
+          outputs[o][r * width + c] = v[out];
+        }
+      }
+    }
+    if (width == 0)
+      for (size_t o = 0; o < k.outputs().size(); ++o)
+        if (row_level[static_cast<size_t>(k.outputs()[o])]) outputs[o][r] = v[static_cast<size_t>(k.outputs()[o])];
+  }
+}
+
 }  // namespace
 
 void evaluate_reference(const FusedKernel& k, const float* const* inputs, float* const* outputs, int64_t begin,
                         int64_t end) {
   const LoopNest nest = make_loop_nest(k);
+  if (k.is_row_kernel()) return evaluate_rows(k, nest, inputs, outputs, begin, end);
   const auto& instrs = k.instrs();
   std::vector<float> v(instrs.size());
   const size_t rank = nest.dims.size();
@@ -416,9 +569,9 @@ void evaluate_reference(const FusedKernel& k, const float* const* inputs, float*
     }
     for (size_t j = 0; j < instrs.size(); ++j) {
       const Instr& in = instrs[j];
-      v[j] = in.op == ScalarOp::kLoad    ? inputs[in.input][off[in.input]]
-             : in.op == ScalarOp::kParam ? inputs[in.input][in.element]
-                                         : eval_op(in, v.data());
+      v[j] = in.op == ScalarOp::kLoad || in.op == ScalarOp::kLoadI64 ? load_input(in, inputs, off[in.input])
+             : in.op == ScalarOp::kParam                            ? inputs[in.input][in.element]
+                                                                    : eval_op(in, v.data());
     }
     for (size_t o = 0; o < k.outputs().size(); ++o) outputs[o][idx] = v[k.outputs()[o]];
   }

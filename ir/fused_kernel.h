@@ -1,7 +1,8 @@
 // FusedKernel: the description of one fused elementwise kernel, independent of LLVM.
 //
-// A kernel has N f32 input tensors, each with a shape that broadcasts (numpy rules) to the one
-// output shape, and M >= 1 f32 outputs of exactly the output shape. Its body is a straight-line SSA
+// A kernel has N f32 input tensors (int64 where read by load_i64), each with a shape that broadcasts
+// (numpy rules) to the one output shape, and M >= 1 f32 outputs of exactly the output shape (a row
+// kernel's row-level outputs excepted, below). Its body is a straight-line SSA
 // program of scalar ops evaluated once per output element: value k is the result of instruction k;
 // `load` reads the (broadcast) element of an input, every other op reads earlier values. Outputs name
 // the values they store.
@@ -32,6 +33,19 @@
 // a loop the vectoriser understands). A training plan has fixed shapes, so this costs one compile
 // per distinct shape.
 //
+// Row kernels. `row_max v` and `row_sum v` reduce a value over the innermost output dim (a *row*);
+// `column` is the innermost coordinate as a float. A kernel using any of them is a row kernel
+// (softmax, cross-entropy and its gradient): its range functions run over rows (numel / the last
+// dim), not elements, and every value has a level (row_level()): row-level when it does not vary
+// along the row (constants, params, reductions, loads of inputs broadcast along the innermost dim,
+// and ops on those alone), element-level otherwise. An output of a row-level value holds one element
+// per row (out_shape with its last dim 1); other outputs have out_shape. Reductions run in order,
+// row_max(v) = max(...max(max(-inf, v_0), v_1)...) with max as above, row_sum(v) = ((0 + v_0) + v_1)
+// + ..., so a result depends on neither vector width nor the split into threads.
+//
+// Integer inputs: `load_i64 I` reads input I as int64 (class labels) converted to the nearest float
+// (exact below 2^24). An input is read either by load or by load_i64, never both.
+//
 // The canonical text form (to_text) is what the kernel cache hashes: two kernels with the same text
 // compute the same thing. Floats are written as their bit patterns, so the text is exact.
 #pragma once
@@ -44,15 +58,19 @@ namespace fc::ir {
 
 enum class ScalarOp {
   kLoad,      // input element; `input` is the input index
+  kLoadI64,   // int64 input element as float; `input` is the input index
   kConst,     // `value`
+  kColumn,    // the innermost output coordinate as float (row kernels)
   kParam,     // element `element` of table input `input` (the same for every output element)
   kAdd, kSub, kMul, kDiv, kMax, kMin,  // binary: a, b
   kGreater,   // a > b ? 1 : 0
   kLess,      // a < b ? 1 : 0
+  kEqual,     // a == b ? 1 : 0
   kNeg, kAbs, kRelu, kExp, kLog, kSqrt, kRsqrt, kTanh, kSigmoid, kFloor, kCeil,  // unary: a
   kLeakyRelu,  // a, alpha in `value`
   kSelect,    // a != 0 ? b : c
   kFma,       // a * b + c, one rounding
+  kRowMax, kRowSum,  // reduction of a over the row (row kernels)
 };
 
 // Name in the text form ("add", "leaky_relu", ...) and operand count.
@@ -62,7 +80,7 @@ int op_arity(ScalarOp op);
 struct Instr {
   ScalarOp op = ScalarOp::kConst;
   int a = -1, b = -1, c = -1;  // operand value ids (earlier instructions)
-  int input = -1;              // kLoad, kParam
+  int input = -1;              // kLoad, kLoadI64, kParam
   int64_t element = -1;        // kParam only: flat element index into the input
   float value = 0.0f;          // kConst: the constant; kLeakyRelu: alpha
 };
@@ -76,6 +94,8 @@ class FusedKernel {
   // meaning, different text and hash), so sequence builder calls that should be reproducible.
   int add_input(std::vector<int64_t> shape);  // returns the input index (not a value id)
   int load(int input);
+  int load_i64(int input);
+  int column();
   int param(int input, int64_t element);  // input `input` becomes (or stays) a table
   int constant(float v);
   int unary(ScalarOp op, int a);
@@ -88,6 +108,9 @@ class FusedKernel {
   int min(int a, int b) { return binary(ScalarOp::kMin, a, b); }
   int greater(int a, int b) { return binary(ScalarOp::kGreater, a, b); }
   int less(int a, int b) { return binary(ScalarOp::kLess, a, b); }
+  int equal(int a, int b) { return binary(ScalarOp::kEqual, a, b); }
+  int row_max(int a) { return unary(ScalarOp::kRowMax, a); }
+  int row_sum(int a) { return unary(ScalarOp::kRowSum, a); }
   int relu(int a) { return unary(ScalarOp::kRelu, a); }
   int leaky_relu(int a, float alpha);
   int select(int cond, int if_true, int if_false);
@@ -102,8 +125,19 @@ class FusedKernel {
   int num_inputs() const { return static_cast<int>(input_shapes_.size()); }
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   int64_t numel() const;
-  // Whether input i is read by `load` (then it broadcasts to the output); false for a table.
+  // Whether input i is read by `load` or `load_i64` (then it broadcasts to the output); false for a table.
   bool is_loaded(int input) const;
+  // Whether input i is read by `load_i64` (its elements are int64).
+  bool is_i64(int input) const;
+  // Whether the program reduces over rows or reads `column` (see above).
+  bool is_row_kernel() const;
+  // What a range function's [begin, end) counts: rows for a row kernel, elements otherwise.
+  int64_t range_size() const;
+  // Per value: true when it is row-level (row kernels; all false otherwise). Needs shapes.
+  std::vector<bool> row_level() const;
+  // The shape output o is stored in: out_shape, or for a row-level output of a row kernel
+  // out_shape with its last dim 1.
+  std::vector<int64_t> output_shape(int o) const;
   // Arithmetic instructions per output element (all but load, param and const): the cost model's flops.
   int64_t arithmetic_ops() const;
 
@@ -152,9 +186,9 @@ class FusedKernel {
 
 // The iteration space after simplification: dims of size 1 dropped and adjacent dims merged where
 // every input either runs through both contiguously or is broadcast along both. `dims` is outer to
-// inner (empty for a scalar output); strides[i][d] is input i's element stride along dim d (0 where
-// it is broadcast, and everywhere for a table). Outputs are always contiguous with the row-major
-// strides of `dims`.
+// inner (empty for a scalar output; a row kernel keeps its innermost dim, never merged or dropped);
+// strides[i][d] is input i's element stride along dim d (0 where it is broadcast, and everywhere
+// for a table). Outputs are always contiguous with the row-major strides of `dims`.
 //   [N, C, H, W] with bias [1, C, 1, 1]  ->  dims [N, C, H*W], bias strides [0, 1, 0]
 struct LoopNest {
   std::vector<int64_t> dims;
@@ -163,8 +197,9 @@ struct LoopNest {
 };
 LoopNest make_loop_nest(const FusedKernel& k);
 
-// Evaluates the kernel with plain C++ loops over [begin, end) of the flat output index: the oracle
-// the JIT is tested against, and a fallback where no JIT is available.
+// Evaluates the kernel with plain C++ loops over [begin, end) of the flat output index (of rows, for
+// a row kernel): the oracle the JIT is tested against, and a fallback where no JIT is available.
+// Pointers of load_i64 inputs point at int64 data.
 void evaluate_reference(const FusedKernel& k, const float* const* inputs, float* const* outputs,
                         int64_t begin, int64_t end);
 

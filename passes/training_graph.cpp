@@ -12,6 +12,7 @@
 #include "passes/allreduce_buckets.h"
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
+#include "passes/loss_fusion.h"
 #include "passes/update_fusion.h"
 
 namespace fc::passes {
@@ -242,6 +243,7 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   if (config.fusion) {
     fuse_elementwise(g);
     fuse_updates(g);
+    fuse_loss_gradient(g);
   }
   return info;
 }

@@ -9,7 +9,8 @@
 //      hyper-parameter input, with optimizer state as new zero-initialised parameters.
 //   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates;
 //   6. elementwise fusion (passes/elementwise_fusion.h) over the whole step, then update fusion
-//      (passes/update_fusion.h): one kernel for the optimizer updates of each allreduce bucket.
+//      (passes/update_fusion.h): one kernel for the optimizer updates of each allreduce bucket, then
+//      loss fusion (passes/loss_fusion.h): softmax cross-entropy and its gradient as one kernel.
 // Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
 // data, labels, fc.hyper, fc.rng; outputs: loss, model output.
 #pragma once
@@ -34,7 +35,7 @@ struct TrainingConfig {
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)
-  bool fusion = true;             // fuse elementwise chains and each bucket's updates (step 6), last
+  bool fusion = true;             // fuse elementwise chains, each bucket's updates, the loss (step 6), last
 };
 
 struct TrainingGraphInfo {

@@ -2,6 +2,9 @@
 // batch of -log softmax(logits)[label], as PyTorch's F.cross_entropy and ONNX SoftmaxCrossEntropyLoss
 // (which the importer normalises into this op).
 // fc.SoftmaxCrossEntropyGrad(logits, labels, dloss f32[]) -> dlogits [N, C] = (softmax - onehot) * dloss / D.
+// fc.SoftmaxCrossEntropyAndGrad(logits, labels, dloss) -> (loss, dlogits): both in one kernel, from
+// the same softmax (passes/loss_fusion.h makes it when dloss does not depend on the loss: the seed).
+// All three run one program, softmax_cross_entropy_kernel (softmax_cross_entropy.h), JIT-compiled.
 // Attributes:
 //   reduction     "mean" (D = number of kept labels) or "sum" (D = 1)
 //   ignore_index  rows whose label equals it contribute nothing (default kNoIgnoreIndex: none)
@@ -13,6 +16,34 @@
 #include "ir/ops/softmax_cross_entropy.h"
 
 namespace fc::ir {
+
+FusedKernel softmax_cross_entropy_kernel(int64_t rows, int64_t classes, int64_t ignore_index, bool loss, bool grad) {
+  FC_CHECK(loss || grad, "softmax cross-entropy kernel without outputs");
+  FusedKernel k({rows, classes});
+  const int logits_in = k.add_input({rows, classes});
+  const int labels_in = k.add_input({rows, 1});
+  const int x = k.load(logits_in);
+  const int label = k.load_i64(labels_in);
+  const int column = k.column();
+  const int shifted = k.sub(x, k.row_max(x));  // x - max: exp never overflows
+  const int e = k.unary(ScalarOp::kExp, shifted);
+  const int sum = k.row_sum(e);
+  const int zero = k.constant(0.0f);
+  const int onehot = k.equal(column, label);
+  // The ignored label as a float: the node's kernel rejects any kept label that would compare equal.
+  const int ignored = k.equal(label, k.constant(static_cast<float>(ignore_index)));
+  if (loss) {
+    // Exactly one column matches a kept label, so this sum is that column's x - max.
+    const int picked = k.row_sum(k.select(onehot, shifted, zero));
+    k.add_output(k.select(ignored, zero, k.sub(k.unary(ScalarOp::kLog, sum), picked)));
+  }
+  if (grad) {
+    const int scale = k.param(k.add_input({1}), 0);
+    const int d = k.mul(k.sub(k.div(e, sum), onehot), scale);
+    k.add_output(k.select(ignored, zero, d));
+  }
+  return k;
+}
 
 namespace {
 const std::vector<AttrSpec> kLossAttrs = {
@@ -66,6 +97,22 @@ FC_REGISTER_OP(OpSchema{
     },
     .cost = elementwise_cost(4),
     .doc = "gradient of fc.SoftmaxCrossEntropy with respect to the logits",
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "SoftmaxCrossEntropyAndGrad",
+    .domain = "fc",
+    .min_inputs = 3,
+    .max_inputs = 3,
+    .min_outputs = 2,
+    .max_outputs = 2,
+    .attrs = kLossAttrs,
+    .infer = [](const InferContext& ctx) -> std::vector<TensorType> {
+      check_logits_labels(ctx);
+      return {TensorType(ctx.in(0).dtype, {}), ctx.in(0)};
+    },
+    .cost = elementwise_cost(6),
+    .doc = "fc.SoftmaxCrossEntropy and its gradient in one kernel (loss, dlogits)",
 });
 
 }  // namespace fc::ir

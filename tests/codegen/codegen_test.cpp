@@ -30,67 +30,10 @@
 #include "ir/graph.h"
 #include "ir/hyperparams.h"
 #include "ir/scalar_form.h"
+#include "tests/codegen/codegen_test_util.h"
 
 namespace fc::codegen {
 namespace {
-
-namespace fs = std::filesystem;
-
-constexpr uint32_t kSeed = 20261124;
-
-std::vector<float> random_floats(size_t n, float lo, float hi, uint32_t seed = kSeed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-// Distance in units in the last place (0 for identical bits, both NaN, or +0 vs -0 handled as 1).
-int64_t ulp_distance(float a, float b) {
-  if (std::isnan(a) && std::isnan(b)) return 0;
-  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<int64_t>::max();
-  auto ordered = [](float x) {
-    const int32_t i = std::bit_cast<int32_t>(x);
-    return i < 0 ? int64_t{INT32_MIN} - i : int64_t{i};
-  };
-  return std::llabs(ordered(a) - ordered(b));
-}
-
-bool same_bits(float a, float b) {
-  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
-}
-
-// A temporary cache directory, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("fc_codegen_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-// JITs without disk cache for the value tests (they are about code, not caching): the default
-// (inline, vectorised exp/log/tanh) and one calling glibc.
-Jit& memory_jit() {
-  static Jit jit(JitOptions{.disk_cache = false});
-  return jit;
-}
-Jit& libm_jit() {
-  static Jit jit(JitOptions{.disk_cache = false, .inline_math = false});
-  return jit;
-}
-
-void run(KernelFn f, const std::vector<const float*>& in, const std::vector<float*>& out, int64_t begin,
-         int64_t end) {
-  f(in.data(), out.data(), begin, end);
-}
 
 // ---- the description ------------------------------------------------------------------------------
 
@@ -250,6 +193,10 @@ std::vector<OpCase> op_cases() {
        [](float a, float b, float) { return a > b ? 1.0f : 0.0f; }, 0},
       {"less", 2, [](K& k, int a, int b, int) { return k.less(a, b); },
        [](float a, float b, float) { return a < b ? 1.0f : 0.0f; }, 0},
+      // (Random floats are almost never equal: compare their floors, which often are.)
+      {"equal", 2,
+       [](K& k, int a, int b, int) { return k.equal(k.unary(ScalarOp::kFloor, a), k.unary(ScalarOp::kFloor, b)); },
+       [](float a, float b, float) { return std::floor(a) == std::floor(b) ? 1.0f : 0.0f; }, 0},
       {"floor", 1, [](K& k, int a, int, int) { return k.unary(ScalarOp::kFloor, a); },
        [](float a, float, float) { return std::floor(a); }, 0},
       {"ceil", 1, [](K& k, int a, int, int) { return k.unary(ScalarOp::kCeil, a); },
@@ -728,24 +675,6 @@ TEST(CodegenCache, UnwritableCacheIsNotAnError) {
 }
 
 // ---- PTX ------------------------------------------------------------------------------------------------
-
-constexpr const char* kPtxas = "/usr/local/cuda/bin/ptxas";
-
-void expect_ptxas_accepts(const std::string& ptx, const std::string& name) {
-  if (!fs::exists(kPtxas)) GTEST_SKIP() << kPtxas << " not found: PTX not validated";
-  TempDir dir;
-  fs::create_directories(dir.path);
-  const fs::path file = dir.path / (name + ".ptx");
-  std::ofstream(file) << ptx;
-  const std::string cmd = std::string(kPtxas) + " -arch=sm_75 " + file.string() + " -o " +
-                          (dir.path / (name + ".cubin")).string() + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string log;
-  char buf[256];
-  while (std::fgets(buf, sizeof buf, p)) log += buf;
-  EXPECT_EQ(::pclose(p), 0) << cmd << "\n" << log << "\n" << ptx;
-}
 
 TEST(CodegenPtx, BiasReluIsAValidKernel) {
   const std::string ptx = emit_ptx(bias_relu(64, 1000), "bias_relu");

@@ -7,7 +7,10 @@
   `--set compile.fusion=false`;
 - three SGD-momentum steps, and three AdamW steps, with fusion and without it give the same trained
   weights, bit for bit (every scalar form is exactly its op's kernel);
-- without fusion the only JIT kernels are the per-tensor updates' (one per distinct parameter shape);
+- the softmax cross-entropy and its gradient are one fc.SoftmaxCrossEntropyAndGrad node (two nodes
+  without fusion);
+- without fusion the only JIT kernels are the per-tensor updates' (one per distinct parameter shape)
+  and the loss's two (its forward and its gradient row programs);
 - the LLVM kernel cache: the first start compiles the fused kernels, the second start of the same
   plan compiles none and loads them all from the cache;
 - a plan file (`fcc compile -o`) keeps its fc.Fused nodes and trains to the same weights.
@@ -70,6 +73,11 @@ def main():
           "compile.fusion=false keeps one SGDUpdate per parameter")
     check('"Add", "Relu"' in fused_ir, "the residual Add + Relu is one kernel")
     check('"fc.ReluGrad"' in fused_ir, "ReluGrad is fused (it appears in a fused node's ops)")
+    check(fused_ir.count("= fc.SoftmaxCrossEntropyAndGrad(") == 1
+          and "= fc.SoftmaxCrossEntropy(" not in fused_ir and "= fc.SoftmaxCrossEntropyGrad(" not in fused_ir,
+          "the loss and its gradient are one fc.SoftmaxCrossEntropyAndGrad node")
+    check(plain_ir.count("= fc.SoftmaxCrossEntropy(") == 1 and plain_ir.count("= fc.SoftmaxCrossEntropyGrad(") == 1
+          and "SoftmaxCrossEntropyAndGrad" not in plain_ir, "compile.fusion=false keeps the loss and its gradient apart")
     folded = len(re.findall(r"= fc\.BatchNormTraining\(.*relu = 1", fused_ir))
     check(folded == 9, f"the Relu after each of the 9 first BatchNorms (stem, conv1 of 8 blocks) is folded into it ({folded})")
 
@@ -90,9 +98,9 @@ def main():
     trained_shapes = {tuple(t.dims) for t in onnx.load(os.path.join(w, "model.onnx")).graph.initializer
                       if not t.name.endswith(("running_mean", "running_var", "num_batches_tracked"))}
     plain = train("plain.onnx", "compile.fusion=false")
-    check(plain is not None and sum(plain) == len(trained_shapes),
-          f"without fusion the JIT runs only the per-tensor updates: {plain} kernels for "
-          f"{len(trained_shapes)} distinct parameter shapes")
+    check(plain is not None and sum(plain) == len(trained_shapes) + 2,
+          f"without fusion the JIT runs only the per-tensor updates and the loss's forward and gradient: {plain} "
+          f"kernels for {len(trained_shapes)} distinct parameter shapes + 2")
     r = subprocess.run([fcc, "compile", "model.onnx", "--recipe", "r.toml", "-o", "m.fcplan"], cwd=w,
                        capture_output=True, text=True)
     check(r.returncode == 0, f"fcc compile -o m.fcplan: {r.stderr.strip()}")

@@ -421,8 +421,9 @@ TEST(PlanIo, BuiltTrainingGraphRoundTrip) {
   std::set<std::string> fc_ops;
   for (const auto& n : p.train.nodes())
     if (n->domain == "fc") fc_ops.insert(n->op);
-  // (The SGD updates of each allreduce bucket are one fc.HorizontalFused node.)
-  for (const char* op : {"BatchNormTraining", "DropoutTraining", "SoftmaxCrossEntropy", "HorizontalFused"})
+  // (The SGD updates of each allreduce bucket are one fc.HorizontalFused node; the loss and its
+  // gradient one fc.SoftmaxCrossEntropyAndGrad.)
+  for (const char* op : {"BatchNormTraining", "DropoutTraining", "SoftmaxCrossEntropyAndGrad", "HorizontalFused"})
     EXPECT_TRUE(fc_ops.count(op)) << op;
   EXPECT_TRUE(p.train.find_value(kRngInputName));
   EXPECT_FALSE(p.train.state_updates.empty());

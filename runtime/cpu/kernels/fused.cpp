@@ -9,8 +9,7 @@
 // Each step splits the elements of all segments together into one contiguous share per thread;
 // results never depend on the split (codegen/README.md).
 //
-// FC_JIT=0 runs the program through the plain C++ evaluator instead (ir/fused_kernel.h): slow, for
-// bisecting a suspected miscompile.
+// FC_JIT=0 runs the program through the plain C++ evaluator instead (fused_jit.h).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +33,20 @@ bool jit_disabled() {
   return v && std::strcmp(v, "0") == 0;
 }
 
+}  // namespace
+
+codegen::KernelFn compile_program(const ir::FusedKernel& k) {
+  return jit_disabled() ? nullptr : process_jit().compile(k);
+}
+
+void run_program(const ir::FusedKernel& k, codegen::KernelFn fn, const float* const* inputs, float* const* outputs,
+                 int64_t begin, int64_t end) {
+  if (fn) fn(inputs, outputs, begin, end);
+  else ir::evaluate_reference(k, inputs, outputs, begin, end);
+}
+
+namespace {
+
 // Elements per thread below which another thread costs more than it saves.
 constexpr int64_t kMinShare = 16384;
 
@@ -48,7 +61,10 @@ class JitProgramKernel : public Kernel {
  public:
   JitProgramKernel(const KernelSpec& spec, ir::FusedKernel kernel, Segments segs)
       : kernel_(std::move(kernel)), segs_(std::move(segs)) {
-    if (!jit_disabled()) fn_ = process_jit().compile(kernel_);
+    // Elements are split across threads below; a row kernel's range counts rows.
+    FC_CHECK(!kernel_.is_row_kernel(), spec.node.describe(),
+             ": row reductions (row_max, row_sum, column) are not supported in this node's program");
+    fn_ = compile_program(kernel_);
     in_.resize(segs_.count * segs_.inputs);
     out_.resize(segs_.count * segs_.outputs);
     // Each thread's share of all segments' elements together: fixed here, not worked out per step.
@@ -86,8 +102,7 @@ class JitProgramKernel : public Kernel {
       for (const Piece& p : shares_[static_cast<size_t>(t)]) {
         const float* const* in = in_.data() + p.segment * segs_.inputs;
         float* const* out = out_.data() + p.segment * segs_.outputs;
-        if (fn_) fn_(in, out, p.begin, p.end);
-        else ir::evaluate_reference(kernel_, in, out, p.begin, p.end);
+        run_program(kernel_, fn_, in, out, p.begin, p.end);
       }
   }
 

@@ -1,93 +1,114 @@
-// CPU kernels for fc.SoftmaxCrossEntropy and its gradient.
-// logits: [N, C] f32, labels: [N] i64. Row log-sum-exp in double (max-subtracted) so the loss is at
-// least as accurate as PyTorch's float32 log_softmax + nll_loss. Rows whose label is the node's
-// ignore_index contribute nothing (their gradient row is zero), as in PyTorch and ONNX.
+// CPU kernels for fc.SoftmaxCrossEntropy, fc.SoftmaxCrossEntropyGrad and fc.SoftmaxCrossEntropyAndGrad.
+// logits: [N, C] f32, labels: [N] i64. All three run one JIT-compiled row program
+// (ir::softmax_cross_entropy_kernel: max-subtracted log-sum-exp in float, as PyTorch's log_softmax);
+// this file checks the labels, works out the divisor and sums the per-row losses in double. Rows
+// whose label is the node's ignore_index contribute nothing (their gradient row is zero), as in
+// PyTorch and ONNX.
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "ir/error.h"
 #include "ir/ops/softmax_cross_entropy.h"
+#include "runtime/cpu/fused_jit.h"
 #include "runtime/cpu/kernel_registry.h"
 
 namespace fc::runtime::cpu {
 namespace {
 
+// The labels' facts a step needs: how many rows count, and what the summed loss is divided by.
 struct Rows {
-  int64_t n, c;
-  const float* logits;
-  const int64_t* labels;
-  int64_t ignore_index;
-  int64_t kept;      // rows whose label is not ignore_index
-  double divisor;    // what the summed loss is divided by
-  bool ignored(int64_t i) const { return labels[i] == ignore_index; }
+  int64_t kept = 0;     // rows whose label is not ignore_index
+  double divisor = 1;   // what the summed loss is divided by
 };
 
-Rows rows_of(const KernelSpec& s, const std::vector<const Tensor*>& in) {
-  Rows r{in[0]->dim(0), in[0]->dim(1), in[0]->data<float>(), in[1]->data<int64_t>(),
-         s.node.attr_int("ignore_index"), 0, 1.0};
-  FC_CHECK(in[1]->dim(0) == r.n, s.node.describe(), ": ", in[1]->dim(0), " labels for ", r.n, " rows of logits");
-  for (int64_t i = 0; i < r.n; ++i) {
-    if (r.ignored(i)) continue;
-    FC_CHECK(r.labels[i] >= 0 && r.labels[i] < r.c, s.node.describe(), ": label ", r.labels[i], " out of range [0, ",
-             r.c, ")");
+Rows check_labels(const ir::Node& node, int64_t n, int64_t c, const int64_t* labels) {
+  const int64_t ignore = node.attr_int("ignore_index");
+  // The program compares labels as floats: exact for classes < 2^24, and a kept label must not round
+  // to the ignored one.
+  const float ignore_f = static_cast<float>(ignore);
+  Rows r;
+  for (int64_t i = 0; i < n; ++i) {
+    if (labels[i] == ignore) continue;
+    FC_CHECK(labels[i] >= 0 && labels[i] < c, node.describe(), ": label ", labels[i], " out of range [0, ", c, ")");
+    FC_CHECK(static_cast<float>(labels[i]) != ignore_f, node.describe(), ": ignore_index ", ignore,
+             " is too close to label ", labels[i], " to tell them apart in float");
     ++r.kept;
   }
-  if (s.node.attr_string("reduction") == "mean") {
-    const int64_t count = s.node.attr_int("scale_count");
+  if (node.attr_string("reduction") == "mean") {
+    const int64_t count = node.attr_int("scale_count");
     // A shard of a global batch divides by the global count, which is only right when no label is
     // ignored: the global number of kept labels is not known here.
-    FC_CHECK(count <= 0 || count == r.n || r.kept == r.n, s.node.describe(), ": ", r.n - r.kept,
-             " labels equal ignore_index ", r.ignore_index,
-             " in a data-parallel shard; ignore_index with a mean over several ranks is not supported");
+    FC_CHECK(count <= 0 || count == n || r.kept == n, node.describe(), ": ", n - r.kept, " labels equal ignore_index ",
+             ignore, " in a data-parallel shard; ignore_index with a mean over several ranks is not supported");
     // All rows ignored: 0 / 0 = NaN, as PyTorch.
-    r.divisor = count > 0 && r.kept == r.n ? double(count) : double(r.kept);
+    r.divisor = count > 0 && r.kept == n ? double(count) : double(r.kept);
   }
   return r;
 }
 
-// log(sum(exp(row - max))) + max
-double log_sum_exp(const float* row, int64_t c) {
-  float m = row[0];
-  for (int64_t j = 1; j < c; ++j) m = std::max(m, row[j]);
-  double s = 0;
-  for (int64_t j = 0; j < c; ++j) s += std::exp(double(row[j]) - m);
-  return std::log(s) + m;
-}
+// Rows per thread below which another thread costs more than it saves (elements: rows * classes).
+constexpr int64_t kMinShareElements = 65536;
 
-void loss(const KernelSpec& s, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-  Rows r = rows_of(s, in);
-  double total = 0;
-  for (int64_t i = 0; i < r.n; ++i) {
-    if (r.ignored(i)) continue;
-    const float* row = r.logits + i * r.c;
-    total += log_sum_exp(row, r.c) - row[r.labels[i]];
+class SoftmaxCrossEntropyKernel : public Kernel {
+ public:
+  SoftmaxCrossEntropyKernel(const KernelSpec& spec, bool loss, bool grad)
+      : node_(spec.node),
+        loss_(loss),
+        grad_(grad),
+        n_(spec.inputs.at(0).sizes().at(0)),
+        c_(spec.inputs.at(0).sizes().at(1)) {
+    FC_CHECK(c_ < (int64_t{1} << 24), node_.describe(), ": ", c_, " classes; at most 2^24 - 1 are supported");
+    kernel_ = ir::softmax_cross_entropy_kernel(n_, c_, node_.attr_int("ignore_index"), loss, grad);
+    fn_ = compile_program(kernel_);
+    row_loss_.resize(static_cast<size_t>(n_));
+    threads_ = static_cast<int>(std::clamp<int64_t>(n_ * c_ / kMinShareElements, 1, std::max(1, spec.threads)));
   }
-  out[0].data<float>()[0] = r.n ? static_cast<float>(total / r.divisor) : 0.0f;
-}
 
-void grad(const KernelSpec& s, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-  Rows r = rows_of(s, in);
-  const double scale = double(in[2]->data<float>()[0]) / r.divisor;
-  float* d = out[0].data<float>();
-#pragma omp parallel for if (r.n * r.c > 65536)
-  for (int64_t i = 0; i < r.n; ++i) {
-    if (r.ignored(i)) {
-      std::fill(d + i * r.c, d + (i + 1) * r.c, 0.0f);
-      continue;
+  bool overwrites_outputs() const override { return true; }
+
+  void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    FC_CHECK(in[1]->dim(0) == n_, node_.describe(), ": ", in[1]->dim(0), " labels for ", n_, " rows of logits");
+    const Rows r = check_labels(node_, n_, c_, in[1]->data<int64_t>());
+    const float* inputs[3] = {in[0]->data<float>(), reinterpret_cast<const float*>(in[1]->data<int64_t>()),
+                              &scale_};
+    float* outputs[2] = {};
+    int o = 0;
+    if (loss_) outputs[o++] = row_loss_.data();
+    if (grad_) {
+      scale_ = static_cast<float>(double(in[2]->data<float>()[0]) / r.divisor);
+      outputs[o++] = out[loss_ ? 1 : 0].data<float>();
     }
-    const float* row = r.logits + i * r.c;
-    const double lse = log_sum_exp(row, r.c);
-    for (int64_t j = 0; j < r.c; ++j) {
-      double p = std::exp(double(row[j]) - lse) - (j == r.labels[i] ? 1.0 : 0.0);
-      d[i * r.c + j] = static_cast<float>(p * scale);
+#pragma omp parallel for num_threads(threads_) if (threads_ > 1)
+    for (int t = 0; t < threads_; ++t)
+      run_program(kernel_, fn_, inputs, outputs, n_ * t / threads_, n_ * (t + 1) / threads_);
+    if (loss_) {
+      double total = 0;
+      for (float l : row_loss_) total += l;
+      out[0].data<float>()[0] = n_ ? static_cast<float>(total / r.divisor) : 0.0f;
     }
   }
-}
+
+ private:
+  const ir::Node& node_;
+  const bool loss_, grad_;
+  const int64_t n_, c_;
+  ir::FusedKernel kernel_;
+  codegen::KernelFn fn_ = nullptr;
+  std::vector<float> row_loss_;  // the program's per-row losses
+  float scale_ = 0;              // the program's table: dloss / divisor
+  int threads_ = 1;
+};
 
 }  // namespace
 
-FC_REGISTER_CPU_FN("fc::SoftmaxCrossEntropy", loss);
-FC_REGISTER_CPU_FN("fc::SoftmaxCrossEntropyGrad", grad);
+FC_REGISTER_CPU_KERNEL("fc::SoftmaxCrossEntropy", [](const KernelSpec& s) {
+  return std::make_unique<SoftmaxCrossEntropyKernel>(s, true, false);
+});
+FC_REGISTER_CPU_KERNEL("fc::SoftmaxCrossEntropyGrad", [](const KernelSpec& s) {
+  return std::make_unique<SoftmaxCrossEntropyKernel>(s, false, true);
+});
+FC_REGISTER_CPU_KERNEL("fc::SoftmaxCrossEntropyAndGrad", [](const KernelSpec& s) {
+  return std::make_unique<SoftmaxCrossEntropyKernel>(s, true, true);
+});
 
 }  // namespace fc::runtime::cpu
