@@ -42,6 +42,20 @@ foreach(model mlp lenet5 nin squeezenet1_0 resnet18 alexnet vgg11 googlenet fash
   endforeach()
 endforeach()
 
+# SGD's other settings on the Fashion-MNIST CNN: Nesterov momentum, and momentum dampening (the
+# first step's buffer is the gradient itself; later ones take (1 - dampening) of it).
+foreach(variant nesterov dampening)
+  set(flag --nesterov)
+  if(variant STREQUAL "dampening")
+    set(flag --dampening 0.3)
+  endif()
+  add_test(NAME train_parity_fashion_cnn_sgd_${variant}
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                   ${flag} --batch 4 --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_sgd_${variant})
+  set_tests_properties(train_parity_fashion_cnn_sgd_${variant} PROPERTIES LABELS parity TIMEOUT 900)
+endforeach()
+
 # Data-parallel equivalence: the same recipe (synchronised BatchNorm, global batch 12) on 2, 3 and 4
 # MPI ranks ends with the weights PyTorch computes training the whole batch in one process.
 foreach(ranks 2 3 4)

@@ -89,7 +89,8 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
         xs = [wobble(torch.from_numpy(x)).numpy() for x in xs]
     params = list(m.parameters())
     if opt_name == "sgd":
-        opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"])
+        opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"],
+                              dampening=hp["dampening"], nesterov=hp["nesterov"])
     else:
         opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"], eps=hp["eps"])
     losses, grads0 = [], None
@@ -169,6 +170,8 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse", "graph"])
+    ap.add_argument("--nesterov", action="store_true", help="SGD with Nesterov momentum")
+    ap.add_argument("--dampening", type=float, default=0.0, help="SGD momentum dampening")
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
@@ -190,7 +193,8 @@ def main():
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
-    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6}
+    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6,
+          "nesterov": a.nesterov, "dampening": a.dampening}
 
     def draw(seed):
         g = torch.Generator().manual_seed(seed)
@@ -258,6 +262,8 @@ steps = {a.steps}
 name = "{a.optimizer}"
 lr = {hp['lr']}
 momentum = {hp['momentum'] if a.optimizer == 'sgd' else 0.0}
+nesterov = {'true' if a.nesterov else 'false'}
+dampening = {a.dampening}
 weight_decay = {hp['weight_decay']}
 eps = {hp['eps']}
 [runtime]
