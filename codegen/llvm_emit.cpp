@@ -176,11 +176,15 @@ namespace {
 
 // Marks the loop whose back branch is `latch` as having independent iterations for the memory
 // accesses in `group` (llvm.loop.parallel_accesses).
-void declare_parallel(llvm::BranchInst* latch, llvm::MDNode* group) {
+// no_unroll keeps the loop a loop until the vectoriser sees it (a short fixed trip count would
+// otherwise be unrolled first, leaving scalar code).
+void declare_parallel(llvm::BranchInst* latch, llvm::MDNode* group, bool no_unroll = false) {
   llvm::LLVMContext& ctx = latch->getContext();
   llvm::Metadata* parallel[] = {llvm::MDString::get(ctx, "llvm.loop.parallel_accesses"), group};
   llvm::TempMDTuple tmp = llvm::MDTuple::getTemporary(ctx, {});
-  llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx, {tmp.get(), llvm::MDNode::get(ctx, parallel)});
+  std::vector<llvm::Metadata*> ops = {tmp.get(), llvm::MDNode::get(ctx, parallel)};
+  if (no_unroll) ops.push_back(llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")}));
+  llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx, ops);
   loop_id->replaceOperandWith(0, loop_id);
   latch->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
 }
@@ -261,6 +265,13 @@ void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest
   };
   llvm::BranchInst* latch = nullptr;
   llvm::BasicBlock* loop = nullptr;
+  // The reductions' lane accumulators: one stack array, allocated in the entry block.
+  llvm::Value* lane_array = nullptr;
+  {
+    llvm::BasicBlock& entry = b.GetInsertBlock()->getParent()->getEntryBlock();
+    llvm::IRBuilder<> eb(&entry, entry.begin());
+    lane_array = eb.CreateAlloca(f32, b.getInt64(ir::kRowLanes), "lanes");
+  }
   for (size_t red = 0; red < instrs.size(); ++red) {
     const Instr& r = instrs[red];
     if (r.op != ScalarOp::kRowMax && r.op != ScalarOp::kRowSum) continue;
@@ -273,14 +284,51 @@ void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest
     }
     std::vector<bool> want(instrs.size(), false);
     want[static_cast<size_t>(r.a)] = true;
-    rv[red] = emit_row_loop(
-        b, width, {init},
-        [&](llvm::Value* col, const std::vector<llvm::Value*>& acc) -> std::vector<llvm::Value*> {
-          llvm::Value* x = element_values(col, want)[static_cast<size_t>(r.a)];
-          Instr op{.op = is_max ? ScalarOp::kMax : ScalarOp::kAdd};
-          return {emit_op(b, math, op, acc[0], x, nullptr)};
-        },
-        &latch, &loop)[0];
+    const Instr op{.op = is_max ? ScalarOp::kMax : ScalarOp::kAdd};
+    // kRowLanes partial results, lane l taking columns l, l + kRowLanes, ... in order
+    // (ir/fused_kernel.h); the last width % kRowLanes columns unrolled. (Lanes as separate SSA
+    // values, unrolled, stayed scalar: LLVM 14's SLP vectoriser did not take them.)
+    const int64_t lanes = ir::kRowLanes, chunks = width / lanes;
+    // The lanes live in a small stack array: per chunk, an inner loop over the lanes (lane l:
+    // column chunk * lanes + l) that the loop vectoriser turns into one vector step.
+    for (int64_t l = 0; l < lanes; ++l) b.CreateStore(init, b.CreateConstInBoundsGEP1_64(f32, lane_array, l));
+    if (chunks > 0)
+      emit_row_loop(
+          b, chunks, {},
+          [&](llvm::Value* chunk, const std::vector<llvm::Value*>&) {
+            llvm::Value* first = b.CreateNUWMul(chunk, b.getInt64(lanes));
+            llvm::BranchInst* lane_latch = nullptr;
+            llvm::BasicBlock* lane_loop = nullptr;
+            emit_row_loop(
+                b, lanes, {},
+                [&](llvm::Value* l, const std::vector<llvm::Value*>&) {
+                  llvm::Value* x = element_values(b.CreateNUWAdd(first, l), want)[static_cast<size_t>(r.a)];
+                  llvm::Value* p = b.CreateInBoundsGEP(f32, lane_array, l);
+                  b.CreateStore(emit_op(b, math, op, b.CreateLoad(f32, p), x, nullptr), p);
+                  return std::vector<llvm::Value*>{};
+                },
+                &lane_latch, &lane_loop);
+            llvm::MDNode* group = llvm::MDNode::getDistinct(ctx, {});
+            for (llvm::Instruction& inst : *lane_loop)
+              if (llvm::isa<llvm::LoadInst>(inst) || llvm::isa<llvm::StoreInst>(inst))
+                inst.setMetadata(llvm::LLVMContext::MD_access_group, group);
+            FC_ASSERT(lane_latch->getParent() == lane_loop);
+            declare_parallel(lane_latch, group, /*no_unroll=*/true);
+            return std::vector<llvm::Value*>{};
+          },
+          &latch, &loop);
+    std::vector<llvm::Value*> acc(static_cast<size_t>(lanes));
+    for (int64_t l = 0; l < lanes; ++l)
+      acc[static_cast<size_t>(l)] = b.CreateLoad(f32, b.CreateConstInBoundsGEP1_64(f32, lane_array, l));
+    for (int64_t j = chunks * lanes; j < width; ++j) {
+      llvm::Value*& a = acc[static_cast<size_t>(j % lanes)];
+      a = emit_op(b, math, op, a, element_values(b.getInt64(j), want)[static_cast<size_t>(r.a)], nullptr);
+    }
+    for (int64_t step = 1; step < lanes; step *= 2)  // the balanced tree: (0,1) (2,3) ..., then (01,23) ...
+      for (int64_t l = 0; l + step < lanes; l += 2 * step)
+        acc[static_cast<size_t>(l)] = emit_op(b, math, op, acc[static_cast<size_t>(l)],
+                                              acc[static_cast<size_t>(l + step)], nullptr);
+    rv[red] = acc[0];
   }
   row_values_upto(instrs.size());
   std::vector<bool> want(instrs.size(), false);

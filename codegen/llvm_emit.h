@@ -52,7 +52,7 @@ using ir::ScalarOp;
 using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);
 
 // Bump when the emitted code changes: it is part of every disk cache key (jit.cpp).
-inline constexpr int kEmitterVersion = 3;
+inline constexpr int kEmitterVersion = 6;
 
 // How transcendental ops are lowered.
 enum class MathTarget {
@@ -90,9 +90,10 @@ std::vector<llvm::Value*> emit_param_loads(llvm::IRBuilderBase& b, const FusedKe
                                            const std::vector<llvm::Value*>& tables);
 
 // Row kernels (FusedKernel::is_row_kernel): emits row `row` at b's insertion point and leaves b after
-// it. Per row: the row-level values, then one loop over the row per reduction (in order, scalar: the
-// result must not depend on vector width), then one loop storing the element outputs, declared
-// parallel so that it vectorises; row-level outputs are stored at [row]. `inputs`/`outputs` are the
+// it. Per row: the row-level values, then one loop over the row per reduction (ir::kRowLanes
+// partial results in a stack array, in the order ir/fused_kernel.h defines: per chunk of kRowLanes
+// columns an inner loop over the lanes, kept from unrolling so that the loop vectoriser widens it),
+// then one loop storing the element outputs, declared parallel so that it vectorises; row-level outputs are stored at [row]. `inputs`/`outputs` are the
 // tensors' base pointers (float*; int64 inputs are cast here), `params` emit_param_loads' values.
 // Used by the CPU range function (a loop over rows) and by PTX (one row per thread).
 void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest, MathTarget math, llvm::Value* row,

@@ -238,9 +238,18 @@ TEST(RowKernel, Int64InputsInElementwiseKernels) {
   expect_ptxas_accepts(emit_ptx(k, "masked_by_index"), "masked_by_index");
 }
 
-TEST(RowKernel, OutputPassIsVectorised) {
-  // The reductions stay scalar loops (in order); the pass writing the gradient row vectorises.
+TEST(RowKernel, ReductionsAndOutputPassAreVectorised) {
+  // The loop vectoriser widens four loops: the lanes of each of the three reductions (max, sum of
+  // exp, the label's logit) and the pass writing the gradient row. Each vectorised loop's metadata
+  // ends with the node "llvm.loop.isvectorized".
   const std::string ir = memory_jit().optimized_ir(ir::softmax_cross_entropy_kernel(64, 1000, kIgnore, true, true));
+  const size_t at = ir.find("= !{!\"llvm.loop.isvectorized\", i32 1}");
+  ASSERT_NE(at, std::string::npos) << ir;
+  const std::string node = ir.substr(ir.rfind('\n', at) + 1, ir.find(' ', ir.rfind('\n', at) + 1) - ir.rfind('\n', at) - 1);
+  int loops = 0;
+  for (size_t p = ir.find("distinct !{"); p != std::string::npos; p = ir.find("distinct !{", p + 1))
+    loops += ir.substr(p, ir.find('\n', p) - p).find(", " + node + "}") != std::string::npos;
+  EXPECT_EQ(loops, 4) << ir;
   const bool avx2 = memory_jit().target_description().find("+avx2") != std::string::npos;
   // (The vectoriser picks the width: <8 x float> or, with AVX-512, <16 x float>.)
   EXPECT_TRUE(!avx2 || ir.find("<8 x float>") != std::string::npos || ir.find("<16 x float>") != std::string::npos)
