@@ -10,7 +10,10 @@ Start-up is excluded on both sides: fcrun runs the recipe for N and for 10N step
 the 9N extra steps is the difference (N is --steps, raised per model until those 9N steps take
 --min-seconds); PyTorch (in its own process, so that its RSS is its own) times 9 x --steps steps
 after 2 warm-up steps, or more until --min-seconds have passed. Random data, same for both. Each side is measured --repeat
-times (interleaved) and the medians are reported; peak RSS is the largest of the repeats.
+times (interleaved) and the medians are reported; peak RSS is the largest of the repeats. The
+paired ratio is the median over repeats of fcrun's rate / PyTorch's rate measured right after it:
+this machine's speed changes in phases of tens of seconds (bench/RESULTS.md), and a pair measured
+back to back most often shares one.
 
 usage: bench/train_throughput.py [--models mlp,lenet5,...] [--threads 1,2] [--batch 64] [--steps 3]
                                  [--min-seconds 3] [--repeat 3] [--workdir bench/out/throughput] [--json FILE]
@@ -152,8 +155,9 @@ def main():
         return
     fcrun = os.path.join(ROOT, "build", "bin", "fcrun")
     rows = []
-    print("| model | threads | fcrun img/s | PyTorch img/s | ratio | fcrun GFLOP/s (% of peak) | peak RSS fcrun / PyTorch MiB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | threads | fcrun img/s | PyTorch img/s | ratio | paired ratio | fcrun GFLOP/s (% of peak) "
+          "| peak RSS fcrun / PyTorch MiB |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in a.models.split(","):
         d = prepare(name, a.batch, a.workdir)
         flops = flops_per_step(d, a.batch)
@@ -161,8 +165,8 @@ def main():
             steps = calibrated_steps(fcrun, d, a.batch, a.steps, threads, a.min_seconds)
             images = 9 * steps * a.batch
             fc_runs, torch_runs, fc_rss, torch_rss = [], [], [], []
-            # Interleaved repeats: fcrun's step time differs from one process to the next (on this
-            # 2-vCPU machine, by up to ~25% at 2 threads, steady within a run); medians of both sides.
+            # Interleaved repeats: this 2-vCPU machine's speed changes in phases of tens of seconds
+            # (fcrun's 2-thread rate by up to ~25%); medians of both sides, and the paired ratio.
             for _ in range(a.repeat):
                 t1 = run_rss([fcrun, recipe(d, a.batch, steps, threads)], d)
                 t10 = run_rss([fcrun, recipe(d, a.batch, 10 * steps, threads)], d)
@@ -175,17 +179,19 @@ def main():
                 fc_rss.append(t10["rss"])
                 torch_rss.append(tt["rss"])
             fc_ips, torch_ips = median(fc_runs), median(torch_runs)
+            paired = median([f / t for f, t in zip(fc_runs, torch_runs)])
             peak, mhz = cpu_peak_flops(threads)
             achieved = flops * fc_ips / a.batch
             row = {"model": name, "threads": threads, "batch": a.batch, "steps": steps,
                    "fcrun_images_per_sec": round(fc_ips, 1),
                    "pytorch_images_per_sec": round(torch_ips, 1), "ratio": round(fc_ips / torch_ips, 3),
+                   "paired_ratio": round(paired, 3),
                    "fcrun_runs": [round(v, 1) for v in fc_runs], "pytorch_runs": [round(v, 1) for v in torch_runs],
                    "fcrun_gflops": round(achieved / 1e9, 2), "peak_gflops": round(peak / 1e9, 1),
                    "cpu_mhz": mhz, "fcrun_peak_rss_mib": round(max(fc_rss), 1),
                    "pytorch_peak_rss_mib": round(max(torch_rss), 1)}
             rows.append(row)
-            print(f"| {name} | {threads} | {fc_ips:.1f} | {torch_ips:.1f} | {fc_ips / torch_ips:.2f}x | "
+            print(f"| {name} | {threads} | {fc_ips:.1f} | {torch_ips:.1f} | {fc_ips / torch_ips:.2f}x | {paired:.2f}x | "
                   f"{achieved / 1e9:.1f} ({100 * achieved / peak:.0f}%) | {max(fc_rss):.0f} / {max(torch_rss):.0f} |",
                   flush=True)
     for t in sorted({r["threads"] for r in rows}):
@@ -193,7 +199,8 @@ def main():
         gm = 1.0
         for r in ratios:
             gm *= r
-        print(f"geometric-mean ratio at {t} thread(s): {gm ** (1 / len(ratios)):.2f}x (min {min(ratios):.2f}x)")
+        print(f"geometric-mean ratio at {t} thread(s): {gm ** (1 / len(ratios)):.2f}x (min {min(ratios):.2f}x; "
+              f"paired ratios min {min(r['paired_ratio'] for r in rows if r['threads'] == t):.2f}x)")
     if a.json:
         with open(a.json, "w") as f:
             for r in rows:
