@@ -12,6 +12,7 @@
 #include "ir/hyperparams.h"
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
+#include "ir/scalar_form.h"
 #include "ir/verifier.h"
 #include "passes/update_fusion.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -152,6 +153,7 @@ void check_setting(const Setting& s) {
   const Node& node = *fused.g.nodes()[0];
   EXPECT_EQ(node.op, "HorizontalFused");
   EXPECT_EQ(node.attr_int("segments"), 4);
+  EXPECT_TRUE(is_optimizer_update(node));  // the trace's and the simulator's "optimizer" phase
   // Every update stays in place: each weight and each optimizer state.
   EXPECT_EQ(in_place_state_updates(fused.g).size(), plain.g.state_updates.size());
   EXPECT_EQ(in_place_state_updates(plain.g).size(), plain.g.state_updates.size());
@@ -203,4 +205,20 @@ TEST(UpdateFusion, MomentumZeroLeavesTheBufferUntouched) {
   ex.run(feeds);
   const Tensor& after = ex.state(u.states[0]);
   for (size_t i = 0; i < after.numel(); ++i) ASSERT_EQ(after.data<float>()[i], static_cast<float>(i) + 0.5f) << i;
+}
+
+TEST(UpdateFusion, OnlyAFusionOfUpdatesIsAnUpdate) {
+  // A horizontal fusion of other ops (none is made today) must not count as the optimizer phase.
+  Graph g;
+  Value* x = g.add_value("x", TensorType(DType::F32, {Dim::known(4)}));
+  Value* y = g.add_value("y", {});
+  Node* n = g.add_node("HorizontalFused", {x}, {y},
+                       {{"program", std::string("%0 = load 0; %1 = relu %0; out 0 %1")},
+                        {"segments", int64_t{1}},
+                        {"ops", std::vector<std::string>{"Relu"}}},
+                       "relus");
+  n->domain = "fc";
+  EXPECT_FALSE(is_optimizer_update(*n));
+  n->attrs["ops"] = std::vector<std::string>{"fc.AdamWUpdate"};
+  EXPECT_TRUE(is_optimizer_update(*n));
 }
