@@ -265,21 +265,23 @@ void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest
   };
   llvm::BranchInst* latch = nullptr;
   llvm::BasicBlock* loop = nullptr;
-  // The reductions' lane accumulators: one stack array, allocated in the entry block.
+  // The reductions' lane accumulators (double: ir/fused_kernel.h): one stack array, allocated in the
+  // entry block.
   llvm::Value* lane_array = nullptr;
   {
     llvm::BasicBlock& entry = b.GetInsertBlock()->getParent()->getEntryBlock();
     llvm::IRBuilder<> eb(&entry, entry.begin());
-    lane_array = eb.CreateAlloca(f32, b.getInt64(ir::kRowLanes), "lanes");
+    lane_array = eb.CreateAlloca(b.getDoubleTy(), b.getInt64(ir::kRowLanes), "lanes");
   }
   for (size_t red = 0; red < instrs.size(); ++red) {
     const Instr& r = instrs[red];
     if (r.op != ScalarOp::kRowMax && r.op != ScalarOp::kRowSum) continue;
     row_values_upto(red);
     const bool is_max = r.op == ScalarOp::kRowMax;
-    llvm::Value* init = llvm::ConstantFP::get(f32, is_max ? -std::numeric_limits<float>::infinity() : 0.0f);
+    llvm::Type* f64 = b.getDoubleTy();
+    llvm::Value* init = llvm::ConstantFP::get(f64, is_max ? -std::numeric_limits<double>::infinity() : 0.0);
     if (width == 0) {
-      rv[red] = init;
+      rv[red] = b.CreateFPTrunc(init, f32);
       continue;
     }
     std::vector<bool> want(instrs.size(), false);
@@ -291,7 +293,7 @@ void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest
     const int64_t lanes = ir::kRowLanes, chunks = width / lanes;
     // The lanes live in a small stack array: per chunk, an inner loop over the lanes (lane l:
     // column chunk * lanes + l) that the loop vectoriser turns into one vector step.
-    for (int64_t l = 0; l < lanes; ++l) b.CreateStore(init, b.CreateConstInBoundsGEP1_64(f32, lane_array, l));
+    for (int64_t l = 0; l < lanes; ++l) b.CreateStore(init, b.CreateConstInBoundsGEP1_64(f64, lane_array, l));
     if (chunks > 0)
       emit_row_loop(
           b, chunks, {},
@@ -303,8 +305,8 @@ void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest
                 b, lanes, {},
                 [&](llvm::Value* l, const std::vector<llvm::Value*>&) {
                   llvm::Value* x = element_values(b.CreateNUWAdd(first, l), want)[static_cast<size_t>(r.a)];
-                  llvm::Value* p = b.CreateInBoundsGEP(f32, lane_array, l);
-                  b.CreateStore(emit_op(b, math, op, b.CreateLoad(f32, p), x, nullptr), p);
+                  llvm::Value* p = b.CreateInBoundsGEP(f64, lane_array, l);
+                  b.CreateStore(emit_op(b, math, op, b.CreateLoad(f64, p), b.CreateFPExt(x, f64), nullptr), p);
                   return std::vector<llvm::Value*>{};
                 },
                 &lane_latch, &lane_loop);
@@ -319,16 +321,17 @@ void emit_row(llvm::IRBuilderBase& b, const FusedKernel& k, const LoopNest& nest
           &latch, &loop);
     std::vector<llvm::Value*> acc(static_cast<size_t>(lanes));
     for (int64_t l = 0; l < lanes; ++l)
-      acc[static_cast<size_t>(l)] = b.CreateLoad(f32, b.CreateConstInBoundsGEP1_64(f32, lane_array, l));
+      acc[static_cast<size_t>(l)] = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, lane_array, l));
     for (int64_t j = chunks * lanes; j < width; ++j) {
       llvm::Value*& a = acc[static_cast<size_t>(j % lanes)];
-      a = emit_op(b, math, op, a, element_values(b.getInt64(j), want)[static_cast<size_t>(r.a)], nullptr);
+      a = emit_op(b, math, op, a, b.CreateFPExt(element_values(b.getInt64(j), want)[static_cast<size_t>(r.a)], f64),
+                  nullptr);
     }
     for (int64_t step = 1; step < lanes; step *= 2)  // the balanced tree: (0,1) (2,3) ..., then (01,23) ...
       for (int64_t l = 0; l + step < lanes; l += 2 * step)
         acc[static_cast<size_t>(l)] = emit_op(b, math, op, acc[static_cast<size_t>(l)],
                                               acc[static_cast<size_t>(l + step)], nullptr);
-    rv[red] = acc[0];
+    rv[red] = b.CreateFPTrunc(acc[0], f32);
   }
   row_values_upto(instrs.size());
   std::vector<bool> want(instrs.size(), false);

@@ -521,9 +521,9 @@ void evaluate_rows(const FusedKernel& k, const LoopNest& nest, const float* cons
       row_values(done, red);
       done = red;
       const bool is_max = instrs[red].op == ScalarOp::kRowMax;
-      auto op = [&](float a, float x) { return is_max ? ((a > x || a != a) ? a : x) : a + x; };
-      float acc[kRowLanes];
-      std::fill(acc, acc + kRowLanes, is_max ? -std::numeric_limits<float>::infinity() : 0.0f);
+      auto op = [&](double a, double x) { return is_max ? ((a > x || a != a) ? a : x) : a + x; };
+      double acc[kRowLanes];
+      std::fill(acc, acc + kRowLanes, is_max ? -std::numeric_limits<double>::infinity() : 0.0);
       for (int64_t c = 0; c < width; ++c) {
         for (size_t j = 0; j < static_cast<size_t>(instrs[red].a) + 1; ++j)
           if (!row_level[j]) eval(j, c);
@@ -531,7 +531,7 @@ void evaluate_rows(const FusedKernel& k, const LoopNest& nest, const float* cons
       }
       for (int step = 1; step < kRowLanes; step *= 2)
         for (int l = 0; l + step < kRowLanes; l += 2 * step) acc[l] = op(acc[l], acc[l + step]);
-      v[red] = acc[0];
+      v[red] = static_cast<float>(acc[0]);
     }
     row_values(done, instrs.size());
     for (int64_t c = 0; c < width; ++c) {

@@ -156,6 +156,31 @@ TEST(RowKernel, LossOnlyAndGradOnlyProgramsAgreeWithTheFusedOne) {
   expect_same_bits(g, b, "grad only");
 }
 
+TEST(RowKernel, SumsAccumulateInDouble) {
+  // 2^25, forty ones, -2^25: in float every 1 added to 2^25 is lost (half its spacing of 4); the
+  // double accumulation keeps them and rounds the exact 40 once. JIT (inline math or not) and
+  // evaluator alike; 100 columns, so lanes, the chunk loop and the unrolled remainder all take part.
+  FusedKernel k({2, 100});
+  k.add_output(k.row_sum(k.load(k.add_input({2, 100}))));
+  std::vector<float> x(200, 0.0f);
+  for (int r = 0; r < 2; ++r) {
+    x[r * 100] = 33554432.0f;
+    for (int j = 1; j <= 40; ++j) x[r * 100 + j * 2] = 1.0f;
+    x[r * 100 + 99] = -33554432.0f;
+  }
+  std::vector<float> ref(2), fast(2), libm(2);
+  const float* in[] = {x.data()};
+  float* out[] = {ref.data()};
+  evaluate_reference(k, in, out, 0, 2);
+  run(memory_jit().compile(k), {x.data()}, {fast.data()}, 0, 2);
+  run(libm_jit().compile(k), {x.data()}, {libm.data()}, 0, 2);
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(ref[r], 40.0f) << r;
+    EXPECT_EQ(fast[r], 40.0f) << r;
+    EXPECT_EQ(libm[r], 40.0f) << r;
+  }
+}
+
 TEST(RowKernel, NanRowsPropagateAndStayInTheirRow) {
   LossData d(3, 8, kSeed);
   d.labels = {1, 2, 3};
