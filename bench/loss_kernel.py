@@ -17,33 +17,16 @@ import statistics
 import subprocess
 import time
 
+import train_throughput  # (bench/, beside this script)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
 def fcrun_loss_us(d, args, fusion):
-    with open(os.path.join(d, "r.toml"), "w") as f:
-        f.write(f"""[model]
-path = "model.onnx"
-[data]
-format = "npy"
-train_x = "x.npy"
-train_y = "y.npy"
-shuffle = false
-[train]
-batch_size = {args.batch}
-steps = {args.steps}
-log_every = 1000000
-[optimizer]
-name = "sgd"
-lr = 0.01
-momentum = 0.9
-[runtime]
-threads = {args.threads}
-[compile]
-fusion = {"true" if fusion else "false"}
-""")
+    train_throughput.FUSION = fusion
+    job = train_throughput.recipe(d, args.batch, args.steps, args.threads)  # the throughput benchmark's recipe
     trace = os.path.join(d, "trace.json")
-    subprocess.run([os.path.join(ROOT, "build", "bin", "fcrun"), "r.toml", "--trace", trace], cwd=d, check=True,
+    subprocess.run([os.path.join(ROOT, "build", "bin", "fcrun"), job, "--trace", trace], cwd=d, check=True,
                    capture_output=True)
     with open(trace) as f:
         events = json.load(f)

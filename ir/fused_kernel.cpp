@@ -534,21 +534,18 @@ void evaluate_rows(const FusedKernel& k, const LoopNest& nest, const float* cons
       v[red] = static_cast<float>(acc[0]);
     }
     row_values(done, instrs.size());
+    for (size_t o = 0; o < k.outputs().size(); ++o) {
+      const size_t out = static_cast<size_t>(k.outputs()[o]);
+      if (row_level[out]) outputs[o][r] = v[out];
+    }
     for (int64_t c = 0; c < width; ++c) {
       for (size_t j = 0; j < instrs.size(); ++j)
         if (!row_level[j]) eval(j, c);
       for (size_t o = 0; o < k.outputs().size(); ++o) {
         const size_t out = static_cast<size_t>(k.outputs()[o]);
-        if (row_level[out]) {
-          if (c == 0) outputs[o][r] = v[out];
-        } else {
-          outputs[o][r * width + c] = v[out];
-        }
+        if (!row_level[out]) outputs[o][r * width + c] = v[out];
       }
     }
-    if (width == 0)
-      for (size_t o = 0; o < k.outputs().size(); ++o)
-        if (row_level[static_cast<size_t>(k.outputs()[o])]) outputs[o][r] = v[static_cast<size_t>(k.outputs()[o])];
   }
 }
 
