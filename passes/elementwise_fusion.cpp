@@ -158,29 +158,35 @@ void fuse_group(ir::Graph& g, const Group& group, const Readers& readers) {
   if (next) g.move_before(fused, next);
 }
 
-// Folds Relu(y) into fc.BatchNormTraining when y (its output 0) is read by that Relu alone: the BN
-// node then produces the Relu's value itself. Returns how many it folded.
-int64_t fold_relus_into_batchnorm(ir::Graph& g) {
+// Folds Relu(y) into the node making y when y is read by that Relu alone and the node can apply it as
+// it writes y: fc.BatchNormTraining (output 0; its `relu` attribute) and Conv (which becomes
+// fc.ConvRelu). That node then produces the Relu's value itself. Returns how many it folded.
+int64_t fold_relus(ir::Graph& g) {
   const Readers readers = find_readers(g);
+  const auto folds_into = [](const Node& p, const Value* y) {
+    if (p.op == "BatchNormTraining" && p.domain == "fc") return y->producer_output == 0 && p.attr_int("relu") == 0;
+    return p.op == "Conv" && p.domain.empty();
+  };
   std::vector<Node*> relus;
   for (const auto& n : g.nodes()) {
     if (n->op != "Relu" || !n->domain.empty() || n->inputs.size() != 1) continue;
     const Value* y = n->inputs[0];
-    const Node* bn = y->producer;
-    if (!bn || bn->op != "BatchNormTraining" || bn->domain != "fc" || y->producer_output != 0 ||
-        bn->attr_int("relu") != 0 || readers.outside(y, {n.get()}))
-      continue;
-    relus.push_back(n.get());
+    if (y->producer && folds_into(*y->producer, y) && !readers.outside(y, {n.get()})) relus.push_back(n.get());
   }
   for (Node* relu : relus) {
     Value* y = relu->inputs[0];
-    Node* bn = y->producer;
+    Node* p = y->producer;
     Value* out = relu->outputs[0];
     g.remove_node(relu);
-    out->producer = bn;
-    out->producer_output = 0;
-    bn->outputs[0] = out;
-    bn->attrs["relu"] = int64_t{1};
+    out->producer = p;
+    out->producer_output = y->producer_output;
+    p->outputs[static_cast<size_t>(y->producer_output)] = out;
+    if (p->op == "Conv") {
+      p->op = "ConvRelu";
+      p->domain = "fc";
+    } else {
+      p->attrs["relu"] = int64_t{1};
+    }
     y->producer = nullptr;
     g.remove_value(y);
   }
@@ -191,7 +197,7 @@ int64_t fold_relus_into_batchnorm(ir::Graph& g) {
 
 FusionStats fuse_elementwise(ir::Graph& g) {
   FusionStats stats;
-  stats.relus_folded = fold_relus_into_batchnorm(g);
+  stats.relus_folded = fold_relus(g);
   const std::vector<Group> groups = form_groups(g);
   const Readers readers = find_readers(g);
   for (const Group& group : groups) {

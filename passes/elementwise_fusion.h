@@ -14,8 +14,9 @@
 //   - a member's output becomes an output of the fused node when anything outside the group reads it
 //     (or it is a graph output or new training state); the rest are never materialised;
 //   - groups of one node stay as they are (their own kernel is as good).
-// Before grouping, a Relu that is the only reader of a BatchNormTraining's output is folded into it
-// (its `relu` attribute): BN-apply + ReLU in one pass.
+// Before grouping, a Relu that is the only reader of a BatchNormTraining's or a Conv's output is
+// folded into that node (BN's `relu` attribute; Conv becomes fc.ConvRelu): BN-apply + ReLU and
+// convolution + ReLU each in one pass.
 // Every scalar form gives bit for bit what the op's kernel gives, so fusion never changes a result.
 #pragma once
 
@@ -28,7 +29,7 @@ namespace fc::passes {
 struct FusionStats {
   int64_t groups = 0;        // fc.Fused nodes made
   int64_t nodes_fused = 0;   // nodes they replaced
-  int64_t relus_folded = 0;  // Relus folded into the BatchNormTraining before them
+  int64_t relus_folded = 0;  // Relus folded into the BatchNormTraining or Conv before them
 };
 
 FusionStats fuse_elementwise(ir::Graph& g);

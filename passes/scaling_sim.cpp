@@ -95,7 +95,8 @@ DeviceProfile with_conv_gflops(DeviceProfile profile, double conv_gflops) {
 }
 
 OpClass op_class(const std::string& domain, const std::string& op) {
-  if (op == "Conv" || (domain == "fc" && (op == "ConvGradData" || op == "ConvGradWeight"))) return OpClass::Conv;
+  if (op == "Conv" || (domain == "fc" && (op == "ConvRelu" || op == "ConvGradData" || op == "ConvGradWeight")))
+    return OpClass::Conv;
   if (op == "Gemm" || op == "MatMul") return OpClass::Gemm;
   return OpClass::Other;
 }

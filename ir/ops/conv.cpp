@@ -6,6 +6,9 @@
 //   fc.ConvGradWeight(dy, x, w) -> dw [, db] (w only supplies the weight shape; db = sum of dy over
 //     N and the spatial axes, computed in the same pass when asked for)
 // When only the bias needs a gradient it is a ReduceSum of dy.
+// fc.ConvRelu(x, w [, b]) = max(Conv(x, w [, b]), 0), Conv's attributes: a Relu folded into the Conv
+// before it by the fusion pass (passes/elementwise_fusion.h) after autodiff, so it has no gradient
+// rule (ReluGrad reads the Relu's output, which this node now produces).
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/ops/window.h"
@@ -135,6 +138,22 @@ FC_REGISTER_OP(OpSchema{
     .cost = conv_cost,
     .doc = "N-d convolution with groups, dilations, strides and padding (oneDNN on CPU)",
     .gradient = conv_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "ConvRelu",
+    .domain = "fc",
+    .min_inputs = 2,
+    .max_inputs = 3,
+    .attrs = kConvAttrs,
+    .infer = infer_conv,
+    .cost =
+        [](const InferContext& ctx, const std::vector<TensorType>& outs) {
+          OpCost c = conv_cost(ctx, outs);
+          c.flops += double(outs[0].numel());  // the max with 0
+          return c;
+        },
+    .doc = "Conv followed by Relu in one pass (the fusion pass folds a Relu into its Conv)",
 });
 
 FC_REGISTER_OP(OpSchema{

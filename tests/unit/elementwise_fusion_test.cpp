@@ -179,3 +179,38 @@ TEST(ElementwiseFusion, FoldsAReluIntoTheBatchNormBeforeIt) {
   })");
   EXPECT_EQ(passes::fuse_elementwise(kept).relus_folded, 0);
 }
+
+TEST(ElementwiseFusion, FoldsAReluIntoTheConvBeforeIt) {
+  // Convolution + ReLU in one primitive must give the unfused pair's bytes: negative sums become
+  // +0 as in relu.cpp, and a NaN (here from one NaN input pixel) stays NaN, as PyTorch's relu keeps it.
+  const char* text = R"(graph main(%x: f32[2,3,9,9], %w: f32[16,3,3,3], %b: f32[16]) -> (%r: f32[2,16,5,5]) opset 17 {
+    %y: f32[2,16,5,5] = Conv(%x, %w, %b) {pads = [1, 1, 1, 1], strides = [2, 2]}
+    %r: f32[2,16,5,5] = Relu(%y)
+  })";
+  std::map<std::string, Tensor> feeds{{"x", test::random_tensor({2, 3, 9, 9}, 1, -1.0f, 1.0f)},
+                                      {"w", test::random_tensor({16, 3, 3, 3}, 2, -1.0f, 1.0f)},
+                                      {"b", test::random_tensor({16}, 3, -1.0f, 1.0f)}};
+  feeds["x"].data<float>()[40] = std::nanf("");
+  const auto want = run_bytes(parse_graph(text), feeds);
+  const float* unfused = reinterpret_cast<const float*>(want.at("r").data());
+  int64_t zeros = 0, nans = 0;
+  for (int64_t i = 0; i < 2 * 16 * 5 * 5; ++i) zeros += unfused[i] == 0.0f, nans += std::isnan(unfused[i]);
+  ASSERT_GT(zeros, 100);  // the test sees clamped values
+  ASSERT_GT(nans, 0);     // and NaNs
+  Graph g = parse_graph(text);
+  EXPECT_EQ(passes::fuse_elementwise(g).relus_folded, 1);
+  verify(g);
+  ASSERT_EQ(g.nodes().size(), 1u);
+  EXPECT_EQ(g.nodes()[0]->op, "ConvRelu");
+  EXPECT_EQ(g.nodes()[0]->outputs[0], g.value("r"));
+  EXPECT_EQ(g.find_value("y"), nullptr);
+  EXPECT_EQ(run_bytes(g, feeds), want);
+  EXPECT_EQ(run_bytes(g, feeds, 2), run_bytes(parse_graph(text), feeds, 2));
+
+  // y also a graph output: not folded.
+  Graph kept = parse_graph(R"(graph main(%x: f32[2,3,9,9], %w: f32[16,3,3,3]) -> (%r: f32[2,16,7,7], %y: f32[2,16,7,7]) opset 17 {
+    %y: f32[2,16,7,7] = Conv(%x, %w)
+    %r: f32[2,16,7,7] = Relu(%y)
+  })");
+  EXPECT_EQ(passes::fuse_elementwise(kept).relus_folded, 0);
+}

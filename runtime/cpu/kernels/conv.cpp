@@ -1,6 +1,8 @@
 // CPU kernel for Conv through oneDNN's direct convolution.
 //   x: [N, C, D1..Dk] plain, w: [M, C/G, K1..Kk] (viewed as [G, M/G, C/G, K1..Kk] when G > 1),
 //   b: [M] (optional) -> y: [N, M, O1..Ok] plain.
+// fc.ConvRelu: the same with max(y, 0) applied by the primitive as it writes y (an eltwise post-op),
+// so the activation costs no pass of its own over y.
 // The primitive chooses its own (blocked) layouts; activations are reordered in and out, and a
 // constant weight (a parameter) is reordered into the chosen layout once, here at build time.
 #include "runtime/cpu/dnnl_context.h"
@@ -13,7 +15,7 @@ namespace {
 class ConvKernel : public Kernel {
  public:
   bool overwrites_outputs() const override { return true; }
-  explicit ConvKernel(const KernelSpec& s) : node_(s.node) { dnnl_checked(node_, [&] { build(s); }); }
+  ConvKernel(const KernelSpec& s, bool relu) : node_(s.node) { dnnl_checked(node_, [&] { build(s, relu); }); }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     dnnl_checked(node_, [&] {
@@ -27,7 +29,7 @@ class ConvKernel : public Kernel {
   }
 
  private:
-  void build(const KernelSpec& s) {
+  void build(const KernelSpec& s, bool relu) {
     const ConvGeometry g = conv_geometry(node_, s.inputs[0].sizes(), s.inputs[1].sizes(), s.outputs[0].sizes());
     const std::vector<int64_t>&x = g.x, &w = g.w, &y = g.y, &wdims = g.wdims;
     has_bias_ = s.inputs.size() > 2 && s.inputs[2].dtype != ir::DType::Undefined;
@@ -38,7 +40,17 @@ class ConvKernel : public Kernel {
                                                          any_desc(y), g.strides, g.dilations, g.pads_l, g.pads_r)
                        : dnnl::convolution_forward::desc(prop, alg, any_desc(x), any_desc(wdims), any_desc(y),
                                                          g.strides, g.dilations, g.pads_l, g.pads_r);
-    dnnl::convolution_forward::primitive_desc pd(d, dnnl_engine());
+    dnnl::primitive_attr attr;
+    if (relu) {
+      dnnl::post_ops ops;
+      // Not eltwise_relu: with alpha 0 oneDNN computes max(y, 0), which turns a NaN into 0, where
+      // Relu (relu.cpp, PyTorch) keeps it. elu with alpha 0 is y > 0 ? y : 0 * (exp(y) - 1): y or
+      // -0 or NaN; adding +0 (linear 1 * y + 0) makes the -0 a +0, so the bytes are Relu's.
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_elu, 0.0f, 0.0f);
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    dnnl::convolution_forward::primitive_desc pd(d, attr, dnnl_engine());
     prim_ = dnnl::convolution_forward(pd);
     src_ = LayoutBridge(plain_desc(x), pd.src_desc(), LayoutBridge::Dir::In);
     dst_ = LayoutBridge(plain_desc(y), pd.dst_desc(), LayoutBridge::Dir::Out);
@@ -60,6 +72,7 @@ class ConvKernel : public Kernel {
 
 }  // namespace
 
-FC_REGISTER_CPU_KERNEL("Conv", [](const KernelSpec& s) { return std::make_unique<ConvKernel>(s); });
+FC_REGISTER_CPU_KERNEL("Conv", [](const KernelSpec& s) { return std::make_unique<ConvKernel>(s, false); });
+FC_REGISTER_CPU_KERNEL("fc::ConvRelu", [](const KernelSpec& s) { return std::make_unique<ConvKernel>(s, true); });
 
 }  // namespace fc::runtime::cpu
