@@ -13,6 +13,7 @@
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
 #include "passes/loss_fusion.h"
+#include "passes/pool_argmax.h"
 #include "passes/update_fusion.h"
 
 namespace fc::passes {
@@ -240,6 +241,7 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   g.inputs = {x, labels, hyper, rng};
   g.outputs = {loss, logits};
   g.remove_dead_nodes();
+  save_pool_argmax(g);
   if (config.fusion) {
     fuse_elementwise(g);
     fuse_updates(g);

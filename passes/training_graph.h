@@ -8,7 +8,8 @@
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
 //      hyper-parameter input, with optimizer state as new zero-initialised parameters.
 //   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates;
-//   6. elementwise fusion (passes/elementwise_fusion.h) over the whole step, then update fusion
+//   6. max pooling records its window choices for the backward (passes/pool_argmax.h);
+//   7. elementwise fusion (passes/elementwise_fusion.h) over the whole step, then update fusion
 //      (passes/update_fusion.h): one kernel for the optimizer updates of each allreduce bucket, then
 //      loss fusion (passes/loss_fusion.h): softmax cross-entropy and its gradient as one kernel.
 // Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
@@ -35,7 +36,7 @@ struct TrainingConfig {
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)
-  bool fusion = true;             // fuse elementwise chains, each bucket's updates, the loss (step 6), last
+  bool fusion = true;             // fuse elementwise chains, each bucket's updates, the loss (step 7), last
 };
 
 struct TrainingGraphInfo {

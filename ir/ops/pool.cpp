@@ -5,7 +5,10 @@
 // MaxPool's optional Indices output is not supported (rejected at shape inference).
 // Backward ops, with the forward's attributes (x supplies the shape and, for MaxPool, the values the
 // maximum is recomputed from: the first maximum in window order receives the gradient, as in PyTorch):
-//   fc.MaxPoolGrad(dy, x) -> dx, fc.AveragePoolGrad(dy, x) -> dx
+//   fc.MaxPoolGrad(dy, x [, argmax]) -> dx, fc.AveragePoolGrad(dy, x) -> dx
+// fc.MaxPoolTraining(x) -> y, argmax (i32, y's shape: each window's first maximum as an offset in
+// x's (n, c) plane), MaxPool's attributes: the training forward passes/pool_argmax.h makes after
+// autodiff, so that fc.MaxPoolGrad reads argmax instead of searching x again.
 // The global pools differentiate as the window pools with one window covering the spatial axes.
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
@@ -22,9 +25,9 @@ const TensorType& pool_input(const InferContext& ctx) {
   return x;
 }
 
-std::vector<TensorType> infer_window_pool(const InferContext& ctx) {
+// y of a window pool (MaxPool, AveragePool and their project forms).
+TensorType window_pool_output(const InferContext& ctx) {
   const Node& node = ctx.node;
-  FC_CHECK(node.outputs.size() <= 1, node.describe(), ": the Indices output is not supported");
   if (node.has_attr("storage_order"))
     FC_CHECK(node.attr_int("storage_order") == 0, node.describe(), ": storage_order=1 is not supported");
   if (node.has_attr("count_include_pad")) {
@@ -40,7 +43,12 @@ std::vector<TensorType> infer_window_pool(const InferContext& ctx) {
              ": pads must be smaller than the (dilated) kernel");
   std::vector<Dim> out{x.dims[0], x.dims[1]};
   for (size_t i = 0; i < k; ++i) out.push_back(output_dim(w, i, x.dims[2 + i], node));
-  return {TensorType(DType::F32, out)};
+  return TensorType(DType::F32, out);
+}
+
+std::vector<TensorType> infer_window_pool(const InferContext& ctx) {
+  FC_CHECK(ctx.node.outputs.size() <= 1, ctx.node.describe(), ": the Indices output is not supported");
+  return {window_pool_output(ctx)};
 }
 
 std::vector<TensorType> infer_global_pool(const InferContext& ctx) {
@@ -79,24 +87,40 @@ const std::vector<AttrSpec> kMaxPoolAttrs = with(kWindowAttrs, {"storage_order",
 const std::vector<AttrSpec> kAveragePoolAttrs =
     with(kWindowAttrs, {"count_include_pad", AttrKind::Int, Attribute(int64_t{0})});
 
-// (dy, x) -> dx: dy must have the shape the forward op gives for x.
+std::vector<TensorType> infer_max_pool_training(const InferContext& ctx) {
+  const TensorType y = window_pool_output(ctx);
+  return {y, TensorType(DType::I32, y.dims)};
+}
+
+bool same_shape(const TensorType& a, const TensorType& b) {
+  bool ok = a.rank() == b.rank();
+  for (size_t i = 0; ok && i < a.rank(); ++i)
+    ok = !a.dims[i].is_known() || !b.dims[i].is_known() || a.dims[i] == b.dims[i];
+  return ok;
+}
+
+// (dy, x [, argmax]) -> dx: dy (and argmax) must have the shape the forward op gives for x.
 std::vector<TensorType> infer_pool_grad(const InferContext& ctx) {
   InferContext fwd{ctx.node, {ctx.in(1)}, {nullptr}};
-  const TensorType y = infer_window_pool(fwd)[0];
+  const TensorType y = window_pool_output(fwd);
   const TensorType& dy = ctx.in(0);
-  bool ok = dy.dtype == DType::F32 && dy.rank() == y.rank();
-  for (size_t i = 0; ok && i < y.rank(); ++i)
-    ok = !dy.dims[i].is_known() || !y.dims[i].is_known() || dy.dims[i] == y.dims[i];
-  FC_CHECK(ok, ctx.node.describe(), ": output gradient ", to_string(dy), " does not match the pooling output ",
-           to_string(y));
+  FC_CHECK(dy.dtype == DType::F32 && same_shape(dy, y), ctx.node.describe(), ": output gradient ", to_string(dy),
+           " does not match the pooling output ", to_string(y));
+  if (ctx.has_input(2)) {
+    const TensorType& argmax = ctx.in(2);
+    FC_CHECK(argmax.dtype == DType::I32 && same_shape(argmax, y), ctx.node.describe(), ": argmax ",
+             to_string(argmax), " must be i32 with the pooling output's shape ", to_string(y));
+  }
   return {ctx.in(1)};
 }
 
-// One tap visit per window element of dy (MaxPoolGrad also compares), plus zeroing dx.
+// One tap visit per window element of dy (MaxPoolGrad also compares), plus zeroing dx; with argmax,
+// one scatter per element of dy.
 OpCost pool_grad_cost(const InferContext& ctx, const std::vector<TensorType>&) {
   double taps = 1;
   for (int64_t k : ctx.node.attr_ints("kernel_shape")) taps *= double(k);
   const double dy = double(ctx.in(0).numel()), x = double(ctx.in(1).numel());
+  if (ctx.has_input(2)) return {dy, 4.0 * (2 * dy + x)};
   return {dy * taps, 4.0 * (dy + 2 * x)};
 }
 
@@ -162,14 +186,30 @@ FC_REGISTER_OP(OpSchema{
 });
 
 FC_REGISTER_OP(OpSchema{
+    .name = "MaxPoolTraining",
+    .domain = "fc",
+    .min_outputs = 2,
+    .max_outputs = 2,
+    .attrs = kMaxPoolAttrs,
+    .infer = infer_max_pool_training,
+    .cost =
+        [](const InferContext& ctx, const std::vector<TensorType>& outs) {
+          OpCost c = window_pool_cost(ctx, outs);
+          c.bytes += 4.0 * double(outs[1].numel());
+          return c;
+        },
+    .doc = "MaxPool that records each window's first maximum (argmax) for fc.MaxPoolGrad",
+});
+
+FC_REGISTER_OP(OpSchema{
     .name = "MaxPoolGrad",
     .domain = "fc",
     .min_inputs = 2,
-    .max_inputs = 2,
+    .max_inputs = 3,
     .attrs = kMaxPoolAttrs,
     .infer = infer_pool_grad,
     .cost = pool_grad_cost,
-    .doc = "gradient of MaxPool: (dy, x) -> dx, routed to the first maximum of each window",
+    .doc = "gradient of MaxPool: (dy, x [, argmax]) -> dx, routed to the first maximum of each window",
 });
 
 FC_REGISTER_OP(OpSchema{
