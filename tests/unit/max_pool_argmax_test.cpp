@@ -135,6 +135,9 @@ std::vector<Case> cases() {
       {"3x3/2, 7x7 planes", {2, 9, 7, 7}, {{3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, false}},
       {"2x2 dilated, pads", {2, 5, 9, 12}, {{2, 2}, {1, 2}, {2, 2}, {1, 0}, {0, 1}, false}},
       {"1-D k3/2 pads", {3, 4, 17}, {{3}, {2}, {1}, {1}, {1}, false}},
+      {"1-D k3/2 pads, wide", {2, 3, 41}, {{3}, {2}, {1}, {1}, {1}, false}},
+      // 8 -> 8 with padding: 6 whole windows a row, too few for runs: planes eight at a time.
+      {"3x3/1 pads, 8 wide", {2, 5, 8, 8}, {{3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true}},
       {"3-D 2x2x2/1", {1, 3, 3, 4, 5}, {{2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, false}},
   };
 }

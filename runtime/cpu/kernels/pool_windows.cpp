@@ -25,6 +25,11 @@ MaxWindowSearch::MaxWindowSearch(const PoolGeometry& g) : geometry_(g) {
   const bool wide_2d = a[0].in == 1 && a[0].k == 1 && a[1].d == 1 && a[2].d == 1 && a[2].out >= kSearchLanes &&
                        a[1].in * a[2].in < (int64_t{1} << 31);  // lane offsets are int32
   if (wide_2d) plan_columns();
+  // Rows where padding or ceil mode leave fewer than 8 whole windows in a stretch (8 -> 8 with
+  // padding, 16 -> 8 in ceil mode) would be all single windows: 8 planes at a time is faster there.
+  int64_t in_runs = 0;
+  for (const ColumnRun& run : columns_) in_runs += run.lanes;
+  if (2 * in_runs < a[2].out) columns_.clear();
   if (columns_.empty()) plan_taps();
 }
 

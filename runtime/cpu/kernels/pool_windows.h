@@ -75,11 +75,13 @@ constexpr int kSearchLanes = 8;
 // maximum, or -1 for a window wholly outside x (none in a MaxPool that shape inference accepts).
 // Two ways, both one window per vector lane, so that the compares vectorise (one window at a time
 // this search was 13% of a SqueezeNet step):
-//   - wide 2-D planes without dilation (every CNN's early pools): kSearchLanes adjacent windows of an output
-//     row, one plane at a time (block 1); their columns are affine, so a stride known at compile time
-//     (1, 2) makes the loads vector loads and shuffles;
-//   - anything else (narrow planes such as 14x14 -> 7x7, 1-D, 3-D, dilation): the same window in
-//     kSearchLanes planes at a time (block kSearchLanes), its taps from a table made once.
+//   - wide 2-D planes without dilation (every CNN's early pools), where at least half of each row's
+//     windows lie wholly inside x in stretches of 8 or more: kSearchLanes adjacent windows of an
+//     output row, one plane at a time (block 1); their columns are affine, so a stride known at
+//     compile time (1, 2) makes the loads vector loads and shuffles;
+//   - anything else (narrow planes such as 14x14 -> 7x7, 8x8 -> 8x8 with padding, 1-D, 3-D,
+//     dilation): the same window in kSearchLanes planes at a time (block kSearchLanes), its taps
+//     from a table made once.
 class MaxWindowSearch {
  public:
   explicit MaxWindowSearch(const PoolGeometry& g);
