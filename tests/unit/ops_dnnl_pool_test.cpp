@@ -1,8 +1,11 @@
-// MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool on the CPU backend (oneDNN) against a
-// naive float64 loop with PyTorch's window rules: ceil mode (including the rule that drops a last
-// window starting in the right padding), count_include_pad both ways, asymmetric padding, dilation.
+// MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool on the CPU backend (averages through
+// oneDNN, maxima through the window search of runtime/cpu/kernels/pool_windows.h) against a naive
+// float64 loop with PyTorch's window rules: ceil mode (including the rule that drops a last window
+// starting in the right padding), count_include_pad both ways, asymmetric padding, dilation; and
+// PyTorch's NaN rule for the maxima (a NaN in a window comes out).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include "ir/error.h"
@@ -151,6 +154,21 @@ TEST(DnnlPool, GlobalPoolsMatchReference) {
     test::expect_close(test::run_op("GlobalAveragePool", {x}).outputs[0], out, mean);
     test::expect_close(test::run_op("GlobalMaxPool", {x}).outputs[0], out, mx, 0);
   }
+}
+
+TEST(DnnlPool, MaxPoolsLetANaNThrough) {
+  // PyTorch: a NaN in a window is its maximum (oneDNN's max pooling, used before, skipped it).
+  std::vector<float> values(16);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = float(i);
+  values[5] = std::numeric_limits<float>::quiet_NaN();  // (1, 1) of a 4x4 plane
+  const Tensor x = Tensor::from_vector<float>({1, 1, 4, 4}, values);
+  const Tensor y = test::run_op("MaxPool", {x}, {{"kernel_shape", V{2, 2}}, {"strides", V{2, 2}}}).outputs[0];
+  const float* p = y.data<float>();
+  EXPECT_TRUE(std::isnan(p[0]));  // the window holding (1, 1)
+  EXPECT_EQ(p[1], 7.0f);
+  EXPECT_EQ(p[2], 13.0f);
+  EXPECT_EQ(p[3], 15.0f);
+  EXPECT_TRUE(std::isnan(test::run_op("GlobalMaxPool", {x}).outputs[0].data<float>()[0]));
 }
 
 TEST(DnnlPool, ShapeFunctionsKeepSymbolicBatch) {

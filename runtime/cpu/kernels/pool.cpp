@@ -1,4 +1,4 @@
-// CPU kernels for MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool through oneDNN pooling.
+// CPU kernels for AveragePool and GlobalAveragePool through oneDNN pooling (max pooling: max_pool.cpp).
 //   x: [N, C, D1..Dk] plain -> y: [N, C, O1..Ok] plain (global pools: O = 1).
 // Ceil mode grows the right padding so that oneDNN sees the partial last window (ir/ops/window.h).
 // AveragePool with count_include_pad=1 follows PyTorch: the declared padding counts in the divisor,
@@ -15,22 +15,21 @@
 namespace fc::runtime::cpu {
 namespace {
 
-enum class PoolKind { Max, Average, GlobalMax, GlobalAverage };
+enum class PoolKind { Average, GlobalAverage };
 
-struct PoolGeometry {
+struct DnnlPoolGeometry {
   std::vector<int64_t> kernel, strides, dilations, pads_l, pads_r;  // oneDNN conventions
   std::vector<int64_t> pre_pad_l, pre_pad_r;  // explicit zero padding applied before pooling (or empty)
-  dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+  dnnl::algorithm alg = dnnl::algorithm::pooling_avg_exclude_padding;
 };
 
-PoolGeometry pool_geometry(const ir::Node& node, PoolKind kind, const std::vector<int64_t>& x) {
+DnnlPoolGeometry dnnl_pool_geometry(const ir::Node& node, PoolKind kind, const std::vector<int64_t>& x) {
   const size_t k = x.size() - 2;
-  PoolGeometry g;
-  if (kind == PoolKind::GlobalMax || kind == PoolKind::GlobalAverage) {
+  DnnlPoolGeometry g;
+  if (kind == PoolKind::GlobalAverage) {
     g.kernel.assign(x.begin() + 2, x.end());
     g.strides.assign(k, 1);
     g.dilations = g.pads_l = g.pads_r = std::vector<int64_t>(k, 0);
-    g.alg = kind == PoolKind::GlobalMax ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
     return g;
   }
   const ir::WindowAttrs w = ir::read_window_attrs(node, k, {}, true);
@@ -46,7 +45,6 @@ PoolGeometry pool_geometry(const ir::Node& node, PoolKind kind, const std::vecto
     declared_r.push_back(a.pad_end);
     extended |= g.pads_r.back() > a.pad_end;
   }
-  if (kind == PoolKind::Max) return g;
   const bool include_pad = node.attr_int("count_include_pad") == 1;
   g.alg = include_pad ? dnnl::algorithm::pooling_avg_include_padding : dnnl::algorithm::pooling_avg_exclude_padding;
   if (include_pad && extended) {
@@ -75,11 +73,6 @@ class PoolKernel : public Kernel {
         execute(pad_copy_, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, padded_}});
         src = padded_;
       }
-      if (blocked_) {
-        execute(prim_, {{DNNL_ARG_SRC, src_.input(*in[0])}, {DNNL_ARG_DST, dst_.output(out[0])}});
-        dst_.output_done(out[0]);
-        return;
-      }
       execute(prim_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, wrap(out[0], dst_desc_)}});
     });
   }
@@ -87,7 +80,7 @@ class PoolKernel : public Kernel {
  private:
   void build(const KernelSpec& s, PoolKind kind) {
     const std::vector<int64_t> x = s.inputs[0].sizes(), y = s.outputs[0].sizes();
-    const PoolGeometry g = pool_geometry(node_, kind, x);
+    const DnnlPoolGeometry g = dnnl_pool_geometry(node_, kind, x);
     src_desc_ = plain_desc(x);
     dst_desc_ = plain_desc(y);
     dnnl::memory::desc pool_src = src_desc_;
@@ -103,29 +96,12 @@ class PoolKernel : public Kernel {
       const dnnl::engine& e = dnnl_engine();
       pad_copy_ = dnnl::reorder(dnnl::reorder::primitive_desc(e, src_desc_, e, interior));
     }
-    // Max pooling in the layout oneDNN prefers (blocked channels: its vectorised kernel); on the
-    // plain layout it runs "simple_nchw", measured 45-72 ms per SqueezeNet pooling at batch 64 (40% of
-    // the training step). A maximum is exact, so the layout cannot change a value. Average pooling
-    // stays on the plain layout, where its summation order is the one the parity tests pinned.
-    blocked_ = g.alg == dnnl::algorithm::pooling_max && !padded_;
-    const auto make = [&](const dnnl::memory::desc& src, const dnnl::memory::desc& dst) {
-      dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, g.alg, src, dst, to_dnnl_dims(g.strides),
-                                       to_dnnl_dims(g.kernel), to_dnnl_dims(g.dilations), to_dnnl_dims(g.pads_l),
-                                       to_dnnl_dims(g.pads_r));
-      return dnnl::pooling_v2_forward::primitive_desc(d, dnnl_engine());
-    };
-    if (blocked_) {
-      // oneDNN takes pooling's source layout from the caller: channels in blocks of 8 (AVX2).
-      const dnnl::memory::format_tag tag = x.size() == 3   ? dnnl::memory::format_tag::aBc8b
-                                           : x.size() == 4 ? dnnl::memory::format_tag::aBcd8b
-                                                           : dnnl::memory::format_tag::aBcde8b;
-      const auto pd = make(dnnl::memory::desc(to_dnnl_dims(x), dnnl::memory::data_type::f32, tag), any_desc(y));
-      prim_ = dnnl::pooling_v2_forward(pd);
-      src_ = LayoutBridge(src_desc_, pd.src_desc(), LayoutBridge::Dir::In);
-      dst_ = LayoutBridge(dst_desc_, pd.dst_desc(), LayoutBridge::Dir::Out);
-    } else {
-      prim_ = dnnl::pooling_v2_forward(make(pool_src, dst_desc_));
-    }
+    // Average pooling stays on the plain layout, where its summation order is the one the parity
+    // tests pinned.
+    dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, g.alg, pool_src, dst_desc_,
+                                     to_dnnl_dims(g.strides), to_dnnl_dims(g.kernel), to_dnnl_dims(g.dilations),
+                                     to_dnnl_dims(g.pads_l), to_dnnl_dims(g.pads_r));
+    prim_ = dnnl::pooling_v2_forward(dnnl::pooling_v2_forward::primitive_desc(d, dnnl_engine()));
   }
 
   const ir::Node& node_;
@@ -133,8 +109,6 @@ class PoolKernel : public Kernel {
   dnnl::memory padded_;   // zero-padded copy of x (count_include_pad with a ceil-mode extension)
   dnnl::reorder pad_copy_;
   dnnl::pooling_v2_forward prim_;
-  bool blocked_ = false;   // max pooling in oneDNN's chosen layout, through the bridges
-  LayoutBridge src_, dst_;
 };
 
 KernelFactory pool_factory(PoolKind kind) {
@@ -143,9 +117,7 @@ KernelFactory pool_factory(PoolKind kind) {
 
 }  // namespace
 
-FC_REGISTER_CPU_KERNEL("MaxPool", pool_factory(PoolKind::Max));
 FC_REGISTER_CPU_KERNEL("AveragePool", pool_factory(PoolKind::Average));
-FC_REGISTER_CPU_KERNEL("GlobalMaxPool", pool_factory(PoolKind::GlobalMax));
 FC_REGISTER_CPU_KERNEL("GlobalAveragePool", pool_factory(PoolKind::GlobalAverage));
 
 }  // namespace fc::runtime::cpu

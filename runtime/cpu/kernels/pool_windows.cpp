@@ -20,6 +20,14 @@ PoolGeometry pool_geometry(const ir::Node& node, const std::vector<int64_t>& x) 
   return g;
 }
 
+PoolGeometry global_pool_geometry(const std::vector<int64_t>& x) {
+  const size_t k = x.size() - 2;
+  PoolGeometry g;
+  g.planes = x[0] * x[1];
+  for (size_t i = 0; i < k; ++i) g.axes[kPoolAxes - k + i] = {x[2 + i], 1, x[2 + i], 1, 1, 0, 0};
+  return g;
+}
+
 MaxWindowSearch::MaxWindowSearch(const PoolGeometry& g) : geometry_(g) {
   const PoolAxis* a = geometry_.axes;
   const bool wide_2d = a[0].in == 1 && a[0].k == 1 && a[1].d == 1 && a[2].d == 1 && a[2].out >= kSearchLanes &&

@@ -1,5 +1,5 @@
 // Pooling windows on the CPU, shared by the pooling kernels that do not go through oneDNN
-// (max_pool_training.cpp, pool_grad.cpp): the geometry of each window over a plain [N*C, D0, D1, D2]
+// (max_pool.cpp, pool_grad.cpp): the geometry of each window over a plain [N*C, D0, D1, D2]
 // input (1-D and 2-D pools run as 3-D ones with leading size-1 axes), and the search for each
 // window's first maximum in window order (last axis fastest), PyTorch's rule: the first of equal
 // maxima wins and a NaN counts as the maximum. MaxPool's training forward records what this search
@@ -39,6 +39,8 @@ struct PoolGeometry {
 
 // The geometry of `node`'s windows (MaxPool / AveragePool attributes) over an input of dims `x`.
 PoolGeometry pool_geometry(const ir::Node& node, const std::vector<int64_t>& x);
+// One window over all spatial axes of x (the global pools).
+PoolGeometry global_pool_geometry(const std::vector<int64_t>& x);
 
 // The taps of one output position that lie inside x, as offsets into an [D0, D1, D2] plane.
 struct PoolWindow {

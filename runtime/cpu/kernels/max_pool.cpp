@@ -1,0 +1,57 @@
+// CPU kernels for max pooling, all through the window search of pool_windows.h (PyTorch's rule: the
+// first of equal maxima in window order; a NaN counts as the maximum, so a NaN in a window comes out):
+//   MaxPool(x: [N, C, D..]) -> y: [N, C, O..]
+//   GlobalMaxPool(x) -> y: [N, C, 1..]: one window over the spatial axes
+//   fc.MaxPoolTraining(x) -> y, argmax: i32 [N, C, O..] (ir/ops/pool.cpp): MaxPool that also
+//     records, for fc.MaxPoolGrad, the offset in x's (n, c) plane of each window's first maximum.
+//     Recording costs the forward the search the backward no longer repeats (MaxPoolGrad searching x
+//     again was ~10% of a SqueezeNet step and ~20% of a GoogLeNet one).
+// y is x at the chosen offset. (oneDNN's max pooling skipped NaNs, and on the plain layout ran
+// "simple_nchw"; on its blocked layout it cost two reorders and measured no faster than this.)
+#include <limits>
+
+#include "runtime/cpu/kernel_registry.h"
+#include "runtime/cpu/kernels/pool_windows.h"
+
+namespace fc::runtime::cpu {
+namespace {
+
+class MaxPoolKernel : public Kernel {
+ public:
+  bool overwrites_outputs() const override { return true; }
+  MaxPoolKernel(const KernelSpec& s, PoolGeometry g) : g_(g), search_(g_), record_(s.outputs.size() > 1) {}
+
+  void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    const float* x = in[0]->data<float>();
+    float* y = out[0].data<float>();
+    int32_t* argmax = record_ ? out[1].data<int32_t>() : nullptr;
+    const int64_t in_plane = g_.in_plane(), out_plane = g_.out_plane(), block = search_.block();
+#pragma omp parallel for if (g_.planes * out_plane * g_.taps() > 65536)
+    for (int64_t p0 = 0; p0 < g_.planes; p0 += block)
+      search_.search(x, p0, [&](int64_t p, int64_t o, int64_t i) {
+        y[p * out_plane + o] = i >= 0 ? x[p * in_plane + i] : -std::numeric_limits<float>::infinity();  // -1: outside x
+        if (argmax) argmax[p * out_plane + o] = static_cast<int32_t>(i);
+      });
+  }
+
+ private:
+  PoolGeometry g_;
+  MaxWindowSearch search_;
+  bool record_;  // fc.MaxPoolTraining: write argmax too
+};
+
+KernelFactory window_max_pool() {
+  return [](const KernelSpec& s) {
+    return std::make_unique<MaxPoolKernel>(s, pool_geometry(s.node, s.inputs[0].sizes()));
+  };
+}
+
+}  // namespace
+
+FC_REGISTER_CPU_KERNEL("MaxPool", window_max_pool());
+FC_REGISTER_CPU_KERNEL("fc::MaxPoolTraining", window_max_pool());
+FC_REGISTER_CPU_KERNEL("GlobalMaxPool", [](const KernelSpec& s) {
+  return std::make_unique<MaxPoolKernel>(s, global_pool_geometry(s.inputs[0].sizes()));
+});
+
+}  // namespace fc::runtime::cpu
