@@ -23,8 +23,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 
 
 def fcrun_loss_us(d, args, fusion):
-    train_throughput.FUSION = fusion
-    job = train_throughput.recipe(d, args.batch, args.steps, args.threads)  # the throughput benchmark's recipe
+    # The throughput benchmark's recipe.
+    job = train_throughput.recipe(d, args.batch, args.steps, args.threads, fusion)
     trace = os.path.join(d, "trace.json")
     subprocess.run([os.path.join(ROOT, "build", "bin", "fcrun"), job, "--trace", trace], cwd=d, check=True,
                    capture_output=True)

@@ -63,7 +63,8 @@ def prepare(name, batch, workdir):
 FUSION = True  # --fusion off: fcrun without elementwise fusion ([compile] fusion = false)
 
 
-def recipe(d, batch, steps, threads):
+def recipe(d, batch, steps, threads, fusion=None):
+    fusion = FUSION if fusion is None else fusion
     path = os.path.join(d, f"r_{threads}_{steps}.toml")
     with open(path, "w") as f:
         f.write(f"""[model]
@@ -85,7 +86,7 @@ weight_decay = 1e-4
 [runtime]
 threads = {threads}
 [compile]
-fusion = {"true" if FUSION else "false"}
+fusion = {"true" if fusion else "false"}
 """)
     return path
 

@@ -22,7 +22,9 @@ bool same_attrs(const Node& a, const Node& b) {
     if (const auto* v = std::get_if<std::vector<int64_t>>(&value); v && *v != std::get<std::vector<int64_t>>(other))
       return false;
     if (const auto* s = std::get_if<std::string>(&value); s && *s != std::get<std::string>(other)) return false;
-    if (value.index() != 0 && value.index() != 2 && value.index() != 3) return false;  // not a window attribute
+    if (!std::holds_alternative<int64_t>(value) && !std::holds_alternative<std::string>(value) &&
+        !std::holds_alternative<std::vector<int64_t>>(value))
+      return false;  // not a window attribute
   }
   return true;
 }

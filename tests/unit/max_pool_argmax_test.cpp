@@ -12,6 +12,7 @@
 #include <random>
 
 #include "ir/op_registry.h"
+#include "op_test_util.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "passes/pool_argmax.h"
@@ -25,30 +26,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 using Attrs = std::map<std::string, Attribute>;
-
-// Runs one node (domain "fc" for project ops) on the CPU backend with every input fed.
-std::vector<Tensor> run_node(const std::string& op, const std::string& domain, const std::vector<Tensor>& inputs,
-                             const Attrs& attrs, int outputs, int threads = 1) {
-  Graph g;
-  std::vector<Value*> ins, outs;
-  std::map<std::string, Tensor> feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string name = "in" + std::to_string(i);
-    ins.push_back(g.add_value(name, inputs[i].type()));
-    g.inputs.push_back(ins.back());
-    feeds[name] = inputs[i];
-  }
-  for (int i = 0; i < outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i), {}));
-  g.add_node(op, ins, outs, attrs, "pool")->domain = domain;
-  g.outputs = outs;
-  infer_graph_types(g);
-  runtime::cpu::CpuBackend cpu(threads);
-  runtime::Executor ex(g, cpu);
-  auto res = ex.run(feeds);
-  std::vector<Tensor> r;
-  for (Value* o : outs) r.push_back(res.at(o->name));
-  return r;
-}
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
   return a.dims() == b.dims() && a.nbytes() == b.nbytes() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
@@ -164,7 +141,7 @@ TEST(MaxPoolArgmax, TrainingForwardMatchesTheReference) {
       const Tensor x = pool_input(c.x, 11, nans);
       const Reference want = reference(x, c.g);
       for (int threads : {1, 2}) {
-        const std::vector<Tensor> got = run_node("MaxPoolTraining", "fc", {x}, attrs_of(c.g), 2, threads);
+        const std::vector<Tensor> got = test::run_op("fc.MaxPoolTraining", {x}, attrs_of(c.g), 2, {}, threads).outputs;
         ASSERT_EQ(got[0].dims(), want.dims);
         ASSERT_EQ(got[1].dtype(), DType::I32);
         EXPECT_EQ(std::memcmp(got[0].raw(), want.y.data(), want.y.size() * sizeof(float)), 0);
@@ -172,7 +149,7 @@ TEST(MaxPoolArgmax, TrainingForwardMatchesTheReference) {
         EXPECT_EQ(std::vector<int32_t>(argmax, argmax + got[1].numel()), want.argmax);
       }
       // y is also MaxPool's (inference), bit for bit, NaNs included.
-      const Tensor y = run_node("MaxPool", "", {x}, attrs_of(c.g), 1)[0];
+      const Tensor y = test::run_op("MaxPool", {x}, attrs_of(c.g)).outputs[0];
       EXPECT_EQ(std::memcmp(y.raw(), want.y.data(), want.y.size() * sizeof(float)), 0);
     }
 }
@@ -182,15 +159,15 @@ TEST(MaxPoolArgmax, GradientFromTheRecordGivesTheSearchsBytes) {
     for (bool nans : {false, true}) {
       SCOPED_TRACE(c.name + (nans ? ", with NaNs" : ""));
       const Tensor x = pool_input(c.x, 12, nans);
-      const std::vector<Tensor> fwd = run_node("MaxPoolTraining", "fc", {x}, attrs_of(c.g), 2);
+      const std::vector<Tensor> fwd = test::run_op("fc.MaxPoolTraining", {x}, attrs_of(c.g), 2).outputs;
       std::mt19937 rng(3);
       std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
       Tensor dy(DType::F32, fwd[0].dims());
       for (size_t i = 0; i < dy.numel(); ++i) dy.data<float>()[i] = dist(rng);
-      const Tensor searched = run_node("MaxPoolGrad", "fc", {dy, x}, attrs_of(c.g), 1)[0];
+      const Tensor searched = test::run_op("fc.MaxPoolGrad", {dy, x}, attrs_of(c.g)).outputs[0];
       for (int threads : {1, 2}) {
-        const Tensor recorded = run_node("MaxPoolGrad", "fc", {dy, x, fwd[1]}, attrs_of(c.g), 1, threads)[0];
-        EXPECT_TRUE(same_bytes(recorded, searched));
+        const test::OpRun recorded = test::run_op("fc.MaxPoolGrad", {dy, x, fwd[1]}, attrs_of(c.g), 1, {}, threads);
+        EXPECT_TRUE(same_bytes(recorded.outputs[0], searched));
       }
       // And both are the reference's routing: dx[argmax] += dy, in output order.
       const Reference want = reference(x, c.g);

@@ -1,5 +1,6 @@
 // Runs one op on the CPU backend: builds a one-node graph with the given inputs (as graph inputs, or
 // as parameters when `as_params` marks them) and attributes, infers types, executes, returns outputs.
+// A project op is named with its domain: "fc.MaxPoolTraining".
 #pragma once
 
 #include <map>
@@ -41,7 +42,9 @@ inline OpRun run_op(const std::string& op, const std::vector<ir::Tensor>& inputs
   }
   std::vector<ir::Value*> outs;
   for (int i = 0; i < num_outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i), {}));
-  g.add_node(op, ins, outs, std::move(attrs), "test_" + op);
+  const bool project_op = op.rfind("fc.", 0) == 0;
+  ir::Node* node = g.add_node(project_op ? op.substr(3) : op, ins, outs, std::move(attrs), "test_" + op);
+  if (project_op) node->domain = "fc";
   g.outputs = outs;
   ir::infer_graph_types(g);
   OpRun r;

@@ -19,15 +19,16 @@ namespace {
 class MaxPoolKernel : public Kernel {
  public:
   bool overwrites_outputs() const override { return true; }
-  MaxPoolKernel(const KernelSpec& s, PoolGeometry g) : g_(g), search_(g_), record_(s.outputs.size() > 1) {}
+  MaxPoolKernel(const KernelSpec& s, const PoolGeometry& g) : search_(g, s.node), record_(s.outputs.size() > 1) {}
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     const float* x = in[0]->data<float>();
     float* y = out[0].data<float>();
     int32_t* argmax = record_ ? out[1].data<int32_t>() : nullptr;
-    const int64_t in_plane = g_.in_plane(), out_plane = g_.out_plane(), block = search_.block();
-#pragma omp parallel for if (g_.planes * out_plane * g_.taps() > 65536)
-    for (int64_t p0 = 0; p0 < g_.planes; p0 += block)
+    const PoolGeometry& g = search_.geometry();
+    const int64_t in_plane = g.in_plane(), out_plane = g.out_plane(), block = search_.block();
+#pragma omp parallel for if (g.planes * out_plane * g.taps() > 65536)
+    for (int64_t p0 = 0; p0 < g.planes; p0 += block)
       search_.search(x, p0, [&](int64_t p, int64_t o, int64_t i) {
         y[p * out_plane + o] = i >= 0 ? x[p * in_plane + i] : -std::numeric_limits<float>::infinity();  // -1: outside x
         if (argmax) argmax[p * out_plane + o] = static_cast<int32_t>(i);
@@ -35,7 +36,6 @@ class MaxPoolKernel : public Kernel {
   }
 
  private:
-  PoolGeometry g_;
   MaxWindowSearch search_;
   bool record_;  // fc.MaxPoolTraining: write argmax too
 };

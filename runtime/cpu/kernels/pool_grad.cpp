@@ -22,17 +22,18 @@ class MaxPoolGradKernel : public Kernel {
  public:
   bool overwrites_outputs() const override { return true; }
   explicit MaxPoolGradKernel(const KernelSpec& s)
-      : g_(pool_geometry(s.node, s.inputs[1].sizes())), search_(g_), recorded_(s.inputs.size() > 2) {}
+      : search_(pool_geometry(s.node, s.inputs[1].sizes()), s.node), recorded_(s.inputs.size() > 2) {}
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     const float* dy = in[0]->data<float>();
     const float* x = in[1]->data<float>();
     const int32_t* argmax = recorded_ ? in[2]->data<int32_t>() : nullptr;
     float* dx = out[0].data<float>();
-    const int64_t in_plane = g_.in_plane(), out_plane = g_.out_plane();
+    const PoolGeometry& g = search_.geometry();
+    const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
     if (recorded_) {
-#pragma omp parallel for if (g_.planes * in_plane > 65536)
-      for (int64_t p = 0; p < g_.planes; ++p) {
+#pragma omp parallel for if (g.planes * in_plane > 65536)
+      for (int64_t p = 0; p < g.planes; ++p) {
         float* dxp = dx + p * in_plane;
         const float* dyp = dy + p * out_plane;
         const int32_t* ap = argmax + p * out_plane;
@@ -43,9 +44,9 @@ class MaxPoolGradKernel : public Kernel {
       return;
     }
     const int64_t block = search_.block();
-#pragma omp parallel for if (g_.planes * out_plane * g_.taps() > 65536)
-    for (int64_t p0 = 0; p0 < g_.planes; p0 += block) {
-      std::fill(dx + p0 * in_plane, dx + std::min(p0 + block, g_.planes) * in_plane, 0.0f);
+#pragma omp parallel for if (g.planes * out_plane * g.taps() > 65536)
+    for (int64_t p0 = 0; p0 < g.planes; p0 += block) {
+      std::fill(dx + p0 * in_plane, dx + std::min(p0 + block, g.planes) * in_plane, 0.0f);
       search_.search(x, p0, [&](int64_t p, int64_t o, int64_t i) {
         if (i >= 0) dx[p * in_plane + i] += dy[p * out_plane + o];
       });
@@ -53,7 +54,6 @@ class MaxPoolGradKernel : public Kernel {
   }
 
  private:
-  PoolGeometry g_;
   MaxWindowSearch search_;
   bool recorded_;  // argmax given: scatter, no search
 };

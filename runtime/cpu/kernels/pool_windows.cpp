@@ -28,7 +28,7 @@ PoolGeometry global_pool_geometry(const std::vector<int64_t>& x) {
   return g;
 }
 
-MaxWindowSearch::MaxWindowSearch(const PoolGeometry& g) : geometry_(g) {
+MaxWindowSearch::MaxWindowSearch(const PoolGeometry& g, const ir::Node& node) : geometry_(g) {
   const PoolAxis* a = geometry_.axes;
   const bool wide_2d = a[0].in == 1 && a[0].k == 1 && a[1].d == 1 && a[2].d == 1 && a[2].out >= kSearchLanes &&
                        a[1].in * a[2].in < (int64_t{1} << 31);  // lane offsets are int32
@@ -38,7 +38,7 @@ MaxWindowSearch::MaxWindowSearch(const PoolGeometry& g) : geometry_(g) {
   int64_t in_runs = 0;
   for (const ColumnRun& run : columns_) in_runs += run.lanes;
   if (2 * in_runs < a[2].out) columns_.clear();
-  if (columns_.empty()) plan_taps();
+  if (columns_.empty()) plan_taps(node);
 }
 
 void MaxWindowSearch::plan_columns() {
@@ -61,9 +61,9 @@ void MaxWindowSearch::plan_columns() {
   }
 }
 
-void MaxWindowSearch::plan_taps() {
-  FC_CHECK(geometry_.in_plane() < (int64_t{1} << 31), "max pooling: planes of ", geometry_.in_plane(),
-           " elements do not fit int32 offsets");
+void MaxWindowSearch::plan_taps(const ir::Node& node) {
+  FC_CHECK(geometry_.in_plane() < (int64_t{1} << 31), node.describe(), ": planes of ", geometry_.in_plane(),
+           " elements do not fit the max-pooling search's int32 offsets");
   const PoolAxis &a0 = geometry_.axes[0], &a1 = geometry_.axes[1], &a2 = geometry_.axes[2];
   tap_begin_.push_back(0);
   for (int64_t o0 = 0; o0 < a0.out; ++o0)

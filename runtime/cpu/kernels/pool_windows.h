@@ -7,7 +7,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -86,8 +85,10 @@ constexpr int kSearchLanes = 8;
 //     from a table made once.
 class MaxWindowSearch {
  public:
-  explicit MaxWindowSearch(const PoolGeometry& g);
+  // `node` names the pool in errors.
+  MaxWindowSearch(const PoolGeometry& g, const ir::Node& node);
 
+  const PoolGeometry& geometry() const { return geometry_; }
   int64_t block() const { return columns_.empty() ? kSearchLanes : 1; }
 
   template <typename Found>
@@ -175,7 +176,7 @@ class MaxWindowSearch {
     int64_t col_first = 0, col_last = 0;  // a single window's input columns [col_first, col_last)
   };
   void plan_columns();
-  void plan_taps();
+  void plan_taps(const ir::Node& node);
 
   PoolGeometry geometry_;
   std::vector<int64_t> col_first_;  // wide 2-D: each output column's first input column
