@@ -76,7 +76,7 @@ size_t piece_size(size_t count, size_t piece_floats) {
 }  // namespace
 
 void exchange(const Communicator& comm, int tag, const float* send, size_t send_count, int dest, float* recv,
-              size_t recv_count, int source, bool accumulate, StepBuffers buffers) {
+              size_t recv_count, int source, bool accumulate, StepBuffers buffers, SendCompletion completion) {
   if (dest == MPI_PROC_NULL) send_count = 0;
   if (source == MPI_PROC_NULL) recv_count = 0;
   // A message of n floats travels as ceil(n / piece) pieces. The piece size depends only on n and
@@ -104,7 +104,9 @@ void exchange(const Communicator& comm, int tag, const float* send, size_t send_
   size_t posted = 0;
   const auto post_send = [&] {
     const size_t offset = posted++ * send_piece;
-    requests.push_back(comm.isend(send + offset, std::min(send_piece, send_count - offset), dest, tag));
+    const size_t n = std::min(send_piece, send_count - offset);
+    requests.push_back(completion == SendCompletion::Delivered ? comm.issend(send + offset, n, dest, tag)
+                                                               : comm.isend(send + offset, n, dest, tag));
   };
   while (posted < std::min(window, send_pieces)) post_send();
   // Pieces from one source with one tag arrive in order (MPI's non-overtaking rule): with

@@ -31,6 +31,11 @@ void add_to(float* dst, const float* a, const float* __restrict b, size_t n);
 // piece by piece as pieces arrive (the sum of a piece overlaps the transfer of the next);
 // without, they are received straight into recv. Send and receive ranges must not overlap.
 // Sends to a rank on another host keep at most `remote_window` pieces in flight (0: no limit).
+// With SendCompletion::Delivered, sends are synchronous (a piece counts as sent once the receiver
+// has matched it; receives are posted first, so in effect once it has arrived): a rank that sends
+// to several peers one after another then really does so in turn, where buffered sends (eager
+// pieces complete as soon as the socket takes them) would all go at once and share its link.
+enum class SendCompletion { Buffered, Delivered };
 struct StepBuffers {
   std::vector<float>& scratch;
   size_t piece_floats;
@@ -38,7 +43,8 @@ struct StepBuffers {
   size_t remote_window = 0;
 };
 void exchange(const Communicator& comm, int tag, const float* send, size_t send_count, int dest, float* recv,
-              size_t recv_count, int source, bool accumulate, StepBuffers buffers);
+              size_t recv_count, int source, bool accumulate, StepBuffers buffers,
+              SendCompletion completion = SendCompletion::Buffered);
 
 // Message tags, one per algorithm so that a stray message can never be matched by another.
 enum Tag : int { kTagTree = 7001, kTagRing, kTagHalvingDoubling, kTagParameterServer };

@@ -134,6 +134,12 @@ MPI_Request Communicator::isend(const float* data, size_t count, int dest, int t
   return request;
 }
 
+MPI_Request Communicator::issend(const float* data, size_t count, int dest, int tag) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  FC_MPI(MPI_Issend, data, checked_count(count), MPI_FLOAT, dest, tag, comm_, &request);
+  return request;
+}
+
 MPI_Request Communicator::irecv(float* data, size_t count, int source, int tag) const {
   MPI_Request request = MPI_REQUEST_NULL;
   FC_MPI(MPI_Irecv, data, checked_count(count), MPI_FLOAT, source, tag, comm_, &request);

@@ -68,6 +68,9 @@ class Communicator {
 
   // Point-to-point on floats / bytes. Counts above INT_MAX elements are an error (callers chunk).
   MPI_Request isend(const float* data, size_t count, int dest, int tag) const;
+  // Completes only once the receiver has matched the message (MPI_Issend), not when the data has
+  // been copied out locally: a sender can then tell that a piece has reached its peer.
+  MPI_Request issend(const float* data, size_t count, int dest, int tag) const;
   MPI_Request irecv(float* data, size_t count, int source, int tag) const;
   MPI_Request isend_bytes(const void* data, size_t bytes, int dest, int tag) const;
   MPI_Request irecv_bytes(void* data, size_t bytes, int source, int tag) const;

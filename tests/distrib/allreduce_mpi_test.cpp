@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -15,9 +16,11 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "distrib/allreduce.h"
+#include "distrib/allreduce_detail.h"
 #include "distrib/communicator.h"
 #include "ir/error.h"
 
@@ -234,6 +237,32 @@ void test_communicator(const Communicator& comm) {
          "got \"%s\"", message.c_str());
 }
 
+// A delivered send completes only once the receiver has the message: rank 0 sends a small message
+// to rank 1, which posts its receive only after a pause; rank 0's exchange must last at least that
+// pause. The tree's broadcast relies on it to serve its children one at a time. Over TCP (the
+// distrib_allreduce_tcp_np3 run) a buffered send of this size completes at once, so the check has
+// teeth there; OpenMPI's shared-memory transport waits for the receiver even for buffered sends.
+void test_delivered_sends(const Communicator& comm) {
+  if (comm.size() < 2 || comm.rank() > 1) return;
+  constexpr double kPauseSeconds = 0.3;
+  std::vector<float> message(100, 1.0f), scratch;
+  const fc::distrib::detail::StepBuffers buffers{scratch, 256};
+  constexpr int kTag = 77;
+  if (comm.rank() == 0) {
+    const double start = MPI_Wtime();
+    fc::distrib::detail::exchange(comm, kTag, message.data(), message.size(), 1, nullptr, 0, MPI_PROC_NULL, false,
+                                  buffers, fc::distrib::detail::SendCompletion::Delivered);
+    const double elapsed = MPI_Wtime() - start;
+    EXPECT(elapsed >= kPauseSeconds * 0.9, "a delivered send completed after %.3f s, before the receive was posted",
+           elapsed);
+  } else {
+    std::this_thread::sleep_for(std::chrono::duration<double>(kPauseSeconds));
+    std::vector<float> got(message.size(), 0.0f);
+    fc::distrib::detail::exchange(comm, kTag, nullptr, 0, MPI_PROC_NULL, got.data(), got.size(), 0, false, buffers);
+    EXPECT(got == message, "the delivered message arrived changed");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -241,6 +270,7 @@ int main() {
     const Communicator& comm = Communicator::world();
     test_communicator(comm);
     test_allreduce(comm);
+    test_delivered_sends(comm);
     const double failures = comm.max(g_failures);
     if (comm.is_root())
       std::printf("%s: %d ranks, %s\n", failures == 0 ? "PASS" : "FAIL", comm.size(),
