@@ -1,6 +1,7 @@
 #include "cli/cli_common.h"
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <new>
@@ -95,6 +96,18 @@ int parse_int(const std::string& text, const std::string& what) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   FC_CHECK(ec == std::errc() && p == text.data() + text.size(), what, ": expected an integer, got '", text, "'");
   return v;
+}
+
+double parse_positive(const std::string& text, const std::string& what) {
+  double x = 0;
+  size_t used = 0;
+  try {
+    x = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  FC_CHECK(used == text.size() && std::isfinite(x) && x > 0, what, ": expected a positive number, got '", text, "'");
+  return x;
 }
 
 }  // namespace fc::cli

@@ -35,5 +35,7 @@ class Args {
 ir::Graph load_model(const std::string& path);
 std::string read_file(const std::string& path);
 int parse_int(const std::string& text, const std::string& what);
+// A finite number > 0 (the whole text); else fc::Error "WHAT: expected a positive number, got 'TEXT'".
+double parse_positive(const std::string& text, const std::string& what);
 
 }  // namespace fc::cli

@@ -60,19 +60,6 @@ std::vector<int64_t> parse_positive_list(const std::string& text, const std::str
   return v;
 }
 
-double parse_positive(const std::string& text, const std::string& flag) {
-  double x = 0;
-  size_t used = 0;
-  try {
-    x = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  FC_CHECK(used == text.size() && std::isfinite(x) && x > 0, "fcc simulate: ", flag, ": expected a positive number, got '",
-           text, "'");
-  return x;
-}
-
 std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
@@ -285,12 +272,12 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   } catch (const Error& e) {
     fail("fcc simulate: --device: ", e.what());
   }
-  if (auto g = args.get("--device-gflops")) device = passes::with_conv_gflops(device, parse_positive(*g, "--device-gflops"));
+  if (auto g = args.get("--device-gflops")) device = passes::with_conv_gflops(device, parse_positive(*g, "fcc simulate: --device-gflops"));
   std::vector<Mark> marks;
   for (const std::string& m : args.all("--mark")) {
     const std::vector<std::string> parts = split(m, ':');
     FC_CHECK(parts.size() >= 2, "fcc simulate: --mark: expected WORKERS:SPEEDUP[:LABEL], got '", m, "'");
-    marks.push_back({parse_positive(parts[0], "--mark"), parse_positive(parts[1], "--mark"),
+    marks.push_back({parse_positive(parts[0], "fcc simulate: --mark"), parse_positive(parts[1], "fcc simulate: --mark"),
                      parts.size() > 2 ? m.substr(parts[0].size() + parts[1].size() + 2) : ""});
   }
 

@@ -2,11 +2,13 @@
 
 #include <cctype>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "cli/cli_common.h"
 #include "cli/launch.h"
 #include "distrib/bench.h"
+#include "distrib/cost_model.h"
 #include "distrib/probe.h"
 #include "ir/error.h"
 
@@ -20,6 +22,20 @@ std::vector<std::string> split_list(const std::string& text) {
   for (std::string item; std::getline(ss, item, ',');)
     if (!item.empty()) items.push_back(item);
   return items;
+}
+
+// The interconnect whose cost model predictions go beside the measurements: --interconnect NAME (a
+// preset) or --alpha-us A --bandwidth-gbps B (both); none when no flag is given.
+std::optional<distrib::Interconnect> model_interconnect(const Args& args) {
+  const auto preset = args.get("--interconnect");
+  const auto alpha = args.get("--alpha-us"), bandwidth = args.get("--bandwidth-gbps");
+  FC_CHECK(!(preset && (alpha || bandwidth)), "fcrun bench allreduce: give --interconnect NAME or --alpha-us and "
+                                              "--bandwidth-gbps, not both");
+  if (preset) return distrib::interconnect_preset(*preset);
+  if (!alpha && !bandwidth) return std::nullopt;
+  FC_CHECK(alpha && bandwidth, "fcrun bench allreduce: --alpha-us and --bandwidth-gbps go together");
+  return distrib::custom_interconnect(parse_positive(*alpha, "--alpha-us"),
+                                      parse_positive(*bandwidth, "--bandwidth-gbps"));
 }
 
 }  // namespace
@@ -39,9 +55,11 @@ size_t parse_bytes(const std::string& text, const std::string& what) {
 }
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--algorithm", "--bytes", "--iters"}, {}, "fcrun bench");
+  Args args(argv, {"--algorithm", "--bytes", "--iters", "--interconnect", "--alpha-us", "--bandwidth-gbps"}, {},
+            "fcrun bench");
   FC_CHECK(args.positionals().size() == 1 && args.positionals()[0] == "allreduce",
-           "fcrun bench: usage: fcrun bench allreduce [-n N] --algorithm A --bytes B [--iters K]");
+           "fcrun bench: usage: fcrun bench allreduce [-n N] --algorithm A --bytes B [--iters K] "
+           "[--interconnect NAME | --alpha-us A --bandwidth-gbps B]");
   FC_CHECK(args.has("--algorithm") && args.has("--bytes"), "fcrun bench allreduce: --algorithm and --bytes are required");
   std::vector<distrib::AllreduceAlgorithm> algorithms;
   for (const std::string& name : split_list(*args.get("--algorithm"))) {
@@ -57,10 +75,17 @@ int cmd_bench(const std::vector<std::string>& argv) {
   FC_CHECK(!algorithms.empty() && !sizes.empty(), "fcrun bench allreduce: empty --algorithm or --bytes list");
   const int iters = args.get("--iters") ? parse_int(*args.get("--iters"), "--iters") : 20;
   FC_CHECK(iters >= 1, "--iters: must be >= 1, got ", iters);
+  std::optional<distrib::Interconnect> model = model_interconnect(args);
   const distrib::Communicator& comm = distrib::Communicator::world();
+  if (model) {
+    // The ranks as they sit: the shared-memory algorithm's time depends on how many share a host.
+    const int per_host = comm.split_shared().size();
+    model = distrib::with_topology(*model, per_host, (comm.size() + per_host - 1) / per_host);
+  }
   for (size_t bytes : sizes)
     for (distrib::AllreduceAlgorithm a : algorithms) {
-      const distrib::AllreduceBenchResult r = distrib::run_allreduce_bench(comm, a, bytes, iters);
+      distrib::AllreduceBenchResult r = distrib::run_allreduce_bench(comm, a, bytes, iters);
+      if (model) r.predicted_seconds = distrib::predicted_allreduce_seconds(a, *model, static_cast<double>(r.bytes));
       if (comm.is_root()) {
         std::printf("%s\n", distrib::to_json_line(r).c_str());
         std::fflush(stdout);

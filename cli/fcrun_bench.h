@@ -8,8 +8,9 @@
 
 namespace fc::cli {
 
-// fcrun bench allreduce --algorithm A[,B..|all] --bytes B[,B..] [--iters K]: one JSON line per
-// algorithm and size, printed by rank 0.
+// fcrun bench allreduce --algorithm A[,B..|all] --bytes B[,B..] [--iters K]
+//   [--interconnect NAME | --alpha-us A --bandwidth-gbps B]: one JSON line per algorithm and size,
+// printed by rank 0; with an interconnect, each line also holds the cost model's predicted_seconds.
 int cmd_bench(const std::vector<std::string>& argv);
 // fcrun probe [--max-bytes B] [--iters K]: alpha and bandwidth in the recipe's interconnect form.
 int cmd_probe(const std::vector<std::string>& argv);

@@ -29,13 +29,7 @@ void exec_under_mpirun(int ranks, const std::vector<std::string>& fcrun_args,
   if (ranks > runtime::cpu::available_cores()) args.push_back("--oversubscribe");
   // One core per rank unless the user binds otherwise; ranks then use one thread each.
   args.insert(args.end(), {"--bind-to", "none"});
-  // Over TCP our algorithms' 256 KiB pieces would each be a rendezvous whose reply queues behind
-  // the data the receiver is sending itself: ring and halving-doubling exchanges ran at half the
-  // link rate (bench/EMULATION.md). Eager pieces up to 1 MiB avoid that; a user's own value wins.
-  bool user_sets_eager = false;
-  for (const std::string& a : mpirun_args) user_sets_eager |= a.find("btl_tcp_eager_limit") != std::string::npos;
-  if (!user_sets_eager)
-    args.insert(args.end(), {"--mca", "btl_tcp_eager_limit", "1048576", "--mca", "btl_tcp_rndv_eager_limit", "1048576"});
+  // (OpenMPI's TCP eager limit is raised by every rank itself: Communicator::init.)
   args.insert(args.end(), mpirun_args.begin(), mpirun_args.end());
   args.push_back(self);
   args.insert(args.end(), fcrun_args.begin(), fcrun_args.end());

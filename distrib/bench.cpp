@@ -50,9 +50,14 @@ AllreduceBenchResult run_allreduce_bench(const Communicator& comm, AllreduceAlgo
 std::string to_json_line(const AllreduceBenchResult& result) {
   char line[256];
   std::snprintf(
-      line, sizeof line, R"({"algorithm": "%s", "ranks": %d, "bytes": %zu, "seconds": %.9g, "busbw_gbps": %.6g})",
+      line, sizeof line, R"({"algorithm": "%s", "ranks": %d, "bytes": %zu, "seconds": %.9g, "busbw_gbps": %.6g)",
       std::string(to_string(result.algorithm)).c_str(), result.ranks, result.bytes, result.seconds, result.busbw_gbps);
-  return line;
+  std::string json = line;
+  if (result.predicted_seconds >= 0) {
+    std::snprintf(line, sizeof line, R"(, "predicted_seconds": %.9g)", result.predicted_seconds);
+    json += line;
+  }
+  return json + "}";
 }
 
 }  // namespace fc::distrib

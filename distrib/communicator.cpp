@@ -44,6 +44,14 @@ void Communicator::init(int required_thread_level) {
   FC_MPI(MPI_Initialized, &initialized);
   if (!initialized) {
     FC_CHECK(!mpi_finalized(), "MPI used after MPI_Finalize");
+    // Our point-to-point algorithms send 256 KiB pieces (AllreduceOptions::piece_floats). Over TCP,
+    // OpenMPI sends pieces above its eager limit (64 KiB) as rendezvous, whose replies queue behind the
+    // data the receiver is sending itself: ring and halving-doubling exchanges ran at half the link
+    // rate (bench/EMULATION.md). Eager pieces up to 1 MiB avoid that. Set here, before MPI starts, so
+    // that it holds under any launcher (fcrun -n, mpirun, srun); a value the user set (mpirun --mca or
+    // OMPI_MCA_* in the environment) wins. Other MPI libraries ignore these variables.
+    setenv("OMPI_MCA_btl_tcp_eager_limit", "1048576", 0);
+    setenv("OMPI_MCA_btl_tcp_rndv_eager_limit", "1048576", 0);
     int provided = 0;
     // MPI_Init_thread errors are fatal by MPI's default (no communicator exists yet to set a handler on).
     FC_MPI(MPI_Init_thread, nullptr, nullptr, required_thread_level, &provided);

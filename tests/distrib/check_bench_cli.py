@@ -2,7 +2,8 @@
 """`fcrun bench allreduce` and `fcrun probe` through the real binary on real MPI ranks.
 
 bench: exactly one JSON line per algorithm and size with the documented fields, sizes as asked
-(rounded down to whole floats), and busbw_gbps = 2 (p-1)/p * 8 * bytes / seconds / 1e9.
+(rounded down to whole floats), and busbw_gbps = 2 (p-1)/p * 8 * bytes / seconds / 1e9; with an
+interconnect, predicted_seconds as the alpha-beta formulas give it by hand.
 probe: its last line is a recipe line with positive alpha_us and bandwidth_gbps.
 Errors (unknown algorithm, bad size, probe on one rank) are one line with exit code 1.
 
@@ -44,6 +45,21 @@ def main():
     check(all(x["seconds"] > 0 and abs(x["busbw_gbps"] - 2 * 2 / 3 * 8 * x["bytes"] / x["seconds"] / 1e9)
               <= 1e-4 * max(x["busbw_gbps"], 1e-9) for x in recs), "bench: busbw_gbps is the nccl-tests bus bandwidth in Gb/s")
 
+    # With an interconnect every line carries the cost model's prediction, computed here by hand:
+    # 2 ranks, 1 MiB, alpha 50 us, 1 Gb/s (125e6 bytes/s): ring 2 (p-1) (alpha + n/p beta), tree
+    # 2 ceil(log2 p) (alpha + n beta), ps 2 (p-1) (alpha + n beta).
+    r = run("bench", "allreduce", "-n", "2", "--algorithm", "ring,tree,ps", "--bytes", "1MiB", "--iters", "1",
+            "--alpha-us", "50", "--bandwidth-gbps", "1")
+    recs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()] if r.returncode == 0 else []
+    n, alpha, bps = 1048576, 50e-6, 125e6
+    want = {"ring": 2 * (alpha + n / 2 / bps), "tree": 2 * (alpha + n / bps), "ps": 2 * (alpha + n / bps)}
+    got = {x["algorithm"]: x.get("predicted_seconds") for x in recs}
+    check(len(recs) == 3 and all(got[k] is not None and abs(got[k] - v) <= 1e-9 * v for k, v in want.items()),
+          f"bench --alpha-us 50 --bandwidth-gbps 1: predicted_seconds {got} == {want}")
+    r = run("bench", "allreduce", "--algorithm", "ring", "--bytes", "1MiB", "--iters", "1", "--interconnect", "10gbe")
+    check(r.returncode == 0 and json.loads(r.stdout).get("predicted_seconds") == 0,
+          f"bench --interconnect 10gbe on 1 rank predicts 0 ({r.stdout.strip() or r.stderr.strip()})")
+
     r = run("probe", "-n", "2", "--max-bytes", "2MiB", "--iters", "3")
     last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
     m = re.fullmatch(r"interconnect = \{ alpha_us = ([0-9.]+), bandwidth_gbps = ([0-9.]+) \}", last)
@@ -53,6 +69,12 @@ def main():
     for args, frag in ((["bench", "allreduce", "--algorithm", "star", "--bytes", "1"], "star"),
                        (["bench", "allreduce", "--algorithm", "ring", "--bytes", "4XB"], "4XB"),
                        (["bench", "allreduce", "--algorithm", "ring"], "--bytes"),
+                       (["bench", "allreduce", "--algorithm", "ring", "--bytes", "1", "--alpha-us", "5"],
+                        "--bandwidth-gbps"),
+                       (["bench", "allreduce", "--algorithm", "ring", "--bytes", "1", "--alpha-us", "x",
+                         "--bandwidth-gbps", "1"], "--alpha-us"),
+                       (["bench", "allreduce", "--algorithm", "ring", "--bytes", "1", "--interconnect", "nope"],
+                        "nope"),
                        (["probe"], "at least 2 ranks")):
         r = run(*args)
         err = [l for l in r.stderr.splitlines() if l.strip()]
