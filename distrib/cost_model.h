@@ -46,7 +46,10 @@ Interconnect with_topology(Interconnect interconnect, int ranks_per_host, int ho
 //   halving_doubling  2 log2(p') alpha + 2 (p'-1)/p' n beta      p' = largest power of two <= p;
 //                     + 2 (alpha + n beta) when p != p'          the fold and unfold of the extra ranks
 //   ps                2 (p-1) (alpha + n beta)                   every message crosses the server's link
-//   mpi               min(ring, halving_doubling)                assumes the library picks well
+//   mpi               min(ring, halving_doubling)                a bound, not a model of the library: the
+//                                                                better algorithm run as well as ours (OpenMPI
+//                                                                4.1 over TCP measured 1.3-2.1x slower at
+//                                                                >= 4 MiB, bench/EMULATION.md)
 //   shm               intra: 2 alpha_m + 2 n beta_m              two barriers; each rank reads its n/p slice
 //                                                                of all p parts (n) and writes the sum to all p
 //                                                                parts (n): the buffers already lie in the

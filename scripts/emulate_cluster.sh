@@ -5,10 +5,12 @@
 # known interconnect on one machine.
 #
 # usage: scripts/emulate_cluster.sh --ranks N (--profile NAME | --rate RATE --delay DELAY)
-#                                   [--mpirun-args "..."] [--] COMMAND...
+#                                   [--congestion-control NAME] [--mpirun-args "..."] [--] COMMAND...
 #   --profile   1g-50us (1 Gb/s, 50 us one way), 10g-5us (10 Gb/s, 5 us), 100m-500us
 #   --rate      link bandwidth per direction: 500mbit, 1gbit, 10gbit, 2.5gbit ...
 #   --delay     one-way latency between two hosts: 50us, 1ms, 800ns ...
+#   --congestion-control  TCP congestion control inside the hosts (reno, bbr, ...; default: this
+#               machine's). It matters: see bench/EMULATION.md.
 #   COMMAND runs on every rank under mpirun, e.g.
 #     scripts/emulate_cluster.sh --ranks 4 --profile 1g-50us -- build/bin/fcrun bench allreduce \
 #         --algorithm ring,tree --bytes 1MiB
@@ -74,7 +76,7 @@ parse_delay() {
   esac
 }
 
-ranks="" rate="" delay="" mpirun_args=""
+ranks="" rate="" delay="" mpirun_args="" congestion_control=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ranks) ranks="${2:-}"; shift 2 ;;
@@ -89,6 +91,7 @@ while [[ $# -gt 0 ]]; do
     --rate) rate="${2:-}"; shift 2 ;;
     --delay) delay="${2:-}"; shift 2 ;;
     --mpirun-args) mpirun_args="${2:-}"; shift 2 ;;
+    --congestion-control) congestion_control="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     --) shift; break ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -98,6 +101,11 @@ done
 [[ $# -ge 1 ]] || usage
 [[ "$ranks" =~ ^[0-9]+$ && "$ranks" -ge 1 && "$ranks" -le 200 ]] || die "--ranks: need 1..200, got '$ranks'"
 [[ -n "$rate" && -n "$delay" ]] || die "give --profile or both --rate and --delay"
+if [[ -n "$congestion_control" ]]; then
+  allowed="$(sysctl -n net.ipv4.tcp_allowed_congestion_control)"
+  [[ " $allowed " == *" $congestion_control "* ]] ||
+    die "--congestion-control: '$congestion_control' is not allowed here (net.ipv4.tcp_allowed_congestion_control: $allowed)"
+fi
 rate_bps="$(parse_rate "$rate")"
 delay_ns="$(parse_delay "$delay")"
 [[ "$rate_bps" -gt 0 ]] || die "--rate must be > 0"
@@ -339,6 +347,7 @@ grep -q ready "$TMP/fclink.out" || die "link emulator did not start"
 : >"$TMP/hosts"
 for ((k = 0; k < ranks; ++k)); do
   ns="$PREFIX-r$k"
+  [[ -z "$congestion_control" ]] || ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$congestion_control"
   ip -n "$ns" link set lo up
   ip -n "$ns" link set fce0 mtu 64000
   ip -n "$ns" addr add "10.77.0.$((k + 1))/24" dev fce0
