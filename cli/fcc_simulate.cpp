@@ -272,7 +272,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   } catch (const Error& e) {
     fail("fcc simulate: --device: ", e.what());
   }
-  if (auto g = args.get("--device-gflops")) device = passes::with_conv_gflops(device, parse_positive(*g, "fcc simulate: --device-gflops"));
+  if (auto g = args.get("--device-gflops"))
+    device = passes::with_conv_gflops(device, parse_positive(*g, "fcc simulate: --device-gflops"));
   std::vector<Mark> marks;
   for (const std::string& m : args.all("--mark")) {
     const std::vector<std::string> parts = split(m, ':');
