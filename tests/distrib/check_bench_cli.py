@@ -46,16 +46,19 @@ def main():
               <= 1e-4 * max(x["busbw_gbps"], 1e-9) for x in recs), "bench: busbw_gbps is the nccl-tests bus bandwidth in Gb/s")
 
     # With an interconnect every line carries the cost model's prediction, computed here by hand:
-    # 2 ranks, 1 MiB, alpha 50 us, 1 Gb/s (125e6 bytes/s): ring 2 (p-1) (alpha + n/p beta), tree
-    # 2 ceil(log2 p) (alpha + n beta), ps 2 (p-1) (alpha + n beta).
-    r = run("bench", "allreduce", "-n", "2", "--algorithm", "ring,tree,ps", "--bytes", "1MiB", "--iters", "1",
-            "--alpha-us", "50", "--bandwidth-gbps", "1")
+    # 4 ranks, 1 MiB, alpha 50 us, 1 Gb/s (125e6 bytes/s): ring 2 (p-1) (alpha + n/p beta), tree
+    # 2 ceil(log2 p) (alpha + n beta), halving-doubling 2 log2(p) alpha + 2 (p-1)/p n beta, ps
+    # 2 (p-1) (alpha + n beta).
+    r = run("bench", "allreduce", "-n", "4", "--algorithm", "ring,tree,halving_doubling,ps", "--bytes", "1MiB",
+            "--iters", "1", "--alpha-us", "50", "--bandwidth-gbps", "1")
     recs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()] if r.returncode == 0 else []
     n, alpha, bps = 1048576, 50e-6, 125e6
-    want = {"ring": 2 * (alpha + n / 2 / bps), "tree": 2 * (alpha + n / bps), "ps": 2 * (alpha + n / bps)}
+    want = {"ring": 6 * (alpha + n / 4 / bps), "tree": 4 * (alpha + n / bps),
+            "halving_doubling": 4 * alpha + 2 * 3 / 4 * n / bps, "ps": 6 * (alpha + n / bps)}
     got = {x["algorithm"]: x.get("predicted_seconds") for x in recs}
-    check(len(recs) == 3 and all(got[k] is not None and abs(got[k] - v) <= 1e-9 * v for k, v in want.items()),
-          f"bench --alpha-us 50 --bandwidth-gbps 1: predicted_seconds {got} == {want}")
+    check(len(recs) == 4 and all(got.get(k) is not None and abs(got[k] - v) <= 1e-9 * v for k, v in want.items()),
+          f"bench -n 4 --alpha-us 50 --bandwidth-gbps 1: predicted_seconds {got} == {want}"
+          f"{'' if r.returncode == 0 else ': ' + r.stderr}")
     r = run("bench", "allreduce", "--algorithm", "ring", "--bytes", "1MiB", "--iters", "1", "--interconnect", "10gbe")
     check(r.returncode == 0 and json.loads(r.stdout).get("predicted_seconds") == 0,
           f"bench --interconnect 10gbe on 1 rank predicts 0 ({r.stdout.strip() or r.stderr.strip()})")
