@@ -7,8 +7,9 @@
    at p = 3) takes at least 4 x 50 us, and 64 KiB by ring at least its bandwidth term.
 2. The cost model on 8 emulated hosts at 100 Mb/s + 500 us (BBR where allowed): `fcrun bench
    allreduce --alpha-us 500 --bandwidth-gbps 0.1` for tree, ring, halving-doubling and ps at 1 MiB,
-   each within 15% of its prediction (a point off by more is measured once more). The hosts' TCP congestion control can be
-   set (reno), and a name the kernel does not allow is a one-line error.
+   each within 15% of its prediction (a point off by more is measured up to twice more). The
+   hosts' TCP congestion control can be set (reno), and a name the kernel does not allow is a
+   one-line error.
 3. A rank killed with SIGKILL mid-run: the script exits non-zero within 30 s.
 4. SIGTERM to the script mid-run: it exits non-zero.
 After each: no namespace and no temporary directory of that invocation is left.
@@ -126,9 +127,10 @@ def main():
     # algorithm within 15% of its prediction for the nominal alpha-beta (measured: +0..-5%). With BBR,
     # which paces each flow, a tree whose broadcast served its children at once (buffered sends) was
     # -31% (with Reno the kernel's FIFO happened to serialise them); without the raised TCP eager limit
-    # ring and halving-doubling ran at -36/-47% (4 hosts). A point off by more is measured once more
-    # before it counts: a passing hiccup of this shared machine (once ring at -16% in a CI run, -2% in
-    # every rerun) is not the model's error.
+    # ring and halving-doubling ran at -36/-47% (4 hosts). A point off by more is measured up to twice
+    # more before it counts: a passing hiccup of this shared machine is not the model's error (in two
+    # CI runs the ring's first measurement was over 15% off, -2..-5% when measured again; those
+    # broken variants stay off at every attempt).
     allowed = open("/proc/sys/net/ipv4/tcp_allowed_congestion_control").read().split()
     congestion = ["--congestion-control", "bbr"] if "bbr" in allowed else []
 
@@ -144,10 +146,12 @@ def main():
         return {r["algorithm"]: (r, (r["predicted_seconds"] - r["seconds"]) / r["seconds"]) for r in rows}
 
     errors = model_errors(["tree", "ring", "halving_doubling", "ps"])
-    again = [a for a, (_, e) in errors.items() if abs(e) > 0.15]
-    if again:
-        print(f"measuring again: {again}")
-        errors.update(model_errors(again))
+    for attempt in (2, 3):
+        again = {a: e for a, (_, e) in errors.items() if abs(e) > 0.15}
+        if not again:
+            break
+        print(f"measuring again (attempt {attempt}): " + ", ".join(f"{a} {100 * e:+.0f}%" for a, e in again.items()))
+        errors.update(model_errors(list(again)))
     for algo, (r, err) in errors.items():
         check(abs(err) <= 0.15, f"{algo} 1 MiB on 8 hosts: measured {r['seconds'] * 1e3:.1f} ms, model "
               f"{r['predicted_seconds'] * 1e3:.1f} ms ({100 * err:+.0f}%, within 15%)")
