@@ -263,9 +263,7 @@ def main():
               "cores": os.cpu_count(), "profiles": {}, "rows": [], "skipped": [], "training": []}
     for profile in profiles:
         if args.train_only:
-            for p in ranks:
-                result["training"].append({"profile": profile, "ranks": p, "seconds_per_step": train_step(args, profile, p)})
-            add_train_predictions(result, profile, args.train_allreduce)
+            measure_training(args, result, profile, ranks)
             continue
         probe_alpha, probe_bps = probe(args, profile)
         result["profiles"][profile] = {"probe": {"alpha_us": probe_alpha * 1e6, "bandwidth_gbps": probe_bps * 8 / 1e9}}
@@ -274,13 +272,17 @@ def main():
             result["rows"] += rows
             result["skipped"] += skipped
         if args.train:
-            for p in ranks:
-                step = train_step(args, profile, p)
-                result["training"].append({"profile": profile, "ranks": p, "seconds_per_step": step})
-            add_train_predictions(result, profile, args.train_allreduce)
+            measure_training(args, result, profile, ranks)
     with open(args.json, "w") as f:
         json.dump(result, f, indent=1)
     report(predictions(result), args)
+
+
+def measure_training(args, result, profile, ranks):
+    """Training step times on each rank count, with the model's step beside them (into result)."""
+    for p in ranks:
+        result["training"].append({"profile": profile, "ranks": p, "seconds_per_step": train_step(args, profile, p)})
+    add_train_predictions(result, profile, args.train_allreduce)
 
 
 def add_train_predictions(result, profile, algorithm):
