@@ -7,4 +7,6 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT/build"
 # Passing checks remove their work directories; the largest (VGG-11 training parity) needs ~4 GB while it runs.
 echo "test.sh: $(df -h --output=avail . | tail -1 | tr -d ' ') free on the build disk; the suite needs ~4 GB at its peak"
+# Kernels the tests JIT-compile are cached in the build tree, not in the user's ~/.cache/fcc.
+export FC_KERNEL_CACHE="${FC_KERNEL_CACHE:-$ROOT/build/kernel-cache}"
 ctest --output-on-failure -j2 --timeout 900
