@@ -129,7 +129,7 @@ def main():
     # (-15% on 4 hosts; with Reno the kernel's FIFO happened to serialise them). Ring and
     # halving-doubling on 4 hosts: without the raised TCP eager limit they ran at -39/-47%. On 8 hosts
     # every host sends at once, 800 Mb/s through this machine's 2 cores, and with a busy loop beside
-    # them they fell 16-22% behind the links (the CI runs' failures: a busy host); on 4 hosts -4/-7%.
+    # them they fell 16-22% behind the links (a CI run that looked busy failed so); on 4 hosts -4/-7%.
     # A point off by more than 15% is measured up to twice more before it counts; each attempt prints
     # the CPU time the hypervisor took (steal) and the load, so that a failure says whether the
     # machine was busy.
