@@ -55,13 +55,6 @@ def parse_profile(name):
     args = ["--rate", f"{m.group(1)}{m.group(2)}bit", "--delay", f"{m.group(3)}{m.group(4)}"]
     return delay, rate / 8, args
 MIB = 1 << 20
-# fcrun's point-to-point algorithms send 256 KiB pieces (AllreduceOptions::piece_floats). Above
-# OpenMPI's TCP eager limit (64 KiB) each piece is a rendezvous whose reply queues behind the peer's
-# own data on the same TCP stream, which halves a bidirectional exchange (ring, halving-doubling:
-# 2 ranks, 4 MiB took 71.7 ms instead of 35.9 ms at 1 Gb/s). Sending the pieces eagerly avoids it.
-# fcrun raises the limit itself (distrib/communicator.cpp); passing it to mpirun as well (the runs of
-# bench/EMULATION.md did) changes nothing.
-EAGER = "--mca btl_tcp_eager_limit 1048576 --mca btl_tcp_rndv_eager_limit 1048576"
 
 
 def ceil_log2(p):
@@ -234,8 +227,8 @@ def main():
     ap.add_argument("--train", action="store_true", help="also time Fashion-MNIST training steps")
     ap.add_argument("--train-only", action="store_true", help="only the training steps (no allreduce, no probe)")
     ap.add_argument("--train-allreduce", default="ring")
-    ap.add_argument("--mpirun-args", default=EAGER,
-                    help="passed to mpirun; default: OpenMPI's TCP eager limit above fcrun's 256 KiB pieces")
+    ap.add_argument("--mpirun-args", default="",
+                    help="passed to mpirun (fcrun raises OpenMPI's TCP eager limit itself: distrib/communicator.cpp)")
     ap.add_argument("--congestion-control", default="",
                     help="TCP congestion control inside the emulated hosts (default: this machine's)")
     ap.add_argument("--verbose", action="store_true")

@@ -34,8 +34,8 @@ std::optional<distrib::Interconnect> model_interconnect(const Args& args) {
   if (preset) return distrib::interconnect_preset(*preset);
   if (!alpha && !bandwidth) return std::nullopt;
   FC_CHECK(alpha && bandwidth, "fcrun bench allreduce: --alpha-us and --bandwidth-gbps go together");
-  return distrib::custom_interconnect(parse_positive(*alpha, "--alpha-us"),
-                                      parse_positive(*bandwidth, "--bandwidth-gbps"));
+  return distrib::custom_interconnect(parse_positive(*alpha, "fcrun bench allreduce: --alpha-us"),
+                                      parse_positive(*bandwidth, "fcrun bench allreduce: --bandwidth-gbps"));
 }
 
 }  // namespace
