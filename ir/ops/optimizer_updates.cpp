@@ -58,9 +58,10 @@ std::vector<int> sgd_scalar(FusedKernel& k, const Node& n, const std::vector<int
 // torch.optim.AdamW (amsgrad off), per element, with its double-precision scalars from the hyper
 // vector (derive_hyperparams): exp_avg.lerp_(g, 1 - b1) is m*b1 + (1-b1)*g, the second moment's
 // addcmul is v*b2 + ((1-b2)*g)*g, and the step w - step_size * (m / denom) is one fused multiply-add
-// (one rounding fewer; what the hand-written kernel this replaced computed, and what the training
-// parity tests against PyTorch were calibrated with: a step rounded twice drifts measurably further
-// from the float64 truth on ResNet-18 after 3 steps, 3.2e-5 vs 5.6e-6).
+// (one rounding fewer; what the hand-written kernel this replaced computed). (A step rounded twice
+// was once measured 3.2e-5 from the float64 truth on ResNet-18 after 3 steps against 5.6e-6; re-measured
+// on an AMD EPYC both give 5.6e-6: not the step's rounding; a ReLU input within rounding of zero landing
+// on the other side moves it that much, see tests/parity/train_parity.py.)
 std::vector<int> adamw_scalar(FusedKernel& k, const Node&, const std::vector<int>& in) {
   // (At most one builder call nested in another: see sgd_scalar.)
   const int w = in[0], g = in[1], m = in[2], v = in[3], h = in[4];
