@@ -11,6 +11,7 @@
 #include "cli/launch.h"
 #include "distrib/heartbeat.h"
 #include "distrib/communicator.h"
+#include "ir/content_hash.h"
 #include "ir/text_format.h"
 #include "runtime/data_parallel.h"
 #include "runtime/trace.h"
@@ -128,20 +129,21 @@ class DataParallelScope {
   std::unique_ptr<distrib::Heartbeat> heartbeat_;  // after dp_: stops before the comm thread
 };
 
-std::string job_fingerprint(const TrainingJob& job) {
-  // FNV-1a of the training graph's text and the data files' names and sizes.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](const std::string& s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  };
-  mix(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
+// What checkpoints are tied to: the plan's content hash, or for a recipe compiled in-process the hash
+// of its training step's IR text (the plan it compiles to, less the elided initial weights).
+std::string plan_identity(const TrainingJob& job) {
+  return job.plan_hash.empty() ? "ir-" + ir::hex64(ir::fnv1a64(ir::print_graph(job.train))) : job.plan_hash;
+}
+
+std::string job_fingerprint(const TrainingJob& job, const std::string& plan_id) {
+  // FNV-1a of the plan's identity and the data files' names and sizes.
+  uint64_t h = ir::fnv1a64(plan_id);
+  auto mix = [&](const std::string& s) { h = ir::fnv1a64(s, h); };
   for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
     std::error_code ec;
     mix(f + ":" + std::to_string(std::filesystem::file_size(f, ec)));
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return ir::hex64(h);
 }
 
 int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
@@ -159,7 +161,8 @@ int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
 
 int run_training(TrainingJob& job, bool resume, int threads_override, const std::string& trace_path) {
   const runtime::Recipe& r = job.recipe;
-  DataParallelScope dp(job, job_fingerprint(job));
+  const std::string plan_id = plan_identity(job);
+  DataParallelScope dp(job, job_fingerprint(job, plan_id));
   if (!trace_path.empty()) runtime::Tracer::start(trace_path, dp.rank());
   if (dp.rank() == 0)
     for (const std::string& u : job.unused_params)
@@ -168,7 +171,7 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;
   opts.resume = resume;
-  opts.plan_hash = job.plan_hash;
+  opts.plan_hash = plan_id;
   trainer.train(opts);
   if (const codegen::JitStats jit = runtime::cpu::jit_stats(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
     std::cout << "jit: " << jit.compiled << " fused kernels compiled, " << jit.loaded
@@ -189,7 +192,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   namespace fs = std::filesystem;
   TrainingJob job = job_from_recipe(recipe_path, overrides);
   const runtime::Recipe& r = job.recipe;
-  DataParallelScope dp(job, job_fingerprint(job));
+  DataParallelScope dp(job, job_fingerprint(job, plan_identity(job)));
   for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
   // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step.
   std::vector<std::string> extra;

@@ -33,6 +33,7 @@ struct EvalResult {
 
 struct TrainOptions {
   bool resume = false;
+  // What checkpoints are tied to: a resumed checkpoint must carry the same (runtime/checkpoint.h).
   std::string plan_hash;
   bool quiet = false;
 };

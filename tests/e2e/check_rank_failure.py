@@ -14,8 +14,7 @@ import signal
 import subprocess
 import time
 
-from e2e_common import (MPI_ENV, check, export, failures, finish, fresh_workdir, npy_recipe, rank_pid, wait_with_deadline,
-                        write_npy_data)
+from e2e_common import MPI_ENV, check, failures, finish, mlp_workdir, npy_recipe, rank_pid, wait_with_deadline
 
 RECIPE = npy_recipe("mlp.onnx", """[train]
 batch_size = 64
@@ -46,12 +45,7 @@ def wait_end(p, timeout):
 
 
 def main():
-    bin_dir, w = fresh_workdir()
-    fcrun = os.path.join(bin_dir, "fcrun")
-    _, shape = export("mlp", os.path.join(w, "mlp.onnx"))
-    write_npy_data(w, shape, 256)
-    with open(os.path.join(w, "r.toml"), "w") as f:
-        f.write(RECIPE)
+    fcrun, w = mlp_workdir(RECIPE, 256)
 
     # 1. SIGKILL of rank 1 mid-run.
     p, before = start(fcrun, w)

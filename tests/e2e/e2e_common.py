@@ -73,6 +73,17 @@ def write_npy_data(workdir, shape, count, random=True):
     np.save(os.path.join(workdir, "y.npy"), y)
 
 
+def mlp_workdir(recipe, samples):
+    """fresh_workdir holding the MLP as mlp.onnx, `samples` random samples (write_npy_data) and `recipe`
+    as r.toml: (path of fcrun, workdir)."""
+    bin_dir, w = fresh_workdir()
+    _, shape = export("mlp", os.path.join(w, "mlp.onnx"))
+    write_npy_data(w, shape, samples)
+    with open(os.path.join(w, "r.toml"), "w") as f:
+        f.write(recipe)
+    return os.path.join(bin_dir, "fcrun"), w
+
+
 def wait_with_deadline(p, timeout, kill):
     """Waits for Popen `p` up to `timeout` s: (seconds it took, output), or (None, output) after kill(p)."""
     t0 = time.time()

@@ -26,3 +26,7 @@ add_test(NAME e2e_output_poison
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_output_poison.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/output_poison)
 set_tests_properties(e2e_output_poison PROPERTIES TIMEOUT 900)
+add_test(NAME e2e_checkpoints
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_checkpoints.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/checkpoints)
+set_tests_properties(e2e_checkpoints PROPERTIES TIMEOUT 300)
