@@ -73,7 +73,17 @@ def main():
     loss_model("loss_none.onnx", loss_shape=["batch"], reduction="none")
     loss_model("loss_weights.onnx", extra_inputs=["w"])
 
+    # An initializer whose dims claim far more than the file holds (10^12 elements).
+    t = TensorProto(name="big", data_type=TensorProto.FLOAT, dims=[10**6, 10**6], raw_data=bytes(16))
+    onnx.save(relu_model(initializers=[t]), w("big.onnx"))
+    with open(w("big.npy"), "wb") as f:  # the same for an array's header
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+        f.write(bytes(16))
+
     cases = [
+        ([fcc, "inspect", w("big.onnx")], ["big.onnx", "'big'", "16 bytes", "[1000000,1000000]"]),
+        ([fcrun, "infer", w("good.onnx"), "--input", w("big.npy"), "--output", w("o.npy")],
+         ["big.npy", "[1000000,1000000]", "the file has 16"]),
         ([fcc, "inspect", w("unsupported.onnx")], ["unsupported op 'Det'", "my_det", "opset 17"]),
         ([fcrun, "infer", w("unsupported.onnx"), "--input", w("x.npy"), "--output", w("o.npy")], ["'Det'"]),
         ([fcc, "inspect", w("truncated.onnx")], ["truncated.onnx"]),
