@@ -172,6 +172,7 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   runtime::TrainOptions opts;
   opts.resume = resume;
   opts.plan_hash = plan_id;
+  opts.progress_in_place = stdout_is_terminal();
   trainer.train(opts);
   if (const codegen::JitStats jit = runtime::cpu::jit_stats(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
     std::cout << "jit: " << jit.compiled << " fused kernels compiled, " << jit.loaded

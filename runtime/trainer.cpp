@@ -1,7 +1,5 @@
 #include "runtime/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <cmath>
@@ -251,7 +249,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
   const int64_t per_epoch = loader.steps_per_epoch();
   const int64_t eval_every = r.eval_every ? *r.eval_every : per_epoch;
   MetricsLog metrics(speaker ? r.output_metrics : std::string(), start_step > 0);
-  const bool tty = isatty(STDOUT_FILENO);
+  const bool tty = options.progress_in_place;
   ir::Tensor hyper(ir::DType::F32, {ir::kHyperSize});
   ir::Tensor rng(ir::DType::I64, {2});
   EvalResult last;

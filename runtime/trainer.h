@@ -36,6 +36,8 @@ struct TrainOptions {
   // What checkpoints are tied to: a resumed checkpoint must carry the same (runtime/checkpoint.h).
   std::string plan_hash;
   bool quiet = false;
+  // Progress lines rewritten in place (\r, erase line) rather than one per line: stdout is a terminal.
+  bool progress_in_place = false;
 };
 
 class Trainer {

@@ -30,3 +30,7 @@ add_test(NAME e2e_checkpoints
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_checkpoints.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/checkpoints)
 set_tests_properties(e2e_checkpoints PROPERTIES TIMEOUT 300)
+add_test(NAME e2e_progress_output
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_progress_output.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/progress_output)
+set_tests_properties(e2e_progress_output PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
