@@ -5,6 +5,7 @@
 #include <memory>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
@@ -129,15 +130,20 @@ class DataParallelScope {
   std::unique_ptr<distrib::Heartbeat> heartbeat_;  // after dp_: stops before the comm thread
 };
 
-// What checkpoints are tied to: the plan's content hash, or for a recipe compiled in-process the hash
-// of its training step's IR text (the plan it compiles to, less the elided initial weights).
-std::string plan_identity(const TrainingJob& job) {
-  return job.plan_hash.empty() ? "ir-" + ir::hex64(ir::fnv1a64(ir::print_graph(job.train))) : job.plan_hash;
+// What checkpoints are tied to: the training step's IR less its communication plan. The AllReduce
+// buckets and algorithms are planned for a rank count and do not change what a step computes, so a
+// checkpoint resumes on any number of ranks, and under a plan or the recipe it was compiled from.
+std::string step_identity(const TrainingJob& job) {
+  std::istringstream text(ir::print_graph(job.train));
+  uint64_t h = ir::fnv1a64("");
+  for (std::string line; std::getline(text, line);)
+    if (line.find("= fc.AllReduce(") == std::string::npos) h = ir::fnv1a64(line + "\n", h);
+  return "step-" + ir::hex64(h);
 }
 
-std::string job_fingerprint(const TrainingJob& job, const std::string& plan_id) {
-  // FNV-1a of the plan's identity and the data files' names and sizes.
-  uint64_t h = ir::fnv1a64(plan_id);
+std::string job_fingerprint(const TrainingJob& job) {
+  // FNV-1a of the plan (its hash, or the training graph's text) and the data files' names and sizes.
+  uint64_t h = ir::fnv1a64(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
   auto mix = [&](const std::string& s) { h = ir::fnv1a64(s, h); };
   for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
     std::error_code ec;
@@ -161,8 +167,7 @@ int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
 
 int run_training(TrainingJob& job, bool resume, int threads_override, const std::string& trace_path) {
   const runtime::Recipe& r = job.recipe;
-  const std::string plan_id = plan_identity(job);
-  DataParallelScope dp(job, job_fingerprint(job, plan_id));
+  DataParallelScope dp(job, job_fingerprint(job));
   if (!trace_path.empty()) runtime::Tracer::start(trace_path, dp.rank());
   if (dp.rank() == 0)
     for (const std::string& u : job.unused_params)
@@ -171,7 +176,7 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;
   opts.resume = resume;
-  opts.plan_hash = plan_id;
+  opts.plan_hash = step_identity(job);
   opts.progress_in_place = stdout_is_terminal();
   trainer.train(opts);
   if (const codegen::JitStats jit = runtime::cpu::jit_stats(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
@@ -193,7 +198,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   namespace fs = std::filesystem;
   TrainingJob job = job_from_recipe(recipe_path, overrides);
   const runtime::Recipe& r = job.recipe;
-  DataParallelScope dp(job, job_fingerprint(job, plan_identity(job)));
+  DataParallelScope dp(job, job_fingerprint(job));
   for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
   // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step.
   std::vector<std::string> extra;

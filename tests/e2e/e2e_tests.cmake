@@ -34,3 +34,7 @@ add_test(NAME e2e_progress_output
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_progress_output.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/progress_output)
 set_tests_properties(e2e_progress_output PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
+add_test(NAME e2e_fault_injection
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_fault_injection.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/fault_injection)
+set_tests_properties(e2e_fault_injection PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
