@@ -17,6 +17,16 @@ std::optional<uint64_t> read_number(const std::string& path) {
   return std::nullopt;  // missing, or "max" (no limit)
 }
 
+// A "key value" line of a cgroup memory.stat file; 0 when absent.
+uint64_t stat_value(const std::string& path, const std::string& key) {
+  std::ifstream f(path);
+  std::string k;
+  uint64_t v = 0;
+  while (f >> k >> v)
+    if (k == key) return v;
+  return 0;
+}
+
 std::optional<uint64_t> mem_available() {
   std::ifstream f("/proc/meminfo");
   std::string key;
@@ -64,7 +74,10 @@ std::optional<AvailableMemory> available_memory() {
     auto limit = read_number(limit_file);
     auto used = read_number(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
     if (limit && used) {
-      const uint64_t left = *limit > *used ? *limit - *used : 0;
+      // The usage counts page cache, of which the inactive part is reclaimed before the limit bites.
+      const uint64_t cache = stat_value(dir + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file");
+      const uint64_t in_use = *used > cache ? *used - cache : 0;
+      const uint64_t left = *limit > in_use ? *limit - in_use : 0;
       if (!r || left < r->bytes) r = AvailableMemory{left, "the cgroup limit " + limit_file};
     }
   }

@@ -3,7 +3,8 @@
 // the figures, before anything is allocated, rather than ended later by the OOM killer.
 //
 // Available = MemAvailable from /proc/meminfo, or what is left under the cgroup's memory limit
-// (v2: memory.max - memory.current; v1: memory.limit_in_bytes - memory.usage_in_bytes) when lower.
+// (v2: memory.max - memory.current; v1: memory.limit_in_bytes - memory.usage_in_bytes; the usage less
+// its inactive page cache, which the kernel reclaims first) when lower.
 // Ranks of one job on one host each check their own plan against the same figure.
 #pragma once
 
