@@ -215,7 +215,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   runtime::Executor ex(job.train, cpu);
   runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
   runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
-  const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
+  const int64_t total = runtime::total_steps(r, loader.steps_per_epoch());
   fs::create_directories(fs::path(dump_dir) / "grad");
   fs::create_directories(fs::path(dump_dir) / "state");
   ir::Tensor hyper, rng, losses(ir::DType::F32, {total});

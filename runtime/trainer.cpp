@@ -46,7 +46,7 @@ Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, con
   FC_CHECK(recipe.batch_size <= train_set_.size(), recipe.path, ": [train] batch_size ", recipe.batch_size,
            " is larger than the training set (", train_set_.size(), " samples)");
   const int64_t per_epoch = train_set_.size() / recipe.batch_size;
-  total_steps_ = recipe.steps ? *recipe.steps : recipe.epochs * per_epoch;
+  total_steps_ = runtime::total_steps(recipe, per_epoch);
   impl_->exec = std::make_unique<Executor>(train, backend);
 }
 

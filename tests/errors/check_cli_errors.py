@@ -97,9 +97,13 @@ def main():
     open(w("huge_step.toml"), "w").write(
         '[model]\npath = "huge_step.onnx"\n[data]\nformat = "npy"\ntrain_x = "huge_x.npy"\ntrain_y = "huge_y.npy"\n'
         '[train]\nbatch_size = 256\nsteps = 1\n[optimizer]\nname = "sgd"\nlr = 0.1\n')
+    # Epochs whose step count overflows int64.
+    open(w("many_epochs.toml"), "w").write(open(w("huge_step.toml")).read().replace("steps = 1", f"epochs = {2**62}")
+                                          .replace("batch_size = 256", "batch_size = 128"))
 
     cases = [
         ([fcrun, w("huge_step.toml")], ["a step on inputs [256,1,16,16]", "GiB", "available", "batch_size"]),
+        ([fcrun, w("many_epochs.toml")], ["many_epochs.toml: [train] epochs", "overflows"]),
         ([fcc, "inspect", w("big.onnx")], ["big.onnx", "'big'", "16 bytes", "[1000000,1000000]"]),
         ([fcrun, "infer", w("good.onnx"), "--input", w("big.npy"), "--output", w("o.npy")],
          ["big.npy", "[1000000,1000000]", "the file has 16"]),
