@@ -56,11 +56,11 @@ model = "ref.onnx"
 
 
 def job_processes(tag):
-    """Pids of live processes (not zombies) whose environment holds FC_FAULT_TAG=tag."""
+    """Pids of live processes (not zombies) whose environment holds FC_TEST_JOB=tag."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if f"FC_FAULT_TAG={tag}".encode() in open(f"/proc/{pid}/environ", "rb").read():
+            if f"FC_TEST_JOB={tag}".encode() in open(f"/proc/{pid}/environ", "rb").read().split(b"\0"):
                 if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
                     found.append(int(pid))
         except OSError:
@@ -84,7 +84,7 @@ def main():
     subprocess.run([fcc, "compile", "mlp.onnx", "--recipe", "r.toml", "-o", "m.fcplan"], cwd=w, check=True)
 
     def fcrun_n(n, *args, tag="none", target="m.fcplan", **kw):
-        env = dict(MPI_ENV, FC_FAULT_TAG=tag)
+        env = dict(MPI_ENV, FC_TEST_JOB=tag)
         return subprocess.Popen([fcrun, "-n", str(n), target, *args], cwd=w, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **kw)
 
@@ -99,7 +99,7 @@ def main():
     for i, (sig, rank, step, phase) in enumerate(faults):
         what = f"{sig} of rank {rank} at step {step} ({phase})"
         shutil.rmtree(os.path.join(w, "ckpt"), ignore_errors=True)
-        tag = f"{os.getpid()}-{i}"
+        tag = f"fault_injection-{os.getpid()}-{i}"
         p = fcrun_n(4, "--set", 'output.model="killed.onnx"', tag=tag)
         seen = []
         for line in p.stdout:
@@ -107,7 +107,7 @@ def main():
             if line.startswith(f"step {step}/"):
                 break
         time.sleep(rng.uniform(0, 0.01))
-        pid = rank_pid(rank, f"FC_FAULT_TAG={tag}")
+        pid = rank_pid(rank, f"FC_TEST_JOB={tag}")
         if pid is None:
             check(False, f"{what}: rank {rank} is running")
             os.killpg(p.pid, signal.SIGKILL)

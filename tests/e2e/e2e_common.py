@@ -96,10 +96,12 @@ def wait_with_deadline(p, timeout, kill):
     return time.time() - t0, out
 
 
-def rank_pid(rank, env_entry=None):
-    """The pid of a running fcrun process that mpirun started as `rank` (and whose environment holds
-    `env_entry`, e.g. "FC_EMU_PREFIX=...", when given); None if there is none."""
-    wanted = [f"OMPI_COMM_WORLD_RANK={rank}".encode()] + ([env_entry.encode()] if env_entry else [])
+def rank_pid(rank, env_entry):
+    """The pid of a running fcrun process that mpirun started as `rank` and whose environment holds
+    `env_entry` (e.g. "FC_TEST_JOB=..."), None if there is none. The entry is required: other jobs on
+    the machine (another test, another user's training) run fcrun ranks too, and a test that signals
+    a rank must find its own."""
+    wanted = [f"OMPI_COMM_WORLD_RANK={rank}".encode(), env_entry.encode()]
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = open(f"/proc/{pid}/cmdline", "rb").read()
