@@ -5,12 +5,14 @@
 #include <memory>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/launch.h"
 #include "distrib/heartbeat.h"
 #include "distrib/communicator.h"
+#include "ir/content_hash.h"
 #include "ir/text_format.h"
 #include "runtime/data_parallel.h"
 #include "runtime/trace.h"
@@ -128,20 +130,26 @@ class DataParallelScope {
   std::unique_ptr<distrib::Heartbeat> heartbeat_;  // after dp_: stops before the comm thread
 };
 
+// What checkpoints are tied to: the training step's IR less its communication plan. The AllReduce
+// buckets and algorithms are planned for a rank count and do not change what a step computes, so a
+// checkpoint resumes on any number of ranks, and under a plan or the recipe it was compiled from.
+std::string step_identity(const TrainingJob& job) {
+  std::istringstream text(ir::print_graph(job.train));
+  uint64_t h = ir::fnv1a64("");
+  for (std::string line; std::getline(text, line);)
+    if (line.find("= fc.AllReduce(") == std::string::npos) h = ir::fnv1a64(line + "\n", h);
+  return "step-" + ir::hex64(h);
+}
+
 std::string job_fingerprint(const TrainingJob& job) {
-  // FNV-1a of the training graph's text and the data files' names and sizes.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](const std::string& s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  };
-  mix(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
+  // FNV-1a of the plan (its hash, or the training graph's text) and the data files' names and sizes.
+  uint64_t h = ir::fnv1a64(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
+  auto mix = [&](const std::string& s) { h = ir::fnv1a64(s, h); };
   for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
     std::error_code ec;
     mix(f + ":" + std::to_string(std::filesystem::file_size(f, ec)));
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return ir::hex64(h);
 }
 
 int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
@@ -168,7 +176,8 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;
   opts.resume = resume;
-  opts.plan_hash = job.plan_hash;
+  opts.plan_hash = step_identity(job);
+  opts.progress_in_place = stdout_is_terminal();
   trainer.train(opts);
   if (const codegen::JitStats jit = runtime::cpu::jit_stats(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
     std::cout << "jit: " << jit.compiled << " fused kernels compiled, " << jit.loaded
@@ -206,7 +215,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   runtime::Executor ex(job.train, cpu);
   runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
   runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
-  const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
+  const int64_t total = runtime::total_steps(r, loader.steps_per_epoch());
   fs::create_directories(fs::path(dump_dir) / "grad");
   fs::create_directories(fs::path(dump_dir) / "state");
   ir::Tensor hyper, rng, losses(ir::DType::F32, {total});

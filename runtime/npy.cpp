@@ -5,6 +5,7 @@
 #include <regex>
 #include <sstream>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::runtime {
@@ -78,6 +79,14 @@ ir::Tensor load_npy(const std::string& path) {
     if (a == std::string::npos) continue;
     dims.push_back(std::stoll(item.substr(a, b - a + 1)));
   }
+  // The data must be in the file before the tensor is allocated (a header may claim any shape).
+  const int64_t nbytes = ir::checked_nbytes(dtype, dims, path);
+  const std::streamoff data_start = f.tellg();
+  f.seekg(0, std::ios::end);
+  const std::streamoff have = f.tellg() - data_start;
+  FC_CHECK(have >= nbytes, path, ": truncated .npy data (shape ", ir::dims_text(dims), " needs ", nbytes,
+           " bytes, the file has ", have, ")");
+  f.seekg(data_start);
   ir::Tensor t(dtype, dims);
   f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   FC_CHECK(f && static_cast<size_t>(f.gcount()) == t.nbytes(), path, ": truncated .npy data (expected ", t.nbytes(),

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::runtime {
@@ -473,6 +474,10 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   ss << in.rdbuf();
   FC_CHECK(!in.bad(), path, ": cannot read recipe file");
   return parse(ss.str(), path, overrides, /*check_model_file=*/true);
+}
+
+int64_t total_steps(const Recipe& r, int64_t steps_per_epoch) {
+  return r.steps ? *r.steps : ir::checked_mul(r.epochs, steps_per_epoch, r.path + ": [train] epochs");
 }
 
 double learning_rate(const Recipe& r, int64_t step, int64_t total_steps) {

@@ -119,4 +119,8 @@ Recipe parse_recipe_text(const std::string& text, const std::string& path,
 // warmup_steps - 1 with the full schedule value.
 double learning_rate(const Recipe& r, int64_t step, int64_t total_steps);
 
+// The run's length: [train] steps, else epochs x steps_per_epoch (overflow-checked: an error naming
+// [train] epochs).
+int64_t total_steps(const Recipe& r, int64_t steps_per_epoch);
+
 }  // namespace fc::runtime

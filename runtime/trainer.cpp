@@ -1,7 +1,5 @@
 #include "runtime/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <cmath>
@@ -48,7 +46,7 @@ Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, con
   FC_CHECK(recipe.batch_size <= train_set_.size(), recipe.path, ": [train] batch_size ", recipe.batch_size,
            " is larger than the training set (", train_set_.size(), " samples)");
   const int64_t per_epoch = train_set_.size() / recipe.batch_size;
-  total_steps_ = recipe.steps ? *recipe.steps : recipe.epochs * per_epoch;
+  total_steps_ = runtime::total_steps(recipe, per_epoch);
   impl_->exec = std::make_unique<Executor>(train, backend);
 }
 
@@ -222,19 +220,25 @@ EvalResult Trainer::train(const TrainOptions& options) {
   const Recipe& r = recipe_;
   int64_t start_step = 0;
   if (options.resume && !r.checkpoint_dir.empty()) {
-    if (auto path = newest_checkpoint(r.checkpoint_dir)) {
-      Checkpoint c = load_checkpoint(*path);
-      FC_CHECK(c.seed == r.seed, *path, ": checkpoint was written with seed ", c.seed, ", the recipe has ", r.seed);
-      FC_CHECK(options.plan_hash.empty() || c.plan_hash.empty() || c.plan_hash == options.plan_hash, *path,
-               ": checkpoint belongs to a different plan");
+    // Every rank reads the same files and so makes the same choice; rank 0 alone reports it.
+    const bool report = !options.quiet && (!data_parallel() || data_parallel()->rank() == 0);
+    ResumePoint at = newest_intact_checkpoint(r.checkpoint_dir);
+    for (const std::string& d : at.damaged)
+      if (report) std::cerr << "fcrun: warning: " << d << "; skipped\n";
+    FC_CHECK(at.checkpoint || at.damaged.empty(), r.checkpoint_dir, ": no intact checkpoint to resume from (",
+             at.damaged.size(), " damaged); nothing loaded");
+    if (at.checkpoint) {
+      const Checkpoint& c = *at.checkpoint;
+      FC_CHECK(c.plan_hash == options.plan_hash, at.path, ": belongs to another plan (plan hash ", c.plan_hash,
+               ", this run's is ", options.plan_hash, "); resume with the plan that wrote it or use another [checkpoint] dir");
+      FC_CHECK(c.seed == r.seed, at.path, ": checkpoint was written with seed ", c.seed, ", the recipe has ", r.seed);
       for (const auto& [param, next] : train_.state_updates) {
         auto it = c.tensors.find(param->name);
-        FC_CHECK(it != c.tensors.end(), *path, ": checkpoint has no tensor '", param->name, "'");
+        FC_CHECK(it != c.tensors.end(), at.path, ": checkpoint has no tensor '", param->name, "'");
         impl_->exec->set_state(param, it->second);
       }
       start_step = c.step;
-      if (!options.quiet && (!data_parallel() || data_parallel()->rank() == 0))
-        std::cout << "resumed from " << *path << " at step " << start_step << "\n";
+      if (report) std::cout << "resumed from " << at.path << " at step " << start_step << "\n";
     }
   }
 
@@ -245,7 +249,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
   const int64_t per_epoch = loader.steps_per_epoch();
   const int64_t eval_every = r.eval_every ? *r.eval_every : per_epoch;
   MetricsLog metrics(speaker ? r.output_metrics : std::string(), start_step > 0);
-  const bool tty = isatty(STDOUT_FILENO);
+  const bool tty = options.progress_in_place;
   ir::Tensor hyper(ir::DType::F32, {ir::kHyperSize});
   ir::Tensor rng(ir::DType::I64, {2});
   EvalResult last;

@@ -33,8 +33,11 @@ struct EvalResult {
 
 struct TrainOptions {
   bool resume = false;
+  // What checkpoints are tied to: a resumed checkpoint must carry the same (runtime/checkpoint.h).
   std::string plan_hash;
   bool quiet = false;
+  // Progress lines rewritten in place (\r, erase line) rather than one per line: stdout is a terminal.
+  bool progress_in_place = false;
 };
 
 class Trainer {
