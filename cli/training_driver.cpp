@@ -41,6 +41,8 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   // The loss is the mean over the global batch: each rank divides its share's sum by the global
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;
+  cfg.ignore_index = r.ignore_index;
+  cfg.label_smoothing = static_cast<float>(r.label_smoothing);
   cfg.sync_batchnorm = r.sync_batchnorm;
   cfg.bucketing = bucketing_options(r);
   cfg.fusion = r.fusion;
@@ -246,7 +248,7 @@ runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runti
   FC_CHECK(!input.empty(), r.path, ": [model] input: the model has several inputs; name the one fed with data");
   std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;
   runtime::cpu::CpuBackend cpu(threads);
-  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256));
+  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256), r.ignore_index);
 }
 
 }  // namespace fc::cli

@@ -103,6 +103,8 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   if (graph_loss) {
     FC_CHECK(config.loss == "cross_entropy", "[model] loss: the model ends in its own cross-entropy loss ('",
              graph_loss->loss->name, "'); \"", config.loss, "\" cannot replace it");
+    FC_CHECK(config.label_smoothing == 0.0f, "[model] label_smoothing: the model ends in its own loss ('",
+             graph_loss->loss->name, "'), which has no label smoothing; remove the key or export the model without it");
     logits = graph_loss->scores;
   }
   Value* x = nullptr;
@@ -144,10 +146,23 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       graph_loss->node->attrs["scale_count"] = config.loss_count;
   } else if (config.loss == "cross_entropy") {
     loss = g.add_value(g.unique_name("loss"), {});
-    FC_CHECK(logits->type.rank() == 2, "[model] output: cross-entropy needs [batch, classes] logits, '", logits->name,
-             "' is ", ir::to_string(logits->type));
-    labels = g.add_value(g.unique_name("labels"), TensorType(DType::I64, {logits->type.dims[0]}));
-    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss}, {{"scale_count", config.loss_count}},
+    // Over the last axis: [batch, classes] with labels [batch], or a language model's [batch, T, V]
+    // with labels [batch, T]; the mean is over every labelled position of the global batch.
+    const size_t rank = logits->type.rank();
+    FC_CHECK(rank >= 2, "[model] output: cross-entropy needs [batch, ..., classes] logits, '", logits->name, "' is ",
+             ir::to_string(logits->type));
+    int64_t positions = 1;
+    for (size_t d = 1; d + 1 < rank; ++d) {
+      FC_CHECK(logits->type.dims[d].is_known(), "[model] output: cross-entropy needs the positions per sample of '",
+               logits->name, "', which is ", ir::to_string(logits->type));
+      positions *= logits->type.dims[d].size;
+    }
+    labels = g.add_value(g.unique_name("labels"),
+                         TensorType(DType::I64, std::vector<Dim>(logits->type.dims.begin(), logits->type.dims.end() - 1)));
+    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss},
+                 {{"scale_count", config.loss_count * positions},
+                  {"ignore_index", config.ignore_index},
+                  {"label_smoothing", config.label_smoothing}},
                  "loss");
   } else if (config.loss == "mse") {
     loss = g.add_value(g.unique_name("loss"), {});

@@ -1,8 +1,9 @@
 // Turns an imported inference graph into one training step:
 //   1. forward in training form: BatchNormalization -> fc.BatchNormTraining (batch statistics,
 //      running-statistics update as state), Dropout -> fc.DropoutTraining (counter-based RNG);
-//   2. loss over the model output: softmax cross-entropy against int64 labels (mean over the
-//      batch, or over `loss_count` samples when the batch is a shard of a larger global batch), or
+//   2. loss over the model output: softmax cross-entropy over its last axis against int64 labels
+//      (mean over every labelled position of the batch, or over `loss_count` samples' positions when
+//      the batch is a shard of a larger global batch), or
 //      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
@@ -33,6 +34,8 @@ struct TrainingConfig {
   bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
   bool nesterov = false;
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
+  int64_t ignore_index = -100;    // cross-entropy: labels equal to it count nothing (PyTorch's default)
+  float label_smoothing = 0.0f;   // cross-entropy: PyTorch's label_smoothing
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)

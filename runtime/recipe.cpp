@@ -230,7 +230,14 @@ const std::vector<SectionSpec>& sections() {
          [](const Field& f, Recipe& r) { r.model_path = f.ctx.check_model_file ? f.existing_file() : f.path(); }},
         {"input", [](const Field& f, Recipe& r) { r.model_input = f.string(); }},
         {"output", [](const Field& f, Recipe& r) { r.model_output = f.string(); }},
-        {"loss", [](const Field& f, Recipe& r) { r.loss = f.one_of({"cross_entropy", "mse"}); }}},
+        {"loss", [](const Field& f, Recipe& r) { r.loss = f.one_of({"cross_entropy", "mse"}); }},
+        {"ignore_index", [](const Field& f, Recipe& r) { r.ignore_index = f.integer(); }},
+        {"label_smoothing",
+         [](const Field& f, Recipe& r) {
+           const double eps = f.number();
+           if (eps < 0 || eps > 1) f.fail(detail::concat("must be in [0, 1], got ", eps));
+           r.label_smoothing = eps;
+         }}},
        {"path"}},
       {"data",
        {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy"}); }},

@@ -25,6 +25,8 @@ struct Recipe {
   std::string model_input;   // graph input fed with data (default: the only non-initializer input)
   std::string model_output;  // default: first output
   std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
+  int64_t ignore_index = -100;         // cross-entropy: labels equal to it count nothing (PyTorch's default)
+  double label_smoothing = 0.0;        // cross-entropy: PyTorch's label_smoothing, in [0, 1]
 
   // [data]
   std::string data_format = "idx";  // "idx" | "npy"

@@ -34,10 +34,10 @@ Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, con
   // The data must fit the model input.
   const ir::Value* in = train.value(io_.data_input);
   std::vector<int64_t> sample = train_set_.sample_shape();
-  bool fits = in->type.rank() == sample.size() + 1;
+  bool fits = in->type.rank() == sample.size() + 1 && in->type.dtype == train_set_.x.dtype();
   for (size_t i = 0; fits && i < sample.size(); ++i)
     fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
-  FC_CHECK(fits, recipe.path, ": [data] train_x: samples of shape [N", [&] {
+  FC_CHECK(fits, recipe.path, ": [data] train_x: ", ir::dtype_name(train_set_.x.dtype()), " samples of shape [N", [&] {
     std::string s;
     for (int64_t d : sample) s += "," + std::to_string(d);
     return s;
@@ -66,10 +66,16 @@ void Trainer::sync_inference_params() {
       inference_.set_param(v, impl_->exec->state(param).clone());
 }
 
-void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct) {
-  const int64_t n = logits.dim(0), c = logits.dim(1);
+int64_t score_logits(const ir::Tensor& logits, const int64_t* labels, int64_t ignore_index, double& loss_sum,
+                     int64_t& correct) {
+  const int64_t c = logits.dims().back();
+  const int64_t n = c ? static_cast<int64_t>(logits.numel()) / c : 0;
   const float* p = logits.data<float>();
+  int64_t counted = 0;
   for (int64_t i = 0; i < n; ++i) {
+    if (labels[i] == ignore_index) continue;
+    FC_CHECK(labels[i] >= 0 && labels[i] < c, "evaluate: label ", labels[i], " out of range [0, ", c, ")");
+    ++counted;
     const float* row = p + i * c;
     int64_t best = 0;
     float m = row[0];
@@ -83,6 +89,7 @@ void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_
     loss_sum += std::log(s) + m - row[labels[i]];
     correct += best == labels[i];
   }
+  return counted;
 }
 
 void score_regression(const ir::Tensor& outputs, const float* targets, double& loss_sum) {
@@ -131,27 +138,34 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
 }
 
 EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
-                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end) {
+                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end,
+                           int64_t ignore_index) {
   FC_CHECK(0 <= begin && begin <= end && end <= ds.size(), "evaluate: samples [", begin, ", ", end,
            ") outside a dataset of ", ds.size());
   Executor ex(inference, backend);
   EvalTotals t;
-  int64_t correct = 0;
+  int64_t correct = 0, counted = 0;
   std::vector<int64_t> dims = ds.x.dims();
-  const int64_t row = ds.size() ? static_cast<int64_t>(ds.x.numel()) / ds.size() : 0;
+  const size_t row_bytes = ds.size() ? ds.x.nbytes() / static_cast<size_t>(ds.size()) : 0;
   const int64_t target_row = ds.size() ? static_cast<int64_t>(ds.y.numel()) / ds.size() : 0;
   for (int64_t start = begin; start < end; start += batch) {
     const int64_t n = std::min(batch, end - start);
     dims[0] = n;
-    ir::Tensor x(ir::DType::F32, dims);
-    std::memcpy(x.raw(), ds.x.data<float>() + start * row, sizeof(float) * n * row);
+    ir::Tensor x(ds.x.dtype(), dims);
+    std::memcpy(x.raw(), static_cast<const std::byte*>(ds.x.raw()) + static_cast<size_t>(start) * row_bytes,
+                static_cast<size_t>(n) * row_bytes);
     auto out = ex.run({{input, x}});
     const ir::Tensor& y = out.at(output);
-    if (ds.y.dtype() == ir::DType::I64) score_logits(y, ds.y.data<int64_t>() + start, t.loss_sum, correct);
-    else score_regression(y, ds.y.data<float>() + start * target_row, t.loss_sum);
+    if (ds.y.dtype() == ir::DType::I64) {
+      // Class labels per sample ([N]) or per position ([N, T], a language model's next tokens).
+      counted += score_logits(y, ds.y.data<int64_t>() + start * target_row, ignore_index, t.loss_sum, correct);
+    } else {
+      score_regression(y, ds.y.data<float>() + start * target_row, t.loss_sum);
+      counted += n;
+    }
   }
   t.correct = static_cast<double>(correct);
-  t.samples = static_cast<double>(end - begin);
+  t.samples = static_cast<double>(counted);
   return t;
 }
 
@@ -165,8 +179,8 @@ EvalResult EvalTotals::result(bool has_accuracy) const {
 }
 
 EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
-                    const data::Dataset& ds, Backend& backend, int64_t batch) {
-  return evaluate_totals(inference, input, output, ds, backend, batch, 0, ds.size())
+                    const data::Dataset& ds, Backend& backend, int64_t batch, int64_t ignore_index) {
+  return evaluate_totals(inference, input, output, ds, backend, batch, 0, ds.size(), ignore_index)
       .result(ds.y.dtype() == ir::DType::I64);
 }
 
@@ -178,7 +192,7 @@ EvalResult Trainer::evaluate(const data::Dataset& ds) {
   const int64_t ranks = dp ? dp->size() : 1, rank = dp ? dp->rank() : 0;
   const int64_t begin = ds.size() * rank / ranks, end = ds.size() * (rank + 1) / ranks;
   EvalTotals t = evaluate_totals(inference_, io_.data_input, io_.model_output, ds, backend_,
-                                 std::max<int64_t>(recipe_.batch_size, 256), begin, end);
+                                 std::max<int64_t>(recipe_.batch_size, 256), begin, end, recipe_.ignore_index);
   if (ranks > 1) {
     double sums[3] = {t.loss_sum, t.correct, t.samples};
     dp->sum_doubles(sums, 3);

@@ -79,17 +79,22 @@ struct EvalTotals {
 };
 
 // Runs an inference graph over samples [begin, end) of a dataset in batches: summed cross-entropy
-// of `output` against the labels and correct top-1 predictions, or, for float targets, summed
-// per-sample mean squared error.
+// of `output` against the labels and correct top-1 predictions over every labelled position (labels
+// equal to `ignore_index` do not count), or, for float targets, summed per-sample mean squared error.
+// `samples` counts the positions scored (the samples, for [N] labels or targets).
 EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
-                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end);
+                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end,
+                           int64_t ignore_index = -100);
 
 // The same over the whole dataset: mean cross-entropy and top-1 accuracy (or mean squared error).
 EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
-                    const data::Dataset& ds, Backend& backend, int64_t batch);
+                    const data::Dataset& ds, Backend& backend, int64_t batch, int64_t ignore_index = -100);
 
-// Evaluates logits [N, C] against labels: summed cross-entropy and number of correct top-1 predictions.
-void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct);
+// Evaluates logits [..., C] against one label per row of the last axis (labels [...]): summed
+// cross-entropy and number of correct top-1 predictions over the rows whose label is not
+// `ignore_index`; returns how many rows counted. Throws fc::Error for any other label outside [0, C).
+int64_t score_logits(const ir::Tensor& logits, const int64_t* labels, int64_t ignore_index, double& loss_sum,
+                     int64_t& correct);
 // Evaluates outputs [N, ...] against float targets of the same shape: summed per-sample mean squared error.
 void score_regression(const ir::Tensor& outputs, const float* targets, double& loss_sum);
 

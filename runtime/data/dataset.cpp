@@ -22,24 +22,28 @@ std::string shape_text(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+ir::Tensor widen_i32(const ir::Tensor& t) {
+  if (t.dtype() != ir::DType::I32) return t;
+  ir::Tensor wide(ir::DType::I64, t.dims());
+  const int32_t* in = t.data<int32_t>();
+  int64_t* out = wide.data<int64_t>();
+  for (size_t i = 0; i < t.numel(); ++i) out[i] = in[i];
+  return wide;
+}
+
 Dataset load_npy_pair(const std::string& x_path, const std::string& y_path) {
   Dataset ds;
-  ds.x = load_npy(x_path);
-  FC_CHECK(ds.x.dtype() == ir::DType::F32, x_path, ": expected float32 samples, got ", ir::dtype_name(ds.x.dtype()),
+  // Float samples, or integer ids (a language model's tokens [N, T]; int32 is widened).
+  ds.x = widen_i32(load_npy(x_path));
+  FC_CHECK(ds.x.dtype() == ir::DType::F32 || ds.x.dtype() == ir::DType::I64, x_path,
+           ": expected float32 samples or int64 ids, got ", ir::dtype_name(ds.x.dtype()),
            " (save with x.astype(numpy.float32))");
   FC_CHECK(ds.x.rank() >= 2, x_path, ": expected samples [N, ...] with at least 2 dimensions, got ",
            shape_text(ds.x.dims()));
-  ir::Tensor y = load_npy(y_path);
+  ir::Tensor y = widen_i32(load_npy(y_path));
   FC_CHECK(y.rank() >= 1, y_path, ": expected labels [N] or targets [N, ...], got a scalar");
-  if (y.dtype() == ir::DType::I32) {
-    ir::Tensor wide(ir::DType::I64, y.dims());
-    const int32_t* in = y.data<int32_t>();
-    int64_t* out = wide.data<int64_t>();
-    for (int64_t i = 0; i < y.dim(0); ++i) out[i] = in[i];
-    y = wide;
-  }
-  FC_CHECK((y.dtype() == ir::DType::I64 && y.rank() == 1) || y.dtype() == ir::DType::F32, y_path,
-           ": expected int64 (or int32) labels [N] or float32 regression targets [N, ...], got ",
+  FC_CHECK(y.dtype() == ir::DType::I64 || y.dtype() == ir::DType::F32, y_path,
+           ": expected int64 (or int32) labels [N] or [N, T] or float32 regression targets [N, ...], got ",
            ir::dtype_name(y.dtype()), " ", shape_text(y.dims()));
   ds.y = y;
   return ds;
@@ -57,6 +61,7 @@ const float* channel_values(const std::vector<float>& values, int64_t channels, 
 
 void normalize_in_place(ir::Tensor& x, const Normalize& norm) {
   if (norm.mean.empty() && norm.std.empty()) return;
+  FC_CHECK(x.dtype() == ir::DType::F32, "[data] normalize: the samples are integer ids, which are not normalised");
   const std::vector<float> mean = norm.mean.empty() ? std::vector<float>{0.0f} : norm.mean;
   const std::vector<float> stdev = norm.std.empty() ? std::vector<float>{1.0f} : norm.std;
   // x: [N, C, ...inner]
@@ -115,7 +120,7 @@ void check_labels_fit(const Dataset& ds, const ir::TensorType& want, const std::
   bool fits = ds.y.dtype() == want.dtype && ds.y.rank() == want.rank();
   for (size_t d = 1; fits && d < want.rank(); ++d)
     fits = !want.dims[d].is_known() || want.dims[d].size == ds.y.dim(d);
-  const char* hint = want.dtype == ir::DType::I64 ? " (the loss needs int64 class labels [N])"
+  const char* hint = want.dtype == ir::DType::I64 ? " (the loss needs int64 class labels, one per row of the logits)"
                                                   : " (the loss needs float32 targets shaped like the model output)";
   FC_CHECK(fits, what, ": ", ir::dtype_name(ds.y.dtype()), " ", shape_text(ds.y.dims()),
            " does not fit the loss's labels input ", ir::to_string(want), hint);

@@ -1,6 +1,6 @@
 // Datasets for training and evaluation: MNIST-family IDX files (.gz or not; uint8 images scaled to
-// [0,1]) and .npy pairs (x: float32 [N, ...], y: int64 class labels [N] or float32 regression
-// targets [N, ...]); optional normalisation
+// [0,1]) and .npy pairs (x: float32 [N, ...] or int64 ids [N, ...], y: int64 class labels [N] or
+// per position [N, T], or float32 regression targets [N, ...]); optional normalisation
 // ((x - mean) / std, scalar or per channel) applied after scaling.
 #pragma once
 
@@ -14,14 +14,14 @@
 namespace fc::runtime::data {
 
 struct Dataset {
-  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W])
-  ir::Tensor y;  // i64 [N] class labels, or f32 [N, ...] regression targets
+  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W]) or i64 ids [N, ...]
+  ir::Tensor y;  // i64 [N] class labels or [N, ...] per-position labels, or f32 [N, ...] regression targets
   int64_t size() const { return x.defined() ? x.dim(0) : 0; }
   std::vector<int64_t> sample_shape() const;  // x's dims without N
 };
 
 // Throws fc::Error naming the file on a missing/corrupt/truncated file, label/image count mismatch,
-// or labels neither int64 [N] (int32 .npy labels are widened) nor float32 [N, ...], and naming the key when `normalize` has
+// or labels neither int64 (int32 .npy labels are widened) nor float32, and naming the key when `normalize` has
 // neither one value nor one per channel (dim 1 of x).
 Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
                      const Normalize& normalize);

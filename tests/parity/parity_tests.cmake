@@ -79,3 +79,24 @@ foreach(loss mse graph)
                          ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
   endforeach()
 endforeach()
+
+# Token-level loss and language models: a GPT-style model (int64 token ids, causal self-attention,
+# [N, T, V] logits against [N, T] labels) with untied and tied head, on 1 rank and on 2 with label
+# smoothing; label smoothing with ignored labels on the Fashion-MNIST CNN.
+foreach(model gpt_tiny gpt_tiny_tied)
+  add_test(NAME train_parity_${model}_adamw
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer adamw
+                   --batch 4 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/${model}_adamw)
+  set_tests_properties(train_parity_${model}_adamw PROPERTIES LABELS parity TIMEOUT 600)
+endforeach()
+add_test(NAME train_parity_gpt_tiny_2ranks_label_smoothing
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                 --batch 4 --ranks 2 --label-smoothing 0.1 --bin ${CMAKE_BINARY_DIR}/bin
+                 --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_2ranks)
+set_tests_properties(train_parity_gpt_tiny_2ranks_label_smoothing PROPERTIES LABELS parity TIMEOUT 600
+                     ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+add_test(NAME train_parity_loss_label_smoothing_ignore_index
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                 --batch 8 --label-smoothing 0.1 --ignore-index --bin ${CMAKE_BINARY_DIR}/bin
+                 --workdir ${CMAKE_BINARY_DIR}/train_parity/loss_label_smoothing)
+set_tests_properties(train_parity_loss_label_smoothing_ignore_index PROPERTIES LABELS parity TIMEOUT 600)

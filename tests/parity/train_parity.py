@@ -33,12 +33,17 @@ gradient's rounding noise, an element whose true gradient is ~0 gets a full +-lr
 that noise's (in PyTorch fp32 as in any implementation), and at 1e-3 VGG-11's loss jumps from 7 to
 325 in one step.
 
-Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model), mse (fcc adds F.mse_loss against
-float targets), graph (the model is exported with F.cross_entropy inside it, as ONNX
-SoftmaxCrossEntropyLoss, and fcc trains with that loss as it is).
+Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model, with --label-smoothing and, where
+--ignore-index, every fifth label -100), mse (fcc adds F.mse_loss against float targets), graph (the
+model is exported with F.cross_entropy inside it, as ONNX SoftmaxCrossEntropyLoss, and fcc trains with
+that loss as it is).
+
+Language models (models.TOKEN_VOCAB: GPT-style) read int64 token ids [N, T] and give logits [N, T, V];
+their labels are [N, T] and the loss is the mean over every position (F.cross_entropy of the logits
+flattened to [N*T, V]).
 
 usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4]
-       [--loss cross_entropy|mse|graph] [--ranks N]
+       [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
 """
 import argparse
 import copy
@@ -69,8 +74,17 @@ def strip_dropout(m):
     return m
 
 
-def loss_fn(kind, out, y):
-    return F.mse_loss(out, y) if kind == "mse" else F.cross_entropy(out, y)
+def loss_fn(kind, out, y, label_smoothing=0.0):
+    if kind == "mse":
+        return F.mse_loss(out, y)
+    # Over the last axis: [N, C] logits, or a language model's [N, T, V] with labels [N, T].
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), label_smoothing=label_smoothing)
+
+
+def as_input(x, dtype):
+    """A float batch in the run's precision; integer token ids as they are."""
+    t = torch.from_numpy(x)
+    return t.to(dtype) if t.dtype.is_floating_point else t
 
 
 def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
@@ -86,7 +100,7 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
             for t in m.state_dict().values():
                 if t.dtype.is_floating_point:
                     t.copy_(wobble(t))
-        xs = [wobble(torch.from_numpy(x)).numpy() for x in xs]
+        xs = [wobble(torch.from_numpy(x)).numpy() if x.dtype.kind == "f" else x for x in xs]
     params = list(m.parameters())
     if opt_name == "sgd":
         opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"],
@@ -97,13 +111,18 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
     for k, (x, y) in enumerate(zip(xs, ys)):
         opt.zero_grad()
         y = torch.from_numpy(y)
-        loss = loss_fn(kind, m(torch.from_numpy(x).to(dtype)), y.to(dtype) if kind == "mse" else y)
+        loss = loss_fn(kind, m(as_input(x, dtype)), y.to(dtype) if kind == "mse" else y, hp["label_smoothing"])
         loss.backward()
         if k == 0:
             grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}
         losses.append(loss.item())
         opt.step()
-    state = {n: t.detach().double().numpy().copy() for n, t in m.state_dict().items() if t.dtype.is_floating_point}
+    state, seen = {}, set()
+    for n, t in m.state_dict().items():
+        # A tied weight (a GPT head reusing the token embedding) is one tensor under two names.
+        if t.dtype.is_floating_point and t.data_ptr() not in seen:
+            seen.add(t.data_ptr())
+            state[n] = t.detach().double().numpy().copy()
     return np.array(losses), grads0, state
 
 
@@ -172,6 +191,9 @@ def main():
     ap.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse", "graph"])
     ap.add_argument("--nesterov", action="store_true", help="SGD with Nesterov momentum")
     ap.add_argument("--dampening", type=float, default=0.0, help="SGD momentum dampening")
+    ap.add_argument("--label-smoothing", type=float, default=0.0, help="cross_entropy: PyTorch's label_smoothing")
+    ap.add_argument("--ignore-index", action="store_true",
+                    help="cross_entropy: every fifth label is -100 (F.cross_entropy's ignore_index; one rank only)")
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
@@ -181,6 +203,7 @@ def main():
     w = lambda n: os.path.join(a.workdir, n)  # noqa: E731
 
     model, shape = models.build(a.model)
+    vocab = models.TOKEN_VOCAB.get(a.model)  # a language model: int64 token ids in, [N, T, V] logits out
     strip_dropout(model)
     # Biases initialised to exactly zero (SqueezeNet, GoogLeNet) make a ReLU's input equal to a
     # bias of ~1e-12 wherever its input is all zeros, and the sign of that number (a kink) then
@@ -194,18 +217,22 @@ def main():
     model.train()
     n = a.steps * a.batch
     hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6,
-          "nesterov": a.nesterov, "dampening": a.dampening}
+          "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing}
 
     def draw(seed):
         g = torch.Generator().manual_seed(seed)
-        x = (torch.rand((n,) + tuple(shape), generator=g) * 2 - 1).numpy()
-        num_classes = copy.deepcopy(model)(torch.from_numpy(x[:2])).shape[1]
-        if a.loss == "mse":
-            y = torch.randn((n, num_classes), generator=g).numpy().astype(np.float32)
+        if vocab:
+            x = torch.randint(0, vocab, (n,) + tuple(shape), generator=g).numpy()
+            y = torch.randint(0, vocab, (n,) + tuple(shape), generator=g).numpy()
         else:
-            y = torch.randint(0, num_classes, (n,), generator=g).numpy().astype(np.int64)
-            if a.loss == "graph" and a.ranks == 1:
-                y[1::5] = -100  # F.cross_entropy's ignore_index: these rows must not count (one rank only)
+            x = (torch.rand((n,) + tuple(shape), generator=g) * 2 - 1).numpy()
+            out_shape = copy.deepcopy(model)(torch.from_numpy(x[:2])).shape
+            if a.loss == "mse":
+                y = torch.randn((n,) + tuple(out_shape[1:]), generator=g).numpy().astype(np.float32)
+            else:
+                y = torch.randint(0, out_shape[-1], (n,), generator=g).numpy().astype(np.int64)
+        if (a.loss == "graph" and a.ranks == 1) or a.ignore_index:
+            y.reshape(-1)[1::5] = -100  # F.cross_entropy's ignore_index: these must not count (one rank only)
         return x, y
 
     t0 = time.time()
@@ -250,6 +277,7 @@ def main():
         f.write(f"""[model]
 path = "model.onnx"
 {'loss = "mse"' if a.loss == "mse" else ''}
+{f'label_smoothing = {a.label_smoothing}' if a.label_smoothing else ''}
 [data]
 format = "npy"
 train_x = "x.npy"

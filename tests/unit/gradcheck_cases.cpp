@@ -27,6 +27,15 @@ std::vector<GradCase> grad_cases() {
   cases.push_back({.label = "SoftmaxCrossEntropy mean, ignore_index", .op = "SoftmaxCrossEntropy", .domain = "fc",
                    .inputs = {random_tensor({4, 3}, 10, -2, 2), Tensor::from_vector<int64_t>({4}, {2, 1, 1, 2})},
                    .attrs = {{"ignore_index", int64_t{1}}}});
+  cases.push_back({.label = "SoftmaxCrossEntropy label_smoothing, ignore_index", .op = "SoftmaxCrossEntropy",
+                   .domain = "fc",
+                   .inputs = {random_tensor({4, 3}, 11, -2, 2), Tensor::from_vector<int64_t>({4}, {0, -100, 2, 2})},
+                   .attrs = {{"ignore_index", int64_t{-100}}, {"label_smoothing", 0.2f}}});
+  cases.push_back({.label = "SoftmaxCrossEntropy tokens [N, T, V], label_smoothing", .op = "SoftmaxCrossEntropy",
+                   .domain = "fc",
+                   .inputs = {random_tensor({2, 3, 5}, 12, -2, 2),
+                              Tensor::from_vector<int64_t>({2, 3}, {4, 0, 1, 1, 3, 2})},
+                   .attrs = {{"label_smoothing", 0.1f}}});
   cases.push_back({.label = "BatchNormTraining", .op = "BatchNormTraining", .domain = "fc",
                    .inputs = {random_tensor({3, 2, 2, 2}, 3), random_tensor({2}, 4, 0.5f, 1.5f),
                               random_tensor({2}, 5), random_tensor({2}, 6), random_tensor({2}, 7, 0.5f, 1.5f)},
