@@ -137,7 +137,7 @@ std::string job_fingerprint(const TrainingJob& job) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   };
   mix(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
-  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
+  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y, job.recipe.train_tokens}) {
     std::error_code ec;
     mix(f + ":" + std::to_string(std::filesystem::file_size(f, ec)));
   }
@@ -206,7 +206,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
   runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
   runtime::Executor ex(job.train, cpu);
-  runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
+  runtime::data::Dataset ds = runtime::data::load_train_set(r);
   runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
   const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
   fs::create_directories(fs::path(dump_dir) / "grad");
@@ -242,8 +242,9 @@ runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runti
   ir::Graph g = frontend::is_plan_file(model_or_plan) ? frontend::load_plan(model_or_plan).inference
                                                       : load_model(model_or_plan);
   passes::to_inference_form(g);
-  FC_CHECK(!r.test_x.empty(), r.path, ": [data] test_x and test_y are needed for evaluation");
-  runtime::data::Dataset test = runtime::data::load_dataset(r.data_format, r.test_x, r.test_y, r.normalize);
+  runtime::data::Dataset test = runtime::data::load_test_set(r);
+  FC_CHECK(test.size() > 0, r.path, r.data_format == "tokens" ? ": [data] test_tokens is needed for evaluation"
+                                                              : ": [data] test_x and test_y are needed for evaluation");
   std::string input = r.model_input.empty() ? (g.inputs.size() == 1 ? g.inputs[0]->name : "") : r.model_input;
   FC_CHECK(!input.empty(), r.path, ": [model] input: the model has several inputs; name the one fed with data");
   std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;

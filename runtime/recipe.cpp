@@ -240,14 +240,18 @@ const std::vector<SectionSpec>& sections() {
          }}},
        {"path"}},
       {"data",
-       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy"}); }},
+       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy", "tokens"}); }},
         {"train_x", [](const Field& f, Recipe& r) { r.train_x = f.existing_file(); }},
         {"train_y", [](const Field& f, Recipe& r) { r.train_y = f.existing_file(); }},
         {"test_x", [](const Field& f, Recipe& r) { r.test_x = f.existing_file(); }},
         {"test_y", [](const Field& f, Recipe& r) { r.test_y = f.existing_file(); }},
         {"shuffle", [](const Field& f, Recipe& r) { r.shuffle = f.boolean(); }},
-        {"normalize", read_normalize}},
-       {"train_x", "train_y"}},
+        {"normalize", read_normalize},
+        {"train_tokens", [](const Field& f, Recipe& r) { r.train_tokens = f.existing_file(); }},
+        {"test_tokens", [](const Field& f, Recipe& r) { r.test_tokens = f.existing_file(); }},
+        {"token_dtype", [](const Field& f, Recipe& r) { r.token_dtype = f.one_of({"uint8", "uint16", "int32"}); }},
+        {"block_size", [](const Field& f, Recipe& r) { r.block_size = f.positive_integer(); }}},
+       {}},  // required keys depend on the format (check_across_keys)
       {"train",
        {{"batch_size", [](const Field& f, Recipe& r) { r.batch_size = f.positive_integer(); }},
         {"epochs", [](const Field& f, Recipe& r) { r.epochs = f.positive_integer(); }},
@@ -364,6 +368,15 @@ void check_across_keys(const Context& ctx, const toml::table& root, Recipe& r) {
     fail(where(ctx, std::string(section), t ? t->source() : toml::source_region{}), ": [", section, "] ", key,
          ": required ", why);
   };
+  // Which data keys a format needs: files of samples and labels, or a token corpus and its windows.
+  const std::vector<std::string_view> data_keys = r.data_format == "tokens"
+                                                      ? std::vector<std::string_view>{"train_tokens", "block_size"}
+                                                      : std::vector<std::string_view>{"train_x", "train_y"};
+  for (std::string_view key : data_keys)
+    if (!field("data", key)) {
+      const toml::table* t = root.get_as<toml::table>("data");
+      fail(where(ctx, "data", t ? t->source() : toml::source_region{}), ": [data] ", key, ": required key is missing");
+    }
   if (r.optimizer == "sgd" && r.nesterov) {
     auto f = field("optimizer", "nesterov");
     if (r.momentum <= 0 || r.dampening != 0)

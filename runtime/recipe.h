@@ -29,8 +29,13 @@ struct Recipe {
   double label_smoothing = 0.0;        // cross-entropy: PyTorch's label_smoothing, in [0, 1]
 
   // [data]
-  std::string data_format = "idx";  // "idx" | "npy"
+  std::string data_format = "idx";  // "idx" | "npy" | "tokens"
   std::string train_x, train_y, test_x, test_y;
+  // format "tokens" (runtime/data/tokens.h): flat token-id files, the raw files' element type, and
+  // the window length (model input [batch, block_size]; labels the next token of each position).
+  std::string train_tokens, test_tokens;
+  std::string token_dtype = "uint16";  // "uint8" | "uint16" | "int32"
+  int64_t block_size = 0;
   bool shuffle = true;
   Normalize normalize;
 

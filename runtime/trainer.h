@@ -23,10 +23,11 @@ struct TrainerIO {
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;        // top-1, for class labels
-  bool has_accuracy = true;   // false for regression targets (loss = mean squared error)
+  bool has_accuracy = true;   // false for regression targets (loss = mean squared error) and tokens
+  bool has_perplexity = false;  // token data: exp(loss), the language-model figure
   int64_t samples = 0;
-  // "test_loss 0.1234  test_accuracy 0.9000" (no accuracy for regression), and the same as JSON
-  // fields ("\"test_loss\": .., \"test_accuracy\": ..").
+  // "test_loss 0.1234  test_accuracy 0.9000" (no accuracy for regression; "test_perplexity 12.34"
+  // instead for token data), and the same as JSON fields ("\"test_loss\": .., \"test_accuracy\": ..").
   std::string text(int loss_digits = 4) const;
   std::string json_fields() const;
 };
@@ -75,7 +76,7 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
 // Sums of an evaluation over some samples, which ranks add up before dividing.
 struct EvalTotals {
   double loss_sum = 0, correct = 0, samples = 0;
-  EvalResult result(bool has_accuracy) const;
+  EvalResult result(const data::Dataset& ds) const;  // what the dataset's kind reports
 };
 
 // Runs an inference graph over samples [begin, end) of a dataset in batches: summed cross-entropy
