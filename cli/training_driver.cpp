@@ -38,6 +38,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.optimizer = r.optimizer;
   cfg.momentum = r.momentum != 0.0;
   cfg.nesterov = r.nesterov;
+  cfg.decay_1d = !r.weight_decay_skip_1d;
   // The loss is the mean over the global batch: each rank divides its share's sum by the global
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;

@@ -219,15 +219,17 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     info.gradient_values.push_back(grad->name);
     const ir::Tensor zeros(DType::F32, g.param(p).dims());
     Value* next = fresh(g, p->name + "/next");
+    // Biases and normalisation scales (1-D, or scalars) out of weight decay when the recipe says so.
+    const int64_t decay = config.decay_1d || g.param(p).rank() >= 2 ? 1 : 0;
     if (config.optimizer == "sgd") {
       if (config.momentum) {
         Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
         Value* buf_next = fresh(g, buf->name + "/next");
         add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
-                     {{"nesterov", int64_t{config.nesterov}}}, p->name + "/sgd");
+                     {{"nesterov", int64_t{config.nesterov}}, {"decay", decay}}, p->name + "/sgd");
         g.state_updates.emplace_back(buf, buf_next);
       } else {
-        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}},
+        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}, {"decay", decay}},
                      p->name + "/sgd");
       }
     } else if (config.optimizer == "adamw") {
@@ -235,7 +237,8 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
       Value* m_next = fresh(g, m->name + "/next");
       Value* v_next = fresh(g, v->name + "/next");
-      add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {}, p->name + "/adamw");
+      add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {{"decay", decay}},
+                   p->name + "/adamw");
       g.state_updates.emplace_back(m, m_next);
       g.state_updates.emplace_back(v, v_next);
     } else {

@@ -7,7 +7,8 @@
 //      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
-//      hyper-parameter input, with optimizer state as new zero-initialised parameters.
+//      hyper-parameter input, with optimizer state as new zero-initialised parameters (1-D
+//      parameters without weight decay when `decay_1d` is false).
 //   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates;
 //   6. max pooling records its window choices for the backward (passes/pool_argmax.h);
 //   7. elementwise fusion (passes/elementwise_fusion.h) over the whole step, then update fusion
@@ -33,6 +34,7 @@ struct TrainingConfig {
   std::string optimizer = "sgd";  // "sgd" | "adamw"
   bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
   bool nesterov = false;
+  bool decay_1d = true;           // false: 1-D parameters (biases, normalisation scales) get no weight decay
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
   int64_t ignore_index = -100;    // cross-entropy: labels equal to it count nothing (PyTorch's default)
   float label_smoothing = 0.0f;   // cross-entropy: PyTorch's label_smoothing

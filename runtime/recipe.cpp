@@ -271,6 +271,7 @@ const std::vector<SectionSpec>& sections() {
            if (r.dampening < 0 || r.dampening > 1) f.fail(detail::concat("must be in [0, 1], got ", r.dampening));
          }},
         {"weight_decay", [](const Field& f, Recipe& r) { r.weight_decay = f.nonnegative_number(); }},
+        {"weight_decay_skip_1d", [](const Field& f, Recipe& r) { r.weight_decay_skip_1d = f.boolean(); }},
         {"betas",
          [](const Field& f, Recipe& r) {
            const toml::array& a = f.array();

@@ -100,3 +100,17 @@ add_test(NAME train_parity_loss_label_smoothing_ignore_index
                  --batch 8 --label-smoothing 0.1 --ignore-index --bin ${CMAKE_BINARY_DIR}/bin
                  --workdir ${CMAKE_BINARY_DIR}/train_parity/loss_label_smoothing)
 set_tests_properties(train_parity_loss_label_smoothing_ignore_index PROPERTIES LABELS parity TIMEOUT 600)
+
+# What language-model recipes add to the optimizer: no weight decay for 1-D parameters and linear
+# warm-up + cosine decay to min_lr, against torch.optim (two parameter groups) + LambdaLR, step for
+# step (weight decay 0.1 so that decaying a bias or not is visible).
+add_test(NAME train_parity_gpt_tiny_adamw_skip_1d_decay_cosine
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                 --batch 4 --steps 5 --skip-1d-decay --weight-decay 0.1 --schedule cosine --warmup 2 --min-lr 1e-5
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_lm_recipe)
+set_tests_properties(train_parity_gpt_tiny_adamw_skip_1d_decay_cosine PROPERTIES LABELS parity TIMEOUT 600)
+add_test(NAME train_parity_fashion_cnn_sgd_skip_1d_decay_cosine
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                 --batch 8 --steps 4 --skip-1d-decay --weight-decay 0.1 --schedule cosine --warmup 2 --min-lr 0.001
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_lm_recipe)
+set_tests_properties(train_parity_fashion_cnn_sgd_skip_1d_decay_cosine PROPERTIES LABELS parity TIMEOUT 600)

@@ -44,10 +44,17 @@ flattened to [N*T, V]).
 
 usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4]
        [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
+       [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR]
+
+--skip-1d-decay: 1-D parameters (biases, normalisation scales) get no weight decay (PyTorch: a second
+parameter group with weight_decay 0). --schedule cosine: the recipe's warm-up + cosine schedule
+(runtime/recipe.h learning_rate) against torch.optim.lr_scheduler.LambdaLR stepped after every
+optimizer step.
 """
 import argparse
 import copy
 import itertools
+import math
 import os
 import subprocess
 import sys
@@ -102,11 +109,15 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
                     t.copy_(wobble(t))
         xs = [wobble(torch.from_numpy(x)).numpy() if x.dtype.kind == "f" else x for x in xs]
     params = list(m.parameters())
+    if hp["skip_1d_decay"]:
+        params = [{"params": [p for p in params if p.dim() >= 2]},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     if opt_name == "sgd":
         opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"],
                               dampening=hp["dampening"], nesterov=hp["nesterov"])
     else:
         opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"], eps=hp["eps"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(hp, step, len(xs)))
     losses, grads0 = [], None
     for k, (x, y) in enumerate(zip(xs, ys)):
         opt.zero_grad()
@@ -117,6 +128,7 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
             grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}
         losses.append(loss.item())
         opt.step()
+        sched.step()
     state, seen = {}, set()
     for n, t in m.state_dict().items():
         # A tied weight (a GPT head reusing the token embedding) is one tensor under two names.
@@ -124,6 +136,18 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
             seen.add(t.data_ptr())
             state[n] = t.detach().double().numpy().copy()
     return np.array(losses), grads0, state
+
+
+def lr_factor(hp, step, total):
+    """The recipe's learning rate at `step` over the base lr (runtime/recipe.h learning_rate): cosine
+    to min_lr over the whole run, times (step + 1) / warmup during the warm-up."""
+    f = 1.0
+    if hp["schedule"] == "cosine":
+        base, low = hp["lr"], hp["min_lr"]
+        f = (low + (base - low) * (1 + math.cos(math.pi * min(step, total) / total)) / 2) / base
+    if step < hp["warmup"]:
+        f *= (step + 1) / hp["warmup"]
+    return f
 
 
 KINK_MARGIN = 1e-6  # relative to the tensor's largest magnitude
@@ -194,6 +218,11 @@ def main():
     ap.add_argument("--label-smoothing", type=float, default=0.0, help="cross_entropy: PyTorch's label_smoothing")
     ap.add_argument("--ignore-index", action="store_true",
                     help="cross_entropy: every fifth label is -100 (F.cross_entropy's ignore_index; one rank only)")
+    ap.add_argument("--skip-1d-decay", action="store_true", help="no weight decay for 1-D parameters")
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
+    ap.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
+    ap.add_argument("--min-lr", type=float, default=0.0, help="cosine schedule: the final lr")
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
@@ -216,8 +245,9 @@ def main():
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
-    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6,
-          "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing}
+    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": a.weight_decay, "eps": 1e-6,
+          "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing,
+          "skip_1d_decay": a.skip_1d_decay, "schedule": a.schedule, "warmup": a.warmup, "min_lr": a.min_lr}
 
     def draw(seed):
         g = torch.Generator().manual_seed(seed)
@@ -293,7 +323,12 @@ momentum = {hp['momentum'] if a.optimizer == 'sgd' else 0.0}
 nesterov = {'true' if a.nesterov else 'false'}
 dampening = {a.dampening}
 weight_decay = {hp['weight_decay']}
+weight_decay_skip_1d = {'true' if a.skip_1d_decay else 'false'}
 eps = {hp['eps']}
+[schedule]
+name = "{a.schedule}"
+warmup_steps = {a.warmup}
+min_lr = {a.min_lr}
 [runtime]
 threads = 1
 [distributed]
