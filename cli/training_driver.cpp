@@ -39,6 +39,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.momentum = r.momentum != 0.0;
   cfg.nesterov = r.nesterov;
   cfg.decay_1d = !r.weight_decay_skip_1d;
+  cfg.clip_grad_norm = static_cast<float>(r.clip_grad_norm);
   // The loss is the mean over the global batch: each rank divides its share's sum by the global
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;
@@ -212,7 +213,8 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
   fs::create_directories(fs::path(dump_dir) / "grad");
   fs::create_directories(fs::path(dump_dir) / "state");
-  ir::Tensor hyper, rng, losses(ir::DType::F32, {total});
+  ir::Tensor hyper, rng, losses(ir::DType::F32, {total}), norms(ir::DType::F32, {total});
+  const bool clips = job.train.find_value(ir::kGradNormName) != nullptr;
   for (int64_t step = 0; step < total; ++step) {
     runtime::data::Batch b = loader.next();
     runtime::fill_step_inputs(r, step, total, hyper, rng);
@@ -223,6 +225,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     double loss = out.at(job.io.loss_output).data<float>()[0];
     if (runtime::DataParallel* d = runtime::data_parallel(); d && d->size() > 1) d->sum_doubles(&loss, 1);
     losses.data<float>()[step] = static_cast<float>(loss);
+    if (clips) norms.data<float>()[step] = out.at(ir::kGradNormName).data<float>()[0];
     if (dp.rank() != 0) continue;  // rank 0 alone writes
     const fs::path grad_dir = fs::path(dump_dir) / (step == 0 ? std::string("grad") : "grad_step" + std::to_string(step));
     fs::create_directories(grad_dir);
@@ -233,6 +236,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   }
   if (dp.rank() != 0) return 0;
   runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);
+  if (clips) runtime::save_npy((fs::path(dump_dir) / "grad_norm.npy").string(), norms);
   for (const auto& [param, next] : job.train.state_updates)
     runtime::save_npy((fs::path(dump_dir) / "state" / (param->name + ".npy")).string(), ex.state(param));
   std::cout << "ran " << total << " steps; dumped to " << dump_dir << "\n";

@@ -84,6 +84,40 @@ void convert_dropout(Graph& g, Node* d, Value* rng, int64_t stream) {
                {{"ratio", ratio}, {"stream", stream}}, name);
 }
 
+// torch.nn.utils.clip_grad_norm_ between the allreduce and the updates: the global L2 norm of every
+// parameter's summed gradient (the same on every rank), and each gradient the updates read scaled by
+// min(1, max_norm / (norm + 1e-6)), in float as PyTorch computes it. The norm is the value
+// ir::kGradNormName, a graph output for the metrics.
+void clip_gradients(Graph& g, float max_norm) {
+  std::vector<Node*> updates;
+  std::vector<Value*> grads;
+  for (const auto& n : g.nodes())
+    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) {
+      updates.push_back(n.get());
+      grads.push_back(n->inputs[1]);
+    }
+  if (updates.empty()) return;
+  Value* norm = g.add_value(ir::kGradNormName, {});
+  add_inferred(g, "GlobalNorm", "fc", grads, {norm}, {}, "clip/norm");
+  auto constant = [&](float v, const std::string& name) {
+    Value* c = fresh(g, name);
+    add_inferred(g, "Constant", "", {}, {c}, {{"value", ir::Tensor::scalar<float>(v)}}, name);
+    return c;
+  };
+  Value* padded = fresh(g, "clip/norm_plus_eps");
+  add_inferred(g, "Add", "", {norm, constant(1e-6f, "clip/eps")}, {padded}, {}, "clip/norm_plus_eps");
+  Value* ratio = fresh(g, "clip/ratio");
+  add_inferred(g, "Div", "", {constant(max_norm, "clip/max_norm"), padded}, {ratio}, {}, "clip/ratio");
+  Value* coef = fresh(g, "clip/coef");
+  add_inferred(g, "Min", "", {ratio, constant(1.0f, "clip/one")}, {coef}, {}, "clip/coef");
+  for (Node* u : updates) {
+    Value* clipped = fresh(g, u->inputs[1]->name + "/clipped");
+    add_inferred(g, "Mul", "", {u->inputs[1], coef}, {clipped}, {}, u->name + "/clip");
+    u->inputs[1] = clipped;
+  }
+  g.toposort();
+}
+
 }  // namespace
 
 TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
@@ -256,8 +290,11 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       for (size_t i = 0; i < info.trainable.size(); ++i)
         if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = n->inputs[1]->name;
 
+  if (config.clip_grad_norm > 0) clip_gradients(g, config.clip_grad_norm);
+
   g.inputs = {x, labels, hyper, rng};
   g.outputs = {loss, logits};
+  if (Value* norm = g.find_value(ir::kGradNormName)) g.outputs.push_back(norm);
   g.remove_dead_nodes();
   save_pool_argmax(g);
   if (config.fusion) {

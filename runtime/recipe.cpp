@@ -272,6 +272,7 @@ const std::vector<SectionSpec>& sections() {
          }},
         {"weight_decay", [](const Field& f, Recipe& r) { r.weight_decay = f.nonnegative_number(); }},
         {"weight_decay_skip_1d", [](const Field& f, Recipe& r) { r.weight_decay_skip_1d = f.boolean(); }},
+        {"clip_grad_norm", [](const Field& f, Recipe& r) { r.clip_grad_norm = f.positive_number(); }},
         {"betas",
          [](const Field& f, Recipe& r) {
            const toml::array& a = f.array();

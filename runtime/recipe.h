@@ -54,7 +54,8 @@ struct Recipe {
   bool nesterov = false;
   double dampening = 0.0;
   double weight_decay = 0.0;
-  bool weight_decay_skip_1d = false;  // no weight decay for 1-D parameters (biases, normalisation scales)
+  bool weight_decay_skip_1d = false;
+  double clip_grad_norm = 0;  // > 0: clip the summed gradients to this global L2 norm  // no weight decay for 1-D parameters (biases, normalisation scales)
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-8;
   std::optional<int64_t> scale_lr_with_batch;  // lr is given for this batch; scaled linearly to batch_size

@@ -311,9 +311,15 @@ EvalResult Trainer::train(const TrainOptions& options) {
       }
       char json[256];
       std::snprintf(json, sizeof json,
-                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f}",
+                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f",
                     (long long)done, (long long)epoch, loss, lr, ips);
-      metrics.write(json);
+      std::string record = json;
+      // With clipping: the global gradient norm of this step, before clipping (the same on every rank).
+      if (auto it = out.find(ir::kGradNormName); it != out.end()) {
+        std::snprintf(json, sizeof json, ", \"grad_norm\": %.8g", double(it->second.data<float>()[0]));
+        record += json;
+      }
+      metrics.write(record + "}");
       t_window = now;
       window_images = 0;
     }

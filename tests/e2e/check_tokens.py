@@ -10,7 +10,9 @@ A small GPT (examples/models.py gpt_tiny: vocabulary 53, block 16) trains on a c
 3. the same corpus as raw int32 (`--set data.token_dtype=int32`) trains to the same bits;
 4. 2 ranks draw disjoint shares of the same global batches: their trained weights equal 1 rank's up
    to float summation order, and so does the test loss (evaluation sharded across ranks and reduced);
-5. user errors are one line with exit code 1: a token id outside the vocabulary names the file and
+5. with [optimizer] clip_grad_norm every training record carries the step's gradient norm, and the
+   run differs from the unclipped one;
+6. user errors are one line with exit code 1: a token id outside the vocabulary names the file and
    offset; a raw file that is not a whole number of ids names the file; a missing block_size names
    the key.
 
@@ -137,7 +139,18 @@ def main():
         check(abs(ev2["test_loss"] - ev["test_loss"]) < 1e-4 * ev["test_loss"],
               f"2 ranks' sharded evaluation {ev2['test_loss']:.6f} = 1 rank's {ev['test_loss']:.6f}")
 
-    # 5. User errors.
+    # 5. Clipping reports the norm.
+    r = fcrun(a, "r.toml", "--set", "optimizer.clip_grad_norm=0.25", "--set", "output.model=trained_clip.onnx",
+              "--set", "train.log_every=1")
+    records = [e for e in metrics(a) if "loss" in e] if r.returncode == 0 else []
+    norms = [e.get("grad_norm", 0.0) for e in records]
+    check(len(records) == 40 and all(n > 0 for n in norms),
+          f"clip_grad_norm: every training record has grad_norm (rc {r.returncode}, first {norms[:3]})")
+    if r.returncode == 0:
+        clipped = weights(a, "trained_clip.onnx")
+        check(any(not np.array_equal(v, clipped[k]) for k, v in trained.items()), "clipping changes the training")
+
+    # 6. User errors.
     bad = val.astype(np.uint8).copy()
     bad[17] = VOCAB
     np.save(w("val_bad.npy"), bad)

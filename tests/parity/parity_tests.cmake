@@ -114,3 +114,20 @@ add_test(NAME train_parity_fashion_cnn_sgd_skip_1d_decay_cosine
                  --batch 8 --steps 4 --skip-1d-decay --weight-decay 0.1 --schedule cosine --warmup 2 --min-lr 0.001
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_lm_recipe)
 set_tests_properties(train_parity_fashion_cnn_sgd_skip_1d_decay_cosine PROPERTIES LABELS parity TIMEOUT 600)
+
+# Gradient clipping by the global L2 norm, after the allreduce (1 and 2 ranks): the norm of every
+# step and the weights against torch.nn.utils.clip_grad_norm_.
+foreach(ranks 1 2)
+  add_test(NAME train_parity_gpt_tiny_adamw_clip_${ranks}ranks
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                   --batch 4 --clip 0.5 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_clip_${ranks})
+  set_tests_properties(train_parity_gpt_tiny_adamw_clip_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
+                       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  add_test(NAME train_parity_fashion_cnn_sgd_clip_${ranks}ranks
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                   --batch 12 --clip 1.0 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_clip_${ranks})
+  set_tests_properties(train_parity_fashion_cnn_sgd_clip_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
+                       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+endforeach()

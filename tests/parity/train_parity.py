@@ -44,12 +44,13 @@ flattened to [N*T, V]).
 
 usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4]
        [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
-       [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR]
+       [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR] [--clip MAX_NORM]
 
 --skip-1d-decay: 1-D parameters (biases, normalisation scales) get no weight decay (PyTorch: a second
 parameter group with weight_decay 0). --schedule cosine: the recipe's warm-up + cosine schedule
 (runtime/recipe.h learning_rate) against torch.optim.lr_scheduler.LambdaLR stepped after every
-optimizer step.
+optimizer step. --clip: gradients clipped to a global L2 norm (torch.nn.utils.clip_grad_norm_ after
+backward); the norm of every step is judged like the loss.
 """
 import argparse
 import copy
@@ -108,7 +109,7 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
                 if t.dtype.is_floating_point:
                     t.copy_(wobble(t))
         xs = [wobble(torch.from_numpy(x)).numpy() if x.dtype.kind == "f" else x for x in xs]
-    params = list(m.parameters())
+    params = all_params = list(m.parameters())
     if hp["skip_1d_decay"]:
         params = [{"params": [p for p in params if p.dim() >= 2]},
                   {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
@@ -118,7 +119,7 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
     else:
         opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"], eps=hp["eps"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(hp, step, len(xs)))
-    losses, grads0 = [], None
+    losses, grads0, norms = [], None, []
     for k, (x, y) in enumerate(zip(xs, ys)):
         opt.zero_grad()
         y = torch.from_numpy(y)
@@ -126,6 +127,8 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
         loss.backward()
         if k == 0:
             grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}
+        if hp["clip"]:
+            norms.append(torch.nn.utils.clip_grad_norm_(all_params, hp["clip"]).item())
         losses.append(loss.item())
         opt.step()
         sched.step()
@@ -135,7 +138,7 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, jitter=None):
         if t.dtype.is_floating_point and t.data_ptr() not in seen:
             seen.add(t.data_ptr())
             state[n] = t.detach().double().numpy().copy()
-    return np.array(losses), grads0, state
+    return np.array(losses + norms), grads0, state
 
 
 def lr_factor(hp, step, total):
@@ -223,6 +226,7 @@ def main():
     ap.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
     ap.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
     ap.add_argument("--min-lr", type=float, default=0.0, help="cosine schedule: the final lr")
+    ap.add_argument("--clip", type=float, default=0.0, help="[optimizer] clip_grad_norm")
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
@@ -247,7 +251,7 @@ def main():
     n = a.steps * a.batch
     hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": a.weight_decay, "eps": 1e-6,
           "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing,
-          "skip_1d_decay": a.skip_1d_decay, "schedule": a.schedule, "warmup": a.warmup, "min_lr": a.min_lr}
+          "skip_1d_decay": a.skip_1d_decay, "schedule": a.schedule, "warmup": a.warmup, "min_lr": a.min_lr, "clip": a.clip}
 
     def draw(seed):
         g = torch.Generator().manual_seed(seed)
@@ -324,6 +328,7 @@ nesterov = {'true' if a.nesterov else 'false'}
 dampening = {a.dampening}
 weight_decay = {hp['weight_decay']}
 weight_decay_skip_1d = {'true' if a.skip_1d_decay else 'false'}
+{f'clip_grad_norm = {a.clip}' if a.clip else ''}
 eps = {hp['eps']}
 [schedule]
 name = "{a.schedule}"
@@ -353,7 +358,10 @@ sync_batchnorm = true
 
     def errors(losses, grads, state):
         """Every judged error of one run against the float64 truth: {(kind, name): relative error}."""
+        # losses: the K step losses, then (clipping) the K gradient norms
         e = {("loss step", str(k)): rel(losses[k], l64[k], abs(l64[k])) for k in range(a.steps)}
+        for k in range(a.steps, len(l64)):
+            e[("grad norm step", str(k - a.steps))] = rel(losses[k], l64[k], abs(l64[k]))
         e[("gradient", "(all tensors)")] = rel(cat(grads, gnames), G, G_den)
         for n in gnames:
             e[("gradient", n)] = rel(grads[n], g64[n], max(np.linalg.norm(g64[n]), 1e-4 * gmax))
@@ -370,6 +378,8 @@ sync_batchnorm = true
         for key, v in errors(*torch_run(model, xs, ys, a.optimizer, hp, torch.float32, a.loss, jitter)).items():
             ref[key] = max(ref.get(key, 0.0), v)
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
+    if a.clip:
+        ours_loss = np.concatenate([ours_loss, np.load(os.path.join(dump, "grad_norm.npy")).astype(np.float64)])
     ours = errors(ours_loss, {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in gnames},
                   {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in snames})
 
@@ -382,6 +392,8 @@ sync_batchnorm = true
 
     for k in range(a.steps):
         judge("loss step", str(k))
+        if a.clip:
+            judge("grad norm step", str(k))
     # Per tensor, the floor is 10x PyTorch's whole-model error; for data near kinks, 10x its worst
     # tensor's: a flipped kink moves whichever tensors lie behind it, in any fp32 run.
     spread = lambda kind, names: max(ref[(kind, n)] for n in names) if not clean else 0.0  # noqa: E731

@@ -258,7 +258,7 @@ TEST_F(RecipeTest, ErrorsNameFileLineAndKey) {
       {"[optimizer]\nbetas = 0.9\n", "7: [optimizer] betas: expected an array, got float"},
       {"[optimizer]\nlrr = 0.1\n",
        "7: [optimizer] lrr: unknown key (expected one of name, lr, momentum, nesterov, dampening, weight_decay, "
-       "weight_decay_skip_1d, betas, eps, scale_lr_with_batch)"},
+       "weight_decay_skip_1d, clip_grad_norm, betas, eps, scale_lr_with_batch)"},
       {"[optimizer]\nmomentum = 0.9\n\nnesterov = true\ndampening = 0.1\n",
        "9: [optimizer] nesterov: nesterov momentum requires momentum > 0 and dampening = 0 (as in PyTorch)"},
       {"[optimizer]\nnesterov = true\n",
