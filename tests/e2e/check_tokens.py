@@ -13,8 +13,8 @@ A small GPT (examples/models.py gpt_tiny: vocabulary 53, block 16) trains on a c
 5. with [optimizer] clip_grad_norm every training record carries the step's gradient norm, and the
    run differs from the unclipped one;
 6. user errors are one line with exit code 1: a token id outside the vocabulary names the file and
-   offset; a raw file that is not a whole number of ids names the file; a missing block_size names
-   the key.
+   offset; a raw file that is not a whole number of ids names the file; a missing block_size, or
+   one the model's input does not take, names the key.
 
 usage: check_tokens.py --bin BUILD/bin --workdir DIR
 """
@@ -164,6 +164,10 @@ def main():
     err = r.stderr.strip()
     check(r.returncode == 1 and "\n" not in err and "odd.bin: 3 bytes of data is not a whole number of uint16 ids" in err,
           f"a raw file of 3 bytes as uint16: one line naming the file ({err!r})")
+    r = fcrun(a, "r.toml", "--set", "data.block_size=8")
+    err = r.stderr.strip()
+    check(r.returncode == 1 and "\n" not in err and "[data] block_size: i64 samples of shape [N,8] do not fit model input"
+          in err, f"a block_size the model does not take names the key ({err!r})")
     with open(w("r_noblock.toml"), "w") as f:
         f.write(RECIPE.format(block=""))
     r = fcrun(a, "r_noblock.toml")
