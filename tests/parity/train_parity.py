@@ -220,7 +220,7 @@ def main():
     ap.add_argument("--dampening", type=float, default=0.0, help="SGD momentum dampening")
     ap.add_argument("--label-smoothing", type=float, default=0.0, help="cross_entropy: PyTorch's label_smoothing")
     ap.add_argument("--ignore-index", action="store_true",
-                    help="cross_entropy: every fifth label is -100 (F.cross_entropy's ignore_index; one rank only)")
+                    help="cross_entropy: every fifth label is -100 (F.cross_entropy's ignore_index)")
     ap.add_argument("--skip-1d-decay", action="store_true", help="no weight decay for 1-D parameters")
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
@@ -265,8 +265,10 @@ def main():
                 y = torch.randn((n,) + tuple(out_shape[1:]), generator=g).numpy().astype(np.float32)
             else:
                 y = torch.randint(0, out_shape[-1], (n,), generator=g).numpy().astype(np.int64)
-        if (a.loss == "graph" and a.ranks == 1) or a.ignore_index:
-            y.reshape(-1)[1::5] = -100  # F.cross_entropy's ignore_index: these must not count (one rank only)
+        if a.loss == "graph" or a.ignore_index:
+            # F.cross_entropy's ignore_index: these must not count; over several ranks the mean divides
+            # by the kept labels of the whole global batch.
+            y.reshape(-1)[1::5] = -100
         return x, y
 
     t0 = time.time()

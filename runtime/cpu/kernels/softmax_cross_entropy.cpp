@@ -4,7 +4,9 @@
 // (ir::softmax_cross_entropy_kernel: max-subtracted log-sum-exp in float, as PyTorch's log_softmax);
 // this file checks the labels, works out the divisor and sums the per-row losses in double. Rows
 // whose label is the node's ignore_index contribute nothing (their gradient row is zero), as in
-// PyTorch and ONNX.
+// PyTorch and ONNX. A "mean" over a data-parallel shard (scale_count, several ranks) divides by the
+// number of kept labels in the whole global batch: each kernel sums the ranks' counts
+// (runtime/data_parallel.h, as synchronised BatchNorm sums its statistics), every rank the same.
 #include <algorithm>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "ir/ops/softmax_cross_entropy.h"
 #include "runtime/cpu/fused_jit.h"
 #include "runtime/cpu/kernel_registry.h"
+#include "runtime/data_parallel.h"
 
 namespace fc::runtime::cpu {
 namespace {
@@ -37,12 +40,22 @@ Rows check_labels(const ir::Node& node, int64_t n, int64_t c, const int64_t* lab
   }
   if (node.attr_string("reduction") == "mean") {
     const int64_t count = node.attr_int("scale_count");
-    // A shard of a global batch divides by the global count, which is only right when no label is
-    // ignored: the global number of kept labels is not known here.
-    FC_CHECK(count <= 0 || count == n || r.kept == n, node.describe(), ": ", n - r.kept, " labels equal ignore_index ",
-             ignore, " in a data-parallel shard; ignore_index with a mean over several ranks is not supported");
+    DataParallel* dp = data_parallel();
+    if (count > 0 && dp && dp->size() > 1) {
+      // A shard of a global batch: the global number of kept labels (scale_count when none is
+      // ignored). Every rank runs this node, so every rank joins the sum.
+      double kept = double(r.kept);
+      dp->sum_doubles(&kept, 1);
+      r.divisor = kept;
+    } else {
+      // One process: scale_count stands for a global batch this process does not see, which is
+      // only right when no label is ignored.
+      FC_CHECK(count <= 0 || count == n || r.kept == n, node.describe(), ": ", n - r.kept,
+               " labels equal ignore_index ", ignore, " in a shard of a global batch of ", count,
+               " run without its other ranks");
+      r.divisor = count > 0 && r.kept == n ? double(count) : double(r.kept);
+    }
     // All rows ignored: 0 / 0 = NaN, as PyTorch.
-    r.divisor = count > 0 && r.kept == n ? double(count) : double(r.kept);
   }
   return r;
 }
