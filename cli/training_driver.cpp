@@ -40,9 +40,13 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.optimizer = r.optimizer;
   cfg.momentum = r.momentum != 0.0;
   cfg.nesterov = r.nesterov;
+  cfg.decay_1d = !r.weight_decay_skip_1d;
+  cfg.clip_grad_norm = static_cast<float>(r.clip_grad_norm);
   // The loss is the mean over the global batch: each rank divides its share's sum by the global
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;
+  cfg.ignore_index = r.ignore_index;
+  cfg.label_smoothing = static_cast<float>(r.label_smoothing);
   cfg.sync_batchnorm = r.sync_batchnorm;
   cfg.bucketing = bucketing_options(r);
   cfg.fusion = r.fusion;
@@ -145,7 +149,7 @@ std::string job_fingerprint(const TrainingJob& job) {
   // FNV-1a of the plan (its hash, or the training graph's text) and the data files' names and sizes.
   uint64_t h = ir::fnv1a64(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
   auto mix = [&](const std::string& s) { h = ir::fnv1a64(s, h); };
-  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
+  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y, job.recipe.train_tokens}) {
     std::error_code ec;
     mix(f + ":" + std::to_string(std::filesystem::file_size(f, ec)));
   }
@@ -213,12 +217,13 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
   runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
   runtime::Executor ex(job.train, cpu);
-  runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
+  runtime::data::Dataset ds = runtime::data::load_train_set(r);
   runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
   const int64_t total = runtime::total_steps(r, loader.steps_per_epoch());
   fs::create_directories(fs::path(dump_dir) / "grad");
   fs::create_directories(fs::path(dump_dir) / "state");
-  ir::Tensor hyper, rng, losses(ir::DType::F32, {total});
+  ir::Tensor hyper, rng, losses(ir::DType::F32, {total}), norms(ir::DType::F32, {total});
+  const bool clips = job.train.find_value(ir::kGradNormName) != nullptr;
   for (int64_t step = 0; step < total; ++step) {
     runtime::data::Batch b = loader.next();
     runtime::fill_step_inputs(r, step, total, hyper, rng);
@@ -229,6 +234,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     double loss = out.at(job.io.loss_output).data<float>()[0];
     if (runtime::DataParallel* d = runtime::data_parallel(); d && d->size() > 1) d->sum_doubles(&loss, 1);
     losses.data<float>()[step] = static_cast<float>(loss);
+    if (clips) norms.data<float>()[step] = out.at(ir::kGradNormName).data<float>()[0];
     if (dp.rank() != 0) continue;  // rank 0 alone writes
     const fs::path grad_dir = fs::path(dump_dir) / (step == 0 ? std::string("grad") : "grad_step" + std::to_string(step));
     fs::create_directories(grad_dir);
@@ -239,6 +245,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   }
   if (dp.rank() != 0) return 0;
   runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);
+  if (clips) runtime::save_npy((fs::path(dump_dir) / "grad_norm.npy").string(), norms);
   for (const auto& [param, next] : job.train.state_updates)
     runtime::save_npy((fs::path(dump_dir) / "state" / (param->name + ".npy")).string(), ex.state(param));
   std::cout << "ran " << total << " steps; dumped to " << dump_dir << "\n";
@@ -249,13 +256,14 @@ runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runti
   ir::Graph g = frontend::is_plan_file(model_or_plan) ? frontend::load_plan(model_or_plan).inference
                                                       : load_model(model_or_plan);
   passes::to_inference_form(g);
-  FC_CHECK(!r.test_x.empty(), r.path, ": [data] test_x and test_y are needed for evaluation");
-  runtime::data::Dataset test = runtime::data::load_dataset(r.data_format, r.test_x, r.test_y, r.normalize);
+  runtime::data::Dataset test = runtime::data::load_test_set(r);
+  FC_CHECK(test.size() > 0, r.path, r.data_format == "tokens" ? ": [data] test_tokens is needed for evaluation"
+                                                              : ": [data] test_x and test_y are needed for evaluation");
   std::string input = r.model_input.empty() ? (g.inputs.size() == 1 ? g.inputs[0]->name : "") : r.model_input;
   FC_CHECK(!input.empty(), r.path, ": [model] input: the model has several inputs; name the one fed with data");
   std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;
   runtime::cpu::CpuBackend cpu(threads);
-  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256));
+  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256), r.ignore_index);
 }
 
 }  // namespace fc::cli

@@ -40,7 +40,9 @@ def export(name, path, train=False):
     model, shape = models.build(name)
     if train:
         model.train()
-    torch.onnx.export(model, torch.zeros((2,) + shape), path, opset_version=17, input_names=["input"],
+    # Language models read int64 token ids.
+    sample = torch.zeros((2,) + shape, dtype=torch.long if name in models.TOKEN_VOCAB else torch.float32)
+    torch.onnx.export(model, sample, path, opset_version=17, input_names=["input"],
                       output_names=["output"], dynamic_axes={"input": {0: "b"}},
                       training=torch.onnx.TrainingMode.TRAINING if train else torch.onnx.TrainingMode.EVAL,
                       do_constant_folding=not train)

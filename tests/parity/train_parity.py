@@ -41,17 +41,30 @@ gradient's rounding noise, an element whose true gradient is ~0 gets a full +-lr
 that noise's (in PyTorch fp32 as in any implementation), and at 1e-3 VGG-11's loss jumps from 7 to
 325 in one step.
 
-Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model), mse (fcc adds F.mse_loss against
-float targets), graph (the model is exported with F.cross_entropy inside it, as ONNX
-SoftmaxCrossEntropyLoss, and fcc trains with that loss as it is).
+Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model, with --label-smoothing and, where
+--ignore-index, every fifth label -100), mse (fcc adds F.mse_loss against float targets), graph (the
+model is exported with F.cross_entropy inside it, as ONNX SoftmaxCrossEntropyLoss, and fcc trains with
+that loss as it is).
+
+Language models (models.TOKEN_VOCAB: GPT-style) read int64 token ids [N, T] and give logits [N, T, V];
+their labels are [N, T] and the loss is the mean over every position (F.cross_entropy of the logits
+flattened to [N*T, V]).
 
 usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4] [--no-pin]
-       [--loss cross_entropy|mse|graph] [--ranks N]
+       [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
+       [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR] [--clip MAX_NORM]
+
+--skip-1d-decay: 1-D parameters (biases, normalisation scales) get no weight decay (PyTorch: a second
+parameter group with weight_decay 0). --schedule cosine: the recipe's warm-up + cosine schedule
+(runtime/recipe.h learning_rate) against torch.optim.lr_scheduler.LambdaLR stepped after every
+optimizer step. --clip: gradients clipped to a global L2 norm (torch.nn.utils.clip_grad_norm_ after
+backward); the norm of every step is judged like the loss.
 """
 import argparse
 import contextlib
 import copy
 import itertools
+import math
 import os
 import subprocess
 import sys
@@ -78,8 +91,17 @@ def strip_dropout(m):
     return m
 
 
-def loss_fn(kind, out, y):
-    return F.mse_loss(out, y) if kind == "mse" else F.cross_entropy(out, y)
+def loss_fn(kind, out, y, label_smoothing=0.0):
+    if kind == "mse":
+        return F.mse_loss(out, y)
+    # Over the last axis: [N, C] logits, or a language model's [N, T, V] with labels [N, T].
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), label_smoothing=label_smoothing)
+
+
+def as_input(x, dtype):
+    """A float batch in the run's precision; integer token ids as they are."""
+    t = torch.from_numpy(x)
+    return t.to(dtype) if t.dtype.is_floating_point else t
 
 
 def torch_run(model, xs, ys, opt_name, hp, dtype, kind, kinks=None):
@@ -87,27 +109,51 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, kinks=None):
     that records or pins the branch taken at every ReLU and max pool."""
     m = copy.deepcopy(model).to(dtype)
     m.train()
-    params = list(m.parameters())
+    params = all_params = list(m.parameters())
+    if hp["skip_1d_decay"]:
+        params = [{"params": [p for p in params if p.dim() >= 2]},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     if opt_name == "sgd":
         opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"],
                               dampening=hp["dampening"], nesterov=hp["nesterov"])
     else:
         opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"], eps=hp["eps"])
-    losses, grads0 = [], None
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(hp, step, len(xs)))
+    losses, grads0, norms = [], None, []
     with kinks if kinks is not None else contextlib.nullcontext():
         for k, (x, y) in enumerate(zip(xs, ys)):
             if kinks is not None:
                 kinks.start_step(k)
             opt.zero_grad()
             y = torch.from_numpy(y)
-            loss = loss_fn(kind, m(torch.from_numpy(x).to(dtype)), y.to(dtype) if kind == "mse" else y)
+            loss = loss_fn(kind, m(as_input(x, dtype)), y.to(dtype) if kind == "mse" else y, hp["label_smoothing"])
             loss.backward()
             if k == 0:
                 grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}
+            if hp["clip"]:
+                norms.append(torch.nn.utils.clip_grad_norm_(all_params, hp["clip"]).item())
             losses.append(loss.item())
             opt.step()
-    state = {n: t.detach().double().numpy().copy() for n, t in m.state_dict().items() if t.dtype.is_floating_point}
-    return np.array(losses), grads0, state
+            sched.step()
+    state, seen = {}, set()
+    for n, t in m.state_dict().items():
+        # A tied weight (a GPT head reusing the token embedding) is one tensor under two names.
+        if t.dtype.is_floating_point and t.data_ptr() not in seen:
+            seen.add(t.data_ptr())
+            state[n] = t.detach().double().numpy().copy()
+    return np.array(losses + norms), grads0, state
+
+
+def lr_factor(hp, step, total):
+    """The recipe's learning rate at `step` over the base lr (runtime/recipe.h learning_rate): cosine
+    to min_lr over the whole run, times (step + 1) / warmup during the warm-up."""
+    f = 1.0
+    if hp["schedule"] == "cosine":
+        base, low = hp["lr"], hp["min_lr"]
+        f = (low + (base - low) * (1 + math.cos(math.pi * min(step, total) / total)) / 2) / base
+    if step < hp["warmup"]:
+        f *= (step + 1) / hp["warmup"]
+    return f
 
 
 KINK_MARGIN = 1e-6  # relative to the tensor's largest magnitude
@@ -269,6 +315,15 @@ def main():
     ap.add_argument("--dampening", type=float, default=0.0, help="SGD momentum dampening")
     ap.add_argument("--no-pin", action="store_true",
                     help="judge data near kinks against the plain float64 run (the branch rounding chose counts)")
+    ap.add_argument("--label-smoothing", type=float, default=0.0, help="cross_entropy: PyTorch's label_smoothing")
+    ap.add_argument("--ignore-index", action="store_true",
+                    help="cross_entropy: every fifth label is -100 (F.cross_entropy's ignore_index)")
+    ap.add_argument("--skip-1d-decay", action="store_true", help="no weight decay for 1-D parameters")
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
+    ap.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
+    ap.add_argument("--min-lr", type=float, default=0.0, help="cosine schedule: the final lr")
+    ap.add_argument("--clip", type=float, default=0.0, help="[optimizer] clip_grad_norm")
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
@@ -278,6 +333,7 @@ def main():
     w = lambda n: os.path.join(a.workdir, n)  # noqa: E731
 
     model, shape = models.build(a.model)
+    vocab = models.TOKEN_VOCAB.get(a.model)  # a language model: int64 token ids in, [N, T, V] logits out
     strip_dropout(model)
     # Biases initialised to exactly zero (SqueezeNet, GoogLeNet) make a ReLU's input equal to a
     # bias of ~1e-12 wherever its input is all zeros, and the sign of that number (a kink) then
@@ -290,19 +346,26 @@ def main():
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
-    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": 1e-4, "eps": 1e-6,
-          "nesterov": a.nesterov, "dampening": a.dampening}
+    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": a.weight_decay, "eps": 1e-6,
+          "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing,
+          "skip_1d_decay": a.skip_1d_decay, "schedule": a.schedule, "warmup": a.warmup, "min_lr": a.min_lr, "clip": a.clip}
 
     def draw(seed):
         g = torch.Generator().manual_seed(seed)
-        x = (torch.rand((n,) + tuple(shape), generator=g) * 2 - 1).numpy()
-        num_classes = copy.deepcopy(model)(torch.from_numpy(x[:2])).shape[1]
-        if a.loss == "mse":
-            y = torch.randn((n, num_classes), generator=g).numpy().astype(np.float32)
+        if vocab:
+            x = torch.randint(0, vocab, (n,) + tuple(shape), generator=g).numpy()
+            y = torch.randint(0, vocab, (n,) + tuple(shape), generator=g).numpy()
         else:
-            y = torch.randint(0, num_classes, (n,), generator=g).numpy().astype(np.int64)
-            if a.loss == "graph" and a.ranks == 1:
-                y[1::5] = -100  # F.cross_entropy's ignore_index: these rows must not count (one rank only)
+            x = (torch.rand((n,) + tuple(shape), generator=g) * 2 - 1).numpy()
+            out_shape = copy.deepcopy(model)(torch.from_numpy(x[:2])).shape
+            if a.loss == "mse":
+                y = torch.randn((n,) + tuple(out_shape[1:]), generator=g).numpy().astype(np.float32)
+            else:
+                y = torch.randint(0, out_shape[-1], (n,), generator=g).numpy().astype(np.int64)
+        if a.loss == "graph" or a.ignore_index:
+            # F.cross_entropy's ignore_index: these must not count; over several ranks the mean divides
+            # by the kept labels of the whole global batch.
+            y.reshape(-1)[1::5] = -100
         return x, y
 
     t0 = time.time()
@@ -347,6 +410,7 @@ def main():
         f.write(f"""[model]
 path = "model.onnx"
 {'loss = "mse"' if a.loss == "mse" else ''}
+{f'label_smoothing = {a.label_smoothing}' if a.label_smoothing else ''}
 [data]
 format = "npy"
 train_x = "x.npy"
@@ -362,7 +426,13 @@ momentum = {hp['momentum'] if a.optimizer == 'sgd' else 0.0}
 nesterov = {'true' if a.nesterov else 'false'}
 dampening = {a.dampening}
 weight_decay = {hp['weight_decay']}
+weight_decay_skip_1d = {'true' if a.skip_1d_decay else 'false'}
+{f'clip_grad_norm = {a.clip}' if a.clip else ''}
 eps = {hp['eps']}
+[schedule]
+name = "{a.schedule}"
+warmup_steps = {a.warmup}
+min_lr = {a.min_lr}
 [runtime]
 threads = 1
 [distributed]
@@ -401,7 +471,10 @@ sync_batchnorm = true
         gmax = max(np.linalg.norm(v) for v in g64.values())
         G, S = cat(g64, gnames), cat(s64, snames)
         G_den, S_den = max(np.linalg.norm(G), 1e-30), max(np.linalg.norm(S - cat(init, snames)), 1e-30)
+        # losses: the K step losses, then (clipping) the K gradient norms
         e = {("loss step", str(k)): rel(losses[k], l64[k], abs(l64[k])) for k in range(a.steps)}
+        for k in range(a.steps, len(l64)):
+            e[("grad norm step", str(k - a.steps))] = rel(losses[k], l64[k], abs(l64[k]))
         e[("gradient", "(all tensors)")] = rel(cat(grads, gnames), G, G_den)
         for n in gnames:
             e[("gradient", n)] = rel(grads[n], g64[n], max(np.linalg.norm(g64[n]), 1e-4 * gmax))
@@ -424,6 +497,8 @@ sync_batchnorm = true
     del recorded, reference
     l64 = truth_ours[0]
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
+    if a.clip:
+        ours_loss = np.concatenate([ours_loss, np.load(os.path.join(dump, "grad_norm.npy")).astype(np.float64)])
     ours = errors((ours_loss, {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in gnames},
                    {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in snames}), truth_ours)
     del truth_ours
@@ -442,6 +517,8 @@ sync_batchnorm = true
 
     for k in range(a.steps):
         judge("loss step", str(k))
+        if a.clip:
+            judge("grad norm step", str(k))
     # Per tensor, the floor is 10x PyTorch's whole-model error.
     eg = judge("gradient", "(all tensors)", factor=3)
     worst = [0.0, 0.0]
