@@ -204,7 +204,8 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   const runtime::Recipe& r = job.recipe;
   DataParallelScope dp(job, job_fingerprint(job));
   for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
-  // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step.
+  // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step (on
+  // every rank; tests/parity/train_parity.py reads ReLU outputs and max-pool argmax this way).
   std::vector<std::string> extra;
   if (const char* env = std::getenv("FC_DUMP_VALUES")) {
     std::string list = env;
@@ -235,13 +236,15 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     if (runtime::DataParallel* d = runtime::data_parallel(); d && d->size() > 1) d->sum_doubles(&loss, 1);
     losses.data<float>()[step] = static_cast<float>(loss);
     if (clips) norms.data<float>()[step] = out.at(ir::kGradNormName).data<float>()[0];
-    if (dp.rank() != 0) continue;  // rank 0 alone writes
     const fs::path grad_dir = fs::path(dump_dir) / (step == 0 ? std::string("grad") : "grad_step" + std::to_string(step));
     fs::create_directories(grad_dir);
+    // Intermediate values are each rank's own rows of the batch: rank r > 0 writes value<i>.rank<r>.npy.
+    const std::string rank_suffix = dp.rank() == 0 ? "" : ".rank" + std::to_string(dp.rank());
+    for (size_t i = 0; i < extra.size(); ++i)
+      runtime::save_npy((grad_dir / ("value" + std::to_string(i) + rank_suffix + ".npy")).string(), out.at(extra[i]));
+    if (dp.rank() != 0) continue;  // the gradients are allreduced: rank 0 alone writes them
     for (const auto& [param, grad] : job.gradients)
       runtime::save_npy((grad_dir / (param + ".npy")).string(), out.at(grad));
-    for (size_t i = 0; i < extra.size(); ++i)
-      runtime::save_npy((grad_dir / ("value" + std::to_string(i) + ".npy")).string(), out.at(extra[i]));
   }
   if (dp.rank() != 0) return 0;
   runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);

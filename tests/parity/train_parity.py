@@ -277,16 +277,18 @@ class KinkBranches(TorchFunctionMode):
         return gap
 
 
-def fcrun_branches(onnx_path, dump, steps):
+def fcrun_branches(onnx_path, dump, steps, ranks):
     """fcrun's branch at every ReLU and max pool of each step, in the model's node order, from the
     values FC_DUMP_VALUES dumped: a ReLU passes where its output is > 0; a pool's argmax is the
-    output fc.MaxPoolTraining records for its gradient (an offset in the (n, c) plane, as PyTorch's)."""
+    output fc.MaxPoolTraining records for its gradient (an offset in the (n, c) plane, as PyTorch's).
+    Rank r holds rows [r*B/R, (r+1)*B/R) of the global batch (the loader's contiguous shards)."""
     import onnx
     kinds = [n.op_type for n in onnx.load(onnx_path).graph.node if n.op_type in ("Relu", "MaxPool")]
     branches = []
     for k in range(steps):
         d = os.path.join(dump, "grad" if k == 0 else f"grad_step{k}")
-        values = [np.load(os.path.join(d, f"value{i}.npy")) for i in range(len(kinds))]
+        values = [np.concatenate([np.load(os.path.join(d, f"value{i}{'' if r == 0 else f'.rank{r}'}.npy"))
+                                  for r in range(ranks)]) for i in range(len(kinds))]
         branches.append([v > 0 if kind == "Relu" else v for kind, v in zip(kinds, values)])
     return branches
 
@@ -443,9 +445,6 @@ sync_batchnorm = true
     pin = not clean and not a.no_pin
     env = dict(os.environ)
     if pin:
-        if a.ranks > 1:
-            sys.exit("FAIL: the data are near kinks and fcrun's branches are dumped by rank 0 alone; draw "
-                     "cleaner data (another --batch) for a several-rank comparison")
         env["FC_DUMP_VALUES"] = kink_values(w("model.onnx"))
     dump = w("dump")
     r = subprocess.run([os.path.join(a.bin, "fcrun"), "-n", str(a.ranks), "debug-step", w("recipe.toml"),
@@ -493,7 +492,7 @@ sync_batchnorm = true
     gnames, snames = sorted(g64), sorted(s64)
     ref = errors(run32, truth_32)
     del run32, truth_32
-    truth_ours, pinned_ours = truth(fcrun_branches(w("model.onnx"), dump, a.steps) if pin else None, reference)
+    truth_ours, pinned_ours = truth(fcrun_branches(w("model.onnx"), dump, a.steps, a.ranks) if pin else None, reference)
     del recorded, reference
     l64 = truth_ours[0]
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
