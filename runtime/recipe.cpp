@@ -134,6 +134,12 @@ struct Field {
     if (p.is_relative() && !ctx.overrides.count(top)) p = ctx.base / p;
     return p.lexically_normal().string();
   }
+  std::string existing_dir() const {
+    std::string p = path();
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) fail("folder not found: " + p);
+    return p;
+  }
   std::string existing_file() const {
     std::string p = path();
     std::error_code ec;
@@ -233,14 +239,19 @@ const std::vector<SectionSpec>& sections() {
         {"loss", [](const Field& f, Recipe& r) { r.loss = f.one_of({"cross_entropy", "mse"}); }}},
        {"path"}},
       {"data",
-       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy"}); }},
+       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy", "image_folder"}); }},
         {"train_x", [](const Field& f, Recipe& r) { r.train_x = f.existing_file(); }},
         {"train_y", [](const Field& f, Recipe& r) { r.train_y = f.existing_file(); }},
         {"test_x", [](const Field& f, Recipe& r) { r.test_x = f.existing_file(); }},
         {"test_y", [](const Field& f, Recipe& r) { r.test_y = f.existing_file(); }},
         {"shuffle", [](const Field& f, Recipe& r) { r.shuffle = f.boolean(); }},
-        {"normalize", read_normalize}},
-       {"train_x", "train_y"}},
+        {"normalize", read_normalize},
+        {"train_dir", [](const Field& f, Recipe& r) { r.train_dir = f.existing_dir(); }},
+        {"test_dir", [](const Field& f, Recipe& r) { r.test_dir = f.existing_dir(); }},
+        {"image_size", [](const Field& f, Recipe& r) { r.image_size = f.positive_integer(); }},
+        {"augment", [](const Field& f, Recipe& r) { r.augment = f.one_of({"imagenet", "none"}); }},
+        {"loader_threads", [](const Field& f, Recipe& r) { r.loader_threads = f.int32(f.positive_integer()); }}},
+       {}},
       {"train",
        {{"batch_size", [](const Field& f, Recipe& r) { r.batch_size = f.positive_integer(); }},
         {"epochs", [](const Field& f, Recipe& r) { r.epochs = f.positive_integer(); }},
@@ -357,6 +368,13 @@ void check_across_keys(const Context& ctx, const toml::table& root, Recipe& r) {
     fail(where(ctx, std::string(section), t ? t->source() : toml::source_region{}), ": [", section, "] ", key,
          ": required ", why);
   };
+  // Which data keys are required depends on the format.
+  const std::vector<std::string_view> data_keys = r.data_format == "image_folder"
+                                                      ? std::vector<std::string_view>{"train_dir", "image_size"}
+                                                      : std::vector<std::string_view>{"train_x", "train_y"};
+  for (std::string_view key : data_keys)
+    if (!field("data", key))
+      missing("data", key, r.data_format == "image_folder" ? "by format = \"image_folder\"" : "key is missing");
   if (r.optimizer == "sgd" && r.nesterov) {
     auto f = field("optimizer", "nesterov");
     if (r.momentum <= 0 || r.dampening != 0)

@@ -27,10 +27,16 @@ struct Recipe {
   std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
 
   // [data]
-  std::string data_format = "idx";  // "idx" | "npy"
+  std::string data_format = "idx";  // "idx" | "npy" | "image_folder"
   std::string train_x, train_y, test_x, test_y;
   bool shuffle = true;
   Normalize normalize;
+  // image_folder (runtime/data/image_folder.h): class sub-folders, the model's input size, the
+  // training augmentation ("imagenet" | "none") and the decoding threads of each rank.
+  std::string train_dir, test_dir;
+  int64_t image_size = 0;
+  std::string augment = "none";
+  int loader_threads = 2;
 
   // [train]
   int64_t batch_size = 64;  // global batch

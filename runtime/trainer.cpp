@@ -13,6 +13,7 @@
 #include "ir/error.h"
 #include "ir/hyperparams.h"
 #include "runtime/checkpoint.h"
+#include "runtime/data/recipe_data.h"
 #include "runtime/data_parallel.h"
 #include "runtime/executor.h"
 #include "runtime/trace.h"
@@ -28,20 +29,24 @@ struct Trainer::Impl {
 Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, const Recipe& recipe, Backend& backend)
     : train_(train), inference_(inference), io_(std::move(io)), recipe_(recipe), backend_(backend),
       impl_(std::make_unique<Impl>()) {
-  train_set_ = data::load_dataset(recipe.data_format, recipe.train_x, recipe.train_y, recipe.normalize);
-  if (!recipe.test_x.empty())
-    test_set_ = data::load_dataset(recipe.data_format, recipe.test_x, recipe.test_y, recipe.normalize);
-  // The data must fit the model input.
   const ir::Value* in = train.value(io_.data_input);
-  std::vector<int64_t> sample = train_set_.sample_shape();
-  bool fits = in->type.rank() == sample.size() + 1;
-  for (size_t i = 0; fits && i < sample.size(); ++i)
-    fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
-  FC_CHECK(fits, recipe.path, ": [data] train_x: samples of shape [N", [&] {
-    std::string s;
-    for (int64_t d : sample) s += "," + std::to_string(d);
-    return s;
-  }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  const bool speaker = !data_parallel() || data_parallel()->rank() == 0;
+  const int channels = data::input_channels(in->type);
+  // The data must fit the model input (an image folder's samples are known before it is listed).
+  auto check_fits = [&](const std::vector<int64_t>& sample) {
+    bool fits = in->type.rank() == sample.size() + 1;
+    for (size_t i = 0; fits && i < sample.size(); ++i)
+      fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
+    FC_CHECK(fits, recipe.path, ": ", data::sample_shape_key(recipe), ": samples of shape [N", [&] {
+      std::string s;
+      for (int64_t d : sample) s += "," + std::to_string(d);
+      return s;
+    }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  };
+  if (recipe.data_format == "image_folder") check_fits({channels, recipe.image_size, recipe.image_size});
+  train_set_ = data::load_training_set(recipe, channels, speaker);
+  test_set_ = data::load_test_set(recipe, channels, speaker);
+  check_fits(train_set_.sample_shape());
   const ir::TensorType& labels = train.value(io_.labels_input)->type;
   data::check_labels_fit(train_set_, labels, recipe.path + ": [data] train_y");
   if (test_set_.size()) data::check_labels_fit(test_set_, labels, recipe.path + ": [data] test_y");
@@ -288,10 +293,14 @@ EvalResult Trainer::train(const TrainOptions& options) {
         if (tty) std::cout << "\r\033[K" << line << std::flush;
         else std::cout << line << std::endl;  // flushed: logs and pipes see progress as it happens
       }
-      char json[256];
+      char json[320];
+      // Image folders also report the images skipped so far as unreadable.
+      const std::string skipped = train_set_.source
+                                      ? ", \"skipped_images\": " + std::to_string(train_set_.source->skipped())
+                                      : std::string();
       std::snprintf(json, sizeof json,
-                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f}",
-                    (long long)done, (long long)epoch, loss, lr, ips);
+                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f%s}",
+                    (long long)done, (long long)epoch, loss, lr, ips, skipped.c_str());
       metrics.write(json);
       t_window = now;
       window_images = 0;

@@ -1,15 +1,15 @@
 // Dataset loading (IDX or .npy pairs), normalisation, and the per-epoch sample order.
 #include "runtime/data/dataset.h"
 
-#include <random>
-
 #include "ir/error.h"
 #include "runtime/data/idx.h"
+#include "runtime/data/random.h"
 #include "runtime/npy.h"
 
 namespace fc::runtime::data {
 
 std::vector<int64_t> Dataset::sample_shape() const {
+  if (source) return source->sample_shape();
   if (!x.defined()) return {};
   return std::vector<int64_t>(x.dims().begin() + 1, x.dims().end());
 }
@@ -71,24 +71,6 @@ void normalize_in_place(ir::Tensor& x, const Normalize& norm) {
       const float mv = m[per_m ? ch : 0], sv = s[per_s ? ch : 0];
       for (int64_t k = 0; k < inner; ++k, ++p) *p = (*p - mv) / sv;
     }
-}
-
-uint64_t splitmix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// Uniform in [0, bound) without modulo bias: draws below 2^64 mod bound are rejected, leaving a
-// range whose size is a multiple of bound. (std::uniform_int_distribution's algorithm is
-// implementation-defined, so orders would differ between standard libraries.)
-uint64_t uniform_below(std::mt19937_64& gen, uint64_t bound) {
-  const uint64_t reject_below = (0 - bound) % bound;  // 2^64 mod bound
-  for (;;) {
-    uint64_t r = gen();
-    if (r >= reject_below) return r % bound;
-  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,10 +14,24 @@
 
 namespace fc::runtime::data {
 
+// Samples made on demand rather than held in memory (decoded, augmented images: image_folder.h).
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual std::vector<int64_t> sample_shape() const = 0;
+  // Writes samples indices[0 .. n) into out (f32 [n, ...sample_shape]); a random augmentation is a
+  // function of (seed, epoch, sample index) only.
+  virtual void fill(const int64_t* indices, int64_t n, uint64_t seed, int64_t epoch, float* out) const = 0;
+  // Images skipped so far as unreadable (when listing the folder and when decoding).
+  virtual int64_t skipped() const = 0;
+};
+
 struct Dataset {
-  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W])
+  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W]); undefined when `source` makes samples
   ir::Tensor y;  // i64 [N] class labels, or f32 [N, ...] regression targets
-  int64_t size() const { return x.defined() ? x.dim(0) : 0; }
+  std::shared_ptr<const SampleSource> source;  // set instead of x for training image folders
+  std::vector<std::string> classes;            // class names by label (image folders), else empty
+  int64_t size() const { return x.defined() ? x.dim(0) : y.defined() ? y.dim(0) : 0; }
   std::vector<int64_t> sample_shape() const;  // x's dims without N
 };
 

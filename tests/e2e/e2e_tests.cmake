@@ -26,3 +26,8 @@ add_test(NAME e2e_output_poison
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_output_poison.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/output_poison)
 set_tests_properties(e2e_output_poison PROPERTIES TIMEOUT 900)
+
+add_test(NAME e2e_image_folder
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_image_folder.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/image_folder)
+set_tests_properties(e2e_image_folder PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)

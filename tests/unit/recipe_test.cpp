@@ -402,3 +402,26 @@ TEST(LearningRate, WarmupMultipliesTheSchedule) {
   r.scale_lr_with_batch = 256;
   EXPECT_DOUBLE_EQ(learning_rate(r, 1, 10), 0.72);  // 1.6 * 0.9 * 2/4
 }
+
+TEST_F(RecipeTest, ImageFolderKeys) {
+  const std::string p = (dir_ / "train.toml").string();
+  fs::create_directories(dir_ / "images" / "train");
+  const std::string head = "[model]\npath = \"model.onnx\"\n[data]\nformat = \"image_folder\"\n";
+  Recipe r = load_recipe(write(head + "train_dir = \"images/train\"\nimage_size = 224\naugment = \"imagenet\"\n"
+                                      "loader_threads = 3\n"));
+  EXPECT_EQ(r.data_format, "image_folder");
+  EXPECT_EQ(r.train_dir, in_dir("images/train"));
+  EXPECT_TRUE(r.test_dir.empty());
+  EXPECT_EQ(r.image_size, 224);
+  EXPECT_EQ(r.augment, "imagenet");
+  EXPECT_EQ(r.loader_threads, 3);
+  EXPECT_EQ(error_of(head + "image_size = 224\n"), p + ":3: [data] train_dir: required by format = \"image_folder\"");
+  EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\n"),
+            p + ":3: [data] image_size: required by format = \"image_folder\"");
+  EXPECT_EQ(error_of(head + "train_dir = \"images/val\"\nimage_size = 224\n"),
+            p + ":5: [data] train_dir: folder not found: " + in_dir("images/val"));
+  EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\nimage_size = 224\naugment = \"autoaugment\"\n"),
+            p + ":7: [data] augment: \"autoaugment\" is not one of \"imagenet\", \"none\"");
+  EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\nimage_size = 0\n"),
+            p + ":6: [data] image_size: must be > 0, got 0");
+}
