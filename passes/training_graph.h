@@ -5,7 +5,8 @@
 //      batch, or over `loss_count` samples when the batch is a shard of a larger global batch), or
 //      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
-//   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
+//   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate / fc.LarsUpdate /
+//      fc.LambUpdate, the last two with 1-D parameters excluded from their trust ratio) reading the runtime
 //      hyper-parameter input, with optimizer state as new zero-initialised parameters.
 //   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates;
 //   6. max pooling records its window choices for the backward (passes/pool_argmax.h);
@@ -29,7 +30,7 @@ struct TrainingConfig {
   std::string input;              // data input name ("" = the only data input)
   std::string output;             // model output name ("" = the first output)
   std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
-  std::string optimizer = "sgd";  // "sgd" | "adamw"
+  std::string optimizer = "sgd";  // "sgd" | "adamw" | "lars" | "lamb"
   bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
   bool nesterov = false;
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch

@@ -261,7 +261,7 @@ const std::vector<SectionSpec>& sections() {
         {"log_every", [](const Field& f, Recipe& r) { r.log_every = f.positive_integer(); }}},
        {}},
       {"optimizer",
-       {{"name", [](const Field& f, Recipe& r) { r.optimizer = f.one_of({"sgd", "adamw"}); }},
+       {{"name", [](const Field& f, Recipe& r) { r.optimizer = f.one_of({"sgd", "adamw", "lars", "lamb"}); }},
         {"lr", [](const Field& f, Recipe& r) { r.lr = f.nonnegative_number(); }},
         {"momentum", [](const Field& f, Recipe& r) { r.momentum = f.nonnegative_number(); }},
         {"nesterov", [](const Field& f, Recipe& r) { r.nesterov = f.boolean(); }},
@@ -284,6 +284,7 @@ const std::vector<SectionSpec>& sections() {
            r.beta2 = b[1];
          }},
         {"eps", [](const Field& f, Recipe& r) { r.eps = f.nonnegative_number(); }},
+        {"trust_coefficient", [](const Field& f, Recipe& r) { r.trust_coefficient = f.positive_number(); }},
         {"scale_lr_with_batch", [](const Field& f, Recipe& r) { r.scale_lr_with_batch = f.positive_integer(); }}},
        {}},
       {"schedule",

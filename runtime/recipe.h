@@ -47,7 +47,7 @@ struct Recipe {
   int64_t log_every = 50;
 
   // [optimizer]
-  std::string optimizer = "sgd";  // "sgd" | "adamw"
+  std::string optimizer = "sgd";  // "sgd" | "adamw" | "lars" | "lamb"
   double lr = 0.01;
   double momentum = 0.0;
   bool nesterov = false;
@@ -55,6 +55,7 @@ struct Recipe {
   double weight_decay = 0.0;
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-8;
+  double trust_coefficient = 0.001;  // LARS's eta (You et al. 2017)
   std::optional<int64_t> scale_lr_with_batch;  // lr is given for this batch; scaled linearly to batch_size
 
   // [schedule]

@@ -130,6 +130,7 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
   h[ir::kHyperBeta2] = static_cast<float>(r.beta2);
   h[ir::kHyperEps] = static_cast<float>(r.eps);
   h[ir::kHyperStep] = static_cast<float>(step);
+  h[ir::kHyperTrustCoefficient] = static_cast<float>(r.trust_coefficient);
   ir::derive_hyperparams(h);
   rng.data<int64_t>()[0] = static_cast<int64_t>(r.seed);
   rng.data<int64_t>()[1] = step;
