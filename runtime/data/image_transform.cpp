@@ -16,35 +16,43 @@ namespace {
 // Python's round(): halves to even (the default rounding mode does this for nearbyint).
 int64_t round_half_even(double v) { return static_cast<int64_t>(std::nearbyint(v)); }
 
-// One output pixel's source range [first, first + weights.size()) and normalised weights.
+// The taps of every output pixel of one axis: output o reads source pixels [first[o], first[o] +
+// count[o]) with weights[o * width ...] (normalised), flat so that the passes below stream them.
 struct Taps {
-  int first = 0;
+  std::vector<int> first, count;
   std::vector<float> weights;
+  size_t width = 0;  // the most taps any output has
 };
 
 // PIL's precompute_coeffs for the bilinear (triangle, support 1) filter over source [in0, in1) of
 // an axis of in_size pixels, resized to out_size. The support clamps to the image, not the box.
-std::vector<Taps> taps_for(int in_size, double in0, double in1, int out_size) {
+Taps taps_for(int in_size, double in0, double in1, int out_size) {
   const double scale = (in1 - in0) / out_size;
   const double filterscale = std::max(scale, 1.0);
   const double support = filterscale;
-  std::vector<Taps> out(static_cast<size_t>(out_size));
+  Taps t;
+  t.width = static_cast<size_t>(std::ceil(support)) * 2 + 1;
+  t.first.resize(static_cast<size_t>(out_size));
+  t.count.resize(static_cast<size_t>(out_size));
+  t.weights.assign(static_cast<size_t>(out_size) * t.width, 0.0f);
+  std::vector<double> ws(t.width);
   for (int o = 0; o < out_size; ++o) {
     const double center = in0 + (o + 0.5) * scale;
     const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
     const int hi = std::min(static_cast<int>(center + support + 0.5), in_size);
-    Taps& t = out[static_cast<size_t>(o)];
-    t.first = lo;
     double total = 0;
-    std::vector<double> w;
     for (int x = lo; x < hi; ++x) {
       const double d = std::fabs((x - center + 0.5) / filterscale);
-      w.push_back(d < 1 ? 1 - d : 0);
-      total += w.back();
+      ws[x - lo] = d < 1 ? 1 - d : 0;
+      total += ws[x - lo];
     }
-    for (double v : w) t.weights.push_back(static_cast<float>(total != 0 ? v / total : v));
+    const size_t oo = static_cast<size_t>(o);
+    t.first[oo] = lo;
+    t.count[oo] = std::max(hi - lo, 0);
+    for (int k = 0; k < hi - lo; ++k)
+      t.weights[oo * t.width + static_cast<size_t>(k)] = static_cast<float>(total != 0 ? ws[k] / total : ws[k]);
   }
-  return out;
+  return t;
 }
 
 }  // namespace
@@ -101,38 +109,57 @@ CropBox center_crop(int width, int height, int size) {
 
 void resize_box_to_chw(const uint8_t* pixels, int width, int height, int channels, CropBox box, double scale_x,
                        double scale_y, int size, const float* mean, const float* stdev, float* out) {
-  const std::vector<Taps> tx = taps_for(width, box.x0 * scale_x, box.x1 * scale_x, size);
-  const std::vector<Taps> ty = taps_for(height, box.y0 * scale_y, box.y1 * scale_y, size);
+  const Taps tx = taps_for(width, box.x0 * scale_x, box.x1 * scale_x, size);
+  const Taps ty = taps_for(height, box.y0 * scale_y, box.y1 * scale_y, size);
   // Horizontal pass over the rows the vertical taps reach: rows [row0, row1) -> tmp [rows, size, c].
   int row0 = height, row1 = 0;
-  for (const Taps& t : ty) {
-    row0 = std::min(row0, t.first);
-    row1 = std::max(row1, t.first + static_cast<int>(t.weights.size()));
+  for (int o = 0; o < size; ++o) {
+    row0 = std::min(row0, ty.first[static_cast<size_t>(o)]);
+    row1 = std::max(row1, ty.first[static_cast<size_t>(o)] + ty.count[static_cast<size_t>(o)]);
   }
-  const size_t c = static_cast<size_t>(channels), n = static_cast<size_t>(size);
-  std::vector<float> tmp(static_cast<size_t>(std::max(row1 - row0, 0)) * n * c);
+  const size_t c = static_cast<size_t>(channels), n = static_cast<size_t>(size), row = n * c;
+  std::vector<float> tmp(static_cast<size_t>(std::max(row1 - row0, 0)) * row);
   for (int y = row0; y < row1; ++y) {
     const uint8_t* src = pixels + static_cast<size_t>(y) * static_cast<size_t>(width) * c;
-    float* dst = tmp.data() + static_cast<size_t>(y - row0) * n * c;
+    float* dst = tmp.data() + static_cast<size_t>(y - row0) * row;
     for (size_t o = 0; o < n; ++o) {
-      const Taps& t = tx[o];
+      const float* w = tx.weights.data() + o * tx.width;
+      const uint8_t* p = src + static_cast<size_t>(tx.first[o]) * c;
+      const int count = tx.count[o];
+      if (c == 3) {  // the common case, its three channels in one pass over the taps
+        float a0 = 0, a1 = 0, a2 = 0;
+        for (int k = 0; k < count; ++k, p += 3) {
+          a0 += w[k] * p[0];
+          a1 += w[k] * p[1];
+          a2 += w[k] * p[2];
+        }
+        dst[o * 3] = a0;
+        dst[o * 3 + 1] = a1;
+        dst[o * 3 + 2] = a2;
+        continue;
+      }
       for (size_t ch = 0; ch < c; ++ch) {
         float acc = 0;
-        for (size_t k = 0; k < t.weights.size(); ++k) acc += t.weights[k] * src[(t.first + k) * c + ch];
+        for (int k = 0; k < count; ++k) acc += w[k] * p[static_cast<size_t>(k) * c + ch];
         dst[o * c + ch] = acc;
       }
     }
   }
-  // Vertical pass, flip, scale to [0, 1] and normalise, into CHW.
+  // Vertical pass a whole row at a time (contiguous), then flip, scale to [0, 1], normalise, CHW.
+  std::vector<float> acc(row);
   for (size_t oy = 0; oy < n; ++oy) {
-    const Taps& t = ty[oy];
-    for (size_t ox = 0; ox < n; ++ox) {
-      const size_t src_x = box.flip ? n - 1 - ox : ox;
-      for (size_t ch = 0; ch < c; ++ch) {
-        float acc = 0;
-        for (size_t k = 0; k < t.weights.size(); ++k)
-          acc += t.weights[k] * tmp[((static_cast<size_t>(t.first - row0) + k) * n + src_x) * c + ch];
-        out[(ch * n + oy) * n + ox] = (acc / 255.0f - mean[ch]) / stdev[ch];
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    const float* w = ty.weights.data() + oy * ty.width;
+    for (int k = 0; k < ty.count[oy]; ++k) {
+      const float* src = tmp.data() + static_cast<size_t>(ty.first[oy] - row0 + k) * row;
+      const float wk = w[k];
+      for (size_t j = 0; j < row; ++j) acc[j] += wk * src[j];
+    }
+    for (size_t ch = 0; ch < c; ++ch) {
+      float* dst = out + (ch * n + oy) * n;
+      for (size_t ox = 0; ox < n; ++ox) {
+        const size_t src_x = box.flip ? n - 1 - ox : ox;
+        dst[ox] = (acc[src_x * c + ch] / 255.0f - mean[ch]) / stdev[ch];
       }
     }
   }
