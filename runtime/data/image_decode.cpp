@@ -28,12 +28,14 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
+// The file's bytes, into a buffer that each thread keeps (no fresh pages per image).
+const std::vector<uint8_t>& read_bytes(const std::string& path) {
+  thread_local std::vector<uint8_t> bytes;
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   FC_CHECK(in, path, ": cannot open image");
   const std::streamoff size = in.tellg();
   FC_CHECK(size > 0, path, ": empty file");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  bytes.resize(static_cast<size_t>(size));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), size);
   FC_CHECK(in, path, ": cannot read image");
@@ -175,29 +177,37 @@ Image decode_png(const std::string& path, const std::vector<uint8_t>& bytes, int
   return img;
 }
 
-Image decode_any(const std::string& path, int channels, int reduction, bool header_only) {
+void decode_any(const std::string& path, int channels, int reduction, bool header_only, Image& img) {
   FC_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3, got ", channels);
   FC_CHECK(reduction == 1 || reduction == 2 || reduction == 4 || reduction == 8,
            "decode_image: reduction must be 1, 2, 4 or 8, got ", reduction);
-  const std::vector<uint8_t> bytes = read_bytes(path);
-  if (looks_like_png(bytes)) return decode_png(path, bytes, channels, header_only);
+  const std::vector<uint8_t>& bytes = read_bytes(path);
+  if (looks_like_png(bytes)) {
+    img = decode_png(path, bytes, channels, header_only);
+    return;
+  }
   FC_CHECK(bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8, path, ": not a JPEG or PNG image");
-  Image img;
   std::string why;
   FC_CHECK(decode_jpeg(bytes, channels, reduction, header_only, img, why), path, ": corrupt JPEG (", why, ")");
-  return img;
 }
 
 }  // namespace
 
 ImageSize read_image_size(const std::string& path) {
-  Image img = decode_any(path, 3, 1, /*header_only=*/true);
+  Image img;
+  decode_any(path, 3, 1, /*header_only=*/true, img);
   FC_CHECK(img.width > 0 && img.height > 0, path, ": image has no pixels");
   return {img.width, img.height};
 }
 
 Image decode_image(const std::string& path, int channels, int reduction) {
-  return decode_any(path, channels, reduction, /*header_only=*/false);
+  Image img;
+  decode_any(path, channels, reduction, /*header_only=*/false, img);
+  return img;
+}
+
+void decode_image_into(const std::string& path, int channels, int reduction, Image& into) {
+  decode_any(path, channels, reduction, /*header_only=*/false, into);
 }
 
 int jpeg_reduction_for(double crop_w, double crop_h, int out) {

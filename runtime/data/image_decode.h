@@ -27,6 +27,8 @@ ImageSize read_image_size(const std::string& path);
 // asks libjpeg to decode at 1/reduction of the size (each side rounded up); PNGs ignore it. Throws
 // fc::Error naming the file on a corrupt or truncated image.
 Image decode_image(const std::string& path, int channels, int reduction = 1);
+// The same into `into`, whose pixel storage is reused (a loader thread's buffer).
+void decode_image_into(const std::string& path, int channels, int reduction, Image& into);
 
 // The largest reduction in {1, 2, 4, 8} at which a crop of crop_w x crop_h source pixels still has
 // at least `out` pixels on each side (so the resampler only ever shrinks it).

@@ -110,7 +110,8 @@ class ImageFolderSource final : public SampleSource {
     }
     const int reduction = is_jpeg_path(e.path) ? jpeg_reduction_for(box.x1 - box.x0, box.y1 - box.y0, o_.image_size) : 1;
     try {
-      const Image img = decode_image(e.path, o_.channels, reduction);
+      thread_local Image img;  // reused by this decoding thread's later images
+      decode_image_into(e.path, o_.channels, reduction, img);
       const double sx = static_cast<double>(img.width) / e.size.width, sy = static_cast<double>(img.height) / e.size.height;
       resize_box_to_chw(img.pixels.data(), img.width, img.height, img.channels, box, sx, sy, o_.image_size,
                         mean_.data(), std_.data(), out);

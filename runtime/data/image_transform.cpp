@@ -118,7 +118,8 @@ void resize_box_to_chw(const uint8_t* pixels, int width, int height, int channel
     row1 = std::max(row1, ty.first[static_cast<size_t>(o)] + ty.count[static_cast<size_t>(o)]);
   }
   const size_t c = static_cast<size_t>(channels), n = static_cast<size_t>(size), row = n * c;
-  std::vector<float> tmp(static_cast<size_t>(std::max(row1 - row0, 0)) * row);
+  thread_local std::vector<float> tmp;  // every element used is written first
+  tmp.resize(static_cast<size_t>(std::max(row1 - row0, 0)) * row);
   for (int y = row0; y < row1; ++y) {
     const uint8_t* src = pixels + static_cast<size_t>(y) * static_cast<size_t>(width) * c;
     float* dst = tmp.data() + static_cast<size_t>(y - row0) * row;
