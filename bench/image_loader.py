@@ -2,13 +2,13 @@
 """Image-folder loader throughput: decoded, augmented (RandomResizedCrop 224 + flip), normalised
 samples per second from a folder of ImageNet-sized JPEGs, fcrun's loader (`fcrun bench loader`)
 vs PyTorch's DataLoader over torchvision's ImageFolder with the same transforms (PIL), with the same
-number of worker threads / processes. Both time the batches after the first.
+number of worker threads / processes. Both time the batches after the first; each side runs --repeat times, alternating, medians reported.
 
 The folder (generated once): COUNT photograph-like 500x375 JPEGs (smooth colour fields, shapes and
 noise, quality 90) in 10 class folders.
 
 usage: bench/image_loader.py --bin BUILD/bin [--dir bench/out/images] [--count 2000] [--threads 1,2]
-                             [--batch 64] [--batches 20]
+                             [--batch 64] [--batches 20] [--repeat 3]
 """
 import argparse
 import json
@@ -67,16 +67,21 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--batches", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each; medians reported")
     a = ap.parse_args()
     generate(a.dir, a.count)
     for t in [int(v) for v in a.threads.split(",")]:
-        r = subprocess.run([os.path.join(a.bin, "fcrun"), "bench", "loader", a.dir, "--threads", str(t),
-                            "--batch", str(a.batch), "--batches", str(a.batches)],
-                           capture_output=True, text=True, check=True)
-        ours = json.loads(r.stdout.strip().splitlines()[-1])["samples_per_sec"]
-        theirs = torch_rate(a.dir, t, a.batch, a.batches)
-        print(json.dumps({"threads": t, "fcrun_samples_per_sec": round(ours, 1),
-                          "torch_samples_per_sec": round(theirs, 1), "ratio": round(ours / theirs, 2)}), flush=True)
+        ours, theirs = [], []
+        for _ in range(a.repeat):  # alternating, so that a change in the machine's load hits both
+            r = subprocess.run([os.path.join(a.bin, "fcrun"), "bench", "loader", a.dir, "--threads", str(t),
+                                "--batch", str(a.batch), "--batches", str(a.batches)],
+                               capture_output=True, text=True, check=True)
+            ours.append(json.loads(r.stdout.strip().splitlines()[-1])["samples_per_sec"])
+            theirs.append(torch_rate(a.dir, t, a.batch, a.batches))
+        o, p = float(np.median(ours)), float(np.median(theirs))
+        print(json.dumps({"threads": t, "fcrun_samples_per_sec": round(o, 1), "torch_samples_per_sec": round(p, 1),
+                          "ratio": round(o / p, 2), "fcrun_runs": ours, "torch_runs": [round(v, 1) for v in theirs]}),
+              flush=True)
 
 
 if __name__ == "__main__":
