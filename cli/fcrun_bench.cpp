@@ -55,6 +55,7 @@ size_t parse_bytes(const std::string& text, const std::string& what) {
 }
 
 int cmd_bench(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "loader") return cmd_bench_loader(argv);
   Args args(argv, {"--algorithm", "--bytes", "--iters", "--interconnect", "--alpha-us", "--bandwidth-gbps"}, {},
             "fcrun bench");
   FC_CHECK(args.positionals().size() == 1 && args.positionals()[0] == "allreduce",

@@ -12,6 +12,9 @@ namespace fc::cli {
 //   [--interconnect NAME | --alpha-us A --bandwidth-gbps B]: one JSON line per algorithm and size,
 // printed by rank 0; with an interconnect, each line also holds the cost model's predicted_seconds.
 int cmd_bench(const std::vector<std::string>& argv);
+// fcrun bench loader DIR [--size S] [--threads T] [--batch B] [--batches K]: one JSON line, the
+// image-folder loader's decoded, augmented samples per second (cli/fcrun_bench_loader.cpp).
+int cmd_bench_loader(const std::vector<std::string>& argv);
 // fcrun probe [--max-bytes B] [--iters K]: alpha and bandwidth in the recipe's interconnect form.
 int cmd_probe(const std::vector<std::string>& argv);
 

@@ -26,6 +26,8 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/fused_jit.h"
 #include "runtime/executor.h"
+#include "runtime/data/image_folder.h"
+#include "runtime/data/recipe_data.h"
 #include "runtime/npy.h"
 
 namespace fc::cli {
@@ -189,6 +191,10 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   if (!r.output_model.empty() && dp.rank() == 0) {
     frontend::export_trained_onnx(job.export_source, trainer.state(), r.output_model);
     std::cout << "trained model written to " << r.output_model << "\n";
+    if (const auto& classes = trainer.training_set().classes; !classes.empty()) {
+      runtime::data::write_class_index(r.output_model, classes);
+      std::cout << "class index written to " << runtime::data::class_index_path(r.output_model) << "\n";
+    }
   }
   if (!trace_path.empty()) {
     runtime::Tracer::finish();
@@ -218,7 +224,8 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
   runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
   runtime::Executor ex(job.train, cpu);
-  runtime::data::Dataset ds = runtime::data::load_train_set(r);
+  runtime::data::Dataset ds = runtime::data::load_training_set(
+      r, runtime::data::input_channels(job.train.value(job.io.data_input)->type), dp.rank() == 0);
   runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
   const int64_t total = runtime::total_steps(r, loader.steps_per_epoch());
   fs::create_directories(fs::path(dump_dir) / "grad");
@@ -259,11 +266,13 @@ runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runti
   ir::Graph g = frontend::is_plan_file(model_or_plan) ? frontend::load_plan(model_or_plan).inference
                                                       : load_model(model_or_plan);
   passes::to_inference_form(g);
-  runtime::data::Dataset test = runtime::data::load_test_set(r);
-  FC_CHECK(test.size() > 0, r.path, r.data_format == "tokens" ? ": [data] test_tokens is needed for evaluation"
-                                                              : ": [data] test_x and test_y are needed for evaluation");
   std::string input = r.model_input.empty() ? (g.inputs.size() == 1 ? g.inputs[0]->name : "") : r.model_input;
   FC_CHECK(!input.empty(), r.path, ": [model] input: the model has several inputs; name the one fed with data");
+  runtime::data::Dataset test = runtime::data::load_test_set(r, runtime::data::input_channels(g.value(input)->type));
+  FC_CHECK(test.size() > 0, r.path,
+           r.data_format == "image_folder" ? ": [data] test_dir is needed for evaluation"
+           : r.data_format == "tokens"     ? ": [data] test_tokens is needed for evaluation"
+                                           : ": [data] test_x and test_y are needed for evaluation");
   std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;
   runtime::cpu::CpuBackend cpu(threads);
   return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256), r.ignore_index);

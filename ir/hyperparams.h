@@ -23,7 +23,8 @@ enum HyperIndex : int {
   kHyperAdamBiasCorrection2Sqrt = 10, // sqrt(1 - beta2^t)
   kHyperAdamOneMinusBeta1 = 11,
   kHyperAdamOneMinusBeta2 = 12,
-  kHyperSize = 13,
+  kHyperTrustCoefficient = 13,  // LARS's eta (fc.LarsUpdate)
+  kHyperSize = 14,
 };
 
 // Fills the derived entries of a hyper-parameter vector h[kHyperSize] from its first eight, in

@@ -7,6 +7,7 @@
 
 #include "ir/error.h"
 #include "ir/op_registry.h"
+#include "ir/scalar_form.h"
 #include "passes/graph_cost.h"
 
 namespace fc::passes {
@@ -104,7 +105,7 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
   // Optimizer updates and the gradient each reads (input 1).
   std::vector<ir::Node*> updates;
   for (const auto& n : g.nodes())
-    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) updates.push_back(n.get());
+    if (ir::is_optimizer_update(*n)) updates.push_back(n.get());  // no horizontal fusion yet
   if (updates.empty()) return {};
   std::unordered_map<const ir::Node*, size_t> position;
   for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;

@@ -9,6 +9,7 @@
 #include "ir/error.h"
 #include "ir/hyperparams.h"
 #include "ir/op_registry.h"
+#include "ir/scalar_form.h"
 #include "passes/allreduce_buckets.h"
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
@@ -44,6 +45,10 @@ Node* add_inferred(Graph& g, const std::string& op, const std::string& domain, s
 }
 
 Value* fresh(Graph& g, const std::string& base) { return g.add_value(g.unique_name(base), {}); }
+
+// LARS / LAMB leave biases and BatchNorm scales and shifts out of the trust ratio and weight decay
+// (You et al. 2017): the parameters with fewer than two dimensions.
+bool excluded_from_layerwise(const Value* p) { return p->type.rank() < 2; }
 
 // PyTorch's momentum from ONNX's (running = m_onnx * running + (1 - m_onnx) * batch). Rounded to 6
 // decimals so that 1 - 0.9f gives exactly PyTorch's 0.1 rather than 0.099999994.
@@ -275,8 +280,23 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
                    p->name + "/adamw");
       g.state_updates.emplace_back(m, m_next);
       g.state_updates.emplace_back(v, v_next);
+    } else if (config.optimizer == "lars") {
+      Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
+      Value* buf_next = fresh(g, buf->name + "/next");
+      add_inferred(g, "LarsUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
+                   {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lars");
+      g.state_updates.emplace_back(buf, buf_next);
+    } else if (config.optimizer == "lamb") {
+      Value* m = g.add_param(g.unique_name(p->name + ".exp_avg"), zeros);
+      Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
+      Value* m_next = fresh(g, m->name + "/next");
+      Value* v_next = fresh(g, v->name + "/next");
+      add_inferred(g, "LambUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next},
+                   {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lamb");
+      g.state_updates.emplace_back(m, m_next);
+      g.state_updates.emplace_back(v, v_next);
     } else {
-      fail("[optimizer] name: unknown optimizer '", config.optimizer, "' (use \"sgd\" or \"adamw\")");
+      fail("[optimizer] name: unknown optimizer '", config.optimizer, "' (use \"sgd\", \"adamw\", \"lars\" or \"lamb\")");
     }
     g.state_updates.emplace_back(p, next);
   }
@@ -286,7 +306,7 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   info.buckets = insert_allreduce_buckets(g, bucketing);
   // The gradient of a parameter is now what its update reads: the sum over ranks.
   for (const auto& n : g.nodes())
-    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate"))
+    if (ir::is_optimizer_update(*n))
       for (size_t i = 0; i < info.trainable.size(); ++i)
         if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = n->inputs[1]->name;
 

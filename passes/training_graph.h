@@ -6,8 +6,9 @@
 //      the batch is a shard of a larger global batch), or
 //      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
-//   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
-//      hyper-parameter input, with optimizer state as new zero-initialised parameters (1-D
+//   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate / fc.LarsUpdate /
+//      fc.LambUpdate, the last two with 1-D parameters excluded from their trust ratio) reading the
+//      runtime hyper-parameter input, with optimizer state as new zero-initialised parameters (1-D
 //      parameters without weight decay when `decay_1d` is false).
 //   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates, then,
 //      with clip_grad_norm, the global norm of the summed gradients (output ir::kGradNormName) and
@@ -33,7 +34,7 @@ struct TrainingConfig {
   std::string input;              // data input name ("" = the only data input)
   std::string output;             // model output name ("" = the first output)
   std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
-  std::string optimizer = "sgd";  // "sgd" | "adamw"
+  std::string optimizer = "sgd";  // "sgd" | "adamw" | "lars" | "lamb"
   bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
   bool nesterov = false;
   bool decay_1d = true;

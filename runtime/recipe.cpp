@@ -135,6 +135,12 @@ struct Field {
     if (p.is_relative() && !ctx.overrides.count(top)) p = ctx.base / p;
     return p.lexically_normal().string();
   }
+  std::string existing_dir() const {
+    std::string p = path();
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) fail("folder not found: " + p);
+    return p;
+  }
   std::string existing_file() const {
     std::string p = path();
     std::error_code ec;
@@ -241,7 +247,7 @@ const std::vector<SectionSpec>& sections() {
          }}},
        {"path"}},
       {"data",
-       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy", "tokens"}); }},
+       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy", "tokens", "image_folder"}); }},
         {"train_x", [](const Field& f, Recipe& r) { r.train_x = f.existing_file(); }},
         {"train_y", [](const Field& f, Recipe& r) { r.train_y = f.existing_file(); }},
         {"test_x", [](const Field& f, Recipe& r) { r.test_x = f.existing_file(); }},
@@ -251,7 +257,12 @@ const std::vector<SectionSpec>& sections() {
         {"train_tokens", [](const Field& f, Recipe& r) { r.train_tokens = f.existing_file(); }},
         {"test_tokens", [](const Field& f, Recipe& r) { r.test_tokens = f.existing_file(); }},
         {"token_dtype", [](const Field& f, Recipe& r) { r.token_dtype = f.one_of({"uint8", "uint16", "int32"}); }},
-        {"block_size", [](const Field& f, Recipe& r) { r.block_size = f.positive_integer(); }}},
+        {"block_size", [](const Field& f, Recipe& r) { r.block_size = f.positive_integer(); }},
+        {"train_dir", [](const Field& f, Recipe& r) { r.train_dir = f.existing_dir(); }},
+        {"test_dir", [](const Field& f, Recipe& r) { r.test_dir = f.existing_dir(); }},
+        {"image_size", [](const Field& f, Recipe& r) { r.image_size = f.positive_integer(); }},
+        {"augment", [](const Field& f, Recipe& r) { r.augment = f.one_of({"imagenet", "none"}); }},
+        {"loader_threads", [](const Field& f, Recipe& r) { r.loader_threads = f.int32(f.positive_integer()); }}},
        {}},  // required keys depend on the format (check_across_keys)
       {"train",
        {{"batch_size", [](const Field& f, Recipe& r) { r.batch_size = f.positive_integer(); }},
@@ -262,7 +273,7 @@ const std::vector<SectionSpec>& sections() {
         {"log_every", [](const Field& f, Recipe& r) { r.log_every = f.positive_integer(); }}},
        {}},
       {"optimizer",
-       {{"name", [](const Field& f, Recipe& r) { r.optimizer = f.one_of({"sgd", "adamw"}); }},
+       {{"name", [](const Field& f, Recipe& r) { r.optimizer = f.one_of({"sgd", "adamw", "lars", "lamb"}); }},
         {"lr", [](const Field& f, Recipe& r) { r.lr = f.nonnegative_number(); }},
         {"momentum", [](const Field& f, Recipe& r) { r.momentum = f.nonnegative_number(); }},
         {"nesterov", [](const Field& f, Recipe& r) { r.nesterov = f.boolean(); }},
@@ -287,6 +298,7 @@ const std::vector<SectionSpec>& sections() {
            r.beta2 = b[1];
          }},
         {"eps", [](const Field& f, Recipe& r) { r.eps = f.nonnegative_number(); }},
+        {"trust_coefficient", [](const Field& f, Recipe& r) { r.trust_coefficient = f.positive_number(); }},
         {"scale_lr_with_batch", [](const Field& f, Recipe& r) { r.scale_lr_with_batch = f.positive_integer(); }}},
        {}},
       {"schedule",
@@ -371,15 +383,15 @@ void check_across_keys(const Context& ctx, const toml::table& root, Recipe& r) {
     fail(where(ctx, std::string(section), t ? t->source() : toml::source_region{}), ": [", section, "] ", key,
          ": required ", why);
   };
-  // Which data keys a format needs: files of samples and labels, or a token corpus and its windows.
-  const std::vector<std::string_view> data_keys = r.data_format == "tokens"
-                                                      ? std::vector<std::string_view>{"train_tokens", "block_size"}
-                                                      : std::vector<std::string_view>{"train_x", "train_y"};
+  // Which data keys a format needs: files of samples and labels, a token corpus and its windows, or
+  // image folders.
+  const bool files = r.data_format == "idx" || r.data_format == "npy";
+  const std::vector<std::string_view> data_keys =
+      r.data_format == "tokens"         ? std::vector<std::string_view>{"train_tokens", "block_size"}
+      : r.data_format == "image_folder" ? std::vector<std::string_view>{"train_dir", "image_size"}
+                                        : std::vector<std::string_view>{"train_x", "train_y"};
   for (std::string_view key : data_keys)
-    if (!field("data", key)) {
-      const toml::table* t = root.get_as<toml::table>("data");
-      fail(where(ctx, "data", t ? t->source() : toml::source_region{}), ": [data] ", key, ": required key is missing");
-    }
+    if (!field("data", key)) missing("data", key, files ? "key is missing" : "by format = \"" + r.data_format + "\"");
   if (r.optimizer == "sgd" && r.nesterov) {
     auto f = field("optimizer", "nesterov");
     if (r.momentum <= 0 || r.dampening != 0)

@@ -29,7 +29,7 @@ struct Recipe {
   double label_smoothing = 0.0;        // cross-entropy: PyTorch's label_smoothing, in [0, 1]
 
   // [data]
-  std::string data_format = "idx";  // "idx" | "npy" | "tokens"
+  std::string data_format = "idx";  // "idx" | "npy" | "tokens" | "image_folder"
   std::string train_x, train_y, test_x, test_y;
   // format "tokens" (runtime/data/tokens.h): flat token-id files, the raw files' element type, and
   // the window length (model input [batch, block_size]; labels the next token of each position).
@@ -38,6 +38,12 @@ struct Recipe {
   int64_t block_size = 0;
   bool shuffle = true;
   Normalize normalize;
+  // image_folder (runtime/data/image_folder.h): class sub-folders, the model's input size, the
+  // training augmentation ("imagenet" | "none") and the decoding threads of each rank.
+  std::string train_dir, test_dir;
+  int64_t image_size = 0;
+  std::string augment = "none";
+  int loader_threads = 2;
 
   // [train]
   int64_t batch_size = 64;  // global batch
@@ -48,7 +54,7 @@ struct Recipe {
   int64_t log_every = 50;
 
   // [optimizer]
-  std::string optimizer = "sgd";  // "sgd" | "adamw"
+  std::string optimizer = "sgd";  // "sgd" | "adamw" | "lars" | "lamb"
   double lr = 0.01;
   double momentum = 0.0;
   bool nesterov = false;
@@ -58,6 +64,7 @@ struct Recipe {
   double clip_grad_norm = 0;  // > 0: clip the summed gradients to this global L2 norm  // no weight decay for 1-D parameters (biases, normalisation scales)
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-8;
+  double trust_coefficient = 0.001;  // LARS's eta (You et al. 2017)
   std::optional<int64_t> scale_lr_with_batch;  // lr is given for this batch; scaled linearly to batch_size
 
   // [schedule]

@@ -11,6 +11,7 @@
 #include "ir/error.h"
 #include "ir/hyperparams.h"
 #include "runtime/checkpoint.h"
+#include "runtime/data/recipe_data.h"
 #include "runtime/data_parallel.h"
 #include "runtime/executor.h"
 #include "runtime/trace.h"
@@ -26,20 +27,24 @@ struct Trainer::Impl {
 Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, const Recipe& recipe, Backend& backend)
     : train_(train), inference_(inference), io_(std::move(io)), recipe_(recipe), backend_(backend),
       impl_(std::make_unique<Impl>()) {
-  train_set_ = data::load_train_set(recipe);
-  test_set_ = data::load_test_set(recipe);
-  // The data must fit the model input.
   const ir::Value* in = train.value(io_.data_input);
-  std::vector<int64_t> sample = train_set_.sample_shape();
-  bool fits = in->type.rank() == sample.size() + 1 && in->type.dtype == train_set_.x_dtype();
-  for (size_t i = 0; fits && i < sample.size(); ++i)
-    fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
-  const std::string data_key = train_set_.is_tokens() ? ": [data] block_size: " : ": [data] train_x: ";
-  FC_CHECK(fits, recipe.path, data_key, ir::dtype_name(train_set_.x_dtype()), " samples of shape [N", [&] {
-    std::string s;
-    for (int64_t d : sample) s += "," + std::to_string(d);
-    return s;
-  }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  const bool speaker = !data_parallel() || data_parallel()->rank() == 0;
+  const int channels = data::input_channels(in->type);
+  // The data must fit the model input (an image folder's samples are known before it is listed).
+  auto check_fits = [&](const std::vector<int64_t>& sample, ir::DType dtype) {
+    bool fits = in->type.rank() == sample.size() + 1 && in->type.dtype == dtype;
+    for (size_t i = 0; fits && i < sample.size(); ++i)
+      fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
+    FC_CHECK(fits, recipe.path, ": ", data::sample_shape_key(recipe), ": ", ir::dtype_name(dtype), " samples of shape [N", [&] {
+      std::string s;
+      for (int64_t d : sample) s += "," + std::to_string(d);
+      return s;
+    }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  };
+  if (recipe.data_format == "image_folder") check_fits({channels, recipe.image_size, recipe.image_size}, ir::DType::F32);
+  train_set_ = data::load_training_set(recipe, channels, speaker);
+  test_set_ = data::load_test_set(recipe, channels, speaker);
+  check_fits(train_set_.sample_shape(), train_set_.x_dtype());
   if (train_set_.is_tokens()) {
     // Token ids index the model's vocabulary: the classes of its output's last axis.
     const ir::TensorType& out = train.value(io_.model_output)->type;
@@ -140,6 +145,7 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
   h[ir::kHyperBeta2] = static_cast<float>(r.beta2);
   h[ir::kHyperEps] = static_cast<float>(r.eps);
   h[ir::kHyperStep] = static_cast<float>(step);
+  h[ir::kHyperTrustCoefficient] = static_cast<float>(r.trust_coefficient);
   ir::derive_hyperparams(h);
   rng.data<int64_t>()[0] = static_cast<int64_t>(r.seed);
   rng.data<int64_t>()[1] = step;
@@ -313,10 +319,14 @@ EvalResult Trainer::train(const TrainOptions& options) {
         if (tty) std::cout << "\r\033[K" << line << std::flush;
         else std::cout << line << std::endl;  // flushed: logs and pipes see progress as it happens
       }
-      char json[256];
+      char json[320];
+      // Image folders also report the images skipped so far as unreadable.
+      const std::string skipped = train_set_.source
+                                      ? ", \"skipped_images\": " + std::to_string(train_set_.source->skipped())
+                                      : std::string();
       std::snprintf(json, sizeof json,
-                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f",
-                    (long long)done, (long long)epoch, loss, lr, ips);
+                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f%s",
+                    (long long)done, (long long)epoch, loss, lr, ips, skipped.c_str());
       std::string record = json;
       // With clipping: the global gradient norm of this step, before clipping (the same on every rank).
       if (auto it = out.find(ir::kGradNormName); it != out.end()) {

@@ -57,6 +57,7 @@ class Trainer {
   // Current value of every training-state tensor (weights, optimizer state, BN statistics).
   std::map<std::string, ir::Tensor> state() const;
   int64_t total_steps() const { return total_steps_; }
+  const data::Dataset& training_set() const { return train_set_; }
 
  private:
   void sync_inference_params();

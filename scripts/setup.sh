@@ -6,8 +6,8 @@ PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev libtomlplusplus-dev
   libopenmpi-dev openmpi-bin llvm-14-dev llvm-14-tools libgtest-dev
-  zlib1g-dev iproute2
-  python3-torch python3-torchvision python3-onnx python3-numpy
+  zlib1g-dev libjpeg62-turbo-dev libpng-dev iproute2
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   dataset-fashion-mnist
 )
 missing=()

@@ -10,6 +10,16 @@
 //   fc.AdamWUpdate(w, grad, m, v, hyper) -> (w', m', v')
 //       torch.optim.AdamW: w *= 1 - lr*wd; m = b1*m + (1-b1)g; v = b2*v + (1-b2)g^2;
 //       w' = w - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps), t = step + 1.
+// The layer-wise adaptive updates scale each tensor's step by a ratio of norms over the whole tensor,
+// so they have CPU kernels instead of scalar forms (runtime/cpu/kernels/layerwise_updates.cpp).
+// `exclude` (biases and BatchNorm scales/shifts, You et al. 2017) takes the plain step: ratio 1, no
+// weight decay. A ratio with a zero norm in it is 1.
+//   fc.LarsUpdate(w, grad, momentum_buf, hyper) {exclude} -> (w', momentum_buf')
+//       LARS (You, Gitman, Ginsburg 2017, with momentum): local = trust * ||w|| / (||g|| + wd*||w||);
+//       buf = momentum*buf + lr*local*(g + wd*w); w' = w - buf.
+//   fc.LambUpdate(w, grad, m, v, hyper) {exclude} -> (w', m', v')
+//       LAMB (You et al. 2019, bias-corrected): m, v as Adam; r = m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps)
+//       + wd*w; w' = w - lr * ||w|| / ||r|| * r.
 #include "ir/error.h"
 #include "ir/fused_kernel.h"
 #include "ir/hyperparams.h"
@@ -116,6 +126,34 @@ FC_REGISTER_OP(OpSchema{
     .doc = "AdamW (torch.optim.AdamW semantics, amsgrad off)",
     .scalar = adamw_scalar,
     .table_inputs = {4},
+    .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 2}, {2, 3}}; },  // w, m, v
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "LarsUpdate",
+    .domain = "fc",
+    .min_inputs = 4,
+    .max_inputs = 4,
+    .min_outputs = 2,
+    .max_outputs = 2,
+    .attrs = {{"exclude", AttrKind::Int, Attribute{int64_t{0}}}},
+    .infer = [](const InferContext& ctx) { return state_like_w(ctx, 3); },
+    .cost = elementwise_cost(10),
+    .doc = "LARS: SGD with momentum and a per-tensor trust ratio (You et al. 2017)",
+    .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 2}}; },  // w, momentum
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "LambUpdate",
+    .domain = "fc",
+    .min_inputs = 5,
+    .max_inputs = 5,
+    .min_outputs = 3,
+    .max_outputs = 3,
+    .attrs = {{"exclude", AttrKind::Int, Attribute{int64_t{0}}}},
+    .infer = [](const InferContext& ctx) { return state_like_w(ctx, 4); },
+    .cost = elementwise_cost(16),
+    .doc = "LAMB: Adam with a per-tensor trust ratio (You et al. 2019)",
     .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 2}, {2, 3}}; },  // w, m, v
 });
 

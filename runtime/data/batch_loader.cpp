@@ -42,6 +42,15 @@ struct BatchLoader::Impl {
     return out;
   }
 
+  // Samples order[first .. first + G/R) made by the dataset's source (decoded, augmented images).
+  ir::Tensor made(int64_t first, int64_t epoch) const {
+    std::vector<int64_t> dims = ds.source->sample_shape();
+    dims.insert(dims.begin(), local_batch);
+    ir::Tensor out(ir::DType::F32, dims);
+    ds.source->fill(order.data() + first, local_batch, seed, epoch, out.data<float>());
+    return out;
+  }
+
   // Step s: rows order[b*G + r*G/R .. + G/R) of epoch e, copied into x: [G/R, ...] and y: [G/R, ...].
   Batch make(int64_t step) {
     const int64_t epoch = step / steps_per_epoch, index = step % steps_per_epoch;
@@ -56,7 +65,7 @@ struct BatchLoader::Impl {
       windows(step, b);
       return b;
     }
-    b.x = gather(ds.x, step_first(index));
+    b.x = ds.source ? made(step_first(index), epoch) : gather(ds.x, step_first(index));
     b.y = gather(ds.y, step_first(index));
     return b;
   }
@@ -79,7 +88,7 @@ struct BatchLoader::Impl {
 
 BatchLoader::BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, uint64_t seed, int rank, int world,
                          int64_t start_step, int prefetch) {
-  FC_CHECK(ds.size() > 0 && (ds.tokens || (ds.x.defined() && ds.y.defined())), "batch loader: empty dataset");
+  FC_CHECK(ds.size() > 0 && (ds.tokens || ((ds.x.defined() || ds.source) && ds.y.defined())), "batch loader: empty dataset");
   FC_CHECK(ds.tokens || (ds.y.rank() >= 1 && ds.y.dim(0) == ds.size()), "batch loader: ", ds.size(),
            " samples but ", ds.y.rank() ? ds.y.dim(0) : 0, " labels");
   FC_CHECK(world >= 1 && rank >= 0 && rank < world, "batch loader: rank ", rank, " outside a world of ", world);

@@ -7,6 +7,7 @@
 
 #include "ir/error.h"
 #include "runtime/data/idx.h"
+#include "runtime/data/random.h"
 #include "runtime/data/tokens.h"
 #include "runtime/npy.h"
 
@@ -14,16 +15,17 @@ namespace fc::runtime::data {
 
 int64_t Dataset::size() const {
   if (tokens) return (tokens->size() - 1) / block;  // each window needs block + 1 ids
-  return x.defined() ? x.dim(0) : 0;
+  return x.defined() ? x.dim(0) : y.defined() ? y.dim(0) : 0;
 }
 
 std::vector<int64_t> Dataset::sample_shape() const {
   if (tokens) return {block};
+  if (source) return source->sample_shape();
   if (!x.defined()) return {};
   return std::vector<int64_t>(x.dims().begin() + 1, x.dims().end());
 }
 
-ir::DType Dataset::x_dtype() const { return tokens ? ir::DType::I64 : x.dtype(); }
+ir::DType Dataset::x_dtype() const { return tokens ? ir::DType::I64 : source ? ir::DType::F32 : x.dtype(); }
 ir::DType Dataset::y_dtype() const { return tokens ? ir::DType::I64 : y.dtype(); }
 
 void Dataset::slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_out) const {
@@ -51,13 +53,6 @@ void Dataset::slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_o
   };
   x_out = rows(x);
   y_out = rows(y);
-}
-
-uint64_t splitmix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 namespace {
@@ -124,17 +119,6 @@ void normalize_in_place(ir::Tensor& x, const Normalize& norm) {
     }
 }
 
-// Uniform in [0, bound) without modulo bias: draws below 2^64 mod bound are rejected, leaving a
-// range whose size is a multiple of bound. (std::uniform_int_distribution's algorithm is
-// implementation-defined, so orders would differ between standard libraries.)
-uint64_t uniform_below(std::mt19937_64& gen, uint64_t bound) {
-  const uint64_t reject_below = (0 - bound) % bound;  // 2^64 mod bound
-  for (;;) {
-    uint64_t r = gen();
-    if (r >= reject_below) return r % bound;
-  }
-}
-
 }  // namespace
 
 Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
@@ -163,17 +147,6 @@ Dataset load_token_dataset(const std::string& path, const std::string& dtype, in
   FC_CHECK(ds.tokens->size() > block, path, ": ", ds.tokens->size(), " token ids hold no window of block_size ", block,
            " + 1");
   return ds;
-}
-
-Dataset load_train_set(const Recipe& r) {
-  if (r.data_format == "tokens") return load_token_dataset(r.train_tokens, r.token_dtype, r.block_size);
-  return load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
-}
-
-Dataset load_test_set(const Recipe& r) {
-  if (r.data_format == "tokens")
-    return r.test_tokens.empty() ? Dataset{} : load_token_dataset(r.test_tokens, r.token_dtype, r.block_size);
-  return r.test_x.empty() ? Dataset{} : load_dataset(r.data_format, r.test_x, r.test_y, r.normalize);
 }
 
 void check_vocabulary(const Dataset& ds, int64_t vocab) {

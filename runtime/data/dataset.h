@@ -16,9 +16,23 @@ namespace fc::runtime::data {
 
 class TokenFile;
 
+// Samples made on demand rather than held in memory (decoded, augmented images: image_folder.h).
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual std::vector<int64_t> sample_shape() const = 0;
+  // Writes samples indices[0 .. n) into out (f32 [n, ...sample_shape]); a random augmentation is a
+  // function of (seed, epoch, sample index) only.
+  virtual void fill(const int64_t* indices, int64_t n, uint64_t seed, int64_t epoch, float* out) const = 0;
+  // Images skipped so far as unreadable (when listing the folder and when decoding).
+  virtual int64_t skipped() const = 0;
+};
+
 struct Dataset {
-  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W]) or i64 ids [N, ...]
+  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W]) or i64 ids [N, ...]; undefined when `source` makes samples
   ir::Tensor y;  // i64 [N] class labels or [N, ...] per-position labels, or f32 [N, ...] regression targets
+  std::shared_ptr<const SampleSource> source;  // set instead of x for training image folders
+  std::vector<std::string> classes;            // class names by label (image folders), else empty
   // Format "tokens" (tokens.h): x and y stay undefined; samples are windows of `block` ids read from
   // the mapped file, sample i the non-overlapping window at offset i * block (evaluation's walk;
   // training draws its own offsets).
@@ -30,19 +44,12 @@ struct Dataset {
   ir::DType x_dtype() const;                  // i64 for tokens
   ir::DType y_dtype() const;                  // i64 for tokens
   bool is_tokens() const { return tokens != nullptr; }
-  // Samples [first, first + n) in order: x [n, ...], y [n, ...].
+  // Samples [first, first + n) in order: x [n, ...], y [n, ...] (not for a `source`).
   void slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_out) const;
 };
 
-// The recipe's training or test set in its format; the test set is empty when the recipe has none.
-Dataset load_train_set(const Recipe& r);
-Dataset load_test_set(const Recipe& r);
-
 // A token corpus as a dataset of windows of `block` ids (tokens.h); throws fc::Error naming the file.
 Dataset load_token_dataset(const std::string& path, const std::string& dtype, int64_t block);
-
-// One step of splitmix64 (Steele et al.): the mixing function behind every data order here.
-uint64_t splitmix64(uint64_t z);
 
 // Throws fc::Error naming the file on a missing/corrupt/truncated file, label/image count mismatch,
 // or labels neither int64 (int32 .npy labels are widened) nor float32, and naming the key when `normalize` has

@@ -11,6 +11,7 @@
 
 #include "ir/error.h"
 #include "runtime/data/dataset.h"
+#include "runtime/data/random.h"
 #include "runtime/npy.h"
 
 namespace fc::runtime::data {

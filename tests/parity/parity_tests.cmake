@@ -56,6 +56,26 @@ foreach(variant nesterov dampening)
   set_tests_properties(train_parity_fashion_cnn_sgd_${variant} PROPERTIES LABELS parity TIMEOUT 900)
 endforeach()
 
+# The layer-wise large-batch optimizers (LARS, LAMB) against their PyTorch references
+# (tests/parity/layerwise_optim.py): an MLP, LeNet-5, and the Fashion CNN with BatchNorm (whose 1-D
+# scales and shifts, and every bias, are excluded from the trust ratio), also on 2 ranks.
+foreach(model mlp lenet5 fashion_cnn)
+  foreach(opt lars lamb)
+    add_test(NAME train_parity_${model}_${opt}
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer ${opt}
+                     --batch 4 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/${model}_${opt})
+    set_tests_properties(train_parity_${model}_${opt} PROPERTIES LABELS parity TIMEOUT 900)
+  endforeach()
+endforeach()
+foreach(opt lars lamb)
+  add_test(NAME train_parity_fashion_cnn_${opt}_np2
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer ${opt}
+                   --batch 8 --ranks 2 --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_${opt}_np2)
+  set_tests_properties(train_parity_fashion_cnn_${opt}_np2 PROPERTIES LABELS parity TIMEOUT 900
+                       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+endforeach()
+
 # Data-parallel equivalence: the same recipe (synchronised BatchNorm, global batch 12) on 2, 3 and 4
 # MPI ranks ends with the weights PyTorch computes training the whole batch in one process.
 foreach(ranks 2 3 4)

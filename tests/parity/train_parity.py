@@ -50,7 +50,7 @@ Language models (models.TOKEN_VOCAB: GPT-style) read int64 token ids [N, T] and 
 their labels are [N, T] and the loss is the mean over every position (F.cross_entropy of the logits
 flattened to [N*T, V]).
 
-usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4] [--no-pin]
+usage: train_parity.py MODEL --optimizer sgd|adamw|lars|lamb --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4] [--no-pin]
        [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
        [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR] [--clip MAX_NORM]
 
@@ -80,6 +80,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import models  # noqa: E402
 from workdir import remove_after_pass  # noqa: E402
+import layerwise_optim  # noqa: E402  (reference LARS and LAMB, next to this file)
 
 
 def strip_dropout(m):
@@ -116,6 +117,11 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, kinks=None):
     if opt_name == "sgd":
         opt = torch.optim.SGD(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"],
                               dampening=hp["dampening"], nesterov=hp["nesterov"])
+    elif opt_name == "lars":
+        opt = layerwise_optim.Lars(params, lr=hp["lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"],
+                                   trust_coefficient=hp["trust_coefficient"])
+    elif opt_name == "lamb":
+        opt = layerwise_optim.Lamb(params, lr=hp["lr"], weight_decay=hp["weight_decay"], eps=hp["eps"])
     else:
         opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"], eps=hp["eps"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(hp, step, len(xs)))
@@ -307,7 +313,7 @@ def rel(a, b, denom):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
-    ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"])
+    ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw", "lars", "lamb"])
     ap.add_argument("--bin", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--steps", type=int, default=3)
@@ -348,7 +354,10 @@ def main():
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
-    hp = {"lr": 0.01 if a.optimizer == "sgd" else 1e-4, "momentum": 0.9, "weight_decay": a.weight_decay, "eps": 1e-6,
+    # LARS's lr is the global rate its trust ratio scales down (eta ~1e-3), so it is large; LAMB's
+    # step is lr times ||w||, so lr is AdamW's.
+    lr = {"sgd": 0.01, "adamw": 1e-4, "lars": 1.0, "lamb": 1e-3}[a.optimizer]
+    hp = {"lr": lr, "momentum": 0.9, "weight_decay": a.weight_decay, "eps": 1e-6, "trust_coefficient": 0.01,
           "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing,
           "skip_1d_decay": a.skip_1d_decay, "schedule": a.schedule, "warmup": a.warmup, "min_lr": a.min_lr, "clip": a.clip}
 
@@ -424,7 +433,8 @@ steps = {a.steps}
 [optimizer]
 name = "{a.optimizer}"
 lr = {hp['lr']}
-momentum = {hp['momentum'] if a.optimizer == 'sgd' else 0.0}
+momentum = {hp['momentum'] if a.optimizer in ('sgd', 'lars') else 0.0}
+trust_coefficient = {hp['trust_coefficient']}
 nesterov = {'true' if a.nesterov else 'false'}
 dampening = {a.dampening}
 weight_decay = {hp['weight_decay']}

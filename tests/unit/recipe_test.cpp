@@ -251,14 +251,15 @@ TEST_F(RecipeTest, ErrorsNameFileLineAndKey) {
       {"[train]\nseed = -1\n", "7: [train] seed: must be >= 0, got -1"},
       {"[optimizer]\nlr = -0.1\n", "7: [optimizer] lr: must be >= 0, got -0.1"},
       {"[optimizer]\nlr = true\n", "7: [optimizer] lr: expected a number, got boolean"},
-      {"[optimizer]\nname = \"adam\"\n", "7: [optimizer] name: \"adam\" is not one of \"sgd\", \"adamw\""},
+      {"[optimizer]\nname = \"adam\"\n", "7: [optimizer] name: \"adam\" is not one of \"sgd\", \"adamw\", \"lars\", \"lamb\""},
+      {"[optimizer]\ntrust_coefficient = 0\n", "7: [optimizer] trust_coefficient: must be > 0, got 0"},
       {"[optimizer]\nmomentum = -0.5\n", "7: [optimizer] momentum: must be >= 0, got -0.5"},
       {"[optimizer]\nbetas = [0.9]\n", "7: [optimizer] betas: expected [beta1, beta2], got 1 values"},
       {"[optimizer]\nbetas = [0.9, 1.0]\n", "7: [optimizer] betas: beta2 must be in [0, 1), got 1"},
       {"[optimizer]\nbetas = 0.9\n", "7: [optimizer] betas: expected an array, got float"},
       {"[optimizer]\nlrr = 0.1\n",
        "7: [optimizer] lrr: unknown key (expected one of name, lr, momentum, nesterov, dampening, weight_decay, "
-       "weight_decay_skip_1d, clip_grad_norm, betas, eps, scale_lr_with_batch)"},
+       "weight_decay_skip_1d, clip_grad_norm, betas, eps, trust_coefficient, scale_lr_with_batch)"},
       {"[optimizer]\nmomentum = 0.9\n\nnesterov = true\ndampening = 0.1\n",
        "9: [optimizer] nesterov: nesterov momentum requires momentum > 0 and dampening = 0 (as in PyTorch)"},
       {"[optimizer]\nnesterov = true\n",
@@ -429,4 +430,29 @@ TEST(LearningRate, WarmupMultipliesTheSchedule) {
   r.batch_size = 512;
   r.scale_lr_with_batch = 256;
   EXPECT_DOUBLE_EQ(learning_rate(r, 1, 10), 0.72);  // 1.6 * 0.9 * 2/4
+}
+
+TEST_F(RecipeTest, ImageFolderKeys) {
+  const std::string p = (dir_ / "train.toml").string();
+  fs::create_directories(dir_ / "images" / "train");
+  const std::string head = "[model]\npath = \"model.onnx\"\n[data]\nformat = \"image_folder\"\n";
+  Recipe r = load_recipe(write(head + "train_dir = \"images/train\"\nimage_size = 224\naugment = \"imagenet\"\n"
+                                      "loader_threads = 3\n[optimizer]\nname = \"lars\"\ntrust_coefficient = 0.02\n"));
+  EXPECT_EQ(r.data_format, "image_folder");
+  EXPECT_EQ(r.train_dir, in_dir("images/train"));
+  EXPECT_TRUE(r.test_dir.empty());
+  EXPECT_EQ(r.image_size, 224);
+  EXPECT_EQ(r.augment, "imagenet");
+  EXPECT_EQ(r.loader_threads, 3);
+  EXPECT_EQ(r.optimizer, "lars");
+  EXPECT_EQ(r.trust_coefficient, 0.02);
+  EXPECT_EQ(error_of(head + "image_size = 224\n"), p + ":3: [data] train_dir: required by format = \"image_folder\"");
+  EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\n"),
+            p + ":3: [data] image_size: required by format = \"image_folder\"");
+  EXPECT_EQ(error_of(head + "train_dir = \"images/val\"\nimage_size = 224\n"),
+            p + ":5: [data] train_dir: folder not found: " + in_dir("images/val"));
+  EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\nimage_size = 224\naugment = \"autoaugment\"\n"),
+            p + ":7: [data] augment: \"autoaugment\" is not one of \"imagenet\", \"none\"");
+  EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\nimage_size = 0\n"),
+            p + ":6: [data] image_size: must be > 0, got 0");
 }
