@@ -37,8 +37,13 @@ Losses (--loss): cross_entropy (fcc adds F.cross_entropy to the model), mse (fcc
 float targets), graph (the model is exported with F.cross_entropy inside it, as ONNX
 SoftmaxCrossEntropyLoss, and fcc trains with that loss as it is).
 
+--opset N exports at that opset (default 17; at 9-13 BatchNormalization's training form has five
+outputs and no training_mode). --onnx FILE trains FILE (e.g. a PyTorch 2.x export under
+tests/fixtures/torch2) instead of an export: PyTorch trains MODEL with FILE's weights
+(run_parity.load_onnx_weights).
+
 usage: train_parity.py MODEL --optimizer sgd|adamw --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4]
-       [--loss cross_entropy|mse|graph] [--ranks N]
+       [--loss cross_entropy|mse|graph] [--ranks N] [--opset N | --onnx FILE]
 """
 import argparse
 import copy
@@ -57,6 +62,7 @@ from torch.overrides import TorchFunctionMode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import models  # noqa: E402
+from run_parity import load_onnx_weights  # noqa: E402
 from workdir import remove_after_pass  # noqa: E402
 
 
@@ -175,13 +181,20 @@ def main():
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
+    ap.add_argument("--opset", type=int, default=17, help="the opset to export at")
+    ap.add_argument("--onnx", help="train this ONNX file (MODEL's architecture, its weights) instead of an export")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     torch.set_num_threads(1)
     w = lambda n: os.path.join(a.workdir, n)  # noqa: E731
+    onnx_path = os.path.abspath(a.onnx) if a.onnx else w("model.onnx")
 
     model, shape = models.build(a.model)
     strip_dropout(model)
+    if a.onnx:
+        if a.loss == "graph":
+            sys.exit("--onnx trains the file's own graph: use --loss cross_entropy or mse")
+        load_onnx_weights(model, onnx_path, a.opset)
     # Biases initialised to exactly zero (SqueezeNet, GoogLeNet) make a ReLU's input equal to a
     # bias of ~1e-12 wherever its input is all zeros, and the sign of that number (a kink) then
     # differs between any two float implementations. Random biases keep the comparison about
@@ -189,7 +202,7 @@ def main():
     with torch.no_grad():
         gb = torch.Generator().manual_seed(11)
         for pname, p in model.named_parameters():
-            if pname.endswith("bias") and not p.any():
+            if pname.endswith("bias") and not p.any() and not a.onnx:
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
@@ -225,15 +238,18 @@ def main():
     np.save(w("x.npy"), x)
     np.save(w("y.npy"), y)
     export_model = copy.deepcopy(model)
-    if a.loss == "graph":
+    if a.onnx:
+        pass
+    elif a.loss == "graph":
         scores = export_model.forward
         export_model.forward = lambda x, y: F.cross_entropy(scores(x), y)
         torch.onnx.export(export_model, (torch.from_numpy(x[:a.batch]), torch.from_numpy(y[:a.batch])),
-                          w("model.onnx"), opset_version=17, input_names=["input", "labels"], output_names=["loss"],
+                          w("model.onnx"), opset_version=a.opset, input_names=["input", "labels"],
+                          output_names=["loss"],
                           dynamic_axes={"input": {0: "batch"}, "labels": {0: "batch"}},
                           training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
     else:
-        torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=17,
+        torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=a.opset,
                           input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                           training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
@@ -241,14 +257,14 @@ def main():
     # what gets written: start PyTorch from exactly the exported initializers.
     import onnx
     from onnx import numpy_helper
-    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(w("model.onnx")).graph.initializer}
+    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(onnx_path).graph.initializer}
     with torch.no_grad():
         for name, t in model.state_dict().items():
             if name in inits and t.dtype.is_floating_point:
                 t.copy_(torch.from_numpy(inits[name].copy()))
     with open(w("recipe.toml"), "w") as f:
         f.write(f"""[model]
-path = "model.onnx"
+path = "{onnx_path}"
 {'loss = "mse"' if a.loss == "mse" else ''}
 [data]
 format = "npy"
