@@ -62,15 +62,17 @@ int cmd_infer(const std::vector<std::string>& argv) {
   FC_CHECK(args.has("--output"), "fcrun infer: --output FILE.npy is required");
   const std::string model_path = args.positionals()[0];
 
-  // NAME ("" = the only data input) and value of each --input. Named inputs of at most one dimension
-  // and few elements (a Reshape shape, Slice starts, Clip bounds given as graph inputs) are bound at
-  // import: the plan is specialised on their values.
+  // NAME ("" = the only data input) and value of each --input. The model is imported for exactly
+  // these inputs: their shapes replace the declared ones (shape computations fold), and named inputs
+  // of at most one dimension and few elements (a Reshape shape, Slice starts, Clip bounds given as
+  // graph inputs) are bound by value too.
   std::vector<std::pair<std::string, ir::Tensor>> given;
   frontend::ImportOptions options;
   for (const std::string& spec : args.all("--input")) {
     auto eq = spec.find('=');
     std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
     ir::Tensor t = runtime::load_npy(eq == std::string::npos ? spec : spec.substr(eq + 1));
+    options.given_types[name] = t.type();
     if (!name.empty() && t.rank() <= 1 && t.numel() <= frontend::kMaxFoldElements) options.bound_inputs[name] = t;
     given.emplace_back(name, std::move(t));
   }

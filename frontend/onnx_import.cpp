@@ -66,18 +66,25 @@ bool supported(const std::string& op, int opset) {
   return s && s->onnx_version_at(opset) > 0;
 }
 
-// Opsets outside [kOldestOnnxOpset, kNewestOnnxOpset] are refused at the first node, naming it:
-// older ones lack numpy broadcasting, and of newer ones we cannot know what changed.
+// Opsets above kNewestOnnxOpset are refused at the first node, naming it: of newer ones we cannot
+// know what changed. Below kOldestOnnxOpset a node is read when its op is the same there as at
+// kOldestOnnxOpset (its version table says so: Selu at opset 6, GlobalAveragePool at 1); an op that
+// changed since (Add before numpy broadcasting) is refused, naming the node.
 void check_opset(const LoadedModel& m, const onnx::NodeProto& n, const std::string& node_name) {
-  if (m.opset < ir::kOldestOnnxOpset)
-    fail(m.path, ": ", n.op_type(), " node '", node_name, "': ONNX opset ", m.opset, " is older than ",
-         ir::kOldestOnnxOpset, ", the oldest supported (opsets ", ir::kOldestOnnxOpset, " to ", ir::kNewestOnnxOpset,
-         "); convert the model with onnx.version_converter");
   if (m.opset > ir::kNewestOnnxOpset)
     fail(m.path, ": ", n.op_type(), " node '", node_name, "': ONNX opset ", m.opset, " is newer than ",
          ir::kNewestOnnxOpset, ", the newest supported, and its changes to ops are not known here (opsets ",
          ir::kOldestOnnxOpset, " to ", ir::kNewestOnnxOpset, "); export or convert the model to opset ",
          ir::kNewestOnnxOpset);
+  if (m.opset >= ir::kOldestOnnxOpset) return;
+  const ir::OpSchema* s = ir::OpRegistry::global().find(n.op_type(), "");
+  if (s && s->onnx_version_at(m.opset) > 0 && s->onnx_version_at(m.opset) == s->onnx_version_at(ir::kOldestOnnxOpset))
+    return;
+  fail(m.path, ": ", n.op_type(), " node '", node_name, "': ONNX opset ", m.opset, " is older than ",
+       ir::kOldestOnnxOpset, ", the oldest supported (opsets ", ir::kOldestOnnxOpset, " to ", ir::kNewestOnnxOpset,
+       "; older ones only for ops unchanged since), and ", n.op_type(),
+       s && s->onnx_version_at(m.opset) > 0 ? " changed after it" : " is not an op of it",
+       "; convert the model with onnx.version_converter");
 }
 
 // Reports unsupported ops before the ONNX checker (whose message for an unknown op is less
@@ -154,6 +161,8 @@ class Importer {
   void add_inputs(const onnx::GraphProto& gp, ir::Graph& g, ImportState& st) {
     std::string batch_name;
     bool first = true;
+    size_t data_inputs = 0;
+    for (const auto& vi : gp.input()) data_inputs += !initializers_.count(vi.name());
     for (const auto& vi : gp.input()) {
       if (initializers_.count(vi.name())) continue;
       const auto& tt = vi.type().tensor_type();
@@ -162,11 +171,15 @@ class Importer {
       ir::TensorType t = detail::type_from_onnx(vi.type());
       FC_CHECK(t.dtype != ir::DType::Undefined, path_, ": input '", vi.name(), "' has element type ",
                detail::onnx_type_name(tt.elem_type()), ", which is not supported");
+      const ir::TensorType* given = nullptr;
+      if (auto it = options_.given_types.find(vi.name()); it != options_.given_types.end()) given = &it->second;
+      if (auto it = options_.given_types.find(""); it != options_.given_types.end() && data_inputs == 1)
+        given = &it->second;
       if (auto b = options_.bound_inputs.find(vi.name()); b != options_.bound_inputs.end()) {
-        FC_CHECK(b->second.dtype() == t.dtype && b->second.rank() == t.rank(), path_, ": input '", vi.name(),
-                 "' is declared ", ir::to_string(t), ", the value given is ", ir::to_string(b->second.type()));
-        t = b->second.type();
         st.set_known(vi.name(), SymTensor::from_tensor(b->second));
+        specialise(t, b->second.type(), vi.name(), first && options_.symbolic_batch);
+      } else if (given) {
+        specialise(t, *given, vi.name(), first && options_.symbolic_batch);
       } else if (options_.symbolic_batch) {
         if (first && t.rank() > 0) {
           if (!t.dims[0].symbol.empty()) batch_name = t.dims[0].symbol;
@@ -177,6 +190,20 @@ class Importer {
       }
       first = false;
       g.inputs.push_back(g.add_value(vi.name(), std::move(t)));
+    }
+  }
+
+  // The declared type `t` of input `name` becomes the type of the value given for it. A fixed dim 0
+  // of the data input (`batch_dim`) is the batch: a different size given stays the batch symbol
+  // (the file's declarations of that size elsewhere are not contradicted).
+  void specialise(ir::TensorType& t, const ir::TensorType& given, const std::string& name, bool batch_dim) {
+    FC_CHECK(given.dtype == t.dtype && given.rank() == t.rank(), path_, ": input '", name, "' is declared ",
+             ir::to_string(t), ", the value given is ", ir::to_string(given));
+    for (size_t i = 0; i < t.rank(); ++i) {
+      bool batch = i == 0 && batch_dim && t.dims[0].is_known() && t.dims[0] != given.dims[0];
+      FC_CHECK(!t.dims[i].is_known() || t.dims[i] == given.dims[i] || batch, path_, ": input '", name,
+               "' is declared ", ir::to_string(t), ", the value given is ", ir::to_string(given));
+      t.dims[i] = batch ? ir::Dim::sym(options_.batch_symbol) : given.dims[i];
     }
   }
 

@@ -22,6 +22,10 @@ struct ImportOptions {
   // Clip bounds, ...) becomes an attribute as an initializer would. A different value later means a
   // new import, never a wrong answer.
   std::map<std::string, ir::Tensor> bound_inputs;
+  // Types of graph inputs to specialise on (`fcrun infer` passes those of the tensors it is given;
+  // key "" = the only data input): they replace the declared dims, and shape computations over them
+  // fold to constants. Rank and element type must be the declared ones.
+  std::map<std::string, ir::TensorType> given_types;
 };
 
 // Throws fc::Error with a one-line message naming the file and, where relevant, the node, op type

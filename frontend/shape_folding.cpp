@@ -1,7 +1,7 @@
 // Symbolic evaluation of shape chains at import (see shape_folding.h). Each op is evaluated on
 // rank-0/rank-1 SymTensors: elements are SymElems, so the batch symbol flows through Shape ->
 // Gather -> Unsqueeze -> Concat -> Reshape unchanged, and arithmetic keeps a symbol only where the
-// result is provably that symbol (N + 0, N * 1, N / 1, Max(N, N)); anything else involving a symbol
+// result is provably that symbol (N + 0, N * 1, N / 1, Max(N, 0)); anything else involving a symbol
 // becomes unknown. Equal / Not / Where evaluate what is known (a symbol equals itself), which is how
 // exporters spell `expand(n, -1, -1)`: Where(Equal(shape, -1), 1, shape).
 #include "frontend/shape_folding.h"
@@ -328,7 +328,7 @@ SymTensor SymTensor::from_elems(DType dtype, std::vector<int64_t> dims, std::vec
 bool is_shape_fold_op(const std::string& op) {
   static const char* const kOps[] = {"Shape", "Constant", "Identity", "Gather", "Unsqueeze", "Squeeze", "Concat",
                                      "Cast",  "Slice",    "Add",      "Sub",    "Mul",       "Div",     "Reshape",
-                                     "Equal", "Not",      "Where",    "Max",    "Min",       "ConstantOfShape"};
+                                     "Equal", "Not",      "Where",    "Max",    "Min",       "ConstantOfShape", "Size", "Neg"};
   return std::find(std::begin(kOps), std::end(kOps), op) != std::end(kOps);
 }
 
@@ -336,6 +336,10 @@ std::optional<std::vector<SymTensor>> fold_shape_node(const ir::Node& n, const s
                                                       const std::vector<ir::TensorType>& types) {
   if (!n.domain.empty() || !is_shape_fold_op(n.op)) return std::nullopt;
   if (n.op == "Shape") return types.empty() ? std::nullopt : fold_shape(n, types[0]);
+  if (n.op == "Size") {  // the element count, once every dim is known
+    if (types.empty() || !types[0].is_concrete()) return std::nullopt;
+    return one(SymTensor::from_tensor(Tensor::scalar<int64_t>(static_cast<int64_t>(types[0].numel()))));
+  }
   if (n.op == "Constant") {
     auto it = n.attrs.find("value");
     if (it == n.attrs.end() || !std::holds_alternative<Tensor>(it->second)) return std::nullopt;
@@ -360,6 +364,10 @@ std::optional<std::vector<SymTensor>> fold_shape_node(const ir::Node& n, const s
   if (n.op == "Squeeze") return fold_squeeze(n, *ins[0]);
   if (n.op == "Slice") return fold_slice(n, *ins[0]);
   if (n.op == "Reshape") return fold_reshape(n, *ins[0]);
+  if (n.op == "Neg")
+    return fold_elementwise(n, ins, ins[0]->dtype, [](const std::vector<SymElem>& a) {
+      return a[0].is_known ? SymElem::known(-a[0].value) : SymElem{};
+    });
   if (n.op == "Not") {
     if (ins[0]->dtype != DType::Bool) return std::nullopt;
     return fold_elementwise(n, ins, DType::Bool, [](const std::vector<SymElem>& a) {
