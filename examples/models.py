@@ -99,6 +99,25 @@ class TinyBNCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class TinyBlock(nn.Module):
+    """A transformer-style MLP block over [N, 5, 8] tokens (LayerNorm, GELU, mean, split/concat), small
+    enough to commit as an ONNX fixture (tests/fixtures/torch2): PyTorch 2.x exports GELU as opset 20's
+    Gelu and the reductions and Split with their opset-18 inputs."""
+
+    def __init__(self, num_classes=4):
+        super().__init__()
+        self.inp = nn.Linear(8, 16)
+        self.norm = nn.LayerNorm(16)
+        self.act = nn.GELU()
+        self.out = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        h = self.act(self.norm(self.inp(x)))
+        h = h - h.mean(dim=-1, keepdim=True)
+        a, b = h.split([10, 6], dim=-1)
+        return self.out(torch.cat([b, a], dim=-1)).mean(dim=1)
+
+
 def _tv(name, **kw):
     # Imported on use: the fixture exporter (tests/fixtures/torch2) runs in a venv without torchvision.
     return lambda: getattr(__import__("torchvision").models, name)(weights=None, **kw)
@@ -111,6 +130,7 @@ MODELS = {
     "fashion_cnn": (FashionCNN, (1, 28, 28)),
     "tiny_mlp": (TinyMLP, (1, 12, 12)),
     "tiny_bn_cnn": (TinyBNCNN, (1, 12, 12)),
+    "tiny_block": (TinyBlock, (5, 8)),
     "nin": (NiN, (3, 64, 64)),
     "squeezenet1_0": (_tv("squeezenet1_0"), (3, 64, 64)),
     "squeezenet1_1": (_tv("squeezenet1_1"), (3, 64, 64)),

@@ -8,6 +8,7 @@
 // Gradient rules follow PyTorch's formulas: a one-pass fc.<Op>Grad(dy, x or y) kernel
 // (ir/ops/elementwise_grads.cpp) where the formula needs more than one forward op, otherwise the
 // forward ops themselves (Exp: dy * y, Log: dy / x, Neg: -dy). Floor, Ceil and Not have none.
+// Gelu (opset 20, what PyTorch 2.x exports nn.GELU as) is PyTorch's F.gelu in both approximations.
 #include <map>
 #include <optional>
 #include <string>
@@ -75,6 +76,11 @@ GradFn forward_op_grad(const char* op, std::optional<Saved> saved) {
   };
 }
 
+// dx = fc.GeluGrad(dy, x) {approximate}.
+std::vector<Value*> gelu_grad(GradBuilder& b) {
+  return {b.emit1("GeluGrad", {b.dy(0), b.x(0)}, {{"approximate", b.node().attr_string("approximate")}}, "fc")};
+}
+
 std::vector<UnaryDef> unary_defs() {
   return {
       {"LeakyRelu", {1, 6,  16}, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x",
@@ -90,6 +96,8 @@ std::vector<UnaryDef> unary_defs() {
        "max(0, min(1, alpha * x + beta))", fused_grad("HardSigmoidGrad", Saved::X, {"alpha", "beta"})},
       {"HardSwish", {14}, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
       {"Erf", {9, 13}, 8, {}, kF32, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
+      {"Gelu", {20}, 10, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, kF32,
+       "x * Phi(x) (approximate = \"none\": erf; \"tanh\": PyTorch's tanh approximation)", gelu_grad},
       {"Sqrt", {1, 6,  13}, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},
       {"Exp", {1, 6,  13}, 4, {}, kF32, "e^x", forward_op_grad("Mul", Saved::Y)},
       {"Log", {1, 6,  13}, 4, {}, kF32, "natural logarithm", forward_op_grad("Div", Saved::X)},

@@ -40,7 +40,7 @@ set_tests_properties(parity_vit_b_32_op17 PROPERTIES LABELS parity TIMEOUT 600)
 # external data; export_fixtures.py there regenerates them): fcc inspect, fcrun infer and training
 # against Debian's PyTorch running the same module with the file's weights.
 set(FC_TORCH2_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/torch2)
-foreach(fixture tiny_mlp tiny_bn_cnn tiny_bn_cnn_noopt)
+foreach(fixture tiny_mlp tiny_bn_cnn tiny_bn_cnn_noopt tiny_block)
   string(REPLACE "_noopt" "" model ${fixture})
   add_test(NAME parity_torch2_${fixture}_op20
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py ${model} 20

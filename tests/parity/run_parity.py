@@ -33,11 +33,12 @@ def run(cmd):
     return r.stdout
 
 
-def load_onnx_weights(model, path, opset):
+def load_onnx_weights(model, path, opset):  # -> {state name: (initializer name, transposed)}
     """Makes `model` compute what the ONNX file `path` computes: its initializers (external data
     included) are copied into the state dict by name, and a BatchNorm the exporter folded into the
     convolution before it (no initializer of that name) becomes an Identity, the folded weights doing
-    its work. Every other floating-point state tensor must be in the file."""
+    its work. Every other floating-point state tensor must be in the file, by name or (a 2-D weight)
+    transposed under another name, equal to the seeded model's."""
     import onnx
     from onnx import numpy_helper
     m = onnx.load(path)
@@ -45,6 +46,7 @@ def load_onnx_weights(model, path, opset):
     if found != [opset]:
         sys.exit(f"FAIL: {path} has opset {found}, expected {opset}")
     inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    names = {}
     for name, mod in list(model.named_modules()):
         if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm) and name + ".running_mean" not in inits:
             parent, _, leaf = name.rpartition(".")
@@ -53,9 +55,18 @@ def load_onnx_weights(model, path, opset):
         for name, t in model.state_dict().items():
             if not t.dtype.is_floating_point:
                 continue
-            if name not in inits:
-                sys.exit(f"FAIL: {path} has no initializer '{name}'")
-            t.copy_(torch.from_numpy(inits[name].copy()))
+            if name in inits:
+                t.copy_(torch.from_numpy(inits[name].copy()))
+                names[name] = (name, False)
+                continue
+            # PyTorch 2.x stores a Linear's weight pre-transposed for MatMul under a name of its own
+            # ("val_0"): the seeded weight, transposed, must be one of the initializers.
+            same = [n for n, v in inits.items()
+                    if t.dim() == 2 and v.shape == t.T.shape and np.array_equal(v, t.T.numpy())]
+            if not same:
+                sys.exit(f"FAIL: {path} has no initializer '{name}' (nor its transpose)")
+            names[name] = (same[0], True)
+    return names
 
 
 def main():

@@ -188,13 +188,14 @@ def main():
     torch.set_num_threads(1)
     w = lambda n: os.path.join(a.workdir, n)  # noqa: E731
     onnx_path = os.path.abspath(a.onnx) if a.onnx else w("model.onnx")
+    onnx_names = {}  # state name -> (initializer name, stored transposed), where they differ
 
     model, shape = models.build(a.model)
     strip_dropout(model)
     if a.onnx:
         if a.loss == "graph":
             sys.exit("--onnx trains the file's own graph: use --loss cross_entropy or mse")
-        load_onnx_weights(model, onnx_path, a.opset)
+        onnx_names = load_onnx_weights(model, onnx_path, a.opset)
     # Biases initialised to exactly zero (SqueezeNet, GoogLeNet) make a ReLU's input equal to a
     # bias of ~1e-12 wherever its input is all zeros, and the sign of that number (a kink) then
     # differs between any two float implementations. Random biases keep the comparison about
@@ -323,8 +324,12 @@ sync_batchnorm = true
         for key, v in errors(*torch_run(model, xs, ys, a.optimizer, hp, torch.float32, a.loss, jitter)).items():
             ref[key] = max(ref.get(key, 0.0), v)
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
-    ours = errors(ours_loss, {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in gnames},
-                  {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in snames})
+    def dumped(kind, n):
+        onnx_name, transposed = onnx_names.get(n, (n, False))
+        v = np.load(os.path.join(dump, kind, onnx_name + ".npy")).astype(np.float64)
+        return v.T if transposed else v
+
+    ours = errors(ours_loss, {n: dumped("grad", n) for n in gnames}, {n: dumped("state", n) for n in snames})
 
     failures = []
     def judge(kind, name, factor=10, floor=0.0):
