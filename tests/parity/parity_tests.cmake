@@ -35,6 +35,12 @@ add_test(NAME parity_vit_b_32_op17
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py vit_b_32 17
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/vit_b_32_op17)
 set_tests_properties(parity_vit_b_32_op17 PROPERTIES LABELS parity TIMEOUT 600)
+# ... and trains (the class token's Gather and Expand in the gradient), 3 SGD steps at batch 2; alone,
+# as the other large models: the run peaks at ~8.7 GB (PyTorch fp32 and fp64 copies of 88M parameters).
+add_test(NAME train_parity_vit_b_32_sgd
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py vit_b_32 --optimizer sgd --batch 2
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/vit_b_32_sgd)
+set_tests_properties(train_parity_vit_b_32_sgd PROPERTIES LABELS parity TIMEOUT 900 RUN_SERIAL TRUE)
 
 # PyTorch 2.x's default (dynamo) exports, committed under tests/fixtures/torch2 (opset 20, weights as
 # external data; export_fixtures.py there regenerates them): fcc inspect, fcrun infer and training
