@@ -186,6 +186,14 @@ void normalize_softmax_cross_entropy_loss(Rule& r) {
            " are not supported (only [N, C])");
   FC_CHECK(r.out.inputs[1]->type.dtype == DType::I64, r.desc, ": labels '", r.out.inputs[1]->name,
            "' must be int64, got ", ir::dtype_name(r.out.inputs[1]->type.dtype));
+  // Labels given as a graph input with the file's fixed batch size (an export without dynamic axes)
+  // follow the scores' batch, as the data input's dim 0 does.
+  ir::Value* labels = r.out.inputs[1];
+  const auto& graph_inputs = r.st.g.inputs;
+  const Dim& batch = r.input_dims(0)[0];
+  if (std::find(graph_inputs.begin(), graph_inputs.end(), labels) != graph_inputs.end() && labels->type.rank() == 1 &&
+      labels->type.dims[0].is_known() && !batch.is_known() && !batch.symbol.empty())
+    labels->type.dims[0] = batch;
   std::string reduction = "mean";
   if (auto it = r.out.attrs.find("reduction"); it != r.out.attrs.end()) reduction = std::get<std::string>(it->second);
   FC_CHECK(reduction == "mean" || reduction == "sum", r.desc, ": reduction '", reduction,

@@ -108,6 +108,10 @@ TEST(FrontendOpsets, GraphInputsKeepTheirDeclaredDims) {
   EXPECT_EQ(to_string(gemm.value("b")->type), "f32[4,5]");
   EXPECT_EQ(to_string(gemm.value("c")->type), "f32[1,5]");
   EXPECT_EQ(to_string(gemm.value("y")->type), "f32[N,5]");
+  // Labels of a loss exported with a fixed batch follow the data's batch.
+  Graph loss = frontend::import_onnx(fixture("loss_fixed_batch.onnx"));
+  EXPECT_EQ(to_string(loss.value("x")->type), "f32[N,3]");
+  EXPECT_EQ(to_string(loss.value("labels")->type), "i64[N]");
   Graph conv = frontend::import_onnx(fixture("conv_w_input.onnx"));
   EXPECT_EQ(to_string(conv.value("w")->type), "f32[1,1,3,3]");
   EXPECT_EQ(to_string(conv.value("y")->type), "f32[N,1,3,3]");
