@@ -28,22 +28,6 @@ std::vector<TensorType> gather_infer(const InferContext& ctx) {
   return {TensorType(data.dtype, out)};
 }
 
-// dData = fc.GatherGrad(dy, indices, data) {axis}: data's shape, zero except where rows were taken;
-// a row taken several times gets the sum of its gradients. `data` gives only the shape.
-std::vector<Value*> gather_gradient(GradBuilder& b) {
-  std::vector<Value*> d(2);  // none for the indices
-  d[0] = b.emit1("GatherGrad", {b.dy(0), b.x(1), b.x(0)}, {{"axis", b.node().attr_int("axis")}}, "fc");
-  return d;
-}
-
-std::vector<TensorType> gather_grad_infer(const InferContext& ctx) {
-  const TensorType& dy = ctx.in(0);
-  const TensorType& data = ctx.in(2);
-  FC_CHECK(dy.dtype == data.dtype, ctx.node.describe(), ": dy is ", dtype_name(dy.dtype), ", data is ",
-           dtype_name(data.dtype));
-  return {data};
-}
-
 std::vector<TensorType> cast_infer(const InferContext& ctx) {
   return {TensorType(cast_target(ctx.node), ctx.in(0).dims)};
 }
@@ -123,18 +107,6 @@ FC_REGISTER_OP(OpSchema{
     .infer = gather_infer,
     .cost = movement_cost,
     .doc = "take entries of data along axis at indices (negative indices count from the end)",
-    .gradient = gather_gradient,
-});
-
-FC_REGISTER_OP(OpSchema{
-    .name = "GatherGrad",
-    .domain = "fc",
-    .min_inputs = 3,
-    .max_inputs = 3,
-    .attrs = {{"axis", AttrKind::Int, Attribute{int64_t{0}}}},
-    .infer = gather_grad_infer,
-    .cost = movement_cost,
-    .doc = "gradient of Gather: dy's rows added into zeros of data's shape at the indices",
 });
 
 FC_REGISTER_OP(OpSchema{

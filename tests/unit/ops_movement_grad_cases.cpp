@@ -26,10 +26,6 @@ void add_movement_grad_cases(std::vector<GradCase>& cases) {
       {{"axis", int64_t{1}}, {"split", Ints{1, 4}}}, 2, {1});
   one("Expand [3,1] to [2,3,4]", "Expand", {random_tensor({3, 1}, 413)}, {{"shape", Ints{2, 3, 4}}});
   one("Cast f32 to f32", "Cast", {random_tensor({3}, 414)}, {{"to", std::string("f32")}});
-  one("Gather axis 1, indices repeated and negative", "Gather",
-      {random_tensor({3, 4, 2}, 415), ir::Tensor::from_vector<int64_t>({2, 2}, {1, 3, 1, -1})}, {{"axis", int64_t{1}}});
-  one("Gather scalar index (ViT's class token)", "Gather",
-      {random_tensor({2, 3, 4}, 416), ir::Tensor::scalar<int64_t>(0)}, {{"axis", int64_t{1}}});
 }
 
 }  // namespace fc::test

@@ -16,34 +16,21 @@ namespace {
 using Ins = std::vector<const Tensor*>;
 using Outs = std::vector<Tensor>;
 
-// Gather's view of data: [outer, n, inner] around axis, and the m indices, checked and wrapped
-// (negative ones count from the end) before any copying.
-struct GatherLayout {
-  int64_t n, outer, inner, m;
-  std::vector<int64_t> rows;
-  GatherLayout(const KernelSpec& s, const Tensor& data, const Tensor& idx) {
-    const int64_t axis =
-        ir::normalize_axis(s.node.attr_int("axis"), static_cast<int64_t>(data.rank()), s.node.describe());
-    n = data.dim(axis);
-    outer = ir::product(data.dims(), 0, axis);
-    inner = ir::product(data.dims(), axis + 1);
-    rows = idx.to_int64_vector();
-    for (int64_t& i : rows) {
-      FC_CHECK(i >= -n && i < n, s.node.describe(), ": index ", i, " is out of range for axis ", axis, " of size ", n);
-      if (i < 0) i += n;
-    }
-    m = static_cast<int64_t>(rows.size());
-  }
-};
-
 // data: [outer, n, inner] around axis, indices: any shape (m elements) -> y: [outer, m, inner].
 // Indices are checked (and negative ones wrapped) before any copying.
 void gather(const KernelSpec& s, const Ins& in, Outs& out) {
   const Tensor& data = *in[0];
+  const Tensor& idx = *in[1];
   Tensor& y = out[0];
-  const GatherLayout l(s, data, *in[1]);
-  const int64_t n = l.n, outer = l.outer, inner = l.inner, m = l.m;
-  const std::vector<int64_t>& rows = l.rows;
+  const int64_t axis = ir::normalize_axis(s.node.attr_int("axis"), static_cast<int64_t>(data.rank()), s.node.describe());
+  const int64_t n = data.dim(axis);
+  const int64_t outer = ir::product(data.dims(), 0, axis), inner = ir::product(data.dims(), axis + 1);
+  std::vector<int64_t> rows = idx.to_int64_vector();
+  for (int64_t& i : rows) {
+    FC_CHECK(i >= -n && i < n, s.node.describe(), ": index ", i, " is out of range for axis ", axis, " of size ", n);
+    if (i < 0) i += n;
+  }
+  const int64_t m = static_cast<int64_t>(rows.size());
   const size_t row_bytes = static_cast<size_t>(inner) * ir::dtype_size(data.dtype());
   if (row_bytes == 0) return;
   const std::byte* src = static_cast<const std::byte*>(data.raw());
@@ -53,28 +40,6 @@ void gather(const KernelSpec& s, const Ins& in, Outs& out) {
     const int64_t o = k / m, j = k % m;
     std::memcpy(dst + k * row_bytes, src + (o * n + rows[j]) * row_bytes, row_bytes);
   }
-}
-
-// dx: [outer, n, inner] = 0, then dx[o, rows[j], :] += dy[o, j, :], j in order (a repeated index
-// accumulates the same way every run); parallel over `outer` only.
-void gather_grad(const KernelSpec& s, const Ins& in, Outs& out) {
-  const Tensor& dy = *in[0];
-  const Tensor& idx = *in[1];
-  Tensor& dx = out[0];
-  FC_CHECK(dx.dtype() == ir::DType::F32, s.node.describe(), ": only f32 is supported");
-  const GatherLayout l(s, dx, idx);
-  const int64_t n = l.n, outer = l.outer, inner = l.inner, m = l.m;
-  const std::vector<int64_t>& rows = l.rows;
-  float* d = dx.data<float>();
-  const float* g = dy.data<float>();
-  std::fill(d, d + dx.numel(), 0.0f);
-#pragma omp parallel for schedule(static) if (outer * m * inner > kParallelMinElements)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < m; ++j) {
-      float* drow = d + (o * n + rows[j]) * inner;
-      const float* grow = g + (o * m + j) * inner;
-      for (int64_t t = 0; t < inner; ++t) drow[t] += grow[t];
-    }
 }
 
 // y = x converted element by element (convert_element: numpy astype rules).
@@ -151,7 +116,6 @@ class RangeKernel : public Kernel {
 }  // namespace
 
 FC_REGISTER_CPU_FN("Gather", gather);
-FC_REGISTER_CPU_FN_OVERWRITING("fc::GatherGrad", gather_grad);  // it zero-fills itself
 FC_REGISTER_CPU_FN("Cast", cast);
 FC_REGISTER_CPU_FN("Shape", shape);
 FC_REGISTER_CPU_FN("Size", size);
