@@ -17,6 +17,15 @@ bool under_mpi_launcher() {
   return false;
 }
 
+namespace {
+constexpr const char* kStdoutIsTty = "FC_STDOUT_IS_TTY";
+}
+
+bool stdout_is_terminal() {
+  if (const char* v = std::getenv(kStdoutIsTty); v && (v[0] == '0' || v[0] == '1') && !v[1]) return v[0] == '1';
+  return isatty(STDOUT_FILENO) == 1;
+}
+
 void exec_under_mpirun(int ranks, const std::vector<std::string>& fcrun_args,
                        const std::vector<std::string>& mpirun_args) {
   FC_CHECK(ranks >= 1, "fcrun: -n ", ranks, ": need at least one rank");
@@ -30,6 +39,9 @@ void exec_under_mpirun(int ranks, const std::vector<std::string>& fcrun_args,
   // One core per rank unless the user binds otherwise; ranks then use one thread each.
   args.insert(args.end(), {"--bind-to", "none"});
   // (OpenMPI's TCP eager limit is raised by every rank itself: Communicator::init.)
+  // The ranks learn what the user's stdout is (stdout_is_terminal); -x exports it to other hosts too.
+  FC_CHECK(::setenv(kStdoutIsTty, stdout_is_terminal() ? "1" : "0", 1) == 0, "fcrun: setenv failed");
+  args.insert(args.end(), {"-x", kStdoutIsTty});
   args.insert(args.end(), mpirun_args.begin(), mpirun_args.end());
   args.push_back(self);
   args.insert(args.end(), fcrun_args.begin(), fcrun_args.end());

@@ -5,12 +5,14 @@
 #include <memory>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/launch.h"
 #include "distrib/heartbeat.h"
 #include "distrib/communicator.h"
+#include "ir/content_hash.h"
 #include "ir/text_format.h"
 #include "runtime/data_parallel.h"
 #include "runtime/trace.h"
@@ -38,9 +40,13 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.optimizer = r.optimizer;
   cfg.momentum = r.momentum != 0.0;
   cfg.nesterov = r.nesterov;
+  cfg.decay_1d = !r.weight_decay_skip_1d;
+  cfg.clip_grad_norm = static_cast<float>(r.clip_grad_norm);
   // The loss is the mean over the global batch: each rank divides its share's sum by the global
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;
+  cfg.ignore_index = r.ignore_index;
+  cfg.label_smoothing = static_cast<float>(r.label_smoothing);
   cfg.sync_batchnorm = r.sync_batchnorm;
   cfg.bucketing = bucketing_options(r);
   cfg.fusion = r.fusion;
@@ -128,20 +134,26 @@ class DataParallelScope {
   std::unique_ptr<distrib::Heartbeat> heartbeat_;  // after dp_: stops before the comm thread
 };
 
+// What checkpoints are tied to: the training step's IR less its communication plan. The AllReduce
+// buckets and algorithms are planned for a rank count and do not change what a step computes, so a
+// checkpoint resumes on any number of ranks, and under a plan or the recipe it was compiled from.
+std::string step_identity(const TrainingJob& job) {
+  std::istringstream text(ir::print_graph(job.train));
+  uint64_t h = ir::fnv1a64("");
+  for (std::string line; std::getline(text, line);)
+    if (line.find("= fc.AllReduce(") == std::string::npos) h = ir::fnv1a64(line + "\n", h);
+  return "step-" + ir::hex64(h);
+}
+
 std::string job_fingerprint(const TrainingJob& job) {
-  // FNV-1a of the training graph's text and the data files' names and sizes.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](const std::string& s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  };
-  mix(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
-  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y}) {
+  // FNV-1a of the plan (its hash, or the training graph's text) and the data files' names and sizes.
+  uint64_t h = ir::fnv1a64(job.plan_hash.empty() ? ir::print_graph(job.train) : job.plan_hash);
+  auto mix = [&](const std::string& s) { h = ir::fnv1a64(s, h); };
+  for (const std::string& f : {job.recipe.train_x, job.recipe.train_y, job.recipe.train_tokens}) {
     std::error_code ec;
     mix(f + ":" + std::to_string(std::filesystem::file_size(f, ec)));
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return ir::hex64(h);
 }
 
 int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
@@ -168,7 +180,8 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;
   opts.resume = resume;
-  opts.plan_hash = job.plan_hash;
+  opts.plan_hash = step_identity(job);
+  opts.progress_in_place = stdout_is_terminal();
   trainer.train(opts);
   if (const codegen::JitStats jit = runtime::cpu::jit_stats(); dp.rank() == 0 && jit.compiled + jit.loaded > 0)
     std::cout << "jit: " << jit.compiled << " fused kernels compiled, " << jit.loaded
@@ -191,7 +204,8 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   const runtime::Recipe& r = job.recipe;
   DataParallelScope dp(job, job_fingerprint(job));
   for (const auto& [param, grad] : job.gradients) job.train.outputs.push_back(job.train.value(grad));
-  // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step.
+  // Developer aid: FC_DUMP_VALUES=name1,name2 also dumps these intermediate values every step (on
+  // every rank; tests/parity/train_parity.py reads ReLU outputs and max-pool argmax this way).
   std::vector<std::string> extra;
   if (const char* env = std::getenv("FC_DUMP_VALUES")) {
     std::string list = env;
@@ -204,12 +218,13 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
   runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
   runtime::Executor ex(job.train, cpu);
-  runtime::data::Dataset ds = runtime::data::load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
+  runtime::data::Dataset ds = runtime::data::load_train_set(r);
   runtime::data::BatchLoader loader(ds, r.batch_size, r.shuffle, r.seed, dp.rank(), dp.size());
-  const int64_t total = r.steps ? *r.steps : r.epochs * loader.steps_per_epoch();
+  const int64_t total = runtime::total_steps(r, loader.steps_per_epoch());
   fs::create_directories(fs::path(dump_dir) / "grad");
   fs::create_directories(fs::path(dump_dir) / "state");
-  ir::Tensor hyper, rng, losses(ir::DType::F32, {total});
+  ir::Tensor hyper, rng, losses(ir::DType::F32, {total}), norms(ir::DType::F32, {total});
+  const bool clips = job.train.find_value(ir::kGradNormName) != nullptr;
   for (int64_t step = 0; step < total; ++step) {
     runtime::data::Batch b = loader.next();
     runtime::fill_step_inputs(r, step, total, hyper, rng);
@@ -220,16 +235,20 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     double loss = out.at(job.io.loss_output).data<float>()[0];
     if (runtime::DataParallel* d = runtime::data_parallel(); d && d->size() > 1) d->sum_doubles(&loss, 1);
     losses.data<float>()[step] = static_cast<float>(loss);
-    if (dp.rank() != 0) continue;  // rank 0 alone writes
+    if (clips) norms.data<float>()[step] = out.at(ir::kGradNormName).data<float>()[0];
     const fs::path grad_dir = fs::path(dump_dir) / (step == 0 ? std::string("grad") : "grad_step" + std::to_string(step));
     fs::create_directories(grad_dir);
+    // Intermediate values are each rank's own rows of the batch: rank r > 0 writes value<i>.rank<r>.npy.
+    const std::string rank_suffix = dp.rank() == 0 ? "" : ".rank" + std::to_string(dp.rank());
+    for (size_t i = 0; i < extra.size(); ++i)
+      runtime::save_npy((grad_dir / ("value" + std::to_string(i) + rank_suffix + ".npy")).string(), out.at(extra[i]));
+    if (dp.rank() != 0) continue;  // the gradients are allreduced: rank 0 alone writes them
     for (const auto& [param, grad] : job.gradients)
       runtime::save_npy((grad_dir / (param + ".npy")).string(), out.at(grad));
-    for (size_t i = 0; i < extra.size(); ++i)
-      runtime::save_npy((grad_dir / ("value" + std::to_string(i) + ".npy")).string(), out.at(extra[i]));
   }
   if (dp.rank() != 0) return 0;
   runtime::save_npy((fs::path(dump_dir) / "loss.npy").string(), losses);
+  if (clips) runtime::save_npy((fs::path(dump_dir) / "grad_norm.npy").string(), norms);
   for (const auto& [param, next] : job.train.state_updates)
     runtime::save_npy((fs::path(dump_dir) / "state" / (param->name + ".npy")).string(), ex.state(param));
   std::cout << "ran " << total << " steps; dumped to " << dump_dir << "\n";
@@ -240,13 +259,14 @@ runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runti
   ir::Graph g = frontend::is_plan_file(model_or_plan) ? frontend::load_plan(model_or_plan).inference
                                                       : load_model(model_or_plan);
   passes::to_inference_form(g);
-  FC_CHECK(!r.test_x.empty(), r.path, ": [data] test_x and test_y are needed for evaluation");
-  runtime::data::Dataset test = runtime::data::load_dataset(r.data_format, r.test_x, r.test_y, r.normalize);
+  runtime::data::Dataset test = runtime::data::load_test_set(r);
+  FC_CHECK(test.size() > 0, r.path, r.data_format == "tokens" ? ": [data] test_tokens is needed for evaluation"
+                                                              : ": [data] test_x and test_y are needed for evaluation");
   std::string input = r.model_input.empty() ? (g.inputs.size() == 1 ? g.inputs[0]->name : "") : r.model_input;
   FC_CHECK(!input.empty(), r.path, ": [model] input: the model has several inputs; name the one fed with data");
   std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;
   runtime::cpu::CpuBackend cpu(threads);
-  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256));
+  return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256), r.ignore_index);
 }
 
 }  // namespace fc::cli

@@ -1,7 +1,8 @@
 """Model definitions shared by the export script, the parity tests and the benchmarks.
 
 Small classic networks are defined here (LeNet-5, an MLP, Network-in-Network as used by FireCaffe,
-a 2-conv Fashion-MNIST CNN); torchvision's classification zoo comes from torchvision.models.
+a 2-conv Fashion-MNIST CNN, a small GPT-style language model); torchvision's classification zoo comes
+from torchvision.models.
 Each entry: builder, input shape (C, H, W) or (features,), whether it needs BatchNorm stats randomised.
 """
 import torch
@@ -118,6 +119,62 @@ class TinyBlock(nn.Module):
         return self.out(torch.cat([b, a], dim=-1)).mean(dim=1)
 
 
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention whose position t sees positions <= t (a masked_fill of -inf above the
+    diagonal, exported as Where), as in GPT-2 / nanoGPT."""
+
+    def __init__(self, width, heads, block):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        # Not persistent: a constant of the exported graph, not state that training updates.
+        self.register_buffer("causal", torch.tril(torch.ones(block, block)).view(1, 1, block, block), persistent=False)
+
+    def forward(self, x):
+        n, t, c = x.shape
+        q, k, v = self.qkv(x).split(c, dim=2)
+        q, k, v = (z.view(n, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / (c // self.heads) ** 0.5)
+        att = att.masked_fill(self.causal[:, :, :t, :t] == 0, float("-inf")).softmax(dim=-1)
+        return self.proj((att @ v).transpose(1, 2).reshape(n, t, c))
+
+
+class GPTBlock(nn.Module):
+    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x)) with an exact (erf) GELU."""
+
+    def __init__(self, width, heads, block):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.attn = CausalSelfAttention(width, heads, block)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    """A small GPT-style language model: int64 token ids [N, T] -> next-token logits [N, T, vocab];
+    token + learned position embeddings, pre-LayerNorm blocks, a final LayerNorm and a linear head
+    (tied: the head reuses the token embedding, as GPT-2)."""
+
+    def __init__(self, vocab=53, block=16, width=32, heads=4, layers=2, tied=False):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(block, width)
+        self.blocks = nn.Sequential(*[GPTBlock(width, heads, block) for _ in range(layers)])
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab, bias=False)
+        if tied:
+            self.head.weight = self.tok.weight
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        x = self.tok(idx) + self.pos(torch.arange(t, dtype=torch.long, device=idx.device))
+        return self.head(self.ln(self.blocks(x)))
+
+
 def _tv(name, **kw):
     # Imported on use: the fixture exporter (tests/fixtures/torch2) runs in a venv without torchvision.
     return lambda: getattr(__import__("torchvision").models, name)(weights=None, **kw)
@@ -155,7 +212,13 @@ MODELS = {
     "convnext_tiny": (_tv("convnext_tiny"), (3, 64, 64)),
     "vit_b_32": (_tv("vit_b_32", image_size=64), (3, 64, 64)),
     "swin_t": (_tv("swin_t"), (3, 64, 64)),
+    # Language models: the input shape is (block,) of int64 token ids (TOKEN_VOCAB below).
+    "gpt_tiny": (GPT, (16,)),
+    "gpt_tiny_tied": (lambda: GPT(tied=True), (16,)),
 }
+
+# Language models' vocabulary: their input is int64 token ids in [0, vocab), not float data.
+TOKEN_VOCAB = {"gpt_tiny": 53, "gpt_tiny_tied": 53}
 
 
 def build(name, seed=0):

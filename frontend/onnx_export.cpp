@@ -10,6 +10,7 @@
 #include <set>
 
 #include "frontend/onnx_internal.h"
+#include "ir/atomic_file.h"
 #include "ir/error.h"
 
 namespace fc::frontend {
@@ -77,17 +78,9 @@ void export_trained_onnx(const std::string& source_onnx, const std::map<std::str
                "' uses external data, which the trained-model export does not copy yet");
   }
   to_inference_form(g);
-  namespace fs = std::filesystem;
-  if (auto dir = fs::path(out_path).parent_path(); !dir.empty()) fs::create_directories(dir);
-  const std::string tmp = out_path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    FC_CHECK(f, tmp, ": cannot write");
-    FC_CHECK(m.SerializeToOstream(&f), out_path, ": serialising the model failed (over 2 GiB?)");
-    f.flush();
-    FC_CHECK(f.good(), tmp, ": write failed");
-  }
-  FC_CHECK(std::rename(tmp.c_str(), out_path.c_str()) == 0, out_path, ": cannot rename ", tmp);
+  std::string bytes;
+  FC_CHECK(m.SerializeToString(&bytes), out_path, ": serialising the model failed (over 2 GiB?)");
+  ir::write_file_atomically(out_path, bytes);
 }
 
 }  // namespace fc::frontend

@@ -1,10 +1,12 @@
 // Conversions of ONNX protobuf data into IR data: element types, tensors (raw_data, typed fields,
 // external files read directly into the tensor's storage with 64-bit offsets), value types and
 // attributes.
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
 #include "frontend/onnx_internal.h"
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::frontend::detail {
@@ -31,7 +33,13 @@ std::string onnx_type_name(int32_t t) {
 
 namespace {
 
-void read_external(const onnx::TensorProto& t, ir::Tensor& out, const std::string& what) {
+struct ExternalData {
+  std::string location;
+  uint64_t offset = 0;
+};
+
+// Where a tensor's external data lies, checked against the file's size before anything is allocated.
+ExternalData find_external(const onnx::TensorProto& t, uint64_t want, const std::string& what) {
   std::string location;
   uint64_t offset = 0, length = 0;
   bool has_length = false;
@@ -47,7 +55,6 @@ void read_external(const onnx::TensorProto& t, ir::Tensor& out, const std::strin
       fail(what, ": bad external data ", e.key(), " '", e.value(), "'");
     }
   }
-  uint64_t want = out.nbytes();
   FC_CHECK(!has_length || length == want, what, ": external data length ", length, " bytes, the tensor needs ", want);
   std::ifstream f(location, std::ios::binary);
   FC_CHECK(f, what, ": cannot open external data file ", location);
@@ -55,7 +62,15 @@ void read_external(const onnx::TensorProto& t, ir::Tensor& out, const std::strin
   uint64_t file_size = static_cast<uint64_t>(f.tellg());
   FC_CHECK(offset <= file_size && want <= file_size - offset, what, ": external data file ", location, " has ",
            file_size, " bytes, the tensor needs ", want, " at offset ", offset);
-  f.seekg(static_cast<std::streamoff>(offset));
+  return {location, offset};
+}
+
+void read_external(const ExternalData& e, ir::Tensor& out, const std::string& what) {
+  const std::string& location = e.location;
+  const uint64_t want = out.nbytes();
+  std::ifstream f(location, std::ios::binary);
+  FC_CHECK(f, what, ": cannot open external data file ", location);
+  f.seekg(static_cast<std::streamoff>(e.offset));
   // Large tensors are read in chunks so that no single stream call exceeds what streamsize allows.
   char* dst = static_cast<char*>(out.raw());
   for (uint64_t done = 0; done < want;) {
@@ -82,14 +97,28 @@ ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what)
   FC_CHECK(dtype != DType::Undefined, what, ": element type ", onnx_type_name(t.data_type()), " is not supported");
   FC_CHECK(!t.has_segment(), what, ": segmented tensors are not supported");
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
-  for (int64_t d : dims) FC_CHECK(d >= 0, what, ": negative dimension ", d);
-  ir::Tensor out(dtype, dims);
+  // The data must be there before the tensor is allocated: dims that claim 10^12 elements with a
+  // few bytes behind them are an error naming the tensor, not an attempt to allocate terabytes.
+  const uint64_t nbytes = static_cast<uint64_t>(ir::checked_nbytes(dtype, dims, what));
+  const uint64_t numel = static_cast<uint64_t>(ir::checked_numel(dims, what));
+  const auto claims = [&] { return " (dims " + ir::dims_text(dims) + ")"; };
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    read_external(t, out, what);
-  } else if (t.has_raw_data()) {
+    const ExternalData e = find_external(t, nbytes, what);
+    ir::Tensor out(dtype, dims);
+    read_external(e, out, what);
+    return out;
+  }
+  if (t.has_raw_data()) {
+    FC_CHECK(t.raw_data().size() == nbytes, what, ": raw_data has ", t.raw_data().size(), " bytes, expected ", nbytes,
+             claims());
+  } else if (numel > 0) {
+    const int64_t given = std::max({t.float_data_size(), t.double_data_size(), t.int64_data_size(), t.int32_data_size()});
+    FC_CHECK(static_cast<uint64_t>(given) == numel, what, ": holds ", given, " values for ", numel, " elements",
+             claims());
+  }
+  ir::Tensor out(dtype, dims);
+  if (t.has_raw_data()) {
     // raw_data is little-endian, as is every host we build for.
-    FC_CHECK(t.raw_data().size() == out.nbytes(), what, ": raw_data has ", t.raw_data().size(), " bytes, expected ",
-             out.nbytes());
     if (out.nbytes()) std::memcpy(out.raw(), t.raw_data().data(), out.nbytes());
   } else if (out.numel() > 0) {
     switch (dtype) {

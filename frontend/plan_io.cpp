@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "frontend/onnx_internal.h"
+#include "ir/atomic_file.h"
 #include "ir/content_hash.h"
 #include "ir/error.h"
 
@@ -307,26 +308,6 @@ std::string read_file(const std::string& path) {
   return bytes;
 }
 
-void write_file_atomically(const std::string& path, const std::string& a, const std::string& b) {
-  if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    FC_CHECK(f, "cannot write ", tmp);
-    f.write(a.data(), static_cast<std::streamsize>(a.size()));
-    f.write(b.data(), static_cast<std::streamsize>(b.size()));
-    f.flush();
-    if (!f.good()) {
-      std::remove(tmp.c_str());
-      fail("writing ", tmp, " failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("cannot rename ", tmp, " into place");
-  }
-}
-
 // Checks fc.hash: fast path, the file as we wrote it (hashed bytes, then the hash record); else the
 // model re-serialized without the hash (a tool that rewrote the plan moves the record).
 std::string check_hash(const std::string& bytes, onnx::ModelProto& m) {
@@ -453,7 +434,7 @@ void save_plan(const std::string& path, const std::string& source_onnx, const ir
     std::string bytes;
     FC_CHECK(m.SerializeToString(&bytes), "serialising the plan failed");
     const std::string hash = hex64(fnv1a64(bytes.data(), bytes.size()));
-    write_file_atomically(path, bytes, hash_record(hash));
+    ir::write_file_atomically(path, bytes, hash_record(hash));
   }, source_onnx);
 }
 

@@ -40,5 +40,7 @@ inline void derive_hyperparams(float* h) {
 
 inline constexpr const char* kHyperInputName = "fc.hyper";
 inline constexpr const char* kRngInputName = "fc.rng";  // i64[2]: seed, step (counter-based dropout RNG)
+// A training step's output when it clips gradients: their global L2 norm before clipping (f32[]).
+inline constexpr const char* kGradNormName = "fc.grad_norm";
 
 }  // namespace fc::ir

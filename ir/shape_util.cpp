@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::ir {
@@ -44,7 +45,8 @@ std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
 
 int64_t product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
   int64_t p = 1;
-  for (size_t i = begin; i < std::min(end, dims.size()); ++i) p *= dims[i];
+  for (size_t i = begin; i < std::min(end, dims.size()); ++i)
+    FC_CHECK(!__builtin_mul_overflow(p, dims[i], &p), "dims ", dims_text(dims), " overflow a 64-bit element count");
   return p;
 }
 

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "ir/checked_size.h"
+
 namespace fc::ir {
 
 namespace {
@@ -16,7 +18,7 @@ std::shared_ptr<std::byte[]> allocate_aligned(size_t bytes) {
 }  // namespace
 
 Tensor::Tensor(DType dtype, std::vector<int64_t> dims) : dtype_(dtype), dims_(std::move(dims)) {
-  for (int64_t d : dims_) FC_CHECK(d >= 0, "tensor: negative dimension ", d);
+  checked_nbytes(dtype_, dims_, "tensor");  // every later numel() / nbytes() then fits
   storage_ = allocate_aligned(nbytes());
 }
 
@@ -37,7 +39,7 @@ Tensor Tensor::external(void* data, DType dtype, std::vector<int64_t> dims, std:
   Tensor t;
   t.dtype_ = dtype;
   t.dims_ = std::move(dims);
-  for (int64_t d : t.dims_) FC_CHECK(d >= 0, "tensor: negative dimension ", d);
+  checked_nbytes(dtype, t.dims_, "tensor");
   FC_CHECK(data || t.numel() == 0, "tensor: external storage is null");
   // The aliasing constructor: owns what keep_alive owns, points at data.
   t.storage_ = std::shared_ptr<std::byte[]>(std::move(keep_alive), static_cast<std::byte*>(data));

@@ -1,5 +1,6 @@
 #include "ir/types.h"
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::ir {
@@ -27,11 +28,7 @@ std::vector<int64_t> TensorType::sizes() const {
   return r;
 }
 
-int64_t TensorType::numel() const {
-  int64_t n = 1;
-  for (int64_t s : sizes()) n *= s;
-  return n;
-}
+int64_t TensorType::numel() const { return checked_numel(sizes(), "tensor type"); }
 
 std::string to_string(const Dim& d) {
   if (d.is_known()) return std::to_string(d.size);

@@ -22,6 +22,7 @@ bool fusable(const ir::Graph& g, size_t loss_at, size_t grad_at) {
   for (const char* a : {"scale_count", "ignore_index"})
     if (loss.attr_int(a) != grad.attr_int(a)) return false;
   if (loss.attr_string("reduction") != grad.attr_string("reduction")) return false;
+  if (loss.attr_float("label_smoothing") != grad.attr_float("label_smoothing")) return false;
   if (grad.inputs[2] == loss.outputs[0]) return false;
   for (size_t i = loss_at + 1; i < grad_at; ++i)
     for (const Value* v : g.nodes()[i]->inputs)

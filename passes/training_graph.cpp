@@ -84,6 +84,40 @@ void convert_dropout(Graph& g, Node* d, Value* rng, int64_t stream) {
                {{"ratio", ratio}, {"stream", stream}}, name);
 }
 
+// torch.nn.utils.clip_grad_norm_ between the allreduce and the updates: the global L2 norm of every
+// parameter's summed gradient (the same on every rank), and each gradient the updates read scaled by
+// min(1, max_norm / (norm + 1e-6)), in float as PyTorch computes it. The norm is the value
+// ir::kGradNormName, a graph output for the metrics.
+void clip_gradients(Graph& g, float max_norm) {
+  std::vector<Node*> updates;
+  std::vector<Value*> grads;
+  for (const auto& n : g.nodes())
+    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) {
+      updates.push_back(n.get());
+      grads.push_back(n->inputs[1]);
+    }
+  if (updates.empty()) return;
+  Value* norm = g.add_value(ir::kGradNormName, {});
+  add_inferred(g, "GlobalNorm", "fc", grads, {norm}, {}, "clip/norm");
+  auto constant = [&](float v, const std::string& name) {
+    Value* c = fresh(g, name);
+    add_inferred(g, "Constant", "", {}, {c}, {{"value", ir::Tensor::scalar<float>(v)}}, name);
+    return c;
+  };
+  Value* padded = fresh(g, "clip/norm_plus_eps");
+  add_inferred(g, "Add", "", {norm, constant(1e-6f, "clip/eps")}, {padded}, {}, "clip/norm_plus_eps");
+  Value* ratio = fresh(g, "clip/ratio");
+  add_inferred(g, "Div", "", {constant(max_norm, "clip/max_norm"), padded}, {ratio}, {}, "clip/ratio");
+  Value* coef = fresh(g, "clip/coef");
+  add_inferred(g, "Min", "", {ratio, constant(1.0f, "clip/one")}, {coef}, {}, "clip/coef");
+  for (Node* u : updates) {
+    Value* clipped = fresh(g, u->inputs[1]->name + "/clipped");
+    add_inferred(g, "Mul", "", {u->inputs[1], coef}, {clipped}, {}, u->name + "/clip");
+    u->inputs[1] = clipped;
+  }
+  g.toposort();
+}
+
 }  // namespace
 
 TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
@@ -103,6 +137,8 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   if (graph_loss) {
     FC_CHECK(config.loss == "cross_entropy", "[model] loss: the model ends in its own cross-entropy loss ('",
              graph_loss->loss->name, "'); \"", config.loss, "\" cannot replace it");
+    FC_CHECK(config.label_smoothing == 0.0f, "[model] label_smoothing: the model ends in its own loss ('",
+             graph_loss->loss->name, "'), which has no label smoothing; remove the key or export the model without it");
     logits = graph_loss->scores;
   }
   Value* x = nullptr;
@@ -144,10 +180,23 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       graph_loss->node->attrs["scale_count"] = config.loss_count;
   } else if (config.loss == "cross_entropy") {
     loss = g.add_value(g.unique_name("loss"), {});
-    FC_CHECK(logits->type.rank() == 2, "[model] output: cross-entropy needs [batch, classes] logits, '", logits->name,
-             "' is ", ir::to_string(logits->type));
-    labels = g.add_value(g.unique_name("labels"), TensorType(DType::I64, {logits->type.dims[0]}));
-    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss}, {{"scale_count", config.loss_count}},
+    // Over the last axis: [batch, classes] with labels [batch], or a language model's [batch, T, V]
+    // with labels [batch, T]; the mean is over every labelled position of the global batch.
+    const size_t rank = logits->type.rank();
+    FC_CHECK(rank >= 2, "[model] output: cross-entropy needs [batch, ..., classes] logits, '", logits->name, "' is ",
+             ir::to_string(logits->type));
+    int64_t positions = 1;
+    for (size_t d = 1; d + 1 < rank; ++d) {
+      FC_CHECK(logits->type.dims[d].is_known(), "[model] output: cross-entropy needs the positions per sample of '",
+               logits->name, "', which is ", ir::to_string(logits->type));
+      positions *= logits->type.dims[d].size;
+    }
+    labels = g.add_value(g.unique_name("labels"),
+                         TensorType(DType::I64, std::vector<Dim>(logits->type.dims.begin(), logits->type.dims.end() - 1)));
+    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss},
+                 {{"scale_count", config.loss_count * positions},
+                  {"ignore_index", config.ignore_index},
+                  {"label_smoothing", config.label_smoothing}},
                  "loss");
   } else if (config.loss == "mse") {
     loss = g.add_value(g.unique_name("loss"), {});
@@ -204,15 +253,17 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     info.gradient_values.push_back(grad->name);
     const ir::Tensor zeros(DType::F32, g.param(p).dims());
     Value* next = fresh(g, p->name + "/next");
+    // Biases and normalisation scales (1-D, or scalars) out of weight decay when the recipe says so.
+    const int64_t decay = config.decay_1d || g.param(p).rank() >= 2 ? 1 : 0;
     if (config.optimizer == "sgd") {
       if (config.momentum) {
         Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
         Value* buf_next = fresh(g, buf->name + "/next");
         add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
-                     {{"nesterov", int64_t{config.nesterov}}}, p->name + "/sgd");
+                     {{"nesterov", int64_t{config.nesterov}}, {"decay", decay}}, p->name + "/sgd");
         g.state_updates.emplace_back(buf, buf_next);
       } else {
-        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}},
+        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}, {"decay", decay}},
                      p->name + "/sgd");
       }
     } else if (config.optimizer == "adamw") {
@@ -220,7 +271,8 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
       Value* m_next = fresh(g, m->name + "/next");
       Value* v_next = fresh(g, v->name + "/next");
-      add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {}, p->name + "/adamw");
+      add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {{"decay", decay}},
+                   p->name + "/adamw");
       g.state_updates.emplace_back(m, m_next);
       g.state_updates.emplace_back(v, v_next);
     } else {
@@ -238,8 +290,11 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       for (size_t i = 0; i < info.trainable.size(); ++i)
         if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = n->inputs[1]->name;
 
+  if (config.clip_grad_norm > 0) clip_gradients(g, config.clip_grad_norm);
+
   g.inputs = {x, labels, hyper, rng};
   g.outputs = {loss, logits};
+  if (Value* norm = g.find_value(ir::kGradNormName)) g.outputs.push_back(norm);
   g.remove_dead_nodes();
   save_pool_argmax(g);
   if (config.fusion) {

@@ -1,19 +1,23 @@
 // Turns an imported inference graph into one training step:
 //   1. forward in training form: BatchNormalization -> fc.BatchNormTraining (batch statistics,
 //      running-statistics update as state), Dropout -> fc.DropoutTraining (counter-based RNG);
-//   2. loss over the model output: softmax cross-entropy against int64 labels (mean over the
-//      batch, or over `loss_count` samples when the batch is a shard of a larger global batch), or
+//   2. loss over the model output: softmax cross-entropy over its last axis against int64 labels
+//      (mean over every labelled position of the batch, or over `loss_count` samples' positions when
+//      the batch is a shard of a larger global batch), or
 //      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
 //   3. gradients (passes/autodiff.h) for every trainable float parameter;
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate) reading the runtime
-//      hyper-parameter input, with optimizer state as new zero-initialised parameters.
-//   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates;
+//      hyper-parameter input, with optimizer state as new zero-initialised parameters (1-D
+//      parameters without weight decay when `decay_1d` is false).
+//   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates, then,
+//      with clip_grad_norm, the global norm of the summed gradients (output ir::kGradNormName) and
+//      every gradient scaled by min(1, clip / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_);
 //   6. max pooling records its window choices for the backward (passes/pool_argmax.h);
 //   7. elementwise fusion (passes/elementwise_fusion.h) over the whole step, then update fusion
 //      (passes/update_fusion.h): one kernel for the optimizer updates of each allreduce bucket, then
 //      loss fusion (passes/loss_fusion.h): softmax cross-entropy and its gradient as one kernel.
 // Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
-// data, labels, fc.hyper, fc.rng; outputs: loss, model output.
+// data, labels, fc.hyper, fc.rng; outputs: loss, model output (and the gradient norm when clipping).
 #pragma once
 
 #include <string>
@@ -32,7 +36,11 @@ struct TrainingConfig {
   std::string optimizer = "sgd";  // "sgd" | "adamw"
   bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
   bool nesterov = false;
+  bool decay_1d = true;
+  float clip_grad_norm = 0;       // > 0: gradients (after the allreduce) clipped to this global L2 norm           // false: 1-D parameters (biases, normalisation scales) get no weight decay
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
+  int64_t ignore_index = -100;    // cross-entropy: labels equal to it count nothing (PyTorch's default)
+  float label_smoothing = 0.0f;   // cross-entropy: PyTorch's label_smoothing
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)

@@ -1,17 +1,21 @@
 #include "runtime/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <vector>
 
+#include "ir/atomic_file.h"
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::runtime {
@@ -20,17 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kMagic[8] = {'F', 'C', 'C', 'K', 'P', 'T', '0', '1'};
+constexpr char kMagic[8] = {'F', 'C', 'C', 'K', 'P', 'T', '0', '2'};
+constexpr char kMagicV1[8] = {'F', 'C', 'C', 'K', 'P', 'T', '0', '1'};
+constexpr uint64_t kPreamble = 8 + 8 + 4;  // magic, header length, header CRC
+constexpr uint64_t kMaxHeader = 64u << 20;
 
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    FC_CHECK(w > 0, path, ": write failed: ", std::strerror(errno));
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
+uint32_t crc32_of(const void* data, size_t n) {
+  return static_cast<uint32_t>(::crc32_z(::crc32_z(0, nullptr, 0), static_cast<const Bytef*>(data), n));
 }
 
 std::string json_escape(const std::string& s) {
@@ -42,88 +42,123 @@ std::string json_escape(const std::string& s) {
   return r;
 }
 
+// Reads n bytes at offset; false at end of file or on an error (errno set).
+bool read_at(int fd, void* dst, uint64_t n, uint64_t offset) {
+  char* p = static_cast<char*>(dst);
+  while (n) {
+    const ssize_t r = ::pread(fd, p, std::min<uint64_t>(n, uint64_t{1} << 30), static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<uint64_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
+  return true;
+}
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 }  // namespace
 
 void save_checkpoint_atomic(const std::string& path, const Checkpoint& ckpt) {
   std::ostringstream h;
+  uint64_t data_bytes = 0;
+  for (const auto& [name, t] : ckpt.tensors) data_bytes += t.nbytes();
   h << "{\"step\": " << ckpt.step << ", \"seed\": " << ckpt.seed << ", \"plan_hash\": \""
-    << json_escape(ckpt.plan_hash) << "\", \"tensors\": [";
+    << json_escape(ckpt.plan_hash) << "\", \"data_bytes\": " << data_bytes << ", \"tensors\": [";
   uint64_t offset = 0;
   bool first = true;
   for (const auto& [name, t] : ckpt.tensors) {
     h << (first ? "" : ", ") << "{\"name\": \"" << json_escape(name) << "\", \"dtype\": \"" << ir::dtype_name(t.dtype())
       << "\", \"dims\": [";
     for (size_t i = 0; i < t.rank(); ++i) h << (i ? ", " : "") << t.dim(i);
-    h << "], \"offset\": " << offset << ", \"bytes\": " << t.nbytes() << "}";
+    h << "], \"offset\": " << offset << ", \"bytes\": " << t.nbytes() << ", \"crc32\": " << crc32_of(t.raw(), t.nbytes())
+      << "}";
     offset += t.nbytes();
     first = false;
   }
   h << "]}\n";
   const std::string header = h.str();
+  const uint64_t len = header.size();
+  const uint32_t header_crc = crc32_of(header.data(), header.size());
 
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  FC_CHECK(fd >= 0, tmp, ": cannot create checkpoint: ", std::strerror(errno));
-  try {
-    write_all(fd, kMagic, 8, tmp);
-    uint64_t len = header.size();
-    write_all(fd, &len, 8, tmp);
-    write_all(fd, header.data(), header.size(), tmp);
-    for (const auto& [name, t] : ckpt.tensors) write_all(fd, t.raw(), t.nbytes(), tmp);
-    FC_CHECK(::fsync(fd) == 0, tmp, ": fsync failed: ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  FC_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": rename failed: ", std::strerror(errno));
-  std::string dir = fs::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  ir::AtomicFile f(path);
+  f.write(kMagic, 8);
+  f.write(&len, 8);
+  f.write(&header_crc, 4);
+  f.write(header);
+  for (const auto& [name, t] : ckpt.tensors) f.write(t.raw(), t.nbytes());
+  f.commit();
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  FC_CHECK(f, path, ": cannot open checkpoint");
-  char magic[8];
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  FC_CHECK(f.fd >= 0, path, ": cannot open checkpoint: ", std::strerror(errno));
+  struct stat st {};
+  FC_CHECK(::fstat(f.fd, &st) == 0, path, ": cannot read checkpoint: ", std::strerror(errno));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  char magic[8] = {};
   uint64_t len = 0;
-  f.read(magic, 8);
-  f.read(reinterpret_cast<char*>(&len), 8);
-  FC_CHECK(f && std::memcmp(magic, kMagic, 8) == 0 && len < (64u << 20), path, ": not an fcrun checkpoint");
+  uint32_t header_crc = 0;
+  FC_CHECK(size >= kPreamble && read_at(f.fd, magic, 8, 0) && read_at(f.fd, &len, 8, 8) &&
+               read_at(f.fd, &header_crc, 4, 16),
+           path, ": truncated (", size, " bytes, shorter than a checkpoint's preamble)");
+  FC_CHECK(std::memcmp(magic, kMagicV1, 8) != 0, path,
+           ": written by an older fcrun without checksums (FCCKPT01); it cannot be verified");
+  FC_CHECK(std::memcmp(magic, kMagic, 8) == 0, path, ": not an fcrun checkpoint (bad magic bytes)");
+  FC_CHECK(len <= kMaxHeader, path, ": corrupt (header length ", len, ")");
+  FC_CHECK(kPreamble + len <= size, path, ": truncated (", size, " bytes; its header alone needs ", kPreamble + len, ")");
   std::string header(len, '\0');
-  f.read(header.data(), static_cast<std::streamsize>(len));
-  FC_CHECK(f, path, ": truncated checkpoint header");
-  const std::streamoff data_start = f.tellg();
+  FC_CHECK(read_at(f.fd, header.data(), len, kPreamble), path, ": cannot read the header: ", std::strerror(errno));
+  FC_CHECK(crc32_of(header.data(), header.size()) == header_crc, path, ": corrupt (the header fails its CRC-32)");
+  const uint64_t data_start = kPreamble + len;
 
   Checkpoint c;
   std::smatch m;
-  FC_CHECK(std::regex_search(header, m, std::regex("\"step\": (-?\\d+), \"seed\": (\\d+), \"plan_hash\": \"([^\"]*)\"")),
+  FC_CHECK(std::regex_search(header, m,
+                             std::regex("\"step\": (\\d+), \"seed\": (\\d+), \"plan_hash\": \"([^\"]*)\", "
+                                        "\"data_bytes\": (\\d+), ")),
            path, ": malformed checkpoint header");
-  c.step = std::stoll(m[1]);
-  c.seed = std::stoull(m[2]);
-  c.plan_hash = m[3];
-  std::regex entry("\\{\"name\": \"((?:[^\"\\\\]|\\\\.)*)\", \"dtype\": \"(\\w+)\", \"dims\": \\[([^\\]]*)\\], "
-                   "\"offset\": (\\d+), \"bytes\": (\\d+)\\}");
-  for (auto it = std::sregex_iterator(header.begin(), header.end(), entry); it != std::sregex_iterator(); ++it) {
-    const std::smatch& e = *it;
-    std::string name;
-    const std::string raw = e[1];
-    for (size_t i = 0; i < raw.size(); ++i) name += raw[i] == '\\' && i + 1 < raw.size() ? raw[++i] : raw[i];
-    std::vector<int64_t> dims;
-    std::stringstream ds(e[3].str());
-    std::string d;
-    while (std::getline(ds, d, ','))
-      if (d.find_first_not_of(' ') != std::string::npos) dims.push_back(std::stoll(d));
-    ir::Tensor t(ir::dtype_from_name(e[2].str()), dims);
-    FC_CHECK(t.nbytes() == std::stoull(e[5]), path, ": tensor '", name, "' size mismatch");
-    f.seekg(data_start + static_cast<std::streamoff>(std::stoull(e[4])));
-    f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
-    FC_CHECK(f, path, ": truncated checkpoint data for '", name, "'");
-    c.tensors.emplace(name, std::move(t));
+  try {
+    c.step = std::stoll(m[1]);
+    c.seed = std::stoull(m[2]);
+    c.plan_hash = m[3];
+    const uint64_t data_bytes = std::stoull(m[4]);
+    FC_CHECK(size >= data_start + data_bytes, path, ": truncated (", size, " bytes of ", data_start + data_bytes, ")");
+    FC_CHECK(size == data_start + data_bytes, path, ": ", size - data_start - data_bytes,
+             " bytes more than its header describes");
+    std::regex entry("\\{\"name\": \"((?:[^\"\\\\]|\\\\.)*)\", \"dtype\": \"(\\w+)\", \"dims\": \\[([^\\]]*)\\], "
+                     "\"offset\": (\\d+), \"bytes\": (\\d+), \"crc32\": (\\d+)\\}");
+    for (auto it = std::sregex_iterator(header.begin(), header.end(), entry); it != std::sregex_iterator(); ++it) {
+      const std::smatch& e = *it;
+      std::string name;
+      const std::string raw = e[1];
+      for (size_t i = 0; i < raw.size(); ++i) name += raw[i] == '\\' && i + 1 < raw.size() ? raw[++i] : raw[i];
+      std::vector<int64_t> dims;
+      std::stringstream ds(e[3].str());
+      std::string d;
+      while (std::getline(ds, d, ','))
+        if (d.find_first_not_of(' ') != std::string::npos) dims.push_back(std::stoll(d));
+      const ir::DType dtype = ir::dtype_from_name(e[2].str());
+      const uint64_t offset = std::stoull(e[4]), bytes = std::stoull(e[5]);
+      // Sizes are checked against the header's totals before anything is allocated.
+      FC_CHECK(dtype != ir::DType::Undefined &&
+                   static_cast<uint64_t>(ir::checked_nbytes(dtype, dims, path + ": tensor '" + name + "'")) == bytes &&
+                   offset <= data_bytes && bytes <= data_bytes - offset,
+               path, ": tensor '", name, "' has an inconsistent size or offset");
+      ir::Tensor t(dtype, dims);
+      FC_CHECK(read_at(f.fd, t.raw(), bytes, data_start + offset), path, ": cannot read tensor '", name, "'");
+      FC_CHECK(crc32_of(t.raw(), bytes) == std::stoul(e[6]), path, ": corrupt (tensor '", name,
+               "' fails its CRC-32, bytes ", data_start + offset, "..", data_start + offset + bytes, ")");
+      c.tensors.emplace(name, std::move(t));
+    }
+  } catch (const std::logic_error&) {  // std::stoll and friends: numbers out of range
+    fail(path, ": malformed checkpoint header");
   }
   return c;
 }
@@ -139,7 +174,7 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
   std::vector<std::pair<int64_t, std::string>> r;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return r;
-  std::regex name("step-(\\d+)\\.fcckpt");
+  std::regex name("step-(\\d{1,18})\\.fcckpt");
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::smatch m;
     std::string fn = e.path().filename().string();
@@ -150,15 +185,30 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
 }
 }  // namespace
 
-std::optional<std::string> newest_checkpoint(const std::string& dir) {
+ResumePoint newest_intact_checkpoint(const std::string& dir) {
+  ResumePoint r;
   auto all = list_checkpoints(dir);
-  if (all.empty()) return std::nullopt;
-  return all.back().second;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      r.checkpoint = load_checkpoint(it->second);
+      r.path = it->second;
+      return r;
+    } catch (const fc::Error& e) {
+      r.damaged.push_back(e.what());
+    }
+  }
+  return r;
 }
 
 void prune_checkpoints(const std::string& dir, int keep) {
   auto all = list_checkpoints(dir);
   for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 1)) < all.size(); ++i) fs::remove(all[i].second);
+  // A writer killed mid-write leaves its temporary file ("step-N.fcckpt.tmp.<pid>"); rank 0 alone
+  // writes checkpoints, so any such file now is a leftover.
+  std::error_code ec;
+  std::regex tmp("step-\\d+\\.fcckpt\\.tmp\\.\\d+");
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (std::regex_match(e.path().filename().string(), tmp)) fs::remove(e.path(), ec);
 }
 
 }  // namespace fc::runtime

@@ -8,11 +8,13 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"
 #include "runtime/data_parallel.h"
+#include "runtime/memory_limit.h"
 #include "runtime/memory_plan.h"
 #include "runtime/trace.h"
 
@@ -174,6 +176,11 @@ void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_sh
     }
   }
   const MemoryPlan plan = plan_memory(lifetimes, 64);
+  size_t resident = 0;
+  for (const auto& [param, t] : state_) resident += t.nbytes();
+  std::string inputs;
+  for (const auto& s : feed_shapes) inputs += (inputs.empty() ? "" : ", ") + ir::dims_text(s);
+  check_fits_in_memory(plan.arena_bytes, resident, "a step on inputs " + inputs);
   auto memory = std::make_unique<StepMemory>();
   memory->feed_shapes = feed_shapes;
   memory->arena_bytes = plan.arena_bytes;

@@ -5,6 +5,7 @@
 #include <regex>
 #include <sstream>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::runtime {
@@ -40,7 +41,7 @@ const char* descr_of(DType t) {
 
 }  // namespace
 
-ir::Tensor load_npy(const std::string& path) {
+NpyHeader read_npy_header(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   FC_CHECK(f, path, ": cannot open file");
   char magic[8];
@@ -63,22 +64,37 @@ ir::Tensor load_npy(const std::string& path) {
   f.read(header.data(), header_len);
   FC_CHECK(f, path, ": truncated .npy header");
 
+  NpyHeader h;
+  h.data_offset = static_cast<size_t>(f.tellg());
   std::smatch m;
   FC_CHECK(std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")), path, ": .npy header has no descr");
-  DType dtype = dtype_from_descr(m[1], path);
+  h.descr = m[1];
   FC_CHECK(std::regex_search(header, m, std::regex("'fortran_order':\\s*(True|False)")), path,
            ": .npy header has no fortran_order");
   FC_CHECK(m[1] == "False", path, ": Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
   FC_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path, ": .npy header has no shape");
-  std::vector<int64_t> dims;
   std::stringstream ss(m[1].str());
   std::string item;
   while (std::getline(ss, item, ',')) {
     size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
     if (a == std::string::npos) continue;
-    dims.push_back(std::stoll(item.substr(a, b - a + 1)));
+    h.dims.push_back(std::stoll(item.substr(a, b - a + 1)));
   }
-  ir::Tensor t(dtype, dims);
+  return h;
+}
+
+ir::Tensor load_npy(const std::string& path) {
+  const NpyHeader h = read_npy_header(path);
+  const DType dtype = dtype_from_descr(h.descr, path);
+  // The data must be in the file before the tensor is allocated (a header may claim any shape).
+  const int64_t nbytes = ir::checked_nbytes(dtype, h.dims, path);
+  std::ifstream f(path, std::ios::binary);
+  f.seekg(0, std::ios::end);
+  const std::streamoff have = f.tellg() - static_cast<std::streamoff>(h.data_offset);
+  FC_CHECK(have >= nbytes, path, ": truncated .npy data (shape ", ir::dims_text(h.dims), " needs ", nbytes,
+           " bytes, the file has ", have, ")");
+  f.seekg(static_cast<std::streamoff>(h.data_offset));
+  ir::Tensor t(dtype, h.dims);
   f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   FC_CHECK(f && static_cast<size_t>(f.gcount()) == t.nbytes(), path, ": truncated .npy data (expected ", t.nbytes(),
            " bytes)");

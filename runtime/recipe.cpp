@@ -16,6 +16,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::runtime {
@@ -230,17 +231,28 @@ const std::vector<SectionSpec>& sections() {
          [](const Field& f, Recipe& r) { r.model_path = f.ctx.check_model_file ? f.existing_file() : f.path(); }},
         {"input", [](const Field& f, Recipe& r) { r.model_input = f.string(); }},
         {"output", [](const Field& f, Recipe& r) { r.model_output = f.string(); }},
-        {"loss", [](const Field& f, Recipe& r) { r.loss = f.one_of({"cross_entropy", "mse"}); }}},
+        {"loss", [](const Field& f, Recipe& r) { r.loss = f.one_of({"cross_entropy", "mse"}); }},
+        {"ignore_index", [](const Field& f, Recipe& r) { r.ignore_index = f.integer(); }},
+        {"label_smoothing",
+         [](const Field& f, Recipe& r) {
+           const double eps = f.number();
+           if (eps < 0 || eps > 1) f.fail(detail::concat("must be in [0, 1], got ", eps));
+           r.label_smoothing = eps;
+         }}},
        {"path"}},
       {"data",
-       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy"}); }},
+       {{"format", [](const Field& f, Recipe& r) { r.data_format = f.one_of({"idx", "npy", "tokens"}); }},
         {"train_x", [](const Field& f, Recipe& r) { r.train_x = f.existing_file(); }},
         {"train_y", [](const Field& f, Recipe& r) { r.train_y = f.existing_file(); }},
         {"test_x", [](const Field& f, Recipe& r) { r.test_x = f.existing_file(); }},
         {"test_y", [](const Field& f, Recipe& r) { r.test_y = f.existing_file(); }},
         {"shuffle", [](const Field& f, Recipe& r) { r.shuffle = f.boolean(); }},
-        {"normalize", read_normalize}},
-       {"train_x", "train_y"}},
+        {"normalize", read_normalize},
+        {"train_tokens", [](const Field& f, Recipe& r) { r.train_tokens = f.existing_file(); }},
+        {"test_tokens", [](const Field& f, Recipe& r) { r.test_tokens = f.existing_file(); }},
+        {"token_dtype", [](const Field& f, Recipe& r) { r.token_dtype = f.one_of({"uint8", "uint16", "int32"}); }},
+        {"block_size", [](const Field& f, Recipe& r) { r.block_size = f.positive_integer(); }}},
+       {}},  // required keys depend on the format (check_across_keys)
       {"train",
        {{"batch_size", [](const Field& f, Recipe& r) { r.batch_size = f.positive_integer(); }},
         {"epochs", [](const Field& f, Recipe& r) { r.epochs = f.positive_integer(); }},
@@ -260,6 +272,8 @@ const std::vector<SectionSpec>& sections() {
            if (r.dampening < 0 || r.dampening > 1) f.fail(detail::concat("must be in [0, 1], got ", r.dampening));
          }},
         {"weight_decay", [](const Field& f, Recipe& r) { r.weight_decay = f.nonnegative_number(); }},
+        {"weight_decay_skip_1d", [](const Field& f, Recipe& r) { r.weight_decay_skip_1d = f.boolean(); }},
+        {"clip_grad_norm", [](const Field& f, Recipe& r) { r.clip_grad_norm = f.positive_number(); }},
         {"betas",
          [](const Field& f, Recipe& r) {
            const toml::array& a = f.array();
@@ -357,6 +371,15 @@ void check_across_keys(const Context& ctx, const toml::table& root, Recipe& r) {
     fail(where(ctx, std::string(section), t ? t->source() : toml::source_region{}), ": [", section, "] ", key,
          ": required ", why);
   };
+  // Which data keys a format needs: files of samples and labels, or a token corpus and its windows.
+  const std::vector<std::string_view> data_keys = r.data_format == "tokens"
+                                                      ? std::vector<std::string_view>{"train_tokens", "block_size"}
+                                                      : std::vector<std::string_view>{"train_x", "train_y"};
+  for (std::string_view key : data_keys)
+    if (!field("data", key)) {
+      const toml::table* t = root.get_as<toml::table>("data");
+      fail(where(ctx, "data", t ? t->source() : toml::source_region{}), ": [data] ", key, ": required key is missing");
+    }
   if (r.optimizer == "sgd" && r.nesterov) {
     auto f = field("optimizer", "nesterov");
     if (r.momentum <= 0 || r.dampening != 0)
@@ -473,6 +496,10 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   ss << in.rdbuf();
   FC_CHECK(!in.bad(), path, ": cannot read recipe file");
   return parse(ss.str(), path, overrides, /*check_model_file=*/true);
+}
+
+int64_t total_steps(const Recipe& r, int64_t steps_per_epoch) {
+  return r.steps ? *r.steps : ir::checked_mul(r.epochs, steps_per_epoch, r.path + ": [train] epochs");
 }
 
 double learning_rate(const Recipe& r, int64_t step, int64_t total_steps) {

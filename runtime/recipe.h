@@ -25,10 +25,17 @@ struct Recipe {
   std::string model_input;   // graph input fed with data (default: the only non-initializer input)
   std::string model_output;  // default: first output
   std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
+  int64_t ignore_index = -100;         // cross-entropy: labels equal to it count nothing (PyTorch's default)
+  double label_smoothing = 0.0;        // cross-entropy: PyTorch's label_smoothing, in [0, 1]
 
   // [data]
-  std::string data_format = "idx";  // "idx" | "npy"
+  std::string data_format = "idx";  // "idx" | "npy" | "tokens"
   std::string train_x, train_y, test_x, test_y;
+  // format "tokens" (runtime/data/tokens.h): flat token-id files, the raw files' element type, and
+  // the window length (model input [batch, block_size]; labels the next token of each position).
+  std::string train_tokens, test_tokens;
+  std::string token_dtype = "uint16";  // "uint8" | "uint16" | "int32"
+  int64_t block_size = 0;
   bool shuffle = true;
   Normalize normalize;
 
@@ -47,6 +54,8 @@ struct Recipe {
   bool nesterov = false;
   double dampening = 0.0;
   double weight_decay = 0.0;
+  bool weight_decay_skip_1d = false;
+  double clip_grad_norm = 0;  // > 0: clip the summed gradients to this global L2 norm  // no weight decay for 1-D parameters (biases, normalisation scales)
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-8;
   std::optional<int64_t> scale_lr_with_batch;  // lr is given for this batch; scaled linearly to batch_size
@@ -118,5 +127,9 @@ Recipe parse_recipe_text(const std::string& text, const std::string& path,
 // schedule, not SequentialLR). The first step thus trains with lr / warmup_steps, and step
 // warmup_steps - 1 with the full schedule value.
 double learning_rate(const Recipe& r, int64_t step, int64_t total_steps);
+
+// The run's length: [train] steps, else epochs x steps_per_epoch (overflow-checked: an error naming
+// [train] epochs).
+int64_t total_steps(const Recipe& r, int64_t steps_per_epoch);
 
 }  // namespace fc::runtime

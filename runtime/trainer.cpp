@@ -1,7 +1,5 @@
 #include "runtime/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <cmath>
@@ -28,27 +26,35 @@ struct Trainer::Impl {
 Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, const Recipe& recipe, Backend& backend)
     : train_(train), inference_(inference), io_(std::move(io)), recipe_(recipe), backend_(backend),
       impl_(std::make_unique<Impl>()) {
-  train_set_ = data::load_dataset(recipe.data_format, recipe.train_x, recipe.train_y, recipe.normalize);
-  if (!recipe.test_x.empty())
-    test_set_ = data::load_dataset(recipe.data_format, recipe.test_x, recipe.test_y, recipe.normalize);
+  train_set_ = data::load_train_set(recipe);
+  test_set_ = data::load_test_set(recipe);
   // The data must fit the model input.
   const ir::Value* in = train.value(io_.data_input);
   std::vector<int64_t> sample = train_set_.sample_shape();
-  bool fits = in->type.rank() == sample.size() + 1;
+  bool fits = in->type.rank() == sample.size() + 1 && in->type.dtype == train_set_.x_dtype();
   for (size_t i = 0; fits && i < sample.size(); ++i)
     fits = !in->type.dims[i + 1].is_known() || in->type.dims[i + 1].size == sample[i];
-  FC_CHECK(fits, recipe.path, ": [data] train_x: samples of shape [N", [&] {
+  const std::string data_key = train_set_.is_tokens() ? ": [data] block_size: " : ": [data] train_x: ";
+  FC_CHECK(fits, recipe.path, data_key, ir::dtype_name(train_set_.x_dtype()), " samples of shape [N", [&] {
     std::string s;
     for (int64_t d : sample) s += "," + std::to_string(d);
     return s;
   }(), "] do not fit model input '", in->name, "' of type ", ir::to_string(in->type));
+  if (train_set_.is_tokens()) {
+    // Token ids index the model's vocabulary: the classes of its output's last axis.
+    const ir::TensorType& out = train.value(io_.model_output)->type;
+    FC_CHECK(out.rank() >= 2 && out.dims.back().is_known(), recipe.path, ": [data] format = \"tokens\": model output '",
+             io_.model_output, "' of type ", ir::to_string(out), " has no known vocabulary (last axis)");
+    data::check_vocabulary(train_set_, out.dims.back().size);
+    data::check_vocabulary(test_set_, out.dims.back().size);
+  }
   const ir::TensorType& labels = train.value(io_.labels_input)->type;
   data::check_labels_fit(train_set_, labels, recipe.path + ": [data] train_y");
   if (test_set_.size()) data::check_labels_fit(test_set_, labels, recipe.path + ": [data] test_y");
   FC_CHECK(recipe.batch_size <= train_set_.size(), recipe.path, ": [train] batch_size ", recipe.batch_size,
            " is larger than the training set (", train_set_.size(), " samples)");
   const int64_t per_epoch = train_set_.size() / recipe.batch_size;
-  total_steps_ = recipe.steps ? *recipe.steps : recipe.epochs * per_epoch;
+  total_steps_ = runtime::total_steps(recipe, per_epoch);
   impl_->exec = std::make_unique<Executor>(train, backend);
 }
 
@@ -66,10 +72,16 @@ void Trainer::sync_inference_params() {
       inference_.set_param(v, impl_->exec->state(param).clone());
 }
 
-void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct) {
-  const int64_t n = logits.dim(0), c = logits.dim(1);
+int64_t score_logits(const ir::Tensor& logits, const int64_t* labels, int64_t ignore_index, double& loss_sum,
+                     int64_t& correct) {
+  const int64_t c = logits.dims().back();
+  const int64_t n = c ? static_cast<int64_t>(logits.numel()) / c : 0;
   const float* p = logits.data<float>();
+  int64_t counted = 0;
   for (int64_t i = 0; i < n; ++i) {
+    if (labels[i] == ignore_index) continue;
+    FC_CHECK(labels[i] >= 0 && labels[i] < c, "evaluate: label ", labels[i], " out of range [0, ", c, ")");
+    ++counted;
     const float* row = p + i * c;
     int64_t best = 0;
     float m = row[0];
@@ -83,6 +95,7 @@ void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_
     loss_sum += std::log(s) + m - row[labels[i]];
     correct += best == labels[i];
   }
+  return counted;
 }
 
 void score_regression(const ir::Tensor& outputs, const float* targets, double& loss_sum) {
@@ -101,14 +114,16 @@ void score_regression(const ir::Tensor& outputs, const float* targets, double& l
 
 std::string EvalResult::text(int loss_digits) const {
   char buf[128];
-  if (has_accuracy) std::snprintf(buf, sizeof buf, "test_loss %.*f  test_accuracy %.4f", loss_digits, loss, accuracy);
+  if (has_perplexity) std::snprintf(buf, sizeof buf, "test_loss %.*f  test_perplexity %.4f", loss_digits, loss, std::exp(loss));
+  else if (has_accuracy) std::snprintf(buf, sizeof buf, "test_loss %.*f  test_accuracy %.4f", loss_digits, loss, accuracy);
   else std::snprintf(buf, sizeof buf, "test_loss %.*f", loss_digits, loss);
   return buf;
 }
 
 std::string EvalResult::json_fields() const {
   char buf[128];
-  if (has_accuracy) std::snprintf(buf, sizeof buf, "\"test_loss\": %.8g, \"test_accuracy\": %.6f", loss, accuracy);
+  if (has_perplexity) std::snprintf(buf, sizeof buf, "\"test_loss\": %.8g, \"test_perplexity\": %.8g", loss, std::exp(loss));
+  else if (has_accuracy) std::snprintf(buf, sizeof buf, "\"test_loss\": %.8g, \"test_accuracy\": %.6f", loss, accuracy);
   else std::snprintf(buf, sizeof buf, "\"test_loss\": %.8g", loss);
   return buf;
 }
@@ -131,33 +146,36 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
 }
 
 EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
-                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end) {
+                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end,
+                           int64_t ignore_index) {
   FC_CHECK(0 <= begin && begin <= end && end <= ds.size(), "evaluate: samples [", begin, ", ", end,
            ") outside a dataset of ", ds.size());
   Executor ex(inference, backend);
   EvalTotals t;
-  int64_t correct = 0;
-  std::vector<int64_t> dims = ds.x.dims();
-  const int64_t row = ds.size() ? static_cast<int64_t>(ds.x.numel()) / ds.size() : 0;
-  const int64_t target_row = ds.size() ? static_cast<int64_t>(ds.y.numel()) / ds.size() : 0;
+  int64_t correct = 0, counted = 0;
   for (int64_t start = begin; start < end; start += batch) {
     const int64_t n = std::min(batch, end - start);
-    dims[0] = n;
-    ir::Tensor x(ir::DType::F32, dims);
-    std::memcpy(x.raw(), ds.x.data<float>() + start * row, sizeof(float) * n * row);
+    ir::Tensor x, labels;
+    ds.slice(start, n, x, labels);
     auto out = ex.run({{input, x}});
     const ir::Tensor& y = out.at(output);
-    if (ds.y.dtype() == ir::DType::I64) score_logits(y, ds.y.data<int64_t>() + start, t.loss_sum, correct);
-    else score_regression(y, ds.y.data<float>() + start * target_row, t.loss_sum);
+    if (labels.dtype() == ir::DType::I64) {
+      // Class labels per sample ([N]) or per position ([N, T], a language model's next tokens).
+      counted += score_logits(y, labels.data<int64_t>(), ignore_index, t.loss_sum, correct);
+    } else {
+      score_regression(y, labels.data<float>(), t.loss_sum);
+      counted += n;
+    }
   }
   t.correct = static_cast<double>(correct);
-  t.samples = static_cast<double>(end - begin);
+  t.samples = static_cast<double>(counted);
   return t;
 }
 
-EvalResult EvalTotals::result(bool has_accuracy) const {
+EvalResult EvalTotals::result(const data::Dataset& ds) const {
   EvalResult r;
-  r.has_accuracy = has_accuracy;
+  r.has_perplexity = ds.is_tokens();
+  r.has_accuracy = !ds.is_tokens() && ds.y_dtype() == ir::DType::I64;
   r.samples = static_cast<int64_t>(samples);
   r.loss = samples > 0 ? loss_sum / samples : 0;
   r.accuracy = samples > 0 ? correct / samples : 0;
@@ -165,9 +183,8 @@ EvalResult EvalTotals::result(bool has_accuracy) const {
 }
 
 EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
-                    const data::Dataset& ds, Backend& backend, int64_t batch) {
-  return evaluate_totals(inference, input, output, ds, backend, batch, 0, ds.size())
-      .result(ds.y.dtype() == ir::DType::I64);
+                    const data::Dataset& ds, Backend& backend, int64_t batch, int64_t ignore_index) {
+  return evaluate_totals(inference, input, output, ds, backend, batch, 0, ds.size(), ignore_index).result(ds);
 }
 
 EvalResult Trainer::evaluate(const data::Dataset& ds) {
@@ -178,13 +195,15 @@ EvalResult Trainer::evaluate(const data::Dataset& ds) {
   const int64_t ranks = dp ? dp->size() : 1, rank = dp ? dp->rank() : 0;
   const int64_t begin = ds.size() * rank / ranks, end = ds.size() * (rank + 1) / ranks;
   EvalTotals t = evaluate_totals(inference_, io_.data_input, io_.model_output, ds, backend_,
-                                 std::max<int64_t>(recipe_.batch_size, 256), begin, end);
+                                 // token windows are large samples: the training batch, not 256 of them
+                                 ds.is_tokens() ? recipe_.batch_size : std::max<int64_t>(recipe_.batch_size, 256),
+                                 begin, end, recipe_.ignore_index);
   if (ranks > 1) {
     double sums[3] = {t.loss_sum, t.correct, t.samples};
     dp->sum_doubles(sums, 3);
     t = {sums[0], sums[1], sums[2]};
   }
-  return t.result(ds.y.dtype() == ir::DType::I64);
+  return t.result(ds);
 }
 
 namespace {
@@ -222,19 +241,25 @@ EvalResult Trainer::train(const TrainOptions& options) {
   const Recipe& r = recipe_;
   int64_t start_step = 0;
   if (options.resume && !r.checkpoint_dir.empty()) {
-    if (auto path = newest_checkpoint(r.checkpoint_dir)) {
-      Checkpoint c = load_checkpoint(*path);
-      FC_CHECK(c.seed == r.seed, *path, ": checkpoint was written with seed ", c.seed, ", the recipe has ", r.seed);
-      FC_CHECK(options.plan_hash.empty() || c.plan_hash.empty() || c.plan_hash == options.plan_hash, *path,
-               ": checkpoint belongs to a different plan");
+    // Every rank reads the same files and so makes the same choice; rank 0 alone reports it.
+    const bool report = !options.quiet && (!data_parallel() || data_parallel()->rank() == 0);
+    ResumePoint at = newest_intact_checkpoint(r.checkpoint_dir);
+    for (const std::string& d : at.damaged)
+      if (report) std::cerr << "fcrun: warning: " << d << "; skipped\n";
+    FC_CHECK(at.checkpoint || at.damaged.empty(), r.checkpoint_dir, ": no intact checkpoint to resume from (",
+             at.damaged.size(), " damaged); nothing loaded");
+    if (at.checkpoint) {
+      const Checkpoint& c = *at.checkpoint;
+      FC_CHECK(c.plan_hash == options.plan_hash, at.path, ": belongs to another plan (plan hash ", c.plan_hash,
+               ", this run's is ", options.plan_hash, "); resume with the plan that wrote it or use another [checkpoint] dir");
+      FC_CHECK(c.seed == r.seed, at.path, ": checkpoint was written with seed ", c.seed, ", the recipe has ", r.seed);
       for (const auto& [param, next] : train_.state_updates) {
         auto it = c.tensors.find(param->name);
-        FC_CHECK(it != c.tensors.end(), *path, ": checkpoint has no tensor '", param->name, "'");
+        FC_CHECK(it != c.tensors.end(), at.path, ": checkpoint has no tensor '", param->name, "'");
         impl_->exec->set_state(param, it->second);
       }
       start_step = c.step;
-      if (!options.quiet && (!data_parallel() || data_parallel()->rank() == 0))
-        std::cout << "resumed from " << *path << " at step " << start_step << "\n";
+      if (report) std::cout << "resumed from " << at.path << " at step " << start_step << "\n";
     }
   }
 
@@ -245,7 +270,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
   const int64_t per_epoch = loader.steps_per_epoch();
   const int64_t eval_every = r.eval_every ? *r.eval_every : per_epoch;
   MetricsLog metrics(speaker ? r.output_metrics : std::string(), start_step > 0);
-  const bool tty = isatty(STDOUT_FILENO);
+  const bool tty = options.progress_in_place;
   ir::Tensor hyper(ir::DType::F32, {ir::kHyperSize});
   ir::Tensor rng(ir::DType::I64, {2});
   EvalResult last;
@@ -290,9 +315,15 @@ EvalResult Trainer::train(const TrainOptions& options) {
       }
       char json[256];
       std::snprintf(json, sizeof json,
-                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f}",
+                    "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.8g, \"lr\": %.8g, \"images_per_sec\": %.2f",
                     (long long)done, (long long)epoch, loss, lr, ips);
-      metrics.write(json);
+      std::string record = json;
+      // With clipping: the global gradient norm of this step, before clipping (the same on every rank).
+      if (auto it = out.find(ir::kGradNormName); it != out.end()) {
+        std::snprintf(json, sizeof json, ", \"grad_norm\": %.8g", double(it->second.data<float>()[0]));
+        record += json;
+      }
+      metrics.write(record + "}");
       t_window = now;
       window_images = 0;
     }

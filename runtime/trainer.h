@@ -23,18 +23,22 @@ struct TrainerIO {
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;        // top-1, for class labels
-  bool has_accuracy = true;   // false for regression targets (loss = mean squared error)
+  bool has_accuracy = true;   // false for regression targets (loss = mean squared error) and tokens
+  bool has_perplexity = false;  // token data: exp(loss), the language-model figure
   int64_t samples = 0;
-  // "test_loss 0.1234  test_accuracy 0.9000" (no accuracy for regression), and the same as JSON
-  // fields ("\"test_loss\": .., \"test_accuracy\": ..").
+  // "test_loss 0.1234  test_accuracy 0.9000" (no accuracy for regression; "test_perplexity 12.34"
+  // instead for token data), and the same as JSON fields ("\"test_loss\": .., \"test_accuracy\": ..").
   std::string text(int loss_digits = 4) const;
   std::string json_fields() const;
 };
 
 struct TrainOptions {
   bool resume = false;
+  // What checkpoints are tied to: a resumed checkpoint must carry the same (runtime/checkpoint.h).
   std::string plan_hash;
   bool quiet = false;
+  // Progress lines rewritten in place (\r, erase line) rather than one per line: stdout is a terminal.
+  bool progress_in_place = false;
 };
 
 class Trainer {
@@ -75,21 +79,26 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
 // Sums of an evaluation over some samples, which ranks add up before dividing.
 struct EvalTotals {
   double loss_sum = 0, correct = 0, samples = 0;
-  EvalResult result(bool has_accuracy) const;
+  EvalResult result(const data::Dataset& ds) const;  // what the dataset's kind reports
 };
 
 // Runs an inference graph over samples [begin, end) of a dataset in batches: summed cross-entropy
-// of `output` against the labels and correct top-1 predictions, or, for float targets, summed
-// per-sample mean squared error.
+// of `output` against the labels and correct top-1 predictions over every labelled position (labels
+// equal to `ignore_index` do not count), or, for float targets, summed per-sample mean squared error.
+// `samples` counts the positions scored (the samples, for [N] labels or targets).
 EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
-                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end);
+                           const data::Dataset& ds, Backend& backend, int64_t batch, int64_t begin, int64_t end,
+                           int64_t ignore_index = -100);
 
 // The same over the whole dataset: mean cross-entropy and top-1 accuracy (or mean squared error).
 EvalResult evaluate(const ir::Graph& inference, const std::string& input, const std::string& output,
-                    const data::Dataset& ds, Backend& backend, int64_t batch);
+                    const data::Dataset& ds, Backend& backend, int64_t batch, int64_t ignore_index = -100);
 
-// Evaluates logits [N, C] against labels: summed cross-entropy and number of correct top-1 predictions.
-void score_logits(const ir::Tensor& logits, const int64_t* labels, double& loss_sum, int64_t& correct);
+// Evaluates logits [..., C] against one label per row of the last axis (labels [...]): summed
+// cross-entropy and number of correct top-1 predictions over the rows whose label is not
+// `ignore_index`; returns how many rows counted. Throws fc::Error for any other label outside [0, C).
+int64_t score_logits(const ir::Tensor& logits, const int64_t* labels, int64_t ignore_index, double& loss_sum,
+                     int64_t& correct);
 // Evaluates outputs [N, ...] against float targets of the same shape: summed per-sample mean squared error.
 void score_regression(const ir::Tensor& outputs, const float* targets, double& loss_sum);
 

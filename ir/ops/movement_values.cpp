@@ -1,6 +1,6 @@
 // Ops that make or pick values rather than move whole tensors (kernels:
-// runtime/cpu/kernels/movement_values.cpp): Gather, Cast, Constant, ConstantOfShape, Shape, Size,
-// Range. Where an output's shape depends on an input's value (ConstantOfShape, Range), the shape
+// runtime/cpu/kernels/movement_values.cpp): Gather and its gradient fc.GatherGrad, Cast, Constant,
+// ConstantOfShape, Shape, Size, Range. Where an output's shape depends on an input's value (ConstantOfShape, Range), the shape
 // function uses the value when it is known (a parameter) and gives unknown dims otherwise; the
 // kernels size those outputs from the values at run time.
 #include <string>
@@ -81,6 +81,24 @@ std::vector<TensorType> range_infer(const InferContext& ctx) {
   return {TensorType(t, {Dim::unknown()})};
 }
 
+// Gather's adjoint scatters dy back to the rows it was taken from, adding where an index repeats (an
+// embedding's backward: every occurrence of a token adds its gradient to that token's row).
+std::vector<Value*> gather_gradient(GradBuilder& b) {
+  if (b.x(0)->type.dtype != DType::F32) return {nullptr, nullptr};  // training is float32
+  return {b.emit1("GatherGrad", {b.x(0), b.x(1), b.dy(0)}, {{"axis", b.node().attr_int("axis")}}, "fc"), nullptr};
+}
+
+// fc.GatherGrad(data, indices, dy) -> ddata shaped like data (data is read for its shape only).
+std::vector<TensorType> gather_grad_infer(const InferContext& ctx) {
+  const TensorType want = gather_infer(ctx)[0];
+  const TensorType& dy = ctx.in(2);
+  bool fits = dy.rank() == want.rank() && dy.dtype == want.dtype;
+  for (size_t d = 0; fits && d < dy.rank(); ++d)
+    fits = !dy.dims[d].is_known() || !want.dims[d].is_known() || dy.dims[d].size == want.dims[d].size;
+  FC_CHECK(fits, ctx.node.describe(), ": dy ", to_string(dy), " is not shaped like the gather's output ", to_string(want));
+  return {ctx.in(0)};
+}
+
 // Between float types the gradient is cast back; integer and bool inputs have no gradient.
 std::vector<Value*> cast_gradient(GradBuilder& b) {
   const DType from = b.x(0)->type.dtype;
@@ -107,6 +125,18 @@ FC_REGISTER_OP(OpSchema{
     .infer = gather_infer,
     .cost = movement_cost,
     .doc = "take entries of data along axis at indices (negative indices count from the end)",
+    .gradient = gather_gradient,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "GatherGrad",
+    .domain = "fc",
+    .min_inputs = 3,
+    .max_inputs = 3,
+    .attrs = {{"axis", AttrKind::Int, Attribute{int64_t{0}}}},
+    .infer = gather_grad_infer,
+    .cost = movement_cost,
+    .doc = "gradient of Gather: dy scattered into zeros shaped like data, summed where indices repeat",
 });
 
 FC_REGISTER_OP(OpSchema{

@@ -2,6 +2,8 @@
 // input (ir/hyperparams.h) so that schedules never recompile. The math lives here alone, as each
 // op's scalar form: the CPU backend compiles it with the LLVM JIT for a single node, and the update
 // fusion pass (passes/update_fusion.h) for all the updates of an allreduce bucket in one kernel.
+// Both take {decay} (default 1): 0 leaves the parameter out of weight decay (biases and
+// normalisation scales in most transformer recipes: PyTorch's parameter group with weight_decay 0).
 //   fc.SGDUpdate(w, grad, hyper, momentum_buf?) {nesterov} -> (w', momentum_buf'?)
 //       torch.optim.SGD: d = g + wd*w; buf = d on the first step, else momentum*buf + (1-dampening)*d;
 //       d = d + momentum*buf (nesterov) or buf; w' = w - lr*d.
@@ -32,9 +34,12 @@ std::vector<int> sgd_scalar(FusedKernel& k, const Node& n, const std::vector<int
   // One builder call per statement: the program's text (its cache key) must not depend on the
   // compiler's order of evaluating arguments.
   const int w = in[0], g = in[1], h = in[2];
-  const int wd = k.param(h, kHyperWeightDecay);
-  const int decayed = k.fma(wd, w, g);
-  int d = k.select(wd, decayed, g);
+  int d = g;
+  if (n.attr_int("decay")) {
+    const int wd = k.param(h, kHyperWeightDecay);
+    const int decayed = k.fma(wd, w, g);
+    d = k.select(wd, decayed, g);
+  }
   const bool has_buffer = in.size() > 3 && n.outputs.size() > 1;
   int buf_next = -1;
   if (has_buffer) {
@@ -58,13 +63,14 @@ std::vector<int> sgd_scalar(FusedKernel& k, const Node& n, const std::vector<int
 // torch.optim.AdamW (amsgrad off), per element, with its double-precision scalars from the hyper
 // vector (derive_hyperparams): exp_avg.lerp_(g, 1 - b1) is m*b1 + (1-b1)*g, the second moment's
 // addcmul is v*b2 + ((1-b2)*g)*g, and the step w - step_size * (m / denom) is one fused multiply-add
-// (one rounding fewer; what the hand-written kernel this replaced computed, and what the training
-// parity tests against PyTorch were calibrated with: a step rounded twice drifts measurably further
-// from the float64 truth on ResNet-18 after 3 steps, 3.2e-5 vs 5.6e-6).
-std::vector<int> adamw_scalar(FusedKernel& k, const Node&, const std::vector<int>& in) {
+// (one rounding fewer; what the hand-written kernel this replaced computed). (A step rounded twice
+// was once measured 3.2e-5 from the float64 truth on ResNet-18 after 3 steps against 5.6e-6; re-measured
+// on an AMD EPYC both give 5.6e-6: not the step's rounding; a ReLU input within rounding of zero landing
+// on the other side moves it that much, see tests/parity/train_parity.py.)
+std::vector<int> adamw_scalar(FusedKernel& k, const Node& n, const std::vector<int>& in) {
   // (At most one builder call nested in another: see sgd_scalar.)
   const int w = in[0], g = in[1], m = in[2], v = in[3], h = in[4];
-  const int decayed = k.mul(w, k.param(h, kHyperAdamDecay));
+  const int decayed = n.attr_int("decay") ? k.mul(w, k.param(h, kHyperAdamDecay)) : w;
   const int m_kept = k.mul(m, k.param(h, kHyperBeta1));
   const int m_next = k.fma(k.param(h, kHyperAdamOneMinusBeta1), g, m_kept);
   const int v_kept = k.mul(v, k.param(h, kHyperBeta2));
@@ -88,7 +94,7 @@ FC_REGISTER_OP(OpSchema{
     .max_inputs = 4,
     .min_outputs = 1,
     .max_outputs = 2,
-    .attrs = {{"nesterov", AttrKind::Int, Attribute{int64_t{0}}}},
+    .attrs = {{"nesterov", AttrKind::Int, Attribute{int64_t{0}}}, {"decay", AttrKind::Int, Attribute{int64_t{1}}}},
     .infer = [](const InferContext& ctx) { return state_like_w(ctx, 2); },
     .cost = elementwise_cost(6),
     .doc = "SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD semantics)",
@@ -104,6 +110,7 @@ FC_REGISTER_OP(OpSchema{
     .max_inputs = 5,
     .min_outputs = 3,
     .max_outputs = 3,
+    .attrs = {{"decay", AttrKind::Int, Attribute{int64_t{1}}}},
     .infer = [](const InferContext& ctx) { return state_like_w(ctx, 4); },
     .cost = elementwise_cost(12),
     .doc = "AdamW (torch.optim.AdamW semantics, amsgrad off)",

@@ -1,13 +1,16 @@
 // BatchLoader: gathers this rank's rows of each global batch into contiguous tensors on a
-// background thread (Prefetcher), so that copying overlaps compute. Step s is batch
+// background thread (Prefetcher), so that copying overlaps compute. Token data (tokens.h) draw
+// windows at offsets hashed from (seed, step, sample) instead of walking an order. Step s is batch
 // s % steps_per_epoch of epoch s / steps_per_epoch and depends on nothing else, which is what makes
 // a resumed run (start_step) see exactly the batches an uninterrupted one would.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
 #include "ir/error.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/prefetcher.h"
+#include "runtime/data/tokens.h"
 
 namespace fc::runtime::data {
 
@@ -49,17 +52,36 @@ struct BatchLoader::Impl {
     Batch b;
     b.epoch = epoch;
     b.index_in_epoch = index;
+    if (ds.tokens) {
+      windows(step, b);
+      return b;
+    }
     b.x = gather(ds.x, step_first(index));
     b.y = gather(ds.y, step_first(index));
     return b;
+  }
+
+  // Token data: sample k of the global batch of step s is the window at token_window_offset(seed, s,
+  // k); this rank takes k in [r*G/R, (r+1)*G/R). x: ids [G/R, block], y: the next ids.
+  void windows(int64_t step, Batch& b) const {
+    const int64_t block = ds.block, tokens = ds.tokens->size();
+    b.x = ir::Tensor(ir::DType::I64, {local_batch, block});
+    b.y = ir::Tensor(ir::DType::I64, {local_batch, block});
+    std::vector<int64_t> window(static_cast<size_t>(block + 1));
+    for (int64_t i = 0; i < local_batch; ++i) {
+      const int64_t offset = token_window_offset(seed, step, rank * local_batch + i, tokens, block);
+      ds.tokens->read(offset, block + 1, window.data());
+      std::copy(window.begin(), window.end() - 1, b.x.data<int64_t>() + i * block);
+      std::copy(window.begin() + 1, window.end(), b.y.data<int64_t>() + i * block);
+    }
   }
 };
 
 BatchLoader::BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, uint64_t seed, int rank, int world,
                          int64_t start_step, int prefetch) {
-  FC_CHECK(ds.x.defined() && ds.y.defined() && ds.size() > 0, "batch loader: empty dataset");
-  FC_CHECK(ds.y.rank() >= 1 && ds.y.dim(0) == ds.size(), "batch loader: ", ds.size(), " samples but ",
-           ds.y.rank() ? ds.y.dim(0) : 0, " labels");
+  FC_CHECK(ds.size() > 0 && (ds.tokens || (ds.x.defined() && ds.y.defined())), "batch loader: empty dataset");
+  FC_CHECK(ds.tokens || (ds.y.rank() >= 1 && ds.y.dim(0) == ds.size()), "batch loader: ", ds.size(),
+           " samples but ", ds.y.rank() ? ds.y.dim(0) : 0, " labels");
   FC_CHECK(world >= 1 && rank >= 0 && rank < world, "batch loader: rank ", rank, " outside a world of ", world);
   FC_CHECK(global_batch > 0, "[train] batch_size: must be > 0, got ", global_batch);
   FC_CHECK(global_batch % world == 0, "[train] batch_size: the global batch ", global_batch,

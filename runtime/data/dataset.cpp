@@ -1,17 +1,63 @@
 // Dataset loading (IDX or .npy pairs), normalisation, and the per-epoch sample order.
 #include "runtime/data/dataset.h"
 
+#include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "ir/error.h"
 #include "runtime/data/idx.h"
+#include "runtime/data/tokens.h"
 #include "runtime/npy.h"
 
 namespace fc::runtime::data {
 
+int64_t Dataset::size() const {
+  if (tokens) return (tokens->size() - 1) / block;  // each window needs block + 1 ids
+  return x.defined() ? x.dim(0) : 0;
+}
+
 std::vector<int64_t> Dataset::sample_shape() const {
+  if (tokens) return {block};
   if (!x.defined()) return {};
   return std::vector<int64_t>(x.dims().begin() + 1, x.dims().end());
+}
+
+ir::DType Dataset::x_dtype() const { return tokens ? ir::DType::I64 : x.dtype(); }
+ir::DType Dataset::y_dtype() const { return tokens ? ir::DType::I64 : y.dtype(); }
+
+void Dataset::slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_out) const {
+  FC_CHECK(first >= 0 && n >= 0 && first + n <= size(), "dataset: samples [", first, ", ", first + n,
+           ") outside ", size());
+  if (tokens) {
+    x_out = ir::Tensor(ir::DType::I64, {n, block});
+    y_out = ir::Tensor(ir::DType::I64, {n, block});
+    std::vector<int64_t> window(static_cast<size_t>(block + 1));
+    for (int64_t i = 0; i < n; ++i) {
+      tokens->read((first + i) * block, block + 1, window.data());
+      std::copy(window.begin(), window.end() - 1, x_out.data<int64_t>() + i * block);
+      std::copy(window.begin() + 1, window.end(), y_out.data<int64_t>() + i * block);
+    }
+    return;
+  }
+  auto rows = [&](const ir::Tensor& all) {
+    std::vector<int64_t> dims = all.dims();
+    dims[0] = n;
+    ir::Tensor out(all.dtype(), dims);
+    const size_t row_bytes = all.nbytes() / static_cast<size_t>(all.dim(0));
+    std::memcpy(out.raw(), static_cast<const std::byte*>(all.raw()) + static_cast<size_t>(first) * row_bytes,
+                static_cast<size_t>(n) * row_bytes);
+    return out;
+  };
+  x_out = rows(x);
+  y_out = rows(y);
+}
+
+uint64_t splitmix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 namespace {
@@ -22,24 +68,28 @@ std::string shape_text(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+ir::Tensor widen_i32(const ir::Tensor& t) {
+  if (t.dtype() != ir::DType::I32) return t;
+  ir::Tensor wide(ir::DType::I64, t.dims());
+  const int32_t* in = t.data<int32_t>();
+  int64_t* out = wide.data<int64_t>();
+  for (size_t i = 0; i < t.numel(); ++i) out[i] = in[i];
+  return wide;
+}
+
 Dataset load_npy_pair(const std::string& x_path, const std::string& y_path) {
   Dataset ds;
-  ds.x = load_npy(x_path);
-  FC_CHECK(ds.x.dtype() == ir::DType::F32, x_path, ": expected float32 samples, got ", ir::dtype_name(ds.x.dtype()),
+  // Float samples, or integer ids (a language model's tokens [N, T]; int32 is widened).
+  ds.x = widen_i32(load_npy(x_path));
+  FC_CHECK(ds.x.dtype() == ir::DType::F32 || ds.x.dtype() == ir::DType::I64, x_path,
+           ": expected float32 samples or int64 ids, got ", ir::dtype_name(ds.x.dtype()),
            " (save with x.astype(numpy.float32))");
   FC_CHECK(ds.x.rank() >= 2, x_path, ": expected samples [N, ...] with at least 2 dimensions, got ",
            shape_text(ds.x.dims()));
-  ir::Tensor y = load_npy(y_path);
+  ir::Tensor y = widen_i32(load_npy(y_path));
   FC_CHECK(y.rank() >= 1, y_path, ": expected labels [N] or targets [N, ...], got a scalar");
-  if (y.dtype() == ir::DType::I32) {
-    ir::Tensor wide(ir::DType::I64, y.dims());
-    const int32_t* in = y.data<int32_t>();
-    int64_t* out = wide.data<int64_t>();
-    for (int64_t i = 0; i < y.dim(0); ++i) out[i] = in[i];
-    y = wide;
-  }
-  FC_CHECK((y.dtype() == ir::DType::I64 && y.rank() == 1) || y.dtype() == ir::DType::F32, y_path,
-           ": expected int64 (or int32) labels [N] or float32 regression targets [N, ...], got ",
+  FC_CHECK(y.dtype() == ir::DType::I64 || y.dtype() == ir::DType::F32, y_path,
+           ": expected int64 (or int32) labels [N] or [N, T] or float32 regression targets [N, ...], got ",
            ir::dtype_name(y.dtype()), " ", shape_text(y.dims()));
   ds.y = y;
   return ds;
@@ -57,6 +107,7 @@ const float* channel_values(const std::vector<float>& values, int64_t channels, 
 
 void normalize_in_place(ir::Tensor& x, const Normalize& norm) {
   if (norm.mean.empty() && norm.std.empty()) return;
+  FC_CHECK(x.dtype() == ir::DType::F32, "[data] normalize: the samples are integer ids, which are not normalised");
   const std::vector<float> mean = norm.mean.empty() ? std::vector<float>{0.0f} : norm.mean;
   const std::vector<float> stdev = norm.std.empty() ? std::vector<float>{1.0f} : norm.std;
   // x: [N, C, ...inner]
@@ -71,13 +122,6 @@ void normalize_in_place(ir::Tensor& x, const Normalize& norm) {
       const float mv = m[per_m ? ch : 0], sv = s[per_s ? ch : 0];
       for (int64_t k = 0; k < inner; ++k, ++p) *p = (*p - mv) / sv;
     }
-}
-
-uint64_t splitmix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 // Uniform in [0, bound) without modulo bias: draws below 2^64 mod bound are rejected, leaving a
@@ -111,13 +155,39 @@ Dataset load_dataset(const std::string& format, const std::string& x_path, const
   return ds;
 }
 
+Dataset load_token_dataset(const std::string& path, const std::string& dtype, int64_t block) {
+  FC_CHECK(block > 0, "[data] block_size: must be > 0, got ", block);
+  Dataset ds;
+  ds.tokens = std::make_shared<TokenFile>(path, dtype);
+  ds.block = block;
+  FC_CHECK(ds.tokens->size() > block, path, ": ", ds.tokens->size(), " token ids hold no window of block_size ", block,
+           " + 1");
+  return ds;
+}
+
+Dataset load_train_set(const Recipe& r) {
+  if (r.data_format == "tokens") return load_token_dataset(r.train_tokens, r.token_dtype, r.block_size);
+  return load_dataset(r.data_format, r.train_x, r.train_y, r.normalize);
+}
+
+Dataset load_test_set(const Recipe& r) {
+  if (r.data_format == "tokens")
+    return r.test_tokens.empty() ? Dataset{} : load_token_dataset(r.test_tokens, r.token_dtype, r.block_size);
+  return r.test_x.empty() ? Dataset{} : load_dataset(r.data_format, r.test_x, r.test_y, r.normalize);
+}
+
+void check_vocabulary(const Dataset& ds, int64_t vocab) {
+  if (ds.tokens) ds.tokens->check_vocabulary(vocab);
+}
+
 void check_labels_fit(const Dataset& ds, const ir::TensorType& want, const std::string& what) {
-  bool fits = ds.y.dtype() == want.dtype && ds.y.rank() == want.rank();
+  const std::vector<int64_t> y_dims = ds.tokens ? std::vector<int64_t>{ds.size(), ds.block} : ds.y.dims();
+  bool fits = ds.y_dtype() == want.dtype && y_dims.size() == want.rank();
   for (size_t d = 1; fits && d < want.rank(); ++d)
-    fits = !want.dims[d].is_known() || want.dims[d].size == ds.y.dim(d);
-  const char* hint = want.dtype == ir::DType::I64 ? " (the loss needs int64 class labels [N])"
+    fits = !want.dims[d].is_known() || want.dims[d].size == y_dims[d];
+  const char* hint = want.dtype == ir::DType::I64 ? " (the loss needs int64 class labels, one per row of the logits)"
                                                   : " (the loss needs float32 targets shaped like the model output)";
-  FC_CHECK(fits, what, ": ", ir::dtype_name(ds.y.dtype()), " ", shape_text(ds.y.dims()),
+  FC_CHECK(fits, what, ": ", ir::dtype_name(ds.y_dtype()), " ", shape_text(y_dims),
            " does not fit the loss's labels input ", ir::to_string(want), hint);
 }
 

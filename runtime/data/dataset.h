@@ -1,10 +1,11 @@
 // Datasets for training and evaluation: MNIST-family IDX files (.gz or not; uint8 images scaled to
-// [0,1]) and .npy pairs (x: float32 [N, ...], y: int64 class labels [N] or float32 regression
-// targets [N, ...]); optional normalisation
+// [0,1]) and .npy pairs (x: float32 [N, ...] or int64 ids [N, ...], y: int64 class labels [N] or
+// per position [N, T], or float32 regression targets [N, ...]); optional normalisation
 // ((x - mean) / std, scalar or per channel) applied after scaling.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,15 +14,38 @@
 
 namespace fc::runtime::data {
 
+class TokenFile;
+
 struct Dataset {
-  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W])
-  ir::Tensor y;  // i64 [N] class labels, or f32 [N, ...] regression targets
-  int64_t size() const { return x.defined() ? x.dim(0) : 0; }
-  std::vector<int64_t> sample_shape() const;  // x's dims without N
+  ir::Tensor x;  // f32 [N, ...] (IDX images: [N, 1, H, W]) or i64 ids [N, ...]
+  ir::Tensor y;  // i64 [N] class labels or [N, ...] per-position labels, or f32 [N, ...] regression targets
+  // Format "tokens" (tokens.h): x and y stay undefined; samples are windows of `block` ids read from
+  // the mapped file, sample i the non-overlapping window at offset i * block (evaluation's walk;
+  // training draws its own offsets).
+  std::shared_ptr<const TokenFile> tokens;
+  int64_t block = 0;
+
+  int64_t size() const;                       // samples (token data: whole non-overlapping windows)
+  std::vector<int64_t> sample_shape() const;  // x's dims without N ([block] for tokens)
+  ir::DType x_dtype() const;                  // i64 for tokens
+  ir::DType y_dtype() const;                  // i64 for tokens
+  bool is_tokens() const { return tokens != nullptr; }
+  // Samples [first, first + n) in order: x [n, ...], y [n, ...].
+  void slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_out) const;
 };
 
+// The recipe's training or test set in its format; the test set is empty when the recipe has none.
+Dataset load_train_set(const Recipe& r);
+Dataset load_test_set(const Recipe& r);
+
+// A token corpus as a dataset of windows of `block` ids (tokens.h); throws fc::Error naming the file.
+Dataset load_token_dataset(const std::string& path, const std::string& dtype, int64_t block);
+
+// One step of splitmix64 (Steele et al.): the mixing function behind every data order here.
+uint64_t splitmix64(uint64_t z);
+
 // Throws fc::Error naming the file on a missing/corrupt/truncated file, label/image count mismatch,
-// or labels neither int64 [N] (int32 .npy labels are widened) nor float32 [N, ...], and naming the key when `normalize` has
+// or labels neither int64 (int32 .npy labels are widened) nor float32, and naming the key when `normalize` has
 // neither one value nor one per channel (dim 1 of x).
 Dataset load_dataset(const std::string& format, const std::string& x_path, const std::string& y_path,
                      const Normalize& normalize);
@@ -29,6 +53,10 @@ Dataset load_dataset(const std::string& format, const std::string& x_path, const
 // Throws fc::Error starting with `what` (e.g. "r.toml: [data] train_y") when the dataset's labels or
 // targets cannot feed a graph input of type `want` (element type, and shape beyond the batch).
 void check_labels_fit(const Dataset& ds, const ir::TensorType& want, const std::string& what);
+
+// Throws fc::Error naming the file and offset of the first token id outside [0, vocab) (token data;
+// other datasets pass).
+void check_vocabulary(const Dataset& ds, int64_t vocab);
 
 // The order in which an epoch visits the samples: identity, or a permutation seeded by (seed, epoch)
 // with a generator of our own (std::mt19937_64 + our Fisher-Yates), so it is identical on every
@@ -40,8 +68,9 @@ std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int64_t
 // order = epoch_order(N, shuffle, seed, e) (the last partial batch is dropped for training). Rank r
 // of R takes its contiguous share [r*batch/R, (r+1)*batch/R) of every global batch: x [batch/R, ...],
 // y [batch/R, ...]. Training step s is batch s % steps_per_epoch of epoch s / steps_per_epoch, so a
-// loader made with start_step = s continues a run exactly. Throws fc::Error when batch % R != 0 or
-// the batch exceeds the dataset.
+// loader made with start_step = s continues a run exactly. Token data: sample k of step s's global
+// batch is the window at token_window_offset(seed, s, k) (tokens.h; `shuffle` does not apply), an
+// epoch is size() / batch steps. Throws fc::Error when batch % R != 0 or the batch exceeds the dataset.
 struct Batch {
   int64_t epoch = 0;
   int64_t index_in_epoch = 0;

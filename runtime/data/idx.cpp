@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 
 namespace fc::runtime::data {
@@ -83,11 +84,8 @@ IdxView parse_idx(const std::vector<uint8_t>& buf, const std::string& path, size
   size_t header = 4 + 4 * rank;
   FC_CHECK(buf.size() >= header, path, ": truncated IDX header");
   IdxView v;
-  size_t count = 1;
-  for (size_t i = 0; i < rank; ++i) {
-    v.dims.push_back(big_endian32(buf.data() + 4 + 4 * i));
-    count *= static_cast<size_t>(v.dims.back());
-  }
+  for (size_t i = 0; i < rank; ++i) v.dims.push_back(big_endian32(buf.data() + 4 + 4 * i));
+  const size_t count = static_cast<size_t>(ir::checked_numel(v.dims, path));
   size_t have = buf.size() - header;
   FC_CHECK(have >= count, path, ": truncated: the header promises ", count, " bytes of ", what, ", the file has ",
            have);

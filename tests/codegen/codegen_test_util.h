@@ -73,6 +73,18 @@ inline Jit& libm_jit() {
   return jit;
 }
 
+// Whether optimised IR holds float vectors as wide as the host's vector unit allows: <8 x float>
+// with AVX2, <8 x float> or <16 x float> with AVX-512 (LLVM prefers 256-bit vectors on most
+// AVX-512 CPUs, and may choose either), any float vector on other ISAs.
+inline bool has_host_vector_width(const std::string& ir) {
+  const std::string target = memory_jit().target_description();
+  const bool avx512 = target.find("+avx512f") != std::string::npos;
+  const bool avx2 = target.find("+avx2") != std::string::npos;
+  if (avx512 && ir.find("<16 x float>") != std::string::npos) return true;
+  if (avx2 || avx512) return ir.find("<8 x float>") != std::string::npos;
+  return ir.find(" x float>") != std::string::npos;
+}
+
 inline void run(KernelFn f, const std::vector<const float*>& in, const std::vector<float*>& out, int64_t begin,
                 int64_t end) {
   f(in.data(), out.data(), begin, end);

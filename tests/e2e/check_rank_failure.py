@@ -14,8 +14,7 @@ import signal
 import subprocess
 import time
 
-from e2e_common import (MPI_ENV, check, export, failures, finish, fresh_workdir, npy_recipe, rank_pid, wait_with_deadline,
-                        write_npy_data)
+from e2e_common import MPI_ENV, check, failures, finish, mlp_workdir, npy_recipe, rank_pid, wait_with_deadline
 
 RECIPE = npy_recipe("mlp.onnx", """[train]
 batch_size = 64
@@ -29,9 +28,10 @@ threads = 1
 """)
 
 
-def start(fcrun, w, *extra):
+def start(fcrun, w, job, *extra):
+    """Starts `fcrun -n 2` with FC_TEST_JOB=job in its environment (rank_pid finds its ranks by it)."""
     p = subprocess.Popen([fcrun, "-n", "2", "r.toml", *extra], cwd=w, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         env=MPI_ENV, text=True, start_new_session=True)
+                         env=dict(MPI_ENV, FC_TEST_JOB=job), text=True, start_new_session=True)
     seen = []
     deadline = time.time() + 120
     for line in p.stdout:  # until training has started on every rank
@@ -46,16 +46,12 @@ def wait_end(p, timeout):
 
 
 def main():
-    bin_dir, w = fresh_workdir()
-    fcrun = os.path.join(bin_dir, "fcrun")
-    _, shape = export("mlp", os.path.join(w, "mlp.onnx"))
-    write_npy_data(w, shape, 256)
-    with open(os.path.join(w, "r.toml"), "w") as f:
-        f.write(RECIPE)
+    fcrun, w = mlp_workdir(RECIPE, 256)
 
     # 1. SIGKILL of rank 1 mid-run.
-    p, before = start(fcrun, w)
-    pid = rank_pid(1)
+    job = f"rank_failure-{os.getpid()}"
+    p, before = start(fcrun, w, job + "-kill")
+    pid = rank_pid(1, f"FC_TEST_JOB={job}-kill")
     check(pid is not None and p.poll() is None, f"training runs on 2 ranks (rank 1 pid {pid})")
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
@@ -67,8 +63,8 @@ def main():
           next((l.strip() for l in out.splitlines() if "rank 1" in l), "(nothing)"))
 
     # 2. SIGSTOP of rank 1: the process lives on but stops answering.
-    p, before = start(fcrun, w, "--set", "distributed.stall_timeout_s=3")
-    pid = rank_pid(1)
+    p, before = start(fcrun, w, job + "-stop", "--set", "distributed.stall_timeout_s=3")
+    pid = rank_pid(1, f"FC_TEST_JOB={job}-stop")
     check(pid is not None and p.poll() is None, f"training runs on 2 ranks again (rank 1 pid {pid})")
     if pid is not None:
         os.kill(pid, signal.SIGSTOP)

@@ -150,7 +150,7 @@ def main():
     check(rr.returncode == 0 and "resumed from" in rr.stdout and
           open(os.path.join(w, "uninterrupted.onnx"), "rb").read() == open(os.path.join(w, "resumed.onnx"), "rb").read(),
           f"killed after {killed_with}, --resume ends bitwise equal to the uninterrupted run")
-    check(not any(f.endswith(".tmp") for f in os.listdir(os.path.join(w, "ckpt"))) and
+    check(not any(".tmp" in f for f in os.listdir(os.path.join(w, "ckpt"))) and
           len([f for f in os.listdir(os.path.join(w, "ckpt")) if f.endswith(".fcckpt")]) == 2,
           "checkpoints: no temporary files left, `keep` newest kept")
 

@@ -40,7 +40,9 @@ def export(name, path, train=False):
     model, shape = models.build(name)
     if train:
         model.train()
-    torch.onnx.export(model, torch.zeros((2,) + shape), path, opset_version=17, input_names=["input"],
+    # Language models read int64 token ids.
+    sample = torch.zeros((2,) + shape, dtype=torch.long if name in models.TOKEN_VOCAB else torch.float32)
+    torch.onnx.export(model, sample, path, opset_version=17, input_names=["input"],
                       output_names=["output"], dynamic_axes={"input": {0: "b"}},
                       training=torch.onnx.TrainingMode.TRAINING if train else torch.onnx.TrainingMode.EVAL,
                       do_constant_folding=not train)
@@ -73,6 +75,17 @@ def write_npy_data(workdir, shape, count, random=True):
     np.save(os.path.join(workdir, "y.npy"), y)
 
 
+def mlp_workdir(recipe, samples):
+    """fresh_workdir holding the MLP as mlp.onnx, `samples` random samples (write_npy_data) and `recipe`
+    as r.toml: (path of fcrun, workdir)."""
+    bin_dir, w = fresh_workdir()
+    _, shape = export("mlp", os.path.join(w, "mlp.onnx"))
+    write_npy_data(w, shape, samples)
+    with open(os.path.join(w, "r.toml"), "w") as f:
+        f.write(recipe)
+    return os.path.join(bin_dir, "fcrun"), w
+
+
 def wait_with_deadline(p, timeout, kill):
     """Waits for Popen `p` up to `timeout` s: (seconds it took, output), or (None, output) after kill(p)."""
     t0 = time.time()
@@ -85,10 +98,12 @@ def wait_with_deadline(p, timeout, kill):
     return time.time() - t0, out
 
 
-def rank_pid(rank, env_entry=None):
-    """The pid of a running fcrun process that mpirun started as `rank` (and whose environment holds
-    `env_entry`, e.g. "FC_EMU_PREFIX=...", when given); None if there is none."""
-    wanted = [f"OMPI_COMM_WORLD_RANK={rank}".encode()] + ([env_entry.encode()] if env_entry else [])
+def rank_pid(rank, env_entry):
+    """The pid of a running fcrun process that mpirun started as `rank` and whose environment holds
+    `env_entry` (e.g. "FC_TEST_JOB=..."), None if there is none. The entry is required: other jobs on
+    the machine (another test, another user's training) run fcrun ranks too, and a test that signals
+    a rank must find its own."""
+    wanted = [f"OMPI_COMM_WORLD_RANK={rank}".encode(), env_entry.encode()]
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = open(f"/proc/{pid}/cmdline", "rb").read()

@@ -26,3 +26,21 @@ add_test(NAME e2e_output_poison
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_output_poison.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/output_poison)
 set_tests_properties(e2e_output_poison PROPERTIES TIMEOUT 900)
+add_test(NAME e2e_checkpoints
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_checkpoints.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/checkpoints)
+set_tests_properties(e2e_checkpoints PROPERTIES TIMEOUT 300)
+add_test(NAME e2e_progress_output
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_progress_output.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/progress_output)
+set_tests_properties(e2e_progress_output PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
+add_test(NAME e2e_fault_injection
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_fault_injection.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/fault_injection)
+set_tests_properties(e2e_fault_injection PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
+
+add_test(NAME e2e_tokens
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_tokens.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/tokens)
+set_tests_properties(e2e_tokens PROPERTIES TIMEOUT 600
+                     ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")

@@ -8,6 +8,7 @@ usage: check_cli_errors.py --bin BUILD/bin --workdir DIR
 """
 import argparse
 import os
+import resource
 import subprocess
 import sys
 
@@ -73,7 +74,39 @@ def main():
     loss_model("loss_none.onnx", loss_shape=["batch"], reduction="none")
     loss_model("loss_weights.onnx", extra_inputs=["w"])
 
+    # An initializer whose dims claim far more than the file holds (10^12 elements).
+    t = TensorProto(name="big", data_type=TensorProto.FLOAT, dims=[10**6, 10**6], raw_data=bytes(16))
+    onnx.save(relu_model(initializers=[t]), w("big.onnx"))
+    with open(w("big.npy"), "wb") as f:  # the same for an array's header
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+        f.write(bytes(16))
+
+    # A training step far larger than any machine here: x [256,1,16,16] tiled to [256,1,4096,4096],
+    # a 3x3 conv to 8 channels (128 GiB of output alone), global mean. Refused at plan start.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, 16, 16])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])
+    g = helper.make_graph(
+        [helper.make_node("Tile", ["x", "repeats"], ["t"], name="tile0"),
+         helper.make_node("Conv", ["t", "w"], ["c"], name="conv0", pads=[1, 1, 1, 1]),
+         helper.make_node("ReduceMean", ["c"], ["y"], name="mean0", axes=[2, 3], keepdims=0)],
+        "g", [x], [y], initializer=[numpy_helper.from_array(np.array([1, 1, 256, 256], np.int64), "repeats"),
+                                    numpy_helper.from_array(np.full((8, 1, 3, 3), 0.1, np.float32), "w")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), w("huge_step.onnx"))
+    np.save(w("huge_x.npy"), np.zeros((256, 1, 16, 16), np.float32))
+    np.save(w("huge_y.npy"), np.zeros(256, np.int64))
+    open(w("huge_step.toml"), "w").write(
+        '[model]\npath = "huge_step.onnx"\n[data]\nformat = "npy"\ntrain_x = "huge_x.npy"\ntrain_y = "huge_y.npy"\n'
+        '[train]\nbatch_size = 256\nsteps = 1\n[optimizer]\nname = "sgd"\nlr = 0.1\n')
+    # Epochs whose step count overflows int64.
+    open(w("many_epochs.toml"), "w").write(open(w("huge_step.toml")).read().replace("steps = 1", f"epochs = {2**62}")
+                                          .replace("batch_size = 256", "batch_size = 128"))
+
     cases = [
+        ([fcrun, w("huge_step.toml")], ["a step on inputs [256,1,16,16]", "GiB", "available", "batch_size"]),
+        ([fcrun, w("many_epochs.toml")], ["many_epochs.toml: [train] epochs", "overflows"]),
+        ([fcc, "inspect", w("big.onnx")], ["big.onnx", "'big'", "16 bytes", "[1000000,1000000]"]),
+        ([fcrun, "infer", w("good.onnx"), "--input", w("big.npy"), "--output", w("o.npy")],
+         ["big.npy", "[1000000,1000000]", "the file has 16"]),
         ([fcc, "inspect", w("unsupported.onnx")], ["unsupported op 'Det'", "my_det", "opset 17"]),
         ([fcrun, "infer", w("unsupported.onnx"), "--input", w("x.npy"), "--output", w("o.npy")], ["'Det'"]),
         ([fcc, "inspect", w("truncated.onnx")], ["truncated.onnx"]),
@@ -96,6 +129,10 @@ def main():
               f"{lines[0] if lines else '(no stderr)'}")
         if not ok:
             print(f"     expected exit 1, one stderr line containing {fragments}; stderr was:\n{r.stderr}")
+    # Refusals happen before anything large is allocated: no child grew past 2 GiB.
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"{'ok  ' if peak_kib < 2 << 20 else 'FAIL'} peak RSS of any command above: {peak_kib >> 10} MiB")
+    failures += peak_kib >= 2 << 20
     # The good model still runs.
     r = subprocess.run([fcrun, "infer", w("good.onnx"), "--input", w("x.npy"), "--output", w("o.npy")],
                        capture_output=True, text=True)

@@ -118,7 +118,8 @@ foreach(ranks 2 3 4)
 endforeach()
 
 # The other losses: MSE against float targets, and a model exported with its own loss (ONNX
-# SoftmaxCrossEntropyLoss), each on one rank and on two (where the loss divides by the global batch).
+# SoftmaxCrossEntropyLoss, every fifth label ignored), each on one rank and on two (where the loss
+# divides by the global batch's count).
 foreach(loss mse graph)
   foreach(ranks 1 2)
     add_test(NAME train_parity_loss_${loss}_${ranks}ranks
@@ -128,4 +129,56 @@ foreach(loss mse graph)
     set_tests_properties(train_parity_loss_${loss}_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
                          ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
   endforeach()
+endforeach()
+
+# Token-level loss and language models: a GPT-style model (int64 token ids, causal self-attention,
+# [N, T, V] logits against [N, T] labels) with untied and tied head, on 1 rank and on 2 with label
+# smoothing; label smoothing with ignored labels on the Fashion-MNIST CNN.
+foreach(model gpt_tiny gpt_tiny_tied)
+  add_test(NAME train_parity_${model}_adamw
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer adamw
+                   --batch 4 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/${model}_adamw)
+  set_tests_properties(train_parity_${model}_adamw PROPERTIES LABELS parity TIMEOUT 600)
+endforeach()
+add_test(NAME train_parity_gpt_tiny_2ranks_label_smoothing
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                 --batch 4 --ranks 2 --label-smoothing 0.1 --ignore-index --bin ${CMAKE_BINARY_DIR}/bin
+                 --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_2ranks)
+set_tests_properties(train_parity_gpt_tiny_2ranks_label_smoothing PROPERTIES LABELS parity TIMEOUT 600
+                     ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+add_test(NAME train_parity_loss_label_smoothing_ignore_index
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                 --batch 8 --label-smoothing 0.1 --ignore-index --bin ${CMAKE_BINARY_DIR}/bin
+                 --workdir ${CMAKE_BINARY_DIR}/train_parity/loss_label_smoothing)
+set_tests_properties(train_parity_loss_label_smoothing_ignore_index PROPERTIES LABELS parity TIMEOUT 600)
+
+# What language-model recipes add to the optimizer: no weight decay for 1-D parameters and linear
+# warm-up + cosine decay to min_lr, against torch.optim (two parameter groups) + LambdaLR, step for
+# step (weight decay 0.1 so that decaying a bias or not is visible).
+add_test(NAME train_parity_gpt_tiny_adamw_skip_1d_decay_cosine
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                 --batch 4 --steps 5 --skip-1d-decay --weight-decay 0.1 --schedule cosine --warmup 2 --min-lr 1e-5
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_lm_recipe)
+set_tests_properties(train_parity_gpt_tiny_adamw_skip_1d_decay_cosine PROPERTIES LABELS parity TIMEOUT 600)
+add_test(NAME train_parity_fashion_cnn_sgd_skip_1d_decay_cosine
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                 --batch 8 --steps 4 --skip-1d-decay --weight-decay 0.1 --schedule cosine --warmup 2 --min-lr 0.001
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_lm_recipe)
+set_tests_properties(train_parity_fashion_cnn_sgd_skip_1d_decay_cosine PROPERTIES LABELS parity TIMEOUT 600)
+
+# Gradient clipping by the global L2 norm, after the allreduce (1 and 2 ranks): the norm of every
+# step and the weights against torch.nn.utils.clip_grad_norm_.
+foreach(ranks 1 2)
+  add_test(NAME train_parity_gpt_tiny_adamw_clip_${ranks}ranks
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                   --batch 4 --clip 0.5 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_clip_${ranks})
+  set_tests_properties(train_parity_gpt_tiny_adamw_clip_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
+                       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  add_test(NAME train_parity_fashion_cnn_sgd_clip_${ranks}ranks
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                   --batch 12 --clip 1.0 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_clip_${ranks})
+  set_tests_properties(train_parity_fashion_cnn_sgd_clip_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
+                       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 endforeach()

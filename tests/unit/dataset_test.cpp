@@ -177,13 +177,23 @@ TEST_F(DatasetFiles, NpyPairsAndNormalize) {
   save_npy(x64, ir::Tensor::from_vector<double>({2, 1}, {1, 2}));
   save_npy(y3, ir::Tensor::from_vector<int64_t>({3}, {1, 2, 3}));
   save_npy(yf, ir::Tensor::from_vector<float>({2}, {1, 2}));
-  EXPECT_NE(error_of("npy", x64, y).find(x64 + ": expected float32 samples, got f64"), std::string::npos);
+  EXPECT_NE(error_of("npy", x64, y).find(x64 + ": expected float32 samples or int64 ids, got f64"), std::string::npos);
   EXPECT_NE(error_of("npy", x, y3).find(x + " has 2 samples but " + y3 + " has 3 labels"), std::string::npos);
   // Float targets (regression) load as they are; other element types are refused by name.
   EXPECT_EQ(load_dataset("npy", x, yf, {}).y.dtype(), ir::DType::F32);
   std::string yd = (dir_ / "yd.npy").string();
   save_npy(yd, ir::Tensor::from_vector<double>({2}, {1, 2}));
-  EXPECT_NE(error_of("npy", x, yd).find(yd + ": expected int64 (or int32) labels [N] or float32 regression targets"),
+  EXPECT_NE(error_of("npy", x, yd).find(yd + ": expected int64 (or int32) labels [N] or [N, T] or float32 regression targets"),
+            std::string::npos);
+  // A language model's data: int32 token ids [N, T] (widened to int64) with a label per position.
+  std::string ids = (dir_ / "ids.npy").string(), next = (dir_ / "next.npy").string();
+  save_npy(ids, ir::Tensor::from_vector<int32_t>({2, 3}, {1, 2, 3, 4, 5, 6}));
+  save_npy(next, ir::Tensor::from_vector<int64_t>({2, 3}, {2, 3, 4, 5, 6, 7}));
+  Dataset tokens = load_dataset("npy", ids, next, {});
+  EXPECT_EQ(tokens.x.dtype(), ir::DType::I64);
+  EXPECT_EQ(tokens.x.data<int64_t>()[5], 6);
+  EXPECT_EQ(tokens.y.dims(), (std::vector<int64_t>{2, 3}));
+  EXPECT_NE(error_of("npy", ids, next, Normalize{{1}, {1}}).find("integer ids, which are not normalised"),
             std::string::npos);
   EXPECT_NE(error_of("csv", x, y).find("[data] format"), std::string::npos);
 }

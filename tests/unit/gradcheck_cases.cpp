@@ -27,6 +27,15 @@ std::vector<GradCase> grad_cases() {
   cases.push_back({.label = "SoftmaxCrossEntropy mean, ignore_index", .op = "SoftmaxCrossEntropy", .domain = "fc",
                    .inputs = {random_tensor({4, 3}, 10, -2, 2), Tensor::from_vector<int64_t>({4}, {2, 1, 1, 2})},
                    .attrs = {{"ignore_index", int64_t{1}}}});
+  cases.push_back({.label = "SoftmaxCrossEntropy label_smoothing, ignore_index", .op = "SoftmaxCrossEntropy",
+                   .domain = "fc",
+                   .inputs = {random_tensor({4, 3}, 11, -2, 2), Tensor::from_vector<int64_t>({4}, {0, -100, 2, 2})},
+                   .attrs = {{"ignore_index", int64_t{-100}}, {"label_smoothing", 0.2f}}});
+  cases.push_back({.label = "SoftmaxCrossEntropy tokens [N, T, V], label_smoothing", .op = "SoftmaxCrossEntropy",
+                   .domain = "fc",
+                   .inputs = {random_tensor({2, 3, 5}, 12, -2, 2),
+                              Tensor::from_vector<int64_t>({2, 3}, {4, 0, 1, 1, 3, 2})},
+                   .attrs = {{"label_smoothing", 0.1f}}});
   cases.push_back({.label = "BatchNormTraining", .op = "BatchNormTraining", .domain = "fc",
                    .inputs = {random_tensor({3, 2, 2, 2}, 3), random_tensor({2}, 4, 0.5f, 1.5f),
                               random_tensor({2}, 5), random_tensor({2}, 6), random_tensor({2}, 7, 0.5f, 1.5f)},
@@ -256,6 +265,14 @@ std::vector<GradCase> grad_cases() {
         cases.push_back({.label = std::string(op) + " axis " + std::to_string(axis), .op = op,
                          .inputs = {random_tensor({2, 3, 4}, 282 + axis, -2, 2)}, .attrs = {{"axis", axis}}});
 
+    {  // attention scores under a causal mask: -inf above the diagonal of each [4, 4] block
+      Tensor scores = random_tensor({2, 4, 4}, 285, -2, 2);
+      for (int64_t b = 0; b < 2; ++b)
+        for (int64_t r = 0; r < 4; ++r)
+          for (int64_t c = r + 1; c < 4; ++c) scores.data<float>()[(b * 4 + r) * 4 + c] = -INFINITY;
+      cases.push_back({.label = "Softmax causal mask (-inf)", .op = "Softmax", .inputs = {scores},
+                       .attrs = {{"axis", int64_t{-1}}}});
+    }
     cases.push_back({.label = "LayerNormalization axis -1 with Mean/InvStdDev outputs", .op = "LayerNormalization",
                      .inputs = {random_tensor({2, 3, 4}, 285, -2, 2), random_tensor({4}, 286, 0.5f, 1.5f),
                                 random_tensor({4}, 287)},

@@ -1,7 +1,7 @@
 // Loss fusion (passes/loss_fusion.h) and the softmax cross-entropy kernels: the loss and its gradient
 // as one fc.SoftmaxCrossEntropyAndGrad node give the same bits as the two nodes alone, both agree with
-// the formulas computed here in double precision (mean, sum, ignore_index, a data-parallel
-// scale_count), two threads give the same bits as one, and the pass leaves the pair alone where
+// the formulas computed here in double precision (mean, sum, ignore_index, label smoothing, a
+// data-parallel scale_count, [N, T, V] logits of a language model), two threads give the same bits as one, and the pass leaves the pair alone where
 // fusing would be wrong (the loss read in between, a seed computed from the loss, other attributes).
 #include <gtest/gtest.h>
 
@@ -25,9 +25,14 @@ namespace {
 struct LossGraph {
   Graph g;
   Value *loss = nullptr, *dlogits = nullptr, *dloss = nullptr;
-  LossGraph(int64_t n, int64_t c, std::map<std::string, Attribute> attrs) {
-    Value* x = g.add_value("x", TensorType(DType::F32, {Dim::known(n), Dim::known(c)}));
-    Value* labels = g.add_value("labels", TensorType(DType::I64, {Dim::known(n)}));
+  // n rows of c classes; t > 1: logits [n / t, t, c] and labels [n / t, t] (a language model's).
+  LossGraph(int64_t n, int64_t c, std::map<std::string, Attribute> attrs, int64_t t = 1) {
+    std::vector<Dim> rows = {Dim::known(n)};
+    if (t > 1) rows = {Dim::known(n / t), Dim::known(t)};
+    std::vector<Dim> logits = rows;
+    logits.push_back(Dim::known(c));
+    Value* x = g.add_value("x", TensorType(DType::F32, logits));
+    Value* labels = g.add_value("labels", TensorType(DType::I64, rows));
     g.inputs = {x, labels};
     loss = g.add_value("loss", {});
     g.add_node("SoftmaxCrossEntropy", {x, labels}, {loss}, attrs, "loss")->domain = "fc";
@@ -48,11 +53,12 @@ int count_ops(const Graph& g, const std::string& op) {
 
 struct Feeds {
   Tensor x, labels;
-  Feeds(int64_t n, int64_t c, int64_t ignore, uint64_t seed) : x(test::random_tensor({n, c}, seed, -6, 6)) {
+  Feeds(int64_t n, int64_t c, int64_t ignore, uint64_t seed, int64_t t = 1)
+      : x(test::random_tensor(t > 1 ? std::vector<int64_t>{n / t, t, c} : std::vector<int64_t>{n, c}, seed, -6, 6)) {
     std::vector<int64_t> l(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i)
       l[static_cast<size_t>(i)] = i % 7 == 2 && ignore != kNoIgnoreIndex ? ignore : (i * 5 + 3) % c;
-    labels = Tensor::from_vector<int64_t>({n}, l);
+    labels = Tensor::from_vector<int64_t>(t > 1 ? std::vector<int64_t>{n / t, t} : std::vector<int64_t>{n}, l);
   }
 };
 
@@ -71,6 +77,7 @@ struct Case {
   std::string name;
   int64_t n, c;
   std::map<std::string, Attribute> attrs;
+  int64_t t = 1;  // > 1: [n / t, t, c] logits
 };
 
 TEST(LossFusion, FusedPairGivesTheSameBitsAsTheTwoNodesAndMatchesDouble) {
@@ -80,16 +87,23 @@ TEST(LossFusion, FusedPairGivesTheSameBitsAsTheTwoNodesAndMatchesDouble) {
       {"mean, ignore_index", 21, 5, {{"ignore_index", int64_t{-100}}}},
       {"mean over a global batch of 64 (scale_count)", 16, 10, {{"scale_count", int64_t{64}}}},
       {"large: two threads split the rows", 256, 1000, {}},
+      {"label smoothing", 16, 10, {{"label_smoothing", 0.1f}}},
+      {"sum, label smoothing, ignore_index", 21, 5,
+       {{"reduction", std::string("sum")}, {"label_smoothing", 0.25f}, {"ignore_index", int64_t{-100}}}},
+      {"mean, label smoothing, ignore_index", 21, 5, {{"label_smoothing", 0.3f}, {"ignore_index", int64_t{-100}}}},
+      {"tokens [4, 6, 11]", 24, 11, {}, 6},
+      {"tokens [2, 32, 50], global batch of 8 (scale_count 256), label smoothing", 64, 50,
+       {{"scale_count", int64_t{256}}, {"label_smoothing", 0.1f}}, 32},
   };
   for (const Case& cs : cases) {
     SCOPED_TRACE(cs.name);
-    LossGraph plain(cs.n, cs.c, cs.attrs), fused(cs.n, cs.c, cs.attrs);
+    LossGraph plain(cs.n, cs.c, cs.attrs, cs.t), fused(cs.n, cs.c, cs.attrs, cs.t);
     EXPECT_EQ(passes::fuse_loss_gradient(fused.g), 1);
     verify(fused.g);
     EXPECT_EQ(count_ops(fused.g, "SoftmaxCrossEntropyAndGrad"), 1);
     EXPECT_EQ(count_ops(fused.g, "SoftmaxCrossEntropy") + count_ops(fused.g, "SoftmaxCrossEntropyGrad"), 0);
     const int64_t ignore = plain.g.nodes()[0]->attr_int("ignore_index");
-    const Feeds f(cs.n, cs.c, ignore, 7 + cs.n);
+    const Feeds f(cs.n, cs.c, ignore, 7 + cs.n, cs.t);
     const auto [loss, dlogits] = run(plain.g, f, 1);
     const auto [fused_loss, fused_dlogits] = run(fused.g, f, 1);
     EXPECT_TRUE(same_bits(loss, fused_loss));
@@ -98,14 +112,17 @@ TEST(LossFusion, FusedPairGivesTheSameBitsAsTheTwoNodesAndMatchesDouble) {
     EXPECT_TRUE(same_bits(loss2, fused_loss)) << "2 threads";
     EXPECT_TRUE(same_bits(dlogits2, fused_dlogits)) << "2 threads";
 
-    // The formulas, in double: -log softmax(x)[label] summed over kept rows, divided by the kept
-    // count (mean), the global count (scale_count) or 1 (sum); the gradient (softmax - onehot) / D.
+    // The formulas, in double: -sum_j target_j log softmax(x)_j with target (1 - eps) onehot + eps / C
+    // (PyTorch's label smoothing) summed over kept rows, divided by the kept count (mean), the
+    // global count (scale_count) or 1 (sum); the gradient (softmax - target) / D.
     const float* x = f.x.data<float>();
     const int64_t* labels = f.labels.data<int64_t>();
     int64_t kept = 0;
     for (int64_t i = 0; i < cs.n; ++i) kept += labels[i] != ignore;
     const bool sum = cs.attrs.count("reduction");
-    const double divisor = sum ? 1.0 : cs.attrs.count("scale_count") ? 64.0 : double(kept);
+    const double divisor =
+        sum ? 1.0 : cs.attrs.count("scale_count") ? double(std::get<int64_t>(cs.attrs.at("scale_count"))) : double(kept);
+    const double eps = cs.attrs.count("label_smoothing") ? double(std::get<float>(cs.attrs.at("label_smoothing"))) : 0.0;
     double total = 0;
     for (int64_t i = 0; i < cs.n; ++i) {
       const float* row = x + i * cs.c;
@@ -113,10 +130,11 @@ TEST(LossFusion, FusedPairGivesTheSameBitsAsTheTwoNodesAndMatchesDouble) {
       for (int64_t j = 0; j < cs.c; ++j) m = std::max<double>(m, row[j]);
       for (int64_t j = 0; j < cs.c; ++j) s += std::exp(row[j] - m);
       for (int64_t j = 0; j < cs.c; ++j) {
-        const double want = labels[i] == ignore ? 0.0 : (std::exp(row[j] - m) / s - (j == labels[i])) / divisor;
+        const double target = (1 - eps) * (j == labels[i]) + eps / double(cs.c);
+        const double want = labels[i] == ignore ? 0.0 : (std::exp(row[j] - m) / s - target) / divisor;
         ASSERT_NEAR(fused_dlogits.data<float>()[i * cs.c + j], want, 1e-6 / divisor + 1e-9) << i << "," << j;
+        if (labels[i] != ignore) total -= target * (row[j] - m - std::log(s));
       }
-      if (labels[i] != ignore) total += std::log(s) + m - row[labels[i]];
     }
     EXPECT_NEAR(fused_loss.data<float>()[0], total / divisor, 2e-6 * std::abs(total / divisor));
   }
@@ -145,6 +163,11 @@ TEST(LossFusion, LeavesThePairAloneWhereFusingWouldBeWrong) {
   {  // the gradient of another loss (other attributes)
     LossGraph lg(4, 3, {});
     lg.g.nodes().back()->attrs["reduction"] = std::string("sum");
+    EXPECT_EQ(passes::fuse_loss_gradient(lg.g), 0);
+  }
+  {  // the gradient of a loss with other label smoothing
+    LossGraph lg(4, 3, {});
+    lg.g.nodes().back()->attrs["label_smoothing"] = 0.1f;
     EXPECT_EQ(passes::fuse_loss_gradient(lg.g), 0);
   }
 }

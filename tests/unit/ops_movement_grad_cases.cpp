@@ -26,6 +26,12 @@ void add_movement_grad_cases(std::vector<GradCase>& cases) {
       {{"axis", int64_t{1}}, {"split", Ints{1, 4}}}, 2, {1});
   one("Expand [3,1] to [2,3,4]", "Expand", {random_tensor({3, 1}, 413)}, {{"shape", Ints{2, 3, 4}}});
   one("Cast f32 to f32", "Cast", {random_tensor({3}, 414)}, {{"to", std::string("f32")}});
+  // An embedding: ids [2, 3] with repeats (row 1 three times, row 4 twice) into a [5, 4] table; rows
+  // 0 and 2 are never read (zero gradient).
+  one("Gather embedding, repeated ids", "Gather",
+      {random_tensor({5, 4}, 415), ir::Tensor::from_vector<int64_t>({2, 3}, {1, 4, 1, 3, 1, 4})}, {});
+  one("Gather axis 1, negative and repeated indices", "Gather",
+      {random_tensor({2, 4, 3}, 416), ir::Tensor::from_vector<int64_t>({3}, {-1, 0, 3})}, {{"axis", int64_t{1}}});
 }
 
 }  // namespace fc::test

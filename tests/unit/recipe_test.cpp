@@ -258,7 +258,7 @@ TEST_F(RecipeTest, ErrorsNameFileLineAndKey) {
       {"[optimizer]\nbetas = 0.9\n", "7: [optimizer] betas: expected an array, got float"},
       {"[optimizer]\nlrr = 0.1\n",
        "7: [optimizer] lrr: unknown key (expected one of name, lr, momentum, nesterov, dampening, weight_decay, "
-       "betas, eps, scale_lr_with_batch)"},
+       "weight_decay_skip_1d, clip_grad_norm, betas, eps, scale_lr_with_batch)"},
       {"[optimizer]\nmomentum = 0.9\n\nnesterov = true\ndampening = 0.1\n",
        "9: [optimizer] nesterov: nesterov momentum requires momentum > 0 and dampening = 0 (as in PyTorch)"},
       {"[optimizer]\nnesterov = true\n",
@@ -315,6 +315,34 @@ TEST_F(RecipeTest, MissingKeysFilesAndSyntax) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), (dir_ / "absent.toml").string() + ": cannot open recipe file");
   }
+}
+
+TEST_F(RecipeTest, TokenDataKeys) {
+  const std::string head = "[model]\npath = \"model.onnx\"\nlabel_smoothing = 0.1\nignore_index = -1\n[data]\n";
+  Recipe r = load_recipe(write(head + "format = \"tokens\"\ntrain_tokens = \"data/tx.gz\"\n"
+                                      "test_tokens = \"data/vx.gz\"\ntoken_dtype = \"int32\"\nblock_size = 64\n"));
+  EXPECT_EQ(r.data_format, "tokens");
+  EXPECT_EQ(r.train_tokens, in_dir("data/tx.gz"));
+  EXPECT_EQ(r.test_tokens, in_dir("data/vx.gz"));
+  EXPECT_EQ(r.token_dtype, "int32");
+  EXPECT_EQ(r.block_size, 64);
+  EXPECT_EQ(r.label_smoothing, 0.1);
+  EXPECT_EQ(r.ignore_index, -1);
+  EXPECT_EQ(load_recipe(write(kMinimal)).ignore_index, -100);  // PyTorch's default
+  const std::string p = in_dir("train.toml");
+  // Token data need the corpus and the window, not train_x/train_y.
+  EXPECT_EQ(error_of(head + "format = \"tokens\"\nblock_size = 8\n"), p + ":5: [data] train_tokens: required key is missing");
+  EXPECT_EQ(error_of(head + "format = \"tokens\"\ntrain_tokens = \"data/tx.gz\"\n"),
+            p + ":5: [data] block_size: required key is missing");
+  EXPECT_NE(error_of(head + "format = \"tokens\"\ntrain_tokens = \"data/tx.gz\"\nblock_size = 8\ntoken_dtype = \"u16\"\n")
+                .find("[data] token_dtype:"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "format = \"tokens\"\ntrain_tokens = \"data/tx.gz\"\nblock_size = 0\n").find("[data] block_size:"),
+            std::string::npos);
+  EXPECT_NE(error_of("[model]\npath = \"model.onnx\"\nlabel_smoothing = 1.5\n[data]\ntrain_x = \"data/tx.gz\"\n"
+                     "train_y = \"data/ty.gz\"\n")
+                .find("[model] label_smoothing: must be in [0, 1], got 1.5"),
+            std::string::npos);
 }
 
 TEST_F(RecipeTest, TextFromAPlanNeedsNoModelFile) {

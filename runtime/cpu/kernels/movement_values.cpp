@@ -1,4 +1,4 @@
-// CPU kernels for Gather, Cast, ConstantOfShape, Shape, Size and Range. ConstantOfShape and Range
+// CPU kernels for Gather, fc.GatherGrad, Cast, ConstantOfShape, Shape, Size and Range. ConstantOfShape and Range
 // size their outputs from input values at every run (the executor rebuilds kernels only when input
 // shapes change, and these outputs' shapes depend on values).
 #include <algorithm>
@@ -16,30 +16,57 @@ namespace {
 using Ins = std::vector<const Tensor*>;
 using Outs = std::vector<Tensor>;
 
+// A Gather's view of data as [outer, n, inner] around its axis, and its m indices, checked and with
+// negative ones wrapped (before anything is copied).
+struct GatherGeometry {
+  int64_t n = 0, outer = 0, inner = 0, m = 0;
+  std::vector<int64_t> rows;
+  GatherGeometry(const ir::Node& node, const Tensor& data, const Tensor& idx) {
+    const int64_t axis = ir::normalize_axis(node.attr_int("axis"), static_cast<int64_t>(data.rank()), node.describe());
+    n = data.dim(axis);
+    outer = ir::product(data.dims(), 0, axis);
+    inner = ir::product(data.dims(), axis + 1);
+    rows = idx.to_int64_vector();
+    for (int64_t& i : rows) {
+      FC_CHECK(i >= -n && i < n, node.describe(), ": index ", i, " is out of range for axis ", axis, " of size ", n);
+      if (i < 0) i += n;
+    }
+    m = static_cast<int64_t>(rows.size());
+  }
+};
+
 // data: [outer, n, inner] around axis, indices: any shape (m elements) -> y: [outer, m, inner].
-// Indices are checked (and negative ones wrapped) before any copying.
 void gather(const KernelSpec& s, const Ins& in, Outs& out) {
   const Tensor& data = *in[0];
-  const Tensor& idx = *in[1];
-  Tensor& y = out[0];
-  const int64_t axis = ir::normalize_axis(s.node.attr_int("axis"), static_cast<int64_t>(data.rank()), s.node.describe());
-  const int64_t n = data.dim(axis);
-  const int64_t outer = ir::product(data.dims(), 0, axis), inner = ir::product(data.dims(), axis + 1);
-  std::vector<int64_t> rows = idx.to_int64_vector();
-  for (int64_t& i : rows) {
-    FC_CHECK(i >= -n && i < n, s.node.describe(), ": index ", i, " is out of range for axis ", axis, " of size ", n);
-    if (i < 0) i += n;
-  }
-  const int64_t m = static_cast<int64_t>(rows.size());
-  const size_t row_bytes = static_cast<size_t>(inner) * ir::dtype_size(data.dtype());
+  const GatherGeometry g(s.node, data, *in[1]);
+  const size_t row_bytes = static_cast<size_t>(g.inner) * ir::dtype_size(data.dtype());
   if (row_bytes == 0) return;
   const std::byte* src = static_cast<const std::byte*>(data.raw());
-  std::byte* dst = static_cast<std::byte*>(y.raw());
-#pragma omp parallel for schedule(static) if (outer * m * inner > kParallelMinElements)
-  for (int64_t k = 0; k < outer * m; ++k) {
-    const int64_t o = k / m, j = k % m;
-    std::memcpy(dst + k * row_bytes, src + (o * n + rows[j]) * row_bytes, row_bytes);
+  std::byte* dst = static_cast<std::byte*>(out[0].raw());
+#pragma omp parallel for schedule(static) if (g.outer * g.m * g.inner > kParallelMinElements)
+  for (int64_t k = 0; k < g.outer * g.m; ++k) {
+    const int64_t o = k / g.m, j = k % g.m;
+    std::memcpy(dst + k * row_bytes, src + (o * g.n + g.rows[j]) * row_bytes, row_bytes);
   }
+}
+
+// ddata: [outer, n, inner] (zero-filled) += dy: [outer, m, inner] at the gathered rows. Rows of one
+// outer plane are added in index order, so repeated indices sum in a fixed order (deterministic);
+// planes are independent and split across threads.
+void gather_grad(const KernelSpec& s, const Ins& in, Outs& out) {
+  const Tensor& dy = *in[2];
+  const GatherGeometry g(s.node, *in[0], *in[1]);
+  FC_CHECK(static_cast<int64_t>(dy.numel()) == g.outer * g.m * g.inner, s.node.describe(), ": dy has ", dy.numel(),
+           " elements for ", g.outer * g.m * g.inner, " gathered");
+  const float* from = dy.data<float>();
+  float* to = out[0].data<float>();
+#pragma omp parallel for schedule(static) if (g.outer > 1 && g.outer * g.m * g.inner > kParallelMinElements)
+  for (int64_t o = 0; o < g.outer; ++o)
+    for (int64_t j = 0; j < g.m; ++j) {
+      const float* src = from + (o * g.m + j) * g.inner;
+      float* dst = to + (o * g.n + g.rows[static_cast<size_t>(j)]) * g.inner;
+      for (int64_t k = 0; k < g.inner; ++k) dst[k] += src[k];
+    }
 }
 
 // y = x converted element by element (convert_element: numpy astype rules).
@@ -116,6 +143,7 @@ class RangeKernel : public Kernel {
 }  // namespace
 
 FC_REGISTER_CPU_FN("Gather", gather);
+FC_REGISTER_CPU_FN("fc::GatherGrad", gather_grad);
 FC_REGISTER_CPU_FN("Cast", cast);
 FC_REGISTER_CPU_FN("Shape", shape);
 FC_REGISTER_CPU_FN("Size", size);

@@ -1,9 +1,12 @@
 // CPU kernels for fc.SoftmaxCrossEntropy, fc.SoftmaxCrossEntropyGrad and fc.SoftmaxCrossEntropyAndGrad.
-// logits: [N, C] f32, labels: [N] i64. All three run one JIT-compiled row program
+// logits: [..., C] f32, labels: [...] i64, seen as N = numel / C rows of C classes (a language model's
+// [batch, T, V] logits are batch * T rows). All three run one JIT-compiled row program
 // (ir::softmax_cross_entropy_kernel: max-subtracted log-sum-exp in float, as PyTorch's log_softmax);
 // this file checks the labels, works out the divisor and sums the per-row losses in double. Rows
 // whose label is the node's ignore_index contribute nothing (their gradient row is zero), as in
-// PyTorch and ONNX.
+// PyTorch and ONNX. A "mean" over a data-parallel shard (scale_count, several ranks) divides by the
+// number of kept labels in the whole global batch: each kernel sums the ranks' counts
+// (runtime/data_parallel.h, as synchronised BatchNorm sums its statistics), every rank the same.
 #include <algorithm>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "ir/ops/softmax_cross_entropy.h"
 #include "runtime/cpu/fused_jit.h"
 #include "runtime/cpu/kernel_registry.h"
+#include "runtime/data_parallel.h"
 
 namespace fc::runtime::cpu {
 namespace {
@@ -36,14 +40,31 @@ Rows check_labels(const ir::Node& node, int64_t n, int64_t c, const int64_t* lab
   }
   if (node.attr_string("reduction") == "mean") {
     const int64_t count = node.attr_int("scale_count");
-    // A shard of a global batch divides by the global count, which is only right when no label is
-    // ignored: the global number of kept labels is not known here.
-    FC_CHECK(count <= 0 || count == n || r.kept == n, node.describe(), ": ", n - r.kept, " labels equal ignore_index ",
-             ignore, " in a data-parallel shard; ignore_index with a mean over several ranks is not supported");
+    DataParallel* dp = data_parallel();
+    if (count > 0 && dp && dp->size() > 1) {
+      // A shard of a global batch: the global number of kept labels (scale_count when none is
+      // ignored). Every rank runs this node, so every rank joins the sum.
+      double kept = double(r.kept);
+      dp->sum_doubles(&kept, 1);
+      r.divisor = kept;
+    } else {
+      // One process: scale_count stands for a global batch this process does not see, which is
+      // only right when no label is ignored.
+      FC_CHECK(count <= 0 || count == n || r.kept == n, node.describe(), ": ", n - r.kept,
+               " labels equal ignore_index ", ignore, " in a shard of a global batch of ", count,
+               " run without its other ranks");
+      r.divisor = count > 0 && r.kept == n ? double(count) : double(r.kept);
+    }
     // All rows ignored: 0 / 0 = NaN, as PyTorch.
-    r.divisor = count > 0 && r.kept == n ? double(count) : double(r.kept);
   }
   return r;
+}
+
+// Every axis but the last (the classes) is a row.
+int64_t rows_of(const std::vector<int64_t>& logits) {
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < logits.size(); ++d) rows *= logits[d];
+  return rows;
 }
 
 // Rows per thread below which another thread costs more than it saves (elements: rows * classes).
@@ -55,10 +76,11 @@ class SoftmaxCrossEntropyKernel : public Kernel {
       : node_(spec.node),
         loss_(loss),
         grad_(grad),
-        n_(spec.inputs.at(0).sizes().at(0)),
-        c_(spec.inputs.at(0).sizes().at(1)) {
+        n_(rows_of(spec.inputs.at(0).sizes())),
+        c_(spec.inputs.at(0).sizes().back()) {
     FC_CHECK(c_ < (int64_t{1} << 24), node_.describe(), ": ", c_, " classes; at most 2^24 - 1 are supported");
-    kernel_ = ir::softmax_cross_entropy_kernel(n_, c_, node_.attr_int("ignore_index"), loss, grad);
+    kernel_ = ir::softmax_cross_entropy_kernel(n_, c_, node_.attr_int("ignore_index"), loss, grad,
+                                               node_.attr_float("label_smoothing"));
     fn_ = compile_program(kernel_);
     row_loss_.resize(static_cast<size_t>(n_));
     threads_ = static_cast<int>(std::clamp<int64_t>(n_ * c_ / kMinShareElements, 1, std::max(1, spec.threads)));
@@ -67,7 +89,8 @@ class SoftmaxCrossEntropyKernel : public Kernel {
   bool overwrites_outputs() const override { return true; }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
-    FC_CHECK(in[1]->dim(0) == n_, node_.describe(), ": ", in[1]->dim(0), " labels for ", n_, " rows of logits");
+    FC_CHECK(static_cast<int64_t>(in[1]->numel()) == n_, node_.describe(), ": ", in[1]->numel(), " labels for ", n_,
+             " rows of logits");
     const Rows r = check_labels(node_, n_, c_, in[1]->data<int64_t>());
     const float* inputs[3] = {in[0]->data<float>(), reinterpret_cast<const float*>(in[1]->data<int64_t>()),
                               &scale_};
