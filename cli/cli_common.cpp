@@ -82,13 +82,13 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-ir::Graph load_model(const std::string& path) {
+ir::Graph load_model(const std::string& path, const frontend::ImportOptions& options) {
   auto ends_with = [&](const std::string& s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
   if (ends_with(".ir") || ends_with(".fcir")) {
     ir::Graph g = ir::parse_graph(read_file(path), path);
     return g;
   }
-  return frontend::import_onnx(path);
+  return frontend::import_onnx(path, options);
 }
 
 int parse_int(const std::string& text, const std::string& what) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/onnx_import.h"
 #include "ir/graph.h"
 
 namespace fc::cli {
@@ -32,7 +33,7 @@ class Args {
 };
 
 // Loads a model: ONNX (.onnx) through the frontend, or text IR (.ir/.fcir) through the parser.
-ir::Graph load_model(const std::string& path);
+ir::Graph load_model(const std::string& path, const frontend::ImportOptions& options = {});
 std::string read_file(const std::string& path);
 int parse_int(const std::string& text, const std::string& what);
 // A finite number > 0 (the whole text); else fc::Error "WHAT: expected a positive number, got 'TEXT'".

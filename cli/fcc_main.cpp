@@ -62,7 +62,8 @@ void print_help() {
                "                                     training step (forward, gradients, optimizer update)\n"
             << fc::cli::simulate_help()
             << "  fcc ops                            list the supported ONNX ops\n\n"
-               "supported ops (ONNX opsets 11-17):\n"
+            << "supported ops (ONNX opsets " << fc::ir::kOldestOnnxOpset << "-" << fc::ir::kNewestOnnxOpset
+            << "; an op from the first opset that has it):\n"
             << supported_ops_text();
 }
 

@@ -15,6 +15,7 @@
 #include "cli/launch.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
+#include "frontend/shape_folding.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -61,23 +62,35 @@ int cmd_infer(const std::vector<std::string>& argv) {
   FC_CHECK(args.positionals().size() == 1, "fcrun infer: expected one MODEL argument");
   FC_CHECK(args.has("--output"), "fcrun infer: --output FILE.npy is required");
   const std::string model_path = args.positionals()[0];
-  ir::Graph g = cli::load_model(model_path);
+
+  // NAME ("" = the only data input) and value of each --input. The model is imported for exactly
+  // these inputs: their shapes replace the declared ones (shape computations fold), and named inputs
+  // of at most one dimension and few elements (a Reshape shape, Slice starts, Clip bounds given as
+  // graph inputs) are bound by value too.
+  std::vector<std::pair<std::string, ir::Tensor>> given;
+  frontend::ImportOptions options;
+  for (const std::string& spec : args.all("--input")) {
+    auto eq = spec.find('=');
+    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
+    ir::Tensor t = runtime::load_npy(eq == std::string::npos ? spec : spec.substr(eq + 1));
+    options.given_types[name] = t.type();
+    if (!name.empty() && t.rank() <= 1 && t.numel() <= frontend::kMaxFoldElements) options.bound_inputs[name] = t;
+    given.emplace_back(name, std::move(t));
+  }
+  ir::Graph g = cli::load_model(model_path, options);
   ir::verify(g);
 
   std::map<std::string, ir::Tensor> feeds;
-  for (const std::string& spec : args.all("--input")) {
-    std::string name, file = spec;
-    if (auto eq = spec.find('='); eq != std::string::npos) {
-      name = spec.substr(0, eq);
-      file = spec.substr(eq + 1);
-    } else {
+  for (auto& [given_name, t] : given) {
+    std::string name = given_name;
+    if (name.empty()) {
       FC_CHECK(g.inputs.size() == 1, "fcrun infer: the model has ", g.inputs.size(),
                " inputs; name each one: --input NAME=FILE.npy");
       name = g.inputs[0]->name;
     }
     FC_CHECK(g.find_value(name) && !g.is_param(g.find_value(name)), "fcrun infer: '", name,
              "' is not an input of ", model_path);
-    feeds[name] = runtime::load_npy(file);
+    feeds[name] = std::move(t);
   }
 
   const ir::Value* out = g.outputs.at(0);

@@ -7,7 +7,6 @@ Each entry: builder, input shape (C, H, W) or (features,), whether it needs Batc
 """
 import torch
 import torch.nn as nn
-import torchvision
 
 
 class LeNet5(nn.Module):
@@ -76,6 +75,50 @@ class FashionCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class TinyMLP(nn.Module):
+    """A 12x12 MLP small enough to commit as an ONNX fixture (tests/fixtures/torch2)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(144, 32), nn.ReLU(), nn.Linear(32, num_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class TinyBNCNN(nn.Module):
+    """A 12x12 conv net with BatchNorm, small enough to commit as an ONNX fixture (tests/fixtures/torch2)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(8 * 3 * 3, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class TinyBlock(nn.Module):
+    """A transformer-style MLP block over [N, 5, 8] tokens (LayerNorm, GELU, mean, split/concat), small
+    enough to commit as an ONNX fixture (tests/fixtures/torch2): PyTorch 2.x exports GELU as opset 20's
+    Gelu and the reductions and Split with their opset-18 inputs."""
+
+    def __init__(self, num_classes=4):
+        super().__init__()
+        self.inp = nn.Linear(8, 16)
+        self.norm = nn.LayerNorm(16)
+        self.act = nn.GELU()
+        self.out = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        h = self.act(self.norm(self.inp(x)))
+        h = h - h.mean(dim=-1, keepdim=True)
+        a, b = h.split([10, 6], dim=-1)
+        return self.out(torch.cat([b, a], dim=-1)).mean(dim=1)
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention whose position t sees positions <= t (a masked_fill of -inf above the
     diagonal, exported as Where), as in GPT-2 / nanoGPT."""
@@ -133,7 +176,8 @@ class GPT(nn.Module):
 
 
 def _tv(name, **kw):
-    return lambda: getattr(torchvision.models, name)(weights=None, **kw)
+    # Imported on use: the fixture exporter (tests/fixtures/torch2) runs in a venv without torchvision.
+    return lambda: getattr(__import__("torchvision").models, name)(weights=None, **kw)
 
 
 # name -> (builder, input shape without batch)
@@ -141,6 +185,9 @@ MODELS = {
     "mlp": (MLP, (1, 28, 28)),
     "lenet5": (LeNet5, (1, 28, 28)),
     "fashion_cnn": (FashionCNN, (1, 28, 28)),
+    "tiny_mlp": (TinyMLP, (1, 12, 12)),
+    "tiny_bn_cnn": (TinyBNCNN, (1, 12, 12)),
+    "tiny_block": (TinyBlock, (5, 8)),
     "nin": (NiN, (3, 64, 64)),
     "squeezenet1_0": (_tv("squeezenet1_0"), (3, 64, 64)),
     "squeezenet1_1": (_tv("squeezenet1_1"), (3, 64, 64)),

@@ -1,9 +1,10 @@
 // The ONNX importer's driver: load and check the model, turn initializers into parameters and
-// graph inputs into data inputs (dim 0 renamed to the batch symbol), then walk the nodes in order,
-// normalising each (onnx_normalize.cpp), folding shape chains (shape_folding.cpp) and inferring
-// types with our own shape functions as it goes, so that Shape nodes see symbolic dims. Afterwards:
+// graph inputs into data inputs (the data's dim 0 renamed to the batch symbol), then walk the nodes
+// in order, normalising each (onnx_normalize.cpp), folding shape chains (shape_folding.cpp) and
+// inferring types with our own shape functions as it goes, so that Shape nodes see symbolic dims.
+// Afterwards:
 // dead nodes are removed, every remaining op is checked against the registry, and our inferred
-// types are compared with the shapes ONNX declares/infers.
+// types are compared with the shapes the file declares.
 #include <onnx/onnx_pb.h>
 
 #include <set>
@@ -59,10 +60,31 @@ std::string default_node_name(const onnx::NodeProto& n, int index) {
   return n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
 }
 
-// Whether our registry accepts `op` at the model's opset.
+// Whether our registry has ONNX op `op` at the model's opset (its version table starts at or before).
 bool supported(const std::string& op, int opset) {
   const ir::OpSchema* s = ir::OpRegistry::global().find(op, "");
-  return s && opset >= s->since_opset && opset <= s->until_opset;
+  return s && s->onnx_version_at(opset) > 0;
+}
+
+// Opsets above kNewestOnnxOpset are refused at the first node, naming it: of newer ones we cannot
+// know what changed. Below kOldestOnnxOpset a node is read when its op is the same there as at
+// kOldestOnnxOpset (its version table says so: Selu at opset 6, GlobalAveragePool at 1); an op that
+// changed since (Add before numpy broadcasting) is refused, naming the node.
+void check_opset(const LoadedModel& m, const onnx::NodeProto& n, const std::string& node_name) {
+  if (m.opset > ir::kNewestOnnxOpset)
+    fail(m.path, ": ", n.op_type(), " node '", node_name, "': ONNX opset ", m.opset, " is newer than ",
+         ir::kNewestOnnxOpset, ", the newest supported, and its changes to ops are not known here (opsets ",
+         ir::kOldestOnnxOpset, " to ", ir::kNewestOnnxOpset, "); export or convert the model to opset ",
+         ir::kNewestOnnxOpset);
+  if (m.opset >= ir::kOldestOnnxOpset) return;
+  const ir::OpSchema* s = ir::OpRegistry::global().find(n.op_type(), "");
+  if (s && s->onnx_version_at(m.opset) > 0 && s->onnx_version_at(m.opset) == s->onnx_version_at(ir::kOldestOnnxOpset))
+    return;
+  fail(m.path, ": ", n.op_type(), " node '", node_name, "': ONNX opset ", m.opset, " is older than ",
+       ir::kOldestOnnxOpset, ", the oldest supported (opsets ", ir::kOldestOnnxOpset, " to ", ir::kNewestOnnxOpset,
+       "; older ones only for ops unchanged since), and ", n.op_type(),
+       s && s->onnx_version_at(m.opset) > 0 ? " changed after it" : " is not an op of it",
+       "; convert the model with onnx.version_converter");
 }
 
 // Reports unsupported ops before the ONNX checker (whose message for an unknown op is less
@@ -71,6 +93,7 @@ void prescan(const LoadedModel& m) {
   int index = 0;
   for (const auto& n : m.model.graph().node()) {
     std::string domain = node_domain(n);
+    if (domain.empty()) check_opset(m, n, default_node_name(n, index));
     if (!domain.empty()) {
       auto it = m.domain_opsets.find(domain);
       unsupported(m.path, n.op_type(), domain, default_node_name(n, index), it == m.domain_opsets.end() ? 0 : it->second);
@@ -93,7 +116,7 @@ class Importer {
     collect_declared_types(gp);
     reserve_names(gp, st);
     add_params(gp, g);
-    add_inputs(gp, g);
+    add_inputs(gp, g, st);
     int index = 0;
     for (const auto& n : gp.node()) add_node(n, index++, g, st, m.opset);
     for (const auto& o : gp.output()) {
@@ -130,16 +153,16 @@ class Importer {
     }
   }
 
-  // Data inputs (graph inputs that are not initializers). With a symbolic batch, dim 0 of each is
-  // the batch symbol, and so is any other dim named like an original dim 0 (e.g. "batch_size").
-  void add_inputs(const onnx::GraphProto& gp, ir::Graph& g) {
-    std::set<std::string> batch_names;
-    if (options_.symbolic_batch)
-      for (const auto& vi : gp.input()) {
-        const auto& tt = vi.type().tensor_type();
-        if (!initializers_.count(vi.name()) && tt.shape().dim_size() > 0 && tt.shape().dim(0).has_dim_param())
-          batch_names.insert(tt.shape().dim(0).dim_param());
-      }
+  // Data inputs (graph inputs that are not initializers) keep the dims the model declares, except
+  // the batch: with a symbolic batch, dim 0 of the first data input (the model's data, even where
+  // the file fixes it) and every dim of any input named like that dim's symbol (e.g. "batch_size"
+  // on the labels) become the batch symbol. A Gemm's C of [1, 5] or a Conv weight given as an
+  // input keep their sizes.
+  void add_inputs(const onnx::GraphProto& gp, ir::Graph& g, ImportState& st) {
+    std::string batch_name;
+    bool first = true;
+    size_t data_inputs = 0;
+    for (const auto& vi : gp.input()) data_inputs += !initializers_.count(vi.name());
     for (const auto& vi : gp.input()) {
       if (initializers_.count(vi.name())) continue;
       const auto& tt = vi.type().tensor_type();
@@ -148,11 +171,39 @@ class Importer {
       ir::TensorType t = detail::type_from_onnx(vi.type());
       FC_CHECK(t.dtype != ir::DType::Undefined, path_, ": input '", vi.name(), "' has element type ",
                detail::onnx_type_name(tt.elem_type()), ", which is not supported");
-      if (options_.symbolic_batch) {
-        for (size_t i = 0; i < t.dims.size(); ++i)
-          if (i == 0 || batch_names.count(t.dims[i].symbol)) t.dims[i] = ir::Dim::sym(options_.batch_symbol);
+      const ir::TensorType* given = nullptr;
+      if (auto it = options_.given_types.find(vi.name()); it != options_.given_types.end()) given = &it->second;
+      if (auto it = options_.given_types.find(""); it != options_.given_types.end() && data_inputs == 1)
+        given = &it->second;
+      if (auto b = options_.bound_inputs.find(vi.name()); b != options_.bound_inputs.end()) {
+        st.set_known(vi.name(), SymTensor::from_tensor(b->second));
+        specialise(t, b->second.type(), vi.name(), first && options_.symbolic_batch);
+      } else if (given) {
+        specialise(t, *given, vi.name(), first && options_.symbolic_batch);
+      } else if (options_.symbolic_batch) {
+        if (first && t.rank() > 0) {
+          if (!t.dims[0].symbol.empty()) batch_name = t.dims[0].symbol;
+          t.dims[0] = ir::Dim::sym(options_.batch_symbol);
+        }
+        for (ir::Dim& d : t.dims)
+          if (!batch_name.empty() && d.symbol == batch_name) d = ir::Dim::sym(options_.batch_symbol);
       }
+      first = false;
       g.inputs.push_back(g.add_value(vi.name(), std::move(t)));
+    }
+  }
+
+  // The declared type `t` of input `name` becomes the type of the value given for it. A fixed dim 0
+  // of the data input (`batch_dim`) is the batch: a different size given stays the batch symbol
+  // (the file's declarations of that size elsewhere are not contradicted).
+  void specialise(ir::TensorType& t, const ir::TensorType& given, const std::string& name, bool batch_dim) {
+    FC_CHECK(given.dtype == t.dtype && given.rank() == t.rank(), path_, ": input '", name, "' is declared ",
+             ir::to_string(t), ", the value given is ", ir::to_string(given));
+    for (size_t i = 0; i < t.rank(); ++i) {
+      bool batch = i == 0 && batch_dim && t.dims[0].is_known() && t.dims[0] != given.dims[0];
+      FC_CHECK(!t.dims[i].is_known() || t.dims[i] == given.dims[i] || batch, path_, ": input '", name,
+               "' is declared ", ir::to_string(t), ", the value given is ", ir::to_string(given));
+      t.dims[i] = batch ? ir::Dim::sym(options_.batch_symbol) : given.dims[i];
     }
   }
 
@@ -217,7 +268,7 @@ class Importer {
     for (size_t i = 0; i < n.outputs.size(); ++i) n.outputs[i]->type = outs[i];
   }
 
-  // Our types must agree with ONNX's where both know a dimension (the batch is symbolic in ours
+  // Our types must agree with the file's declarations where both know a dimension (the batch is symbolic in ours
   // and may be fixed in the file, so symbols are not compared).
   void check_declared_types(const ir::Graph& g) {
     auto check = [&](const ir::Value* v, const std::string& who) {
@@ -228,7 +279,8 @@ class Importer {
       for (size_t i = 0; ok && i < theirs.rank(); ++i)
         if (theirs.dims[i].is_known() && v->type.dims[i].is_known()) ok = theirs.dims[i] == v->type.dims[i];
       FC_CHECK(ok, path_, ": ", who, ": output '", v->name, "' has type ", ir::to_string(v->type),
-               ", but the model declares ", ir::to_string(theirs), " (importer or op bug)");
+               ", but the model declares ", ir::to_string(theirs),
+               " (a wrong declaration in the model, or an importer or op bug)");
     };
     for (const auto& n : g.nodes())
       for (const ir::Value* o : n->outputs) check(o, n->describe());

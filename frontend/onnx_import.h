@@ -1,11 +1,13 @@
-// ONNX -> IR import (opsets 11 to 17 of the default domain). Loads the model with the onnx library
-// (external data only from files inside the model's folder), runs the ONNX checker and shape
-// inference, normalises every node into the IR's one form per op (docs/ir_conventions.md), folds
-// shape computations (Shape/Gather/Concat/... chains) into attributes with a symbolic batch, removes
-// what only served them, and infers IR types with our own shape functions, checking them against
-// the shapes ONNX declares. Implementation: frontend/onnx_*.cpp, frontend/shape_folding.cpp.
+// ONNX -> IR import (opsets 7 to 21 of the default domain; each op's version table is in its
+// record, ir/ops/). Loads the model with the onnx library (external data only from files inside the
+// model's folder), runs the ONNX checker where the library knows the opset, normalises every node
+// into the IR's one form per op (docs/ir_conventions.md), folds shape computations (Shape/Gather/
+// Concat/... chains) into attributes with a symbolic batch, removes what only served them, and
+// infers IR types with our own shape functions, checking them against the shapes the file
+// declares. Implementation: frontend/onnx_*.cpp, frontend/shape_folding.cpp.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "ir/graph.h"
@@ -14,7 +16,16 @@ namespace fc::frontend {
 
 struct ImportOptions {
   std::string batch_symbol = "N";  // name given to the (symbolic or first) batch dimension of data inputs
-  bool symbolic_batch = true;      // treat dim 0 of every data input as the batch, even if fixed in the file
+  bool symbolic_batch = true;      // treat dim 0 of the (first) data input as the batch, even if fixed in the file
+  // Values of graph inputs to specialise on (`fcrun infer`): such an input takes the tensor's type,
+  // and its contents are known at import, so a shape-like input (a Reshape shape, Slice starts,
+  // Clip bounds, ...) becomes an attribute as an initializer would. A different value later means a
+  // new import, never a wrong answer.
+  std::map<std::string, ir::Tensor> bound_inputs;
+  // Types of graph inputs to specialise on (`fcrun infer` passes those of the tensors it is given;
+  // key "" = the only data input): they replace the declared dims, and shape computations over them
+  // fold to constants. Rank and element type must be the declared ones.
+  std::map<std::string, ir::TensorType> given_types;
 };
 
 // Throws fc::Error with a one-line message naming the file and, where relevant, the node, op type

@@ -1,7 +1,7 @@
 // Private to frontend/*.cpp (it includes the onnx library's headers, which must not leak into other
 // folders): the pieces of the ONNX importer and the state they share.
 //
-//   onnx_load.cpp      file -> ModelProto, external-data paths, opset check, checker, shape inference
+//   onnx_load.cpp      file -> ModelProto, external-data paths, checker
 //   onnx_tensor.cpp    TensorProto / TypeProto / AttributeProto -> ir::Tensor / TensorType / Attribute
 //   onnx_normalize.cpp one ONNX node -> IR nodes in canonical form (docs/ir_conventions.md)
 //   shape_folding.cpp  symbolic evaluation of shape chains (no ONNX types)
@@ -34,11 +34,13 @@ struct LoadedModel {
 };
 
 // Parses the file; validates external-data references (rewriting each `location` to the checked
-// absolute path so that later readers and the ONNX checker need no working directory); checks the
-// opset; runs the ONNX checker and shape inference. Throws one-line fc::Errors naming `path`.
-// `before_checker` runs after the opset check and before the checker (the importer reports
-// unsupported ops there, before the checker's less helpful message for unknown ops).
+// absolute path so that later readers and the ONNX checker need no working directory); runs the
+// ONNX checker where the library knows the opset. Throws one-line fc::Errors naming `path`.
+// `before_checker` runs before the checker (the importer reports unsupported ops and opsets there,
+// before the checker's less helpful message for unknown ops).
 LoadedModel load_model(const std::string& path, const std::function<void(const LoadedModel&)>& before_checker);
+// The newest default-domain opset the linked onnx library knows (Debian's 1.12: 17).
+int onnx_library_newest_opset();
 
 // ---- onnx_tensor.cpp ----
 

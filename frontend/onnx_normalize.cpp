@@ -1,12 +1,17 @@
-// Per-op normalisation of ONNX nodes into the IR's canonical forms (docs/ir_conventions.md):
-// configuration inputs (constant or folded at import) become attributes, older-opset attribute
-// spellings map to the same attributes, Cast's `to` becomes a dtype name, Constant's value_* become
-// `value`, and opset < 13 Softmax-family nodes get opset-13 semantics by a Flatten/Reshape rewrite.
-// Ops without a rule pass through with their attributes converted one to one.
+// Per-op normalisation of ONNX nodes into the IR's canonical forms (docs/ir_conventions.md), keyed by
+// the op's version in effect (its version table is OpSchema::onnx_versions, in the op's record):
+// configuration inputs (constant or folded at import) become attributes (Squeeze/Unsqueeze/
+// ReduceSum axes from version 13, the other reductions' from 18, Split sizes from 13, Pad's pads,
+// value and axes from 11/18), older attribute spellings map to the same attributes, Split's
+// num_outputs (18) becomes explicit sizes, Cast's `to` becomes a dtype name, Constant's value_*
+// become `value`, the 5-output BatchNormalization training form (versions 7 and 9) becomes
+// training_mode = 1, and Softmax-family nodes before version 13 get its semantics by a
+// Flatten/Reshape rewrite. Ops without a rule pass through with their attributes converted one to one.
 #include <algorithm>
 
 #include "frontend/onnx_internal.h"
 #include "ir/error.h"
+#include "ir/op_registry.h"
 #include "ir/ops/softmax_cross_entropy.h"
 
 namespace fc::frontend::detail {
@@ -22,7 +27,8 @@ struct Rule {
   PendingNode& out;
   ImportState& st;
   std::string desc;  // "Reshape node 'r1'"
-  int opset;
+  int opset;         // the model's
+  int version;       // the op's version in effect at `opset` (its schema's version table)
 
   bool has_input(size_t i) const { return i < out.inputs.size() && out.inputs[i] != nullptr; }
 
@@ -30,6 +36,10 @@ struct Rule {
   const SymTensor& config(size_t i, const char* what) const {
     FC_CHECK(has_input(i), desc, ": the ", what, " input is required");
     const SymTensor* t = st.known(out.inputs[i]->name);
+    const auto& inputs = st.g.inputs;
+    if (!t && std::find(inputs.begin(), inputs.end(), out.inputs[i]) != inputs.end())
+      fail(desc, ": input '", out.inputs[i]->name, "' (", what, ") is a graph input, which must be a constant here "
+           "(an initializer) for training and compiling; `fcrun infer` specialises on the value it is given");
     if (!t)
       fail(desc, ": input '", out.inputs[i]->name, "' (", what,
            ") must be computable at import (a constant or a shape computation)");
@@ -66,6 +76,17 @@ struct Rule {
   void keep_inputs(size_t n) {
     if (out.inputs.size() > n) out.inputs.resize(n);
   }
+  // Whether a node or a graph output of the model reads value `name`.
+  bool is_consumed(const std::string& name) const {
+    if (name.empty()) return false;
+    const onnx::GraphProto& g = st.model.model.graph();
+    for (const auto& o : g.output())
+      if (o.name() == name) return true;
+    for (const auto& n : g.node())
+      for (const std::string& in : n.input())
+        if (in == name) return true;
+    return false;
+  }
   const std::vector<Dim>& input_dims(size_t i) const {
     FC_CHECK(has_input(i), desc, ": input ", i, " is required");
     return out.inputs[i]->type.dims;
@@ -90,11 +111,33 @@ void normalize_reshape(Rule& r) {
   r.keep_inputs(1);
 }
 
+// A target size that is a symbol the input does not have (`class_token.expand(n, -1, -1)` with a
+// dynamic batch n) is taken at run time from the graph input that has that symbol: the IR's Expand
+// reads it from its `like` input (docs/ir_conventions.md).
 void normalize_expand(Rule& r) {
   const SymTensor& target = r.config(1, "shape");
   FC_CHECK(target.is_integral() && target.dims.size() == 1, r.desc, ": the shape input must be a 1-D integer tensor");
-  r.out.attrs["shape"] = resolve_expand_target(target.elems, r.input_dims(0), r.desc);
+  std::vector<std::string> symbols;
+  r.out.attrs["shape"] = resolve_expand_target(target.elems, r.input_dims(0), r.desc, &symbols);
   r.keep_inputs(1);
+  if (symbols.empty()) return;
+  ir::Value* like = nullptr;
+  std::vector<int64_t> like_axes;
+  for (const std::string& sym : symbols) {
+    bool found = false;
+    for (ir::Value* in : r.st.g.inputs) {
+      for (size_t a = 0; a < in->type.dims.size() && !found; ++a)
+        if (in->type.dims[a] == Dim::sym(sym) && (!like || like == in)) {
+          like = in;
+          like_axes.push_back(static_cast<int64_t>(a));
+          found = true;
+        }
+      if (found) break;
+    }
+    FC_CHECK(found, r.desc, ": the Expand target size '", sym, "' is not a dimension of one graph input");
+  }
+  r.out.inputs.push_back(like);
+  r.out.attrs["like_axes"] = like_axes;
 }
 
 // Softmax / LogSoftmax / Hardmax before opset 13 work on the input coerced to 2-D at `axis`
@@ -102,7 +145,7 @@ void normalize_expand(Rule& r) {
 // Flatten(axis) -> op(axis=-1) -> Reshape(original shape).
 std::vector<PendingNode> normalize_softmax(Rule& r) {
   int64_t rank = static_cast<int64_t>(r.input_dims(0).size());
-  if (r.opset >= 13) return {r.out};
+  if (r.version >= 13) return {r.out};
   int64_t axis = 1;
   if (r.out.attrs.count("axis")) axis = std::get<int64_t>(r.out.attrs["axis"]);
   axis = rank == 0 ? 0 : ir::normalize_axis(axis, rank, r.desc);
@@ -143,6 +186,14 @@ void normalize_softmax_cross_entropy_loss(Rule& r) {
            " are not supported (only [N, C])");
   FC_CHECK(r.out.inputs[1]->type.dtype == DType::I64, r.desc, ": labels '", r.out.inputs[1]->name,
            "' must be int64, got ", ir::dtype_name(r.out.inputs[1]->type.dtype));
+  // Labels given as a graph input with the file's fixed batch size (an export without dynamic axes)
+  // follow the scores' batch, as the data input's dim 0 does.
+  ir::Value* labels = r.out.inputs[1];
+  const auto& graph_inputs = r.st.g.inputs;
+  const Dim& batch = r.input_dims(0)[0];
+  if (std::find(graph_inputs.begin(), graph_inputs.end(), labels) != graph_inputs.end() && labels->type.rank() == 1 &&
+      labels->type.dims[0].is_known() && !batch.is_known() && !batch.symbol.empty())
+    labels->type.dims[0] = batch;
   std::string reduction = "mean";
   if (auto it = r.out.attrs.find("reduction"); it != r.out.attrs.end()) reduction = std::get<std::string>(it->second);
   FC_CHECK(reduction == "mean" || reduction == "sum", r.desc, ": reduction '", reduction,
@@ -187,6 +238,9 @@ void normalize_cast(Rule& r) {
   r.out.attrs.erase("saturate");
 }
 
+// Versions 7 and 9 have no training_mode: the node trains (batch statistics, running statistics
+// updated) exactly when it has the optional outputs mean, var, saved_mean, saved_var. The saved
+// statistics (cuDNN's, for a gradient kernel) have no equivalent here and must be unused.
 void normalize_batchnorm(Rule& r) {
   auto& a = r.out.attrs;
   if (a.count("spatial")) {
@@ -194,6 +248,72 @@ void normalize_batchnorm(Rule& r) {
     a.erase("spatial");
   }
   a.erase("consumed_inputs");
+  if (r.version < 14 && r.out.outputs.size() > 1) {
+    a["training_mode"] = int64_t{1};
+    for (size_t i = 3; i < r.out.outputs.size(); ++i)
+      FC_CHECK(!r.is_consumed(r.out.outputs[i]), r.desc, ": output '", r.out.outputs[i],
+               "' (saved_mean/saved_var) is used, which is not supported");
+    if (r.out.outputs.size() > 3) r.out.outputs.resize(3);
+  }
+}
+
+// Reductions: axes as an input from version 13 (ReduceSum) or 18 (the others); an empty axes
+// input means "not given".
+void normalize_reduce(Rule& r) {
+  int axes_input_since = r.out.op == "ReduceSum" ? 13 : 18;
+  if (r.version < axes_input_since) return;
+  r.ints_input_to_attr(1, "axes");
+  if (r.out.attrs.count("axes") && std::get<std::vector<int64_t>>(r.out.attrs["axes"]).empty())
+    r.out.attrs.erase("axes");
+  r.keep_inputs(1);
+}
+
+// Split: sizes as an input from version 13; from 18 `num_outputs` instead splits into that many
+// parts of ceil(dim / num_outputs), the last one smaller (the IR's form: explicit sizes).
+void normalize_split(Rule& r) {
+  if (r.version >= 13) {
+    r.ints_input_to_attr(1, "split");
+    r.keep_inputs(1);
+  }
+  auto it = r.out.attrs.find("num_outputs");
+  if (it == r.out.attrs.end()) return;
+  int64_t parts = std::get<int64_t>(it->second);
+  r.out.attrs.erase(it);
+  FC_CHECK(!r.out.attrs.count("split"), r.desc, ": both split and num_outputs are given");
+  FC_CHECK(parts >= 1 && parts == static_cast<int64_t>(r.out.outputs.size()), r.desc, ": num_outputs = ", parts,
+           " but the node has ", r.out.outputs.size(), " outputs");
+  const std::vector<Dim>& dims = r.input_dims(0);
+  int64_t axis = 0;
+  if (r.out.attrs.count("axis")) axis = std::get<int64_t>(r.out.attrs["axis"]);
+  axis = ir::normalize_axis(axis, static_cast<int64_t>(dims.size()), r.desc);
+  FC_CHECK(dims[axis].is_known(), r.desc, ": num_outputs needs a known size of axis ", axis, ", is ",
+           ir::to_string(dims[axis]));
+  int64_t size = dims[axis].size, chunk = (size + parts - 1) / parts;
+  std::vector<int64_t> split;
+  for (int64_t i = 0, left = size; i < parts; ++i, left -= chunk) split.push_back(std::clamp(left, int64_t{0}, chunk));
+  r.out.attrs["split"] = split;
+}
+
+// Pad: pads and value as inputs from version 11; from 18 an optional axes input says which axes the
+// pads are for (the IR's form: pads for every axis, [begins..., ends...]).
+void normalize_pad(Rule& r) {
+  r.ints_input_to_attr(1, "pads");
+  r.float_input_to_attr(2, "value");
+  if (r.has_input(3)) {
+    std::vector<int64_t> axes = r.config_ints(3, "axes");
+    auto& pads = std::get<std::vector<int64_t>>(r.out.attrs.at("pads"));
+    int64_t rank = static_cast<int64_t>(r.input_dims(0).size());
+    size_t k = axes.size();
+    FC_CHECK(pads.size() == 2 * k, r.desc, ": ", pads.size(), " pads for ", k, " axes (need ", 2 * k, ")");
+    std::vector<int64_t> full(2 * rank, 0);
+    for (size_t i = 0; i < k; ++i) {
+      int64_t a = ir::normalize_axis(axes[i], rank, r.desc);
+      full[a] = pads[i];
+      full[a + rank] = pads[i + k];
+    }
+    pads = full;
+  }
+  r.keep_inputs(1);
 }
 
 }  // namespace
@@ -214,7 +334,8 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
   for (const auto& a : node.attribute()) out.attrs[a.name()] = attribute_from_onnx(a, desc);
 
   const std::string& op = out.op;
-  Rule r{out, st, desc, st.model.opset};
+  const ir::OpSchema* schema = ir::OpRegistry::global().find(op, "");
+  Rule r{out, st, desc, st.model.opset, schema ? schema->onnx_version_at(st.model.opset) : st.model.opset};
   if (op == "Reshape") {
     normalize_reshape(r);
   } else if (op == "Expand") {
@@ -222,20 +343,17 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
   } else if (op == "Tile") {
     r.ints_input_to_attr(1, "repeats");
     r.keep_inputs(1);
-  } else if (op == "Squeeze" || op == "Unsqueeze" || op == "ReduceSum") {
-    // Opset 13 moved axes from an attribute to an optional input (ReduceSum: opset 13 too).
-    if (r.opset >= 13) {
+  } else if (op == "Squeeze" || op == "Unsqueeze") {
+    // Version 13 moved axes from an attribute to an optional input.
+    if (r.version >= 13) {
       r.ints_input_to_attr(1, "axes");
-      if (op == "ReduceSum" && out.attrs.count("axes") && std::get<std::vector<int64_t>>(out.attrs["axes"]).empty())
-        out.attrs.erase("axes");  // an empty axes input means "not given"
       r.keep_inputs(1);
     }
     if (op == "Unsqueeze") FC_CHECK(out.attrs.count("axes"), desc, ": axes are required");
+  } else if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin") {
+    normalize_reduce(r);
   } else if (op == "Split") {
-    if (r.opset >= 13) {
-      r.ints_input_to_attr(1, "split");
-      r.keep_inputs(1);
-    }
+    normalize_split(r);
   } else if (op == "Slice") {
     r.ints_input_to_attr(1, "starts");
     r.ints_input_to_attr(2, "ends");
@@ -244,10 +362,7 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
     FC_CHECK(out.attrs.count("starts") && out.attrs.count("ends"), desc, ": starts and ends are required");
     r.keep_inputs(1);
   } else if (op == "Pad") {
-    r.ints_input_to_attr(1, "pads");
-    r.float_input_to_attr(2, "value");
-    FC_CHECK(!r.has_input(3), desc, ": the axes input is not supported");
-    r.keep_inputs(1);
+    normalize_pad(r);
   } else if (op == "Clip") {
     r.float_input_to_attr(1, "min");
     r.float_input_to_attr(2, "max");

@@ -1,10 +1,13 @@
 // Symbolic evaluation of shape chains at import (see shape_folding.h). Each op is evaluated on
 // rank-0/rank-1 SymTensors: elements are SymElems, so the batch symbol flows through Shape ->
-// Gather -> Unsqueeze -> Concat unchanged, and arithmetic keeps a symbol only where the result is
-// provably that symbol (N + 0, N * 1, N / 1); anything else involving a symbol becomes unknown.
+// Gather -> Unsqueeze -> Concat -> Reshape unchanged, and arithmetic keeps a symbol only where the
+// result is provably that symbol (N + 0, N * 1, N / 1, Max(N, 0)); anything else involving a symbol
+// becomes unknown. Equal / Not / Where evaluate what is known (a symbol equals itself), which is how
+// exporters spell `expand(n, -1, -1)`: Where(Equal(shape, -1), 1, shape).
 #include "frontend/shape_folding.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "ir/error.h"
 #include "ir/shape_util.h"
@@ -77,17 +80,106 @@ SymElem binary_elem(const std::string& op, const SymElem& a, const SymElem& b) {
   return SymElem{};
 }
 
+// Elementwise ops over rank-0/1 operands with broadcasting: `f` maps one element of each input to
+// the output element. nullopt when an operand is larger than 1-D or lengths do not broadcast.
+template <typename Fn>
+Result fold_elementwise(const ir::Node& n, const std::vector<const SymTensor*>& ins, DType out_dtype, Fn f) {
+  size_t len = 1;
+  std::vector<int64_t> dims;
+  for (const SymTensor* t : ins) {
+    if (t->dims.size() > 1) return std::nullopt;
+    size_t k = t->elems.size();
+    if (k != 1 && len != 1 && k != len)
+      fail(n.describe(), ": cannot broadcast shape values of ", len, " and ", k, " elements");
+    if (t->dims.size() > dims.size() || k > len) dims = t->dims;
+    len = std::max(len, k);
+  }
+  std::vector<SymElem> out(len);
+  std::vector<SymElem> args(ins.size());
+  for (size_t i = 0; i < len; ++i) {
+    for (size_t j = 0; j < ins.size(); ++j) args[j] = ins[j]->elems[ins[j]->elems.size() == 1 ? 0 : i];
+    out[i] = f(args);
+  }
+  return one(SymTensor::from_elems(out_dtype, dims, out));
+}
+
 Result fold_binary(const ir::Node& n, const SymTensor& a, const SymTensor& b) {
   if (!a.is_integral() || !b.is_integral() || a.dtype != b.dtype) return std::nullopt;
-  if (a.dims.size() > 1 || b.dims.size() > 1) return std::nullopt;
-  size_t na = a.elems.size(), nb = b.elems.size();
-  if (na != nb && na != 1 && nb != 1) fail(n.describe(), ": cannot broadcast shape values of ", na, " and ", nb, " elements");
-  size_t len = std::max(na, nb);
-  std::vector<SymElem> out(len);
-  for (size_t i = 0; i < len; ++i) out[i] = binary_elem(n.op, a.elems[na == 1 ? 0 : i], b.elems[nb == 1 ? 0 : i]);
-  std::vector<int64_t> dims = a.dims.size() >= b.dims.size() ? a.dims : b.dims;
-  if (!dims.empty()) dims[0] = static_cast<int64_t>(len);
-  return one(SymTensor::from_elems(a.dtype, dims, out));
+  return fold_elementwise(n, {&a, &b}, a.dtype,
+                          [&](const std::vector<SymElem>& e) { return binary_elem(n.op, e[0], e[1]); });
+}
+
+// Equal: known values compare; the same symbol is equal to itself; anything else is unknown.
+SymElem equal_elem(const std::vector<SymElem>& a) {
+  if (a[0].is_known && a[1].is_known) return SymElem::known(a[0].value == a[1].value);
+  if (!a[0].is_known && !a[0].symbol.empty() && a[0] == a[1]) return SymElem::known(1);
+  // A symbol is a size, never negative: it differs from -1 (PyTorch's "keep this dim").
+  auto negative = [](const SymElem& e) { return e.is_known && e.value < 0; };
+  if ((negative(a[0]) && !a[1].symbol.empty()) || (negative(a[1]) && !a[0].symbol.empty())) return SymElem::known(0);
+  return SymElem{};
+}
+
+// Where: a known condition picks; an unknown one still gives the value both branches agree on.
+SymElem where_elem(const std::vector<SymElem>& a) {
+  if (a[0].is_known) return a[0].value ? a[1] : a[2];
+  return a[1] == a[2] && (a[1].is_known || !a[1].symbol.empty()) ? a[1] : SymElem{};
+}
+
+// Max / Min over known values. One symbol (a size, never negative) survives against itself, and in
+// Max against known values <= 0 (Max(N, 0) is N).
+SymElem extremum_elem(const std::vector<SymElem>& a, bool is_max) {
+  bool all_known = std::all_of(a.begin(), a.end(), [](const SymElem& e) { return e.is_known; });
+  if (all_known) {
+    int64_t v = a[0].value;
+    for (const SymElem& e : a) v = is_max ? std::max(v, e.value) : std::min(v, e.value);
+    return SymElem::known(v);
+  }
+  const SymElem* sym = nullptr;
+  for (const SymElem& e : a)
+    if (!e.is_known) {
+      if (e.symbol.empty() || (sym && !(*sym == e))) return SymElem{};
+      sym = &e;
+    } else if (!is_max || e.value > 0) {
+      return SymElem{};
+    }
+  return *sym;
+}
+
+// Reshape of a shape value (the dynamo exporter's Reshape(size, [-1])): elements unchanged.
+Result fold_reshape(const ir::Node& n, const SymTensor& data) {
+  const std::vector<int64_t>* shape = ints_attr(n, "shape");
+  if (!shape) return std::nullopt;
+  std::vector<int64_t> dims;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < shape->size(); ++i) {
+    int64_t d = (*shape)[i] == 0 && i < data.dims.size() ? data.dims[i] : (*shape)[i];
+    if (d == -1) infer = static_cast<int64_t>(i);
+    else known *= d;
+    dims.push_back(d);
+  }
+  int64_t count = static_cast<int64_t>(data.elems.size());
+  if (infer >= 0) dims[infer] = known == 0 ? 0 : count / known;
+  FC_CHECK(ir::product(dims) == count, n.describe(), ": cannot reshape ", count, " shape values to ", shape->size(),
+           " dims");
+  return one(SymTensor::from_elems(data.dtype, dims, data.elems));
+}
+
+// ConstantOfShape of a known small shape: the value (default f32 0) repeated.
+Result fold_constant_of_shape(const ir::Node& n, const SymTensor& shape) {
+  if (!shape.known() || shape.dims.size() != 1) return std::nullopt;
+  std::vector<int64_t> dims = shape.tensor.to_int64_vector();
+  if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; })) return std::nullopt;
+  int64_t count = ir::product(dims);
+  if (count > static_cast<int64_t>(kMaxFoldElements)) return std::nullopt;
+  Tensor value = Tensor::scalar<float>(0.0f);
+  if (auto it = n.attrs.find("value"); it != n.attrs.end() && std::holds_alternative<Tensor>(it->second))
+    value = std::get<Tensor>(it->second);
+  FC_CHECK(value.numel() == 1, n.describe(), ": value must hold one element");
+  Tensor out(value.dtype(), dims);
+  const size_t bytes = ir::dtype_size(value.dtype());
+  for (int64_t i = 0; i < count; ++i)
+    std::memcpy(static_cast<char*>(out.raw()) + i * bytes, value.raw(), bytes);
+  return one(SymTensor::from_tensor(out));
 }
 
 Result fold_shape(const ir::Node& n, const ir::TensorType& in) {
@@ -235,7 +327,8 @@ SymTensor SymTensor::from_elems(DType dtype, std::vector<int64_t> dims, std::vec
 
 bool is_shape_fold_op(const std::string& op) {
   static const char* const kOps[] = {"Shape", "Constant", "Identity", "Gather", "Unsqueeze", "Squeeze", "Concat",
-                                     "Cast",  "Slice",    "Add",      "Sub",    "Mul",       "Div"};
+                                     "Cast",  "Slice",    "Add",      "Sub",    "Mul",       "Div",     "Reshape",
+                                     "Equal", "Not",      "Where",    "Max",    "Min",       "ConstantOfShape", "Size", "Neg"};
   return std::find(std::begin(kOps), std::end(kOps), op) != std::end(kOps);
 }
 
@@ -243,6 +336,10 @@ std::optional<std::vector<SymTensor>> fold_shape_node(const ir::Node& n, const s
                                                       const std::vector<ir::TensorType>& types) {
   if (!n.domain.empty() || !is_shape_fold_op(n.op)) return std::nullopt;
   if (n.op == "Shape") return types.empty() ? std::nullopt : fold_shape(n, types[0]);
+  if (n.op == "Size") {  // the element count, once every dim is known
+    if (types.empty() || !types[0].is_concrete()) return std::nullopt;
+    return one(SymTensor::from_tensor(Tensor::scalar<int64_t>(static_cast<int64_t>(types[0].numel()))));
+  }
   if (n.op == "Constant") {
     auto it = n.attrs.find("value");
     if (it == n.attrs.end() || !std::holds_alternative<Tensor>(it->second)) return std::nullopt;
@@ -253,6 +350,12 @@ std::optional<std::vector<SymTensor>> fold_shape_node(const ir::Node& n, const s
   for (const SymTensor* t : ins)
     if (!t || (t->is_integral() && t->elems.size() != static_cast<size_t>(ir::product(t->dims)))) return std::nullopt;
   if (n.op == "Identity") return one(*ins[0]);
+  if (n.op == "ConstantOfShape") return fold_constant_of_shape(n, *ins[0]);
+  if (n.op == "Where") {
+    if (ins.size() != 3 || ins[0]->dtype != DType::Bool || !ins[1]->is_integral() || ins[1]->dtype != ins[2]->dtype)
+      return std::nullopt;
+    return fold_elementwise(n, ins, ins[1]->dtype, where_elem);
+  }
   if (n.op == "Cast") return fold_cast(n, *ins[0]);
   if (n.op == "Concat") return fold_concat(n, ins);
   if (!ins[0]->is_integral()) return std::nullopt;
@@ -260,6 +363,25 @@ std::optional<std::vector<SymTensor>> fold_shape_node(const ir::Node& n, const s
   if (n.op == "Unsqueeze") return fold_unsqueeze(n, *ins[0]);
   if (n.op == "Squeeze") return fold_squeeze(n, *ins[0]);
   if (n.op == "Slice") return fold_slice(n, *ins[0]);
+  if (n.op == "Reshape") return fold_reshape(n, *ins[0]);
+  if (n.op == "Neg")
+    return fold_elementwise(n, ins, ins[0]->dtype, [](const std::vector<SymElem>& a) {
+      return a[0].is_known ? SymElem::known(-a[0].value) : SymElem{};
+    });
+  if (n.op == "Not") {
+    if (ins[0]->dtype != DType::Bool) return std::nullopt;
+    return fold_elementwise(n, ins, DType::Bool, [](const std::vector<SymElem>& a) {
+      return a[0].is_known ? SymElem::known(a[0].value == 0) : SymElem{};
+    });
+  }
+  for (const SymTensor* t : ins)
+    if (t->dtype != ins[0]->dtype) return std::nullopt;
+  if (n.op == "Equal") return ins.size() == 2 ? fold_elementwise(n, ins, DType::Bool, equal_elem) : std::nullopt;
+  if (n.op == "Max" || n.op == "Min") {
+    bool is_max = n.op == "Max";
+    return fold_elementwise(n, ins, ins[0]->dtype,
+                            [is_max](const std::vector<SymElem>& a) { return extremum_elem(a, is_max); });
+  }
   if (ins.size() == 2) return fold_binary(n, *ins[0], *ins[1]);
   return std::nullopt;
 }
@@ -305,7 +427,7 @@ std::vector<int64_t> resolve_reshape_target(const std::vector<SymElem>& target, 
 }
 
 std::vector<int64_t> resolve_expand_target(const std::vector<SymElem>& target, const std::vector<Dim>& input_dims,
-                                           const std::string& node_desc) {
+                                           const std::string& node_desc, std::vector<std::string>* symbols) {
   std::vector<int64_t> out(target.size());
   int64_t offset = static_cast<int64_t>(target.size()) - static_cast<int64_t>(input_dims.size());
   for (size_t i = 0; i < target.size(); ++i) {
@@ -315,6 +437,9 @@ std::vector<int64_t> resolve_expand_target(const std::vector<SymElem>& target, c
       out[i] = d.value;
     } else if (!d.symbol.empty() && j >= 0 && input_dims[j] == Dim::sym(d.symbol)) {
       out[i] = 1;  // broadcasting with 1 keeps the input's (same) dim
+    } else if (!d.symbol.empty() && symbols) {
+      out[i] = -1;  // a size known at run time
+      symbols->push_back(d.symbol);
     } else {
       fail(node_desc, ": cannot express the Expand target ", dims_text(target), " of an input ",
            dims_text(input_dims), " with known sizes");

@@ -64,8 +64,9 @@ std::vector<int64_t> resolve_reshape_target(const std::vector<SymElem>& target, 
                                             const std::string& node_desc);
 
 // The same for Expand, whose target is right-aligned with the input and where 1 keeps the input dim:
-// a symbol equal to the aligned input dim becomes 1.
+// a symbol equal to the aligned input dim becomes 1; any other symbol becomes -1 (a run-time size)
+// and is appended to `symbols` when it is given, else throws.
 std::vector<int64_t> resolve_expand_target(const std::vector<SymElem>& target, const std::vector<ir::Dim>& input_dims,
-                                           const std::string& node_desc);
+                                           const std::string& node_desc, std::vector<std::string>* symbols = nullptr);
 
 }  // namespace fc::frontend

@@ -1,5 +1,7 @@
 #include "ir/op_registry.h"
 
+#include <algorithm>
+
 #include "ir/error.h"
 
 namespace fc::ir {
@@ -14,10 +16,19 @@ OpRegistry& OpRegistry::global() {
   return registry;
 }
 
+int OpSchema::onnx_version_at(int opset) const {
+  int v = 0;
+  for (int since : onnx_versions)
+    if (since <= opset) v = since;
+  return v;
+}
+
 void OpRegistry::add(OpSchema schema) {
   auto key = std::make_pair(schema.domain, schema.name);
   FC_ASSERT(!schemas_.count(key));
   FC_ASSERT(schema.infer);
+  FC_ASSERT(std::is_sorted(schema.onnx_versions.begin(), schema.onnx_versions.end()));
+  FC_ASSERT(schema.onnx_versions.empty() || schema.onnx_versions.back() <= kNewestOnnxOpset);
   schemas_.emplace(key, std::move(schema));
 }
 

@@ -57,11 +57,19 @@ struct AttrSpec {
   bool required = false;
 };
 
+// The ONNX default-domain opsets the importer reads: 7 (numpy broadcasting everywhere) to 21
+// (what PyTorch 2.x's exporter writes is 18 or 20). Every op's version table ends at or before 21.
+inline constexpr int kOldestOnnxOpset = 7;
+inline constexpr int kNewestOnnxOpset = 21;
+
 struct OpSchema {
   std::string name;             // ONNX op type
   std::string domain;           // "" = ai.onnx
-  int since_opset = 1;          // ONNX opsets the importer accepts this op at
-  int until_opset = 17;
+  // The op's ONNX version table: the opsets at which ONNX changed its definition (ONNX's
+  // since_version), oldest first, up to kNewestOnnxOpset; empty for project ops. The importer
+  // accepts the op from the first entry on; the frontend's rule for the op (frontend/
+  // onnx_normalize.cpp) turns each version's form into the one form described here.
+  std::vector<int> onnx_versions;
   int min_inputs = 1, max_inputs = 1;
   int min_outputs = 1, max_outputs = 1;
   std::vector<AttrSpec> attrs;
@@ -78,6 +86,10 @@ struct OpSchema {
   // element i of the input is read before element i of the output is written, and nothing else of
   // it after (the optimizer updates). ir/in_place.h decides where a graph uses that.
   std::function<std::vector<std::pair<int, int>>(const Node& node)> in_place;
+
+  // The version of this op in effect in a model of `opset` (the last table entry <= opset), or 0
+  // where the op does not exist yet.
+  int onnx_version_at(int opset) const;
 };
 
 class OpRegistry {

@@ -58,7 +58,7 @@ std::vector<Value*> batch_norm_gradient(GradBuilder& b) {
 
 FC_REGISTER_OP(OpSchema{
     .name = "BatchNormalization",
-    .since_opset = 1,
+    .onnx_versions = {1, 6, 7, 9, 14, 15},
     .min_inputs = 5,
     .max_inputs = 5,
     .min_outputs = 1,

@@ -24,7 +24,7 @@ enum class Result { SameAsInput, Bool };
 
 struct BroadcastDef {
   const char* name;
-  int since_opset;
+  std::vector<int> onnx_versions;  // the op's version table (OpSchema::onnx_versions)
   int min_inputs, max_inputs;
   double flops;               // per output element and per input beyond the first
   std::vector<DType> types;   // accepted element types of the (data) inputs
@@ -135,22 +135,22 @@ std::vector<BroadcastDef> broadcast_defs() {
   const std::vector<DType> arith{DType::F32, DType::F64, DType::I64};
   const std::vector<DType> equal{DType::F32, DType::F64, DType::I64, DType::Bool};
   return {
-      {"Add", 7, 2, 2, 1, arith, Result::SameAsInput, "a + b", add_grad, ScalarOp::kAdd},
-      {"Sub", 7, 2, 2, 1, arith, Result::SameAsInput, "a - b", sub_grad, ScalarOp::kSub},
-      {"Mul", 7, 2, 2, 1, arith, Result::SameAsInput, "a * b", mul_grad, ScalarOp::kMul},
-      {"Div", 7, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)", div_grad,
+      {"Add", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a + b", add_grad, ScalarOp::kAdd},
+      {"Sub", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a - b", sub_grad, ScalarOp::kSub},
+      {"Mul", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a * b", mul_grad, ScalarOp::kMul},
+      {"Div", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)", div_grad,
        ScalarOp::kDiv},
-      {"Pow", 7, 2, 2, 4, {DType::F32}, Result::SameAsInput, "a ^ b (b: f32 or i64)", pow_grad},
-      {"Equal", 7, 2, 2, 1, equal, Result::Bool, "a == b"},
-      {"Less", 7, 2, 2, 1, arith, Result::Bool, "a < b"},
-      {"Greater", 7, 2, 2, 1, arith, Result::Bool, "a > b"},
-      {"Max", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise maximum of all inputs (NaN wins)",
+      {"Pow", {1, 7,  12, 13, 15}, 2, 2, 4, {DType::F32}, Result::SameAsInput, "a ^ b (b: f32 or i64)", pow_grad},
+      {"Equal", {1, 7,  11, 13, 19}, 2, 2, 1, equal, Result::Bool, "a == b"},
+      {"Less", {1, 7,  9, 13}, 2, 2, 1, arith, Result::Bool, "a < b"},
+      {"Greater", {1, 7,  9, 13}, 2, 2, 1, arith, Result::Bool, "a > b"},
+      {"Max", {1, 6,  8, 12, 13}, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise maximum of all inputs (NaN wins)",
        select_grad, ScalarOp::kMax},
-      {"Min", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise minimum of all inputs (NaN wins)",
+      {"Min", {1, 6,  8, 12, 13}, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise minimum of all inputs (NaN wins)",
        select_grad, ScalarOp::kMin},
-      {"Sum", 8, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs", sum_grad,
+      {"Sum", {1, 6,  8, 13}, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs", sum_grad,
        ScalarOp::kAdd},
-      {"Mean", 8, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs", mean_grad,
+      {"Mean", {1, 6,  8, 13}, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs", mean_grad,
        ScalarOp::kAdd},
   };
 }
@@ -211,7 +211,7 @@ CostFn broadcast_cost(double flops) {
   for (const BroadcastDef& d : broadcast_defs())
     OpRegistry::global().add(OpSchema{
         .name = d.name,
-        .since_opset = d.since_opset,
+        .onnx_versions = d.onnx_versions,
         .min_inputs = d.min_inputs,
         .max_inputs = d.max_inputs,
         .infer = broadcast_infer(d),
@@ -225,7 +225,7 @@ CostFn broadcast_cost(double flops) {
 
 FC_REGISTER_OP(OpSchema{
     .name = "Where",
-    .since_opset = 9,
+    .onnx_versions = {9, 16},
     .min_inputs = 3,
     .max_inputs = 3,
     .infer = [](const InferContext& ctx) -> std::vector<TensorType> {

@@ -130,7 +130,7 @@ const std::vector<AttrSpec> kConvAttrs = {{"auto_pad", AttrKind::String, Attribu
 
 FC_REGISTER_OP(OpSchema{
     .name = "Conv",
-    .since_opset = 1,
+    .onnx_versions = {1, 11},
     .min_inputs = 2,
     .max_inputs = 3,
     .attrs = kConvAttrs,

@@ -14,6 +14,7 @@
 //   HardSigmoidGrad(dy, x) {alpha, beta}  0 < alpha * x + beta < 1 ? alpha * dy : 0
 //   HardSwishGrad(dy, x)                  x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5) : dy
 //   ErfGrad(dy, x)                        dy * 2 / sqrt(pi) * exp(-x * x)
+//   GeluGrad(dy, x) {approximate}         dy * d/dx gelu(x) (PyTorch's formulas for "none" and "tanh")
 //   SqrtGrad(dy, y)                       dy / (2 * y)
 //   AbsGrad(dy, x)                        dy * sign(x)  (sign(0) = 0)
 //   ReciprocalGrad(dy, y)                 -dy * (y * y)
@@ -90,6 +91,7 @@ std::vector<GradDef> activation_grad_defs() {
       {"HardSigmoidGrad", 4, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, "gradient of HardSigmoid"},
       {"HardSwishGrad", 4, {}, "gradient of HardSwish"},
       {"ErfGrad", 6, {}, "gradient of Erf"},
+      {"GeluGrad", 12, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, "gradient of Gelu"},
       {"SqrtGrad", 2, {}, "gradient of Sqrt from its output", sqrt_grad_scalar},
       {"AbsGrad", 1, {}, "gradient of Abs", abs_grad_scalar},
       {"ReciprocalGrad", 3, {}, "gradient of Reciprocal from its output", reciprocal_grad_scalar},

@@ -145,7 +145,7 @@ std::vector<Value*> matmul_gradient(GradBuilder& b) {
 
 FC_REGISTER_OP(OpSchema{
     .name = "Gemm",
-    .since_opset = 1,
+    .onnx_versions = {1, 6, 7, 9, 11, 13},
     .min_inputs = 2,
     .max_inputs = 3,
     .attrs = {{"alpha", AttrKind::Float, Attribute(1.0f)},
@@ -160,7 +160,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "MatMul",
-    .since_opset = 1,
+    .onnx_versions = {1, 9, 13},
     .min_inputs = 2,
     .max_inputs = 2,
     .infer = infer_matmul,

@@ -46,7 +46,7 @@ std::vector<TensorType> layer_norm_infer(const InferContext& ctx) {
 
 FC_REGISTER_OP(OpSchema{
     .name = "LayerNormalization",
-    .since_opset = 17,
+    .onnx_versions = {17},
     .min_inputs = 2,
     .max_inputs = 3,
     .min_outputs = 1,

@@ -35,7 +35,7 @@ const std::vector<AttrSpec> kLrnAttrs = {{"alpha", AttrKind::Float, Attribute(1e
 
 FC_REGISTER_OP(OpSchema{
     .name = "LRN",
-    .since_opset = 1,
+    .onnx_versions = {1, 13},
     .attrs = kLrnAttrs,
     .infer = infer_lrn,
     .cost = lrn_cost,

@@ -107,15 +107,30 @@ std::vector<TensorType> split_infer(const InferContext& ctx) {
   return outs;
 }
 
-// Bidirectional (numpy) broadcast of the input against `shape`.
+// Bidirectional (numpy) broadcast of the input against `shape`. A -1 in `shape` is a size known only
+// at run time (the batch: `class_token.expand(n, -1, -1)`): it is the size of dim like_axes[k] of
+// the optional input `like` (k counts the -1 entries), whose contents are never read.
 std::vector<TensorType> expand_infer(const InferContext& ctx) {
   const TensorType& x = ctx.in(0);
+  const Node& n = ctx.node;
+  std::vector<int64_t> like_axes;
+  if (n.has_attr("like_axes")) like_axes = n.attr_ints("like_axes");
   std::vector<Dim> target;
-  for (int64_t s : ctx.node.attr_ints("shape")) {
-    FC_CHECK(s >= 0, ctx.node.describe(), ": invalid shape entry ", s);
+  size_t k = 0;
+  for (int64_t s : n.attr_ints("shape")) {
+    if (s == -1) {
+      FC_CHECK(ctx.has_input(1) && k < like_axes.size(), n.describe(),
+               ": a -1 in shape needs input 'like' and an entry of like_axes");
+      const TensorType& like = ctx.in(1);
+      int64_t a = normalize_axis(like_axes[k++], static_cast<int64_t>(like.rank()), n.describe());
+      target.push_back(like.dims[a]);
+      continue;
+    }
+    FC_CHECK(s >= 0, n.describe(), ": invalid shape entry ", s);
     target.push_back(Dim::known(s));
   }
-  return {TensorType(x.dtype, broadcast_dims(x.dims, target, ctx.node.describe()))};
+  FC_CHECK(k == like_axes.size(), n.describe(), ": like_axes has ", like_axes.size(), " entries for ", k, " -1 sizes");
+  return {TensorType(x.dtype, broadcast_dims(x.dims, target, n.describe()))};
 }
 
 std::vector<TensorType> tile_infer(const InferContext& ctx) {
@@ -194,13 +209,17 @@ std::vector<Value*> split_gradient(GradBuilder& b) {
   return {b.emit1("Concat", parts, {{"axis", b.node().attr_int("axis")}})};
 }
 
-std::vector<Value*> expand_gradient(GradBuilder& b) { return {b.reduce_to_shape_of(b.dy(0), b.x(0))}; }
+std::vector<Value*> expand_gradient(GradBuilder& b) {
+  std::vector<Value*> d(b.node().inputs.size());  // none for `like`, whose values are not read
+  d[0] = b.reduce_to_shape_of(b.dy(0), b.x(0));
+  return d;
+}
 
 }  // namespace
 
 FC_REGISTER_OP(OpSchema{
     .name = "Transpose",
-    .since_opset = 1,
+    .onnx_versions = {1, 13, 21},
     .attrs = {{"perm", AttrKind::Ints, std::nullopt}},
     .infer = transpose_infer,
     .cost = movement_cost,
@@ -210,7 +229,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Slice",
-    .since_opset = 1,
+    .onnx_versions = {1, 10, 11, 13},
     .attrs = {{"starts", AttrKind::Ints, std::nullopt, true},
               {"ends", AttrKind::Ints, std::nullopt, true},
               {"axes", AttrKind::Ints, std::nullopt},
@@ -223,7 +242,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Pad",
-    .since_opset = 1,
+    .onnx_versions = {1, 2, 11, 13, 18, 19, 21},
     .attrs = {{"pads", AttrKind::Ints, std::nullopt, true},
               {"mode", AttrKind::String, Attribute{std::string("constant")}},
               {"value", AttrKind::Float, Attribute{0.0f}}},
@@ -235,7 +254,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Concat",
-    .since_opset = 1,
+    .onnx_versions = {1, 4, 11, 13},
     .max_inputs = kManyOutputs,
     .attrs = {{"axis", AttrKind::Int, std::nullopt, true}},
     .infer = concat_infer,
@@ -246,7 +265,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Split",
-    .since_opset = 1,
+    .onnx_versions = {1, 2, 11, 13, 18},
     .max_outputs = kManyOutputs,
     .attrs = {{"axis", AttrKind::Int, Attribute{int64_t{0}}}, {"split", AttrKind::Ints, std::nullopt}},
     .infer = split_infer,
@@ -257,8 +276,9 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Expand",
-    .since_opset = 8,
-    .attrs = {{"shape", AttrKind::Ints, std::nullopt, true}},
+    .onnx_versions = {8, 13},
+    .max_inputs = 2,
+    .attrs = {{"shape", AttrKind::Ints, std::nullopt, true}, {"like_axes", AttrKind::Ints}},
     .infer = expand_infer,
     .cost = movement_cost,
     .doc = "broadcast to shape (numpy rules, both ways)",
@@ -267,7 +287,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Tile",
-    .since_opset = 6,
+    .onnx_versions = {1, 6, 13},
     .attrs = {{"repeats", AttrKind::Ints, std::nullopt, true}},
     .infer = tile_infer,
     .cost = movement_cost,

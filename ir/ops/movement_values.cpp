@@ -118,7 +118,7 @@ OpCost output_bytes_cost(const InferContext&, const std::vector<TensorType>& out
 
 FC_REGISTER_OP(OpSchema{
     .name = "Gather",
-    .since_opset = 1,
+    .onnx_versions = {1, 11, 13},
     .min_inputs = 2,
     .max_inputs = 2,
     .attrs = {{"axis", AttrKind::Int, Attribute{int64_t{0}}}},
@@ -141,7 +141,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Cast",
-    .since_opset = 6,
+    .onnx_versions = {1, 6, 9, 13, 19, 21},
     .attrs = {{"to", AttrKind::String, std::nullopt, true}},
     .infer = cast_infer,
     .cost = elementwise_cost(1),
@@ -151,7 +151,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Constant",
-    .since_opset = 1,
+    .onnx_versions = {1, 9, 11, 12, 13, 19, 21},
     .min_inputs = 0,
     .max_inputs = 0,
     .attrs = {{"value", AttrKind::Tensor, std::nullopt, true}},
@@ -162,7 +162,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "ConstantOfShape",
-    .since_opset = 9,
+    .onnx_versions = {9, 20, 21},
     .attrs = {{"value", AttrKind::Tensor, std::nullopt}},
     .infer = constant_of_shape_infer,
     .cost = output_bytes_cost,
@@ -171,7 +171,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Shape",
-    .since_opset = 1,
+    .onnx_versions = {1, 13, 15, 19, 21},
     .attrs = {{"start", AttrKind::Int, Attribute{int64_t{0}}}, {"end", AttrKind::Int, std::nullopt}},
     .infer = shape_infer,
     .cost = output_bytes_cost,
@@ -180,7 +180,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Size",
-    .since_opset = 1,
+    .onnx_versions = {1, 13, 19, 21},
     .infer = size_infer,
     .cost = output_bytes_cost,
     .doc = "the input's element count as an i64 scalar",
@@ -188,7 +188,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Range",
-    .since_opset = 11,
+    .onnx_versions = {11},
     .min_inputs = 3,
     .max_inputs = 3,
     .infer = range_infer,

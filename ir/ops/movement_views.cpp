@@ -128,7 +128,7 @@ std::vector<Value*> view_gradient(GradBuilder& b) { return {reshape_like(b, b.dy
 
 FC_REGISTER_OP(OpSchema{
     .name = "Reshape",
-    .since_opset = 5,
+    .onnx_versions = {1, 5, 13, 14, 19, 21},
     .attrs = {{"shape", AttrKind::Ints, std::nullopt, true}, {"allowzero", AttrKind::Int, Attribute{int64_t{0}}}},
     .infer = reshape_infer,
     .cost = view_cost,
@@ -138,7 +138,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Flatten",
-    .since_opset = 1,
+    .onnx_versions = {1, 9, 11, 13, 21},
     .attrs = {{"axis", AttrKind::Int, Attribute{int64_t{1}}}},
     .infer = flatten_infer,
     .cost = view_cost,
@@ -148,7 +148,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Squeeze",
-    .since_opset = 1,
+    .onnx_versions = {1, 11, 13, 21},
     .attrs = {{"axes", AttrKind::Ints, std::nullopt}},
     .infer = squeeze_infer,
     .cost = view_cost,
@@ -158,7 +158,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Unsqueeze",
-    .since_opset = 1,
+    .onnx_versions = {1, 11, 13, 21},
     .attrs = {{"axes", AttrKind::Ints, std::nullopt, true}},
     .infer = unsqueeze_infer,
     .cost = view_cost,
@@ -168,7 +168,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Identity",
-    .since_opset = 1,
+    .onnx_versions = {1, 13, 14, 16, 19, 21},
     .infer = same_as_input0,
     .cost = view_cost,
     .doc = "y = x (a view)",
@@ -177,7 +177,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "Dropout",
-    .since_opset = 1,
+    .onnx_versions = {1, 6, 7, 10, 12, 13},
     .max_outputs = 2,
     .attrs = {{"ratio", AttrKind::Float, Attribute{0.5f}},
               {"training_mode", AttrKind::Int, Attribute{int64_t{0}}},

@@ -147,7 +147,7 @@ GradFn global_pool_gradient(const std::string& grad_op) {
 
 FC_REGISTER_OP(OpSchema{
     .name = "MaxPool",
-    .since_opset = 1,
+    .onnx_versions = {1, 8, 10, 11, 12},
     .min_outputs = 1,
     .max_outputs = 2,
     .attrs = kMaxPoolAttrs,
@@ -159,7 +159,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "AveragePool",
-    .since_opset = 1,
+    .onnx_versions = {1, 7, 10, 11, 19},
     .attrs = kAveragePoolAttrs,
     .infer = infer_window_pool,
     .cost = window_pool_cost,
@@ -169,7 +169,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "GlobalAveragePool",
-    .since_opset = 1,
+    .onnx_versions = {1},
     .infer = infer_global_pool,
     .cost = global_pool_cost,
     .doc = "mean over all spatial axes -> [N, C, 1, ..]",
@@ -178,7 +178,7 @@ FC_REGISTER_OP(OpSchema{
 
 FC_REGISTER_OP(OpSchema{
     .name = "GlobalMaxPool",
-    .since_opset = 1,
+    .onnx_versions = {1},
     .infer = infer_global_pool,
     .cost = global_pool_cost,
     .doc = "max over all spatial axes -> [N, C, 1, ..]",

@@ -83,19 +83,20 @@ std::vector<TensorType> reduce_grad_infer(const InferContext& ctx) {
 [[maybe_unused]] const bool registered = [] {
   struct Def {
     const char* name;
+    std::vector<int> onnx_versions;  // the op's version table (OpSchema::onnx_versions)
     const char* doc;
     GradFn grad;
   };
   const Def ops[] = {
-      {"ReduceSum", "sum over axes", reduce_grad("ReduceSumGrad", false)},
-      {"ReduceMean", "mean over axes", reduce_grad("ReduceMeanGrad", false)},
-      {"ReduceMax", "maximum over axes", reduce_grad("ReduceSelectGrad", true)},
-      {"ReduceMin", "minimum over axes", reduce_grad("ReduceSelectGrad", true)},
+      {"ReduceSum", {1, 11, 13}, "sum over axes", reduce_grad("ReduceSumGrad", false)},
+      {"ReduceMean", {1, 11, 13, 18}, "mean over axes", reduce_grad("ReduceMeanGrad", false)},
+      {"ReduceMax", {1, 11, 12, 13, 18, 20}, "maximum over axes", reduce_grad("ReduceSelectGrad", true)},
+      {"ReduceMin", {1, 11, 12, 13, 18, 20}, "minimum over axes", reduce_grad("ReduceSelectGrad", true)},
   };
   for (const Def& d : ops)
     OpRegistry::global().add(OpSchema{
         .name = d.name,
-        .since_opset = 1,
+        .onnx_versions = d.onnx_versions,
         .attrs = reduce_attrs(),
         .infer = reduce_infer,
         .cost = reduce_cost,

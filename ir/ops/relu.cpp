@@ -9,7 +9,7 @@ namespace fc::ir {
 
 FC_REGISTER_OP(OpSchema{
     .name = "Relu",
-    .since_opset = 1,
+    .onnx_versions = {1, 6, 13, 14},
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = same_as_input0,

@@ -48,7 +48,7 @@ GradFn softmax_grad(const char* grad_op) {
     const std::vector<AttrSpec> attrs{{"axis", AttrKind::Int, Attribute{int64_t{-1}}}};
     OpRegistry::global().add(OpSchema{
         .name = d.name,
-        .since_opset = 1,  // older forms are rewritten to opset-13 semantics by the frontend
+        .onnx_versions = {1, 11, 13},  // older forms are rewritten to opset-13 semantics by the frontend
         .attrs = attrs,
         .infer = softmax_infer,
         .cost = elementwise_cost(5),  // max, subtract, exp, sum, scale

@@ -8,6 +8,7 @@
 // Gradient rules follow PyTorch's formulas: a one-pass fc.<Op>Grad(dy, x or y) kernel
 // (ir/ops/elementwise_grads.cpp) where the formula needs more than one forward op, otherwise the
 // forward ops themselves (Exp: dy * y, Log: dy / x, Neg: -dy). Floor, Ceil and Not have none.
+// Gelu (opset 20, what PyTorch 2.x exports nn.GELU as) is PyTorch's F.gelu in both approximations.
 #include <map>
 #include <optional>
 #include <string>
@@ -23,7 +24,7 @@ namespace {
 
 struct UnaryDef {
   const char* name;
-  int since_opset;
+  std::vector<int> onnx_versions;  // the op's version table (OpSchema::onnx_versions)
   double flops;             // per element, for the cost model (transcendentals count ~ a few)
   std::vector<AttrSpec> attrs;
   std::vector<DType> types;  // accepted input (= output) element types
@@ -75,38 +76,45 @@ GradFn forward_op_grad(const char* op, std::optional<Saved> saved) {
   };
 }
 
+// dx = fc.GeluGrad(dy, x) {approximate}.
+std::vector<Value*> gelu_grad(GradBuilder& b) {
+  return {b.emit1("GeluGrad", {b.dy(0), b.x(0)}, {{"approximate", b.node().attr_string("approximate")}}, "fc")};
+}
+
 std::vector<UnaryDef> unary_defs() {
   return {
-      {"LeakyRelu", 6, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x",
+      {"LeakyRelu", {1, 6,  16}, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x",
        fused_grad("LeakyReluGrad", Saved::X, {"alpha"}),
        [](FusedKernel& k, const Node& n, const std::vector<int>& in) -> std::vector<int> {
          return {k.leaky_relu(in[0], n.attr_float("alpha"))};
        }},
-      {"Clip", 6, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32,
+      {"Clip", {1, 6,  11, 12, 13}, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32,
        "min(max(x, min), max); absent bounds are unbounded", fused_grad("ClipGrad", Saved::X, {"min", "max"})},
-      {"Sigmoid", 6, 4, {}, kF32, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
-      {"Tanh", 6, 6, {}, kF32, "tanh(x)", fused_grad("TanhGrad", Saved::Y)},
-      {"HardSigmoid", 6, 3, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, kF32,
+      {"Sigmoid", {1, 6,  13}, 4, {}, kF32, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
+      {"Tanh", {1, 6,  13}, 6, {}, kF32, "tanh(x)", fused_grad("TanhGrad", Saved::Y)},
+      {"HardSigmoid", {1, 6}, 3, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, kF32,
        "max(0, min(1, alpha * x + beta))", fused_grad("HardSigmoidGrad", Saved::X, {"alpha", "beta"})},
-      {"HardSwish", 14, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
-      {"Erf", 9, 8, {}, kF32, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
-      {"Sqrt", 6, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},
-      {"Exp", 6, 4, {}, kF32, "e^x", forward_op_grad("Mul", Saved::Y)},
-      {"Log", 6, 4, {}, kF32, "natural logarithm", forward_op_grad("Div", Saved::X)},
-      {"Neg", 6, 1, {}, kSigned, "-x", forward_op_grad("Neg", std::nullopt), scalar_op(ScalarOp::kNeg)},
-      {"Abs", 6, 1, {}, kSigned, "|x|", fused_grad("AbsGrad", Saved::X), scalar_op(ScalarOp::kAbs)},
-      {"Reciprocal", 6, 1, {}, kF32, "1 / x", fused_grad("ReciprocalGrad", Saved::Y),
+      {"HardSwish", {14}, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
+      {"Erf", {9, 13}, 8, {}, kF32, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
+      {"Gelu", {20}, 10, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, kF32,
+       "x * Phi(x) (approximate = \"none\": erf; \"tanh\": PyTorch's tanh approximation)", gelu_grad},
+      {"Sqrt", {1, 6,  13}, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},
+      {"Exp", {1, 6,  13}, 4, {}, kF32, "e^x", forward_op_grad("Mul", Saved::Y)},
+      {"Log", {1, 6,  13}, 4, {}, kF32, "natural logarithm", forward_op_grad("Div", Saved::X)},
+      {"Neg", {1, 6,  13}, 1, {}, kSigned, "-x", forward_op_grad("Neg", std::nullopt), scalar_op(ScalarOp::kNeg)},
+      {"Abs", {1, 6,  13}, 1, {}, kSigned, "|x|", fused_grad("AbsGrad", Saved::X), scalar_op(ScalarOp::kAbs)},
+      {"Reciprocal", {1, 6,  13}, 1, {}, kF32, "1 / x", fused_grad("ReciprocalGrad", Saved::Y),
        [](FusedKernel& k, const Node&, const std::vector<int>& in) -> std::vector<int> {
          return {k.div(k.constant(1.0f), in[0])};
        }},
-      {"Floor", 6, 1, {}, kF32, "round toward -inf", {}, scalar_op(ScalarOp::kFloor)},
-      {"Ceil", 6, 1, {}, kF32, "round toward +inf", {}, scalar_op(ScalarOp::kCeil)},
-      {"Softplus", 1, 5, {}, kF32, "log(1 + exp(x)), computed without overflow", fused_grad("SoftplusGrad", Saved::X)},
-      {"Elu", 6, 5, {float_attr("alpha", 1.0f)}, kF32, "x > 0 ? x : alpha * (exp(x) - 1)",
+      {"Floor", {1, 6,  13}, 1, {}, kF32, "round toward -inf", {}, scalar_op(ScalarOp::kFloor)},
+      {"Ceil", {1, 6,  13}, 1, {}, kF32, "round toward +inf", {}, scalar_op(ScalarOp::kCeil)},
+      {"Softplus", {1}, 5, {}, kF32, "log(1 + exp(x)), computed without overflow", fused_grad("SoftplusGrad", Saved::X)},
+      {"Elu", {1, 6}, 5, {float_attr("alpha", 1.0f)}, kF32, "x > 0 ? x : alpha * (exp(x) - 1)",
        fused_grad("EluGrad", Saved::X, {"alpha"})},
-      {"Selu", 6, 6, {float_attr("alpha", 1.67326319217681884765625f), float_attr("gamma", 1.05070102214813232421875f)},
+      {"Selu", {1, 6}, 6, {float_attr("alpha", 1.67326319217681884765625f), float_attr("gamma", 1.05070102214813232421875f)},
        kF32, "gamma * (x > 0 ? x : alpha * (exp(x) - 1))", fused_grad("EluGrad", Saved::X, {"alpha", "gamma"})},
-      {"Not", 1, 1, {}, {DType::Bool}, "logical not"},
+      {"Not", {1}, 1, {}, {DType::Bool}, "logical not"},
   };
 }
 
@@ -128,7 +136,7 @@ ShapeFn unary_infer(std::vector<DType> types) {
   for (UnaryDef& d : unary_defs())
     OpRegistry::global().add(OpSchema{
         .name = d.name,
-        .since_opset = d.since_opset,
+        .onnx_versions = d.onnx_versions,
         .attrs = std::move(d.attrs),
         .infer = unary_infer(d.types),
         .cost = elementwise_cost(d.flops),

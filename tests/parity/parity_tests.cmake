@@ -18,6 +18,56 @@ foreach(model resnet18 googlenet fashion_cnn)
   set_tests_properties(parity_${model}_op17_bn PROPERTIES LABELS parity TIMEOUT 600)
 endforeach()
 
+# Older opsets through Debian's exporter (7: the oldest we read; 9: BatchNormalization without
+# training_mode; 11: Softmax over a coerced 2-D view).
+foreach(model lenet5 fashion_cnn)
+  foreach(opset 7 9 11)
+    add_test(NAME parity_${model}_op${opset}_bn
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py ${model} ${opset} --keep-bn
+                     --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/${model}_op${opset}_bn)
+    set_tests_properties(parity_${model}_op${opset}_bn PROPERTIES LABELS parity TIMEOUT 600)
+  endforeach()
+endforeach()
+
+# torchvision's ViT: `class_token.expand(n, -1, -1)` with a dynamic batch (Shape / Equal / Where /
+# ConstantOfShape arithmetic folded at import, the batch read at run time by Expand's `like` input).
+add_test(NAME parity_vit_b_32_op17
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py vit_b_32 17
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/vit_b_32_op17)
+set_tests_properties(parity_vit_b_32_op17 PROPERTIES LABELS parity TIMEOUT 600)
+# ... and trains (the class token's Gather and Expand in the gradient), 3 SGD steps at batch 2; alone,
+# as the other large models: the run peaks at ~8.7 GB (PyTorch fp32 and fp64 copies of 88M parameters).
+add_test(NAME train_parity_vit_b_32_sgd
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py vit_b_32 --optimizer sgd --batch 2
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/vit_b_32_sgd)
+set_tests_properties(train_parity_vit_b_32_sgd PROPERTIES LABELS parity TIMEOUT 900 RUN_SERIAL TRUE)
+
+# PyTorch 2.x's default (dynamo) exports, committed under tests/fixtures/torch2 (opset 20, weights as
+# external data; export_fixtures.py there regenerates them): fcc inspect, fcrun infer and training
+# against Debian's PyTorch running the same module with the file's weights.
+set(FC_TORCH2_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/torch2)
+foreach(fixture tiny_mlp tiny_bn_cnn tiny_bn_cnn_noopt tiny_block)
+  string(REPLACE "_noopt" "" model ${fixture})
+  add_test(NAME parity_torch2_${fixture}_op20
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py ${model} 20
+                   --onnx ${FC_TORCH2_FIXTURES}/${fixture}.onnx --batch 3
+                   --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/torch2_${fixture})
+  set_tests_properties(parity_torch2_${fixture}_op20 PROPERTIES LABELS parity TIMEOUT 600)
+  add_test(NAME train_parity_torch2_${fixture}_op20_sgd
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer sgd
+                   --opset 20 --onnx ${FC_TORCH2_FIXTURES}/${fixture}.onnx --batch 4
+                   --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/torch2_${fixture})
+  set_tests_properties(train_parity_torch2_${fixture}_op20_sgd PROPERTIES LABELS parity TIMEOUT 900)
+endforeach()
+
+# The opset-9..13 training export (BatchNormalization with five outputs, no training_mode), what
+# PyTorch 1.x users have on disk.
+add_test(NAME train_parity_fashion_cnn_op13_sgd
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py fashion_cnn --optimizer sgd
+                 --opset 13 --batch 4 --bin ${CMAKE_BINARY_DIR}/bin
+                 --workdir ${CMAKE_BINARY_DIR}/train_parity/fashion_cnn_op13_sgd)
+set_tests_properties(train_parity_fashion_cnn_op13_sgd PROPERTIES LABELS parity TIMEOUT 900)
+
 # Training parity: loss, every gradient and 3 steps of SGD (momentum 0.9, weight decay 1e-4) and of
 # AdamW against PyTorch (float64 truth), models exported in training form.
 foreach(model mlp lenet5 nin squeezenet1_0 resnet18 alexnet vgg11 googlenet fashion_cnn)

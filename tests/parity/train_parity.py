@@ -53,12 +53,19 @@ flattened to [N*T, V]).
 usage: train_parity.py MODEL --optimizer sgd|adamw|lars|lamb --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4] [--no-pin]
        [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
        [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR] [--clip MAX_NORM]
+       [--opset N | --onnx FILE]
 
 --skip-1d-decay: 1-D parameters (biases, normalisation scales) get no weight decay (PyTorch: a second
 parameter group with weight_decay 0). --schedule cosine: the recipe's warm-up + cosine schedule
 (runtime/recipe.h learning_rate) against torch.optim.lr_scheduler.LambdaLR stepped after every
 optimizer step. --clip: gradients clipped to a global L2 norm (torch.nn.utils.clip_grad_norm_ after
 backward); the norm of every step is judged like the loss.
+
+--opset N exports at that opset (default 17; at 9-13 BatchNormalization's training form has five
+outputs and no training_mode). --onnx FILE trains FILE (e.g. a PyTorch 2.x export under
+tests/fixtures/torch2) instead of an export: PyTorch trains MODEL with FILE's weights
+(run_parity.load_onnx_weights).
+
 """
 import argparse
 import contextlib
@@ -79,6 +86,7 @@ from torch.overrides import TorchFunctionMode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import models  # noqa: E402
+from run_parity import load_onnx_weights  # noqa: E402
 from workdir import remove_after_pass  # noqa: E402
 import layerwise_optim  # noqa: E402  (reference LARS and LAMB, next to this file)
 
@@ -335,14 +343,22 @@ def main():
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
+    ap.add_argument("--opset", type=int, default=17, help="the opset to export at")
+    ap.add_argument("--onnx", help="train this ONNX file (MODEL's architecture, its weights) instead of an export")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     torch.set_num_threads(1)
     w = lambda n: os.path.join(a.workdir, n)  # noqa: E731
+    onnx_path = os.path.abspath(a.onnx) if a.onnx else w("model.onnx")
+    onnx_names = {}  # state name -> (initializer name, stored transposed), where they differ
 
     model, shape = models.build(a.model)
     vocab = models.TOKEN_VOCAB.get(a.model)  # a language model: int64 token ids in, [N, T, V] logits out
     strip_dropout(model)
+    if a.onnx:
+        if a.loss == "graph":
+            sys.exit("--onnx trains the file's own graph: use --loss cross_entropy or mse")
+        onnx_names = load_onnx_weights(model, onnx_path, a.opset)
     # Biases initialised to exactly zero (SqueezeNet, GoogLeNet) make a ReLU's input equal to a
     # bias of ~1e-12 wherever its input is all zeros, and the sign of that number (a kink) then
     # differs between any two float implementations. Random biases keep the comparison about
@@ -350,7 +366,7 @@ def main():
     with torch.no_grad():
         gb = torch.Generator().manual_seed(11)
         for pname, p in model.named_parameters():
-            if pname.endswith("bias") and not p.any():
+            if pname.endswith("bias") and not p.any() and not a.onnx:
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
     model.train()
     n = a.steps * a.batch
@@ -396,15 +412,18 @@ def main():
     np.save(w("x.npy"), x)
     np.save(w("y.npy"), y)
     export_model = copy.deepcopy(model)
-    if a.loss == "graph":
+    if a.onnx:
+        pass
+    elif a.loss == "graph":
         scores = export_model.forward
         export_model.forward = lambda x, y: F.cross_entropy(scores(x), y)
         torch.onnx.export(export_model, (torch.from_numpy(x[:a.batch]), torch.from_numpy(y[:a.batch])),
-                          w("model.onnx"), opset_version=17, input_names=["input", "labels"], output_names=["loss"],
+                          w("model.onnx"), opset_version=a.opset, input_names=["input", "labels"],
+                          output_names=["loss"],
                           dynamic_axes={"input": {0: "batch"}, "labels": {0: "batch"}},
                           training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
     else:
-        torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=17,
+        torch.onnx.export(export_model, torch.from_numpy(x[:a.batch]), w("model.onnx"), opset_version=a.opset,
                           input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                           training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
@@ -412,14 +431,14 @@ def main():
     # what gets written: start PyTorch from exactly the exported initializers.
     import onnx
     from onnx import numpy_helper
-    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(w("model.onnx")).graph.initializer}
+    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(onnx_path).graph.initializer}
     with torch.no_grad():
         for name, t in model.state_dict().items():
             if name in inits and t.dtype.is_floating_point:
                 t.copy_(torch.from_numpy(inits[name].copy()))
     with open(w("recipe.toml"), "w") as f:
         f.write(f"""[model]
-path = "model.onnx"
+path = "{onnx_path}"
 {'loss = "mse"' if a.loss == "mse" else ''}
 {f'label_smoothing = {a.label_smoothing}' if a.label_smoothing else ''}
 [data]
@@ -455,7 +474,7 @@ sync_batchnorm = true
     pin = not clean and not a.no_pin
     env = dict(os.environ)
     if pin:
-        env["FC_DUMP_VALUES"] = kink_values(w("model.onnx"))
+        env["FC_DUMP_VALUES"] = kink_values(onnx_path)
     dump = w("dump")
     r = subprocess.run([os.path.join(a.bin, "fcrun"), "-n", str(a.ranks), "debug-step", w("recipe.toml"),
                         "--dump", dump], capture_output=True, text=True, timeout=600, env=env)
@@ -502,14 +521,19 @@ sync_batchnorm = true
     gnames, snames = sorted(g64), sorted(s64)
     ref = errors(run32, truth_32)
     del run32, truth_32
-    truth_ours, pinned_ours = truth(fcrun_branches(w("model.onnx"), dump, a.steps, a.ranks) if pin else None, reference)
+    truth_ours, pinned_ours = truth(fcrun_branches(onnx_path, dump, a.steps, a.ranks) if pin else None, reference)
     del recorded, reference
     l64 = truth_ours[0]
     ours_loss = np.load(os.path.join(dump, "loss.npy")).astype(np.float64)
     if a.clip:
         ours_loss = np.concatenate([ours_loss, np.load(os.path.join(dump, "grad_norm.npy")).astype(np.float64)])
-    ours = errors((ours_loss, {n: np.load(os.path.join(dump, "grad", n + ".npy")).astype(np.float64) for n in gnames},
-                   {n: np.load(os.path.join(dump, "state", n + ".npy")).astype(np.float64) for n in snames}), truth_ours)
+    def dumped(kind, n):
+        onnx_name, transposed = onnx_names.get(n, (n, False))
+        v = np.load(os.path.join(dump, kind, onnx_name + ".npy")).astype(np.float64)
+        return v.T if transposed else v
+
+    ours = errors((ours_loss, {n: dumped("grad", n) for n in gnames}, {n: dumped("state", n) for n in snames}),
+                  truth_ours)
     del truth_ours
     if pin:
         print(f"kinks within rounding (< max({KINK_MARGIN:g} x the tensor's largest magnitude, {REFERENCE_FACTOR} x "

@@ -179,6 +179,8 @@ std::vector<GradCase> grad_cases() {
           {{"alpha", 0.5f}, {"beta", 0.25f}});
     unary("HardSwish", "HardSwish", avoid(random_tensor({3, 4}, 209, -5, 5), {-3.0f, 3.0f}, 0.1f));
     unary("Erf", "Erf", random_tensor({3, 4}, 210, -2, 2));
+    unary("Gelu", "Gelu", random_tensor({3, 4}, 231, -3, 3));
+    unary("Gelu tanh", "Gelu", random_tensor({3, 4}, 232, -3, 3), {{"approximate", std::string("tanh")}});
     unary("Sqrt", "Sqrt", random_tensor({3, 4}, 211, 0.5f, 3));
     unary("Exp", "Exp", random_tensor({3, 4}, 212, -2, 2));
     unary("Log", "Log", random_tensor({3, 4}, 213, 0.5f, 3));

@@ -87,6 +87,11 @@ std::vector<ActCase> act_cases() {
       {"HardSwishGrad", {}, [](double g, double x) { return x < -3 ? 0 : x <= 3 ? g * (x / 3 + 0.5) : g; }, -5, 5,
        {-3.0f, 3.0f, std::nextafter(-3.0f, -4.0f), std::nextafter(3.0f, 4.0f)}},
       {"ErfGrad", {}, [](double g, double x) { return g * 2 / std::sqrt(M_PI) * std::exp(-x * x); }, -4, 4, {0.0f}},
+      {"GeluGrad", {},
+       [](double g, double x) {
+         return g * (0.5 * std::erfc(-x / std::sqrt(2.0)) + x * std::exp(-x * x / 2) / std::sqrt(2 * M_PI));
+       },
+       -6, 6, {0.0f}},
       {"SqrtGrad", {}, [](double g, double y) { return g / (2 * y); }, 0.01f, 10, {}},
       {"AbsGrad", {}, [](double g, double x) { return x > 0 ? g : x < 0 ? -g : 0; }, -3, 3, {0.0f, -0.0f}},
       {"ReciprocalGrad", {}, [](double g, double y) { return -g * y * y; }, -5, 5, {}},

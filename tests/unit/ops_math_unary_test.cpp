@@ -36,6 +36,10 @@ std::vector<UnaryCase> unary_cases() {
       // PyTorch's definition: x * relu6(x + 3) / 6.
       {"HardSwish", {}, [](double x) { return x * std::fmin(6.0, std::fmax(0.0, x + 3)) / 6; }},
       {"Erf", {}, [](double x) { return std::erf(x); }, -4, 4},
+      {"Gelu", {}, [](double x) { return x * 0.5 * std::erfc(-x / std::sqrt(2.0)); }, -8, 8},
+      {"Gelu", {{"approximate", std::string("tanh")}},
+       // 0.5 x (1 + tanh z) without cancelling for large negative x: x / (1 + e^(-2z)).
+       [](double x) { return x / (1 + std::exp(-2 * std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }, -8, 8},
       {"Sqrt", {}, [](double x) { return std::sqrt(x); }, 0, 100},
       {"Exp", {}, [](double x) { return std::exp(x); }, -80, 80},
       {"Log", {}, [](double x) { return std::log(x); }, 1e-6f, 1e6f},

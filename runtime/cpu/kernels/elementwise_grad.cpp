@@ -5,6 +5,7 @@
 // evaluated in float in PyTorch's order (at most PyTorch's rounding error); formulas with a
 // transcendental or a cancellation are evaluated in double and rounded once, as the forward kernels.
 #include <cmath>
+#include <string>
 #include <type_traits>
 
 #include "runtime/cpu/kernel_registry.h"
@@ -62,6 +63,26 @@ struct ErfGradF {  // (dy, x)
   float operator()(float dy, float xf) const {
     const double x = xf;
     return static_cast<float>(dy * (1.1283791670955125739 * std::exp(-x * x)));  // 2 / sqrt(pi)
+  }
+};
+// PyTorch's gelu_backward, in double: "none": Phi(x) + x phi(x); "tanh": the derivative of
+// 0.5 x (1 + tanh(z)), z = k (x + 0.044715 x^3), k = sqrt(2 / pi), with s = (1 + tanh z) / 2 =
+// 1 / (1 + e^(-2z)): s + 2 x s (1 - s) k (1 + 3 * 0.044715 x^2) (no cancellation for large |x|).
+struct GeluGradF {  // (dy, x)
+  bool tanh_form;
+  explicit GeluGradF(const Node& n) : tanh_form(n.attr_string("approximate") == "tanh") {
+    const std::string& a = n.attr_string("approximate");
+    FC_CHECK(a == "none" || a == "tanh", n.describe(), ": approximate must be \"none\" or \"tanh\"");
+  }
+  float operator()(float dy, float xf) const {
+    const double x = xf;
+    if (tanh_form) {
+      const double k = 0.7978845608028654, s = 1 / (1 + std::exp(-2 * k * (x + 0.044715 * x * x * x)));
+      return static_cast<float>(dy * (s + 2 * x * s * (1 - s) * k * (1 + 3 * 0.044715 * x * x)));
+    }
+    const double cdf = 0.5 * std::erfc(-x * 0.7071067811865476);
+    const double pdf = std::exp(-0.5 * x * x) * 0.3989422804014327;  // 1 / sqrt(2 pi)
+    return static_cast<float>(dy * (cdf + x * pdf));
   }
 };
 struct SqrtGradF {  // (dy, y)
@@ -147,6 +168,7 @@ void pow_grad_exponent(const KernelSpec& s, const std::vector<const Tensor*>& in
   add_activation_grad<HardSigmoidGradF>("HardSigmoidGrad");
   add_activation_grad<HardSwishGradF>("HardSwishGrad");
   add_activation_grad<ErfGradF>("ErfGrad");
+  add_activation_grad<GeluGradF>("GeluGrad");
   add_activation_grad<SqrtGradF>("SqrtGrad");
   add_activation_grad<AbsGradF>("AbsGrad");
   add_activation_grad<ReciprocalGradF>("ReciprocalGrad");

@@ -4,6 +4,7 @@
 // rounded once, so results are correctly rounded in almost every case (more accurate than the
 // usual float implementations).
 #include <cmath>
+#include <string>
 #include <type_traits>
 
 #include "runtime/cpu/kernel_registry.h"
@@ -32,6 +33,21 @@ struct ErfF {
 };
 struct ExpF {
   FC_F32_VIA_DOUBLE(std::exp(x))
+};
+bool gelu_is_tanh(const Node& n) {
+  const std::string& a = n.attr_string("approximate");
+  FC_CHECK(a == "none" || a == "tanh", n.describe(), ": approximate must be \"none\" or \"tanh\", is \"", a, "\"");
+  return a == "tanh";
+}
+
+// PyTorch's F.gelu: x * Phi(x), or with approximate="tanh" 0.5 x (1 + tanh(z)), z = sqrt(2/pi) (x +
+// 0.044715 x^3). Written as x * erfc(-x / sqrt 2) / 2 and x / (1 + e^(-2z)) (the same functions) so
+// that nothing cancels for large negative x.
+struct GeluF {
+  bool tanh_form;
+  explicit GeluF(const Node& n) : tanh_form(gelu_is_tanh(n)) {}
+  FC_F32_VIA_DOUBLE(tanh_form ? x / (1.0 + std::exp(-2.0 * 0.7978845608028654 * (x + 0.044715 * x * x * x)))
+                              : 0.5 * x * std::erfc(-x * 0.7071067811865476))
 };
 struct LogF {
   FC_F32_VIA_DOUBLE(std::log(x))
@@ -129,6 +145,7 @@ void add_unary(const char* op) {
   add_unary<HardSigmoidF, float>("HardSigmoid");
   add_unary<HardSwishF, float>("HardSwish");
   add_unary<ErfF, float>("Erf");
+  add_unary<GeluF, float>("Gelu");
   add_unary<SqrtF, float>("Sqrt");
   add_unary<ExpF, float>("Exp");
   add_unary<LogF, float>("Log");
