@@ -1,6 +1,7 @@
-// Replays fuzz inputs without libFuzzer: feeds every file under the folders given (a missing folder
-// is skipped: a target may have no regressions yet) to the target's LLVMFuzzerTestOneInput, naming
-// each first so that a crash says which input caused it. Used by the fuzz_replay_* ctests.
+// Replays fuzz inputs without libFuzzer: feeds every file given, and every file under the folders
+// given (a missing one is skipped: a target may have no regressions yet), to the target's
+// LLVMFuzzerTestOneInput, naming each first so that a crash says which input caused it. Used by the
+// fuzz_replay_* ctests.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::vector<fs::path> inputs;
   for (int i = 1; i < argc; ++i) {
+    if (fs::is_regular_file(argv[i])) inputs.emplace_back(argv[i]);
     if (!fs::is_directory(argv[i])) continue;
     for (const auto& e : fs::recursive_directory_iterator(argv[i]))
       if (e.is_regular_file()) inputs.push_back(e.path());
