@@ -14,12 +14,31 @@
 #include <limits>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
+#include <stdexcept>
 
 #include "ir/checked_size.h"
 #include "ir/error.h"
 
+// toml++ checks some of its parser's preconditions only with assert(): a table header that starts
+// with '=', '.', '#', 'e-acute' or a control character ("[.data]") aborted fcrun (found by fuzzing).
+// Its checks throw instead (through a function, as some sit in noexcept code: those still end in
+// std::terminate, as assert did), and are kept in NDEBUG builds too, where toml++ would otherwise
+// turn them into assumptions the compiler may rely on (undefined behaviour on such input).
+namespace fc::runtime::toml_guard {
+struct CheckFailed : std::logic_error {
+  using std::logic_error::logic_error;
+};
+[[noreturn]] void check_failed(const char* expr);
+}  // namespace fc::runtime::toml_guard
+#ifdef NDEBUG
+#undef NDEBUG
+#endif
+#define TOML_ASSERT(expr) ((expr) ? void(0) : ::fc::runtime::toml_guard::check_failed(#expr))
+#include <toml++/toml.h>
+
 namespace fc::runtime {
+
+void toml_guard::check_failed(const char* expr) { throw CheckFailed(expr); }
 
 namespace {
 
@@ -429,6 +448,8 @@ void apply_override(Context& ctx, toml::table& root, const std::string& text) {
     value_doc = toml::parse("v = " + value_text);
   } catch (const toml::parse_error&) {
     value_doc = toml::table{};
+  } catch (const toml_guard::CheckFailed&) {
+    value_doc = toml::table{};
   }
   if (value_doc.size() != 1) {  // not a TOML value (or text with more than one): take it as written
     value_doc = toml::table{};
@@ -456,6 +477,9 @@ Recipe parse(const std::string& text, const std::string& path, const std::vector
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     fail(path, ":", e.source().begin.line, ":", e.source().begin.column, ": ", e.description());
+  } catch (const toml_guard::CheckFailed& e) {
+    fail(path, ": not valid TOML (a key or [table] name starting with a character no key may start with?"
+         " the TOML parser's check '", e.what(), "' failed)");
   }
   for (const std::string& o : overrides) apply_override(ctx, root, o);
   return read_table(ctx, root);

@@ -17,13 +17,14 @@
 namespace fc::fuzz {
 
 inline const std::string& work_dir() {
-  static const std::string dir = [] {
-    std::string d = (std::filesystem::temp_directory_path() / "fc-fuzz-XXXXXX").string();
-    if (!::mkdtemp(d.data())) std::abort();
+  // Never destroyed: the exit handler that removes the folder runs after static destructors would.
+  static const std::string* dir = [] {
+    auto* d = new std::string((std::filesystem::temp_directory_path() / "fc-fuzz-XXXXXX").string());
+    if (!::mkdtemp(d->data())) std::abort();
     std::atexit([] { std::error_code ec; std::filesystem::remove_all(work_dir(), ec); });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 inline std::string write_file(const std::string& name, const void* data, size_t size) {
