@@ -261,8 +261,11 @@ void Graph::remove_dead_nodes() {
     if (!needed) dead.push_back(n.get());
   }
   for (Node* n : dead) {
-    for (Value* o : n->outputs) values_.erase(o->name);
+    // The node goes first: remove_node reads its outputs, which must not be freed yet.
+    const std::vector<Value*> outs = n->outputs;
     remove_node(n);
+    for (Value* o : outs)
+      if (o) values_.erase(o->name);
   }
   std::vector<Value*> unused_params;
   for (Value* p : param_order_)

@@ -6,12 +6,15 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <regex>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "ir/atomic_file.h"
@@ -55,6 +58,49 @@ bool read_at(int fd, void* dst, uint64_t n, uint64_t offset) {
   }
   return true;
 }
+
+// Reads the header, JSON in exactly the layout save_checkpoint_atomic writes, front to back. By hand:
+// std::regex recursed once per character matched and overflowed the stack on a long name.
+class HeaderScanner {
+ public:
+  HeaderScanner(const std::string& text, const std::string& path) : s_(text), path_(path) {}
+  bool accept(std::string_view literal) {
+    if (s_.compare(pos_, literal.size(), literal) != 0) return false;
+    pos_ += literal.size();
+    return true;
+  }
+  void expect(std::string_view literal) {
+    if (!accept(literal)) malformed();
+  }
+  uint64_t number() {
+    uint64_t v = 0;
+    const auto r = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), v);
+    if (r.ec != std::errc()) malformed();
+    pos_ = static_cast<size_t>(r.ptr - s_.data());
+    return v;
+  }
+  int64_t int64() {
+    const uint64_t v = number();
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) malformed();
+    return static_cast<int64_t>(v);
+  }
+  std::string string() {  // "..." with json_escape's \" and \\ undone
+    expect("\"");
+    std::string r;
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      if (s_[pos_] == '\\' && ++pos_ == s_.size()) break;
+      r += s_[pos_++];
+    }
+    expect("\"");
+    return r;
+  }
+
+ private:
+  [[noreturn]] void malformed() const { fail(path_, ": malformed checkpoint header (at byte ", pos_, ")"); }
+  const std::string& s_;
+  const std::string& path_;
+  size_t pos_ = 0;
+};
 
 struct Fd {
   int fd;
@@ -119,46 +165,49 @@ Checkpoint load_checkpoint(const std::string& path) {
   const uint64_t data_start = kPreamble + len;
 
   Checkpoint c;
-  std::smatch m;
-  FC_CHECK(std::regex_search(header, m,
-                             std::regex("\"step\": (\\d+), \"seed\": (\\d+), \"plan_hash\": \"([^\"]*)\", "
-                                        "\"data_bytes\": (\\d+), ")),
-           path, ": malformed checkpoint header");
-  try {
-    c.step = std::stoll(m[1]);
-    c.seed = std::stoull(m[2]);
-    c.plan_hash = m[3];
-    const uint64_t data_bytes = std::stoull(m[4]);
-    FC_CHECK(size >= data_start + data_bytes, path, ": truncated (", size, " bytes of ", data_start + data_bytes, ")");
-    FC_CHECK(size == data_start + data_bytes, path, ": ", size - data_start - data_bytes,
-             " bytes more than its header describes");
-    std::regex entry("\\{\"name\": \"((?:[^\"\\\\]|\\\\.)*)\", \"dtype\": \"(\\w+)\", \"dims\": \\[([^\\]]*)\\], "
-                     "\"offset\": (\\d+), \"bytes\": (\\d+), \"crc32\": (\\d+)\\}");
-    for (auto it = std::sregex_iterator(header.begin(), header.end(), entry); it != std::sregex_iterator(); ++it) {
-      const std::smatch& e = *it;
-      std::string name;
-      const std::string raw = e[1];
-      for (size_t i = 0; i < raw.size(); ++i) name += raw[i] == '\\' && i + 1 < raw.size() ? raw[++i] : raw[i];
-      std::vector<int64_t> dims;
-      std::stringstream ds(e[3].str());
-      std::string d;
-      while (std::getline(ds, d, ','))
-        if (d.find_first_not_of(' ') != std::string::npos) dims.push_back(std::stoll(d));
-      const ir::DType dtype = ir::dtype_from_name(e[2].str());
-      const uint64_t offset = std::stoull(e[4]), bytes = std::stoull(e[5]);
-      // Sizes are checked against the header's totals before anything is allocated.
-      FC_CHECK(dtype != ir::DType::Undefined &&
-                   static_cast<uint64_t>(ir::checked_nbytes(dtype, dims, path + ": tensor '" + name + "'")) == bytes &&
-                   offset <= data_bytes && bytes <= data_bytes - offset,
-               path, ": tensor '", name, "' has an inconsistent size or offset");
-      ir::Tensor t(dtype, dims);
-      FC_CHECK(read_at(f.fd, t.raw(), bytes, data_start + offset), path, ": cannot read tensor '", name, "'");
-      FC_CHECK(crc32_of(t.raw(), bytes) == std::stoul(e[6]), path, ": corrupt (tensor '", name,
-               "' fails its CRC-32, bytes ", data_start + offset, "..", data_start + offset + bytes, ")");
-      c.tensors.emplace(name, std::move(t));
+  HeaderScanner h(header, path);
+  h.expect("{\"step\": ");
+  c.step = h.int64();
+  h.expect(", \"seed\": ");
+  c.seed = h.number();
+  h.expect(", \"plan_hash\": ");
+  c.plan_hash = h.string();
+  h.expect(", \"data_bytes\": ");
+  const uint64_t data_bytes = h.number();
+  h.expect(", \"tensors\": [");
+  FC_CHECK(size >= data_start + data_bytes, path, ": truncated (", size, " bytes of ", data_start + data_bytes, ")");
+  FC_CHECK(size == data_start + data_bytes, path, ": ", size - data_start - data_bytes,
+           " bytes more than its header describes");
+  for (bool first = true; !h.accept("]}"); first = false) {
+    if (!first) h.expect(", ");
+    h.expect("{\"name\": ");
+    const std::string name = h.string();
+    h.expect(", \"dtype\": ");
+    const ir::DType dtype = ir::dtype_from_name(h.string());
+    h.expect(", \"dims\": [");
+    std::vector<int64_t> dims;
+    if (!h.accept("]")) {
+      do dims.push_back(h.int64());
+      while (h.accept(", "));
+      h.expect("]");
     }
-  } catch (const std::logic_error&) {  // std::stoll and friends: numbers out of range
-    fail(path, ": malformed checkpoint header");
+    h.expect(", \"offset\": ");
+    const uint64_t offset = h.number();
+    h.expect(", \"bytes\": ");
+    const uint64_t bytes = h.number();
+    h.expect(", \"crc32\": ");
+    const uint64_t crc = h.number();
+    h.expect("}");
+    // Sizes are checked against the header's totals before anything is allocated.
+    FC_CHECK(dtype != ir::DType::Undefined &&
+                 static_cast<uint64_t>(ir::checked_nbytes(dtype, dims, path + ": tensor '" + name + "'")) == bytes &&
+                 offset <= data_bytes && bytes <= data_bytes - offset,
+             path, ": tensor '", name, "' has an inconsistent size or offset");
+    ir::Tensor t(dtype, dims);
+    FC_CHECK(read_at(f.fd, t.raw(), bytes, data_start + offset), path, ": cannot read tensor '", name, "'");
+    FC_CHECK(crc32_of(t.raw(), bytes) == crc, path, ": corrupt (tensor '", name, "' fails its CRC-32, bytes ",
+             data_start + offset, "..", data_start + offset + bytes, ")");
+    c.tensors.emplace(name, std::move(t));
   }
   return c;
 }

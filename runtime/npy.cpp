@@ -1,8 +1,8 @@
 #include "runtime/npy.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "ir/checked_size.h"
@@ -39,6 +39,24 @@ const char* descr_of(DType t) {
   fail("npy: cannot save an undefined tensor");
 }
 
+// Where the value of 'key': starts in a .npy header (a Python dict literal). The header is scanned
+// by hand: std::regex recursed once per character matched and overflowed the stack on a long one.
+size_t field_start(const std::string& header, const std::string& key, const std::string& path) {
+  size_t p = header.find("'" + key + "':");
+  FC_CHECK(p != std::string::npos, path, ": .npy header has no ", key);
+  p = header.find_first_not_of(" \t", p + key.size() + 3);
+  return p == std::string::npos ? header.size() : p;
+}
+
+// The text between `open` and `close` that starts the value of 'key'.
+std::string header_field(const std::string& header, const std::string& key, char open, char close,
+                         const std::string& path) {
+  const size_t p = field_start(header, key, path);
+  const size_t end = p < header.size() && header[p] == open ? header.find(close, p + 1) : std::string::npos;
+  FC_CHECK(end != std::string::npos, path, ": .npy header's ", key, " is malformed");
+  return header.substr(p + 1, end - p - 1);
+}
+
 }  // namespace
 
 NpyHeader read_npy_header(const std::string& path) {
@@ -66,19 +84,22 @@ NpyHeader read_npy_header(const std::string& path) {
 
   NpyHeader h;
   h.data_offset = static_cast<size_t>(f.tellg());
-  std::smatch m;
-  FC_CHECK(std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")), path, ": .npy header has no descr");
-  h.descr = m[1];
-  FC_CHECK(std::regex_search(header, m, std::regex("'fortran_order':\\s*(True|False)")), path,
-           ": .npy header has no fortran_order");
-  FC_CHECK(m[1] == "False", path, ": Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
-  FC_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path, ": .npy header has no shape");
-  std::stringstream ss(m[1].str());
+  h.descr = header_field(header, "descr", '\'', '\'', path);
+  const size_t fo = field_start(header, "fortran_order", path);
+  const bool fortran = header.compare(fo, 4, "True") == 0;
+  FC_CHECK(fortran || header.compare(fo, 5, "False") == 0, path, ": .npy header's fortran_order is neither True nor False");
+  FC_CHECK(!fortran, path, ": Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  const std::string shape = header_field(header, "shape", '(', ')', path);
+  std::stringstream ss(shape);
   std::string item;
   while (std::getline(ss, item, ',')) {
     size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
     if (a == std::string::npos) continue;
-    h.dims.push_back(std::stoll(item.substr(a, b - a + 1)));
+    int64_t d = 0;
+    const char* end = item.data() + b + 1;
+    const auto r = std::from_chars(item.data() + a, end, d);
+    FC_CHECK(r.ec == std::errc() && r.ptr == end, path, ": .npy header has a bad shape (", shape, ")");
+    h.dims.push_back(d);
   }
   return h;
 }

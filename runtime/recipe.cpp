@@ -9,17 +9,37 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
+#include <stdexcept>
 
 #include "ir/checked_size.h"
 #include "ir/error.h"
 
+// toml++ checks some of its parser's preconditions only with assert(): a table header that starts
+// with '=', '.', '#', 'e-acute' or a control character ("[.data]") aborted fcrun (found by fuzzing).
+// Its checks throw instead (through a function, as some sit in noexcept code: those still end in
+// std::terminate, as assert did), and are kept in NDEBUG builds too, where toml++ would otherwise
+// turn them into assumptions the compiler may rely on (undefined behaviour on such input).
+namespace fc::runtime::toml_guard {
+struct CheckFailed : std::logic_error {
+  using std::logic_error::logic_error;
+};
+[[noreturn]] void check_failed(const char* expr);
+}  // namespace fc::runtime::toml_guard
+#ifdef NDEBUG
+#undef NDEBUG
+#endif
+#define TOML_ASSERT(expr) ((expr) ? void(0) : ::fc::runtime::toml_guard::check_failed(#expr))
+#include <toml++/toml.h>
+
 namespace fc::runtime {
+
+void toml_guard::check_failed(const char* expr) { throw CheckFailed(expr); }
 
 namespace {
 
@@ -443,6 +463,39 @@ Recipe read_table(const Context& ctx, const toml::table& root) {
   return r;
 }
 
+// toml++ 3.x (Debian's) reaches __builtin_unreachable, undefined behaviour, for some non-ASCII
+// characters where whitespace may stand (U+00A1, for one: a gap in its Unicode table; found by
+// fuzzing). TOML allows non-ASCII only inside strings and comments, so any other is refused first.
+void check_non_ascii_placement(const std::string& text, const std::string& path) {
+  enum { Plain, Comment, Basic, Literal, MultiBasic, MultiLiteral } state = Plain;
+  int64_t line = 1;
+  for (size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; i < text.size(); ++i) {  // a BOM is allowed
+    const char c = text[i];
+    const auto at = [&](const char* s) { return text.compare(i, std::strlen(s), s) == 0; };
+    const bool escape = c == '\\' && i + 1 < text.size() && text[i + 1] != '\n';
+    if (c == '\n') {
+      ++line;
+      if (state == Comment || state == Basic || state == Literal) state = Plain;
+      continue;
+    }
+    if (state == Plain) {
+      FC_CHECK(static_cast<unsigned char>(c) < 0x80, path, ":", line,
+               ": a non-ASCII character outside a string or comment (not valid TOML)");
+      if (c == '#') state = Comment;
+      else if (at("\"\"\"")) state = MultiBasic, i += 2;
+      else if (at("\'\'\'")) state = MultiLiteral, i += 2;
+      else if (c == '"') state = Basic;
+      else if (c == '\'') state = Literal;
+    } else if ((state == Basic || state == MultiBasic) && escape) {
+      ++i;
+    } else if ((state == Basic && c == '"') || (state == Literal && c == '\'')) {
+      state = Plain;
+    } else if ((state == MultiBasic && at("\"\"\"")) || (state == MultiLiteral && at("\'\'\'"))) {
+      state = Plain, i += 2;
+    }
+  }
+}
+
 // Applies "section.key[.sub]=value" to the table. The value is TOML; text that is not is a string.
 void apply_override(Context& ctx, toml::table& root, const std::string& text) {
   size_t eq = text.find('=');
@@ -460,8 +513,13 @@ void apply_override(Context& ctx, toml::table& root, const std::string& text) {
   std::string value_text = text.substr(eq + 1);
   toml::table value_doc;
   try {
+    check_non_ascii_placement(value_text, "--set");
     value_doc = toml::parse("v = " + value_text);
   } catch (const toml::parse_error&) {
+    value_doc = toml::table{};
+  } catch (const toml_guard::CheckFailed&) {
+    value_doc = toml::table{};
+  } catch (const Error&) {  // from check_non_ascii_placement
     value_doc = toml::table{};
   }
   if (value_doc.size() != 1) {  // not a TOML value (or text with more than one): take it as written
@@ -486,10 +544,14 @@ Recipe parse(const std::string& text, const std::string& path, const std::vector
   ctx.path = path;
   ctx.base = fs::path(path).parent_path();
   toml::table root;
+  check_non_ascii_placement(text, path);
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     fail(path, ":", e.source().begin.line, ":", e.source().begin.column, ": ", e.description());
+  } catch (const toml_guard::CheckFailed& e) {
+    fail(path, ": not valid TOML (a key or [table] name starting with a character no key may start with?"
+         " the TOML parser's check '", e.what(), "' failed)");
   }
   for (const std::string& o : overrides) apply_override(ctx, root, o);
   return read_table(ctx, root);

@@ -7,6 +7,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev libtomlplusplus-dev
   libopenmpi-dev openmpi-bin llvm-14-dev llvm-14-tools libgtest-dev
   zlib1g-dev libjpeg62-turbo-dev libpng-dev iproute2
+  clang-14 libclang-rt-14-dev  # scripts/fuzz.sh and sanitize.sh: libFuzzer, sanitizer runtimes
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-venv
   dataset-fashion-mnist
 )
