@@ -405,13 +405,13 @@ void check_across_keys(const Context& ctx, const toml::table& root, Recipe& r) {
   };
   // Which data keys a format needs: files of samples and labels, a token corpus and its windows, or
   // image folders.
-  const bool files = r.data_format == "idx" || r.data_format == "npy";
   const std::vector<std::string_view> data_keys =
       r.data_format == "tokens"         ? std::vector<std::string_view>{"train_tokens", "block_size"}
       : r.data_format == "image_folder" ? std::vector<std::string_view>{"train_dir", "image_size"}
                                         : std::vector<std::string_view>{"train_x", "train_y"};
   for (std::string_view key : data_keys)
-    if (!field("data", key)) missing("data", key, files ? "key is missing" : "by format = \"" + r.data_format + "\"");
+    if (!field("data", key))
+      missing("data", key, r.data_format == "image_folder" ? "by format = \"image_folder\"" : "key is missing");
   if (r.optimizer == "sgd" && r.nesterov) {
     auto f = field("optimizer", "nesterov");
     if (r.momentum <= 0 || r.dampening != 0)
