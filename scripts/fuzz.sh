@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/, clang with ASan + UBSan) into build-fuzz/ and runs each
 # for SECONDS (default 30) from its committed seed corpus, one after another.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]      (targets: onnx text_ir recipe npy idx plan checkpoint)
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]      (targets: onnx text_ir recipe npy idx plan checkpoint tokens)
 # Inputs that reach new code are kept in build-fuzz/corpus/<target>/ (not committed), so a second run
 # goes on where the first stopped. A crash, hang (> 10 s per input), leak or memory blow-up (> 2 GiB)
 # stops that target, leaves its input as build-fuzz/artifacts/<target>/crash-* (or timeout-, leak-,
@@ -13,7 +13,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SECONDS_EACH="${1:-30}"
 shift || true
 BUILD="$ROOT/build-fuzz"
-ALL=(onnx text_ir recipe npy idx plan checkpoint)
+ALL=(onnx text_ir recipe npy idx plan checkpoint tokens)
 [[ $# -gt 0 ]] && TARGETS=("$@") || TARGETS=("${ALL[@]}")
 
 if [[ ! -f "$BUILD/build.ninja" ]]; then
