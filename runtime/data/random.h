@@ -1,7 +1,8 @@
 // The data pipeline's random numbers, the same on every platform and standard library (std's
 // distributions are implementation-defined): splitmix64 to derive decorrelated seeds, and uniform
-// draws from std::mt19937_64's raw 64-bit output. Sample orders (dataset.cpp) and image
-// augmentation (image_transform.cpp) are functions of these alone.
+// draws from std::mt19937_64's raw 64-bit output. Sample orders (dataset.cpp), image augmentation
+// (image_transform.cpp), token windows (tokens.cpp) and dropout masks (cpu/kernels/dropout_training.cpp)
+// are functions of these alone.
 #pragma once
 
 #include <cstdint>

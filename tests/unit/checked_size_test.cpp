@@ -9,18 +9,12 @@
 #include "ir/shape_util.h"
 #include "ir/tensor.h"
 #include "ir/types.h"
+#include "error_of.h"
 
 namespace fc::ir {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fc::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fc::test::error_of;
 
 TEST(CheckedSize, ProductsThatFit) {
   EXPECT_EQ(checked_numel({}, "t"), 1);

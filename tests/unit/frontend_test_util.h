@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ir/error.h"
+#include "error_of.h"
 #include "ir/graph.h"
 
 inline std::string generated_fixture_dir(const std::string& script_name) {
@@ -44,16 +45,7 @@ inline std::string generated_fixture_dir(const std::string& script_name) {
   return dirs[script_name] = final_dir.string();
 }
 
-// The message of the fc::Error that f throws ("" if none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const fc::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fc::test::error_of;
 
 inline const fc::ir::Node* node_named(const fc::ir::Graph& g, const std::string& name) {
   for (const auto& n : g.nodes())

@@ -20,6 +20,7 @@
 #include "runtime/data/image_decode.h"
 #include "runtime/data/image_folder.h"
 #include "runtime/data/image_transform.h"
+#include "error_of.h"
 
 using namespace fc;
 using namespace fc::runtime;
@@ -88,14 +89,7 @@ int max_abs_diff(const Image& img, const std::vector<uint8_t>& want) {
   return d;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fc::test::error_of;
 
 }  // namespace
 

@@ -25,6 +25,7 @@
 #include "ir/op_registry.h"
 #include "ir/text_format.h"
 #include "passes/training_graph.h"
+#include "error_of.h"
 
 using namespace fc;
 using namespace fc::ir;
@@ -202,15 +203,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fc::test::error_of;
 
 // ---- exact comparison of graphs ----
 

@@ -14,11 +14,14 @@
 #include "runtime/data/dataset.h"
 #include "runtime/data/tokens.h"
 #include "runtime/npy.h"
+#include "error_of.h"
 
 using namespace fc;
 using namespace fc::runtime::data;
 
 namespace {
+
+using fc::test::error_of;
 
 namespace fs = std::filesystem;
 
@@ -32,14 +35,6 @@ class TokenFiles : public ::testing::Test {
     std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
                                              static_cast<std::streamsize>(bytes.size()));
     return p;
-  }
-  std::string error_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
   }
 };
 

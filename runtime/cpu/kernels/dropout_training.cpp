@@ -2,16 +2,12 @@
 #include <cstdint>
 
 #include "runtime/cpu/kernel_registry.h"
+#include "runtime/data/random.h"
 
 namespace fc::runtime::cpu {
 namespace {
 
-uint64_t splitmix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+using data::splitmix64;  // the data pipeline's: dropout masks are keyed like sample orders
 
 void dropout(const KernelSpec& s, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
   const float* x = in[0]->data<float>();
