@@ -106,6 +106,7 @@ ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what)
     const ExternalData e = find_external(t, nbytes, what);
     ir::Tensor out(dtype, dims);
     read_external(e, out, what);
+    out.canonicalize_bools();
     return out;
   }
   if (t.has_raw_data()) {
@@ -120,6 +121,7 @@ ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what)
   if (t.has_raw_data()) {
     // raw_data is little-endian, as is every host we build for.
     if (out.nbytes()) std::memcpy(out.raw(), t.raw_data().data(), out.nbytes());
+    out.canonicalize_bools();
   } else if (out.numel() > 0) {
     switch (dtype) {
       case DType::F32: copy_field<float>(t.float_data(), out, what, "float_data"); break;

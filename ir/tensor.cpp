@@ -61,6 +61,12 @@ Tensor Tensor::clone() const {
   return t;
 }
 
+void Tensor::canonicalize_bools() {
+  if (dtype_ != DType::Bool) return;
+  auto* bytes = static_cast<uint8_t*>(raw());
+  for (size_t i = 0; i < nbytes(); ++i) bytes[i] = bytes[i] != 0;
+}
+
 std::vector<int64_t> Tensor::to_int64_vector() const {
   std::vector<int64_t> r(numel());
   for (size_t i = 0; i < r.size(); ++i) {

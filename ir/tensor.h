@@ -52,6 +52,10 @@ class Tensor {
   // (same storage and element type).
   Tensor slice_view(size_t element_offset, std::vector<int64_t> dims) const;
   Tensor clone() const;
+  // For a Bool tensor filled from bytes read from a file: ONNX and NumPy store each element as a
+  // byte where any nonzero value means true, while a C++ bool holding anything but 0 or 1 is
+  // undefined behaviour. Sets every element to 0 or 1; does nothing for other element types.
+  void canonicalize_bools();
   // Values converted to int64 (for shape-like tensors of any integer type).
   std::vector<int64_t> to_int64_vector() const;
   bool same_storage(const Tensor& o) const { return storage_ == o.storage_ && offset_ == o.offset_; }

@@ -207,6 +207,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     FC_CHECK(read_at(f.fd, t.raw(), bytes, data_start + offset), path, ": cannot read tensor '", name, "'");
     FC_CHECK(crc32_of(t.raw(), bytes) == crc, path, ": corrupt (tensor '", name, "' fails its CRC-32, bytes ",
              data_start + offset, "..", data_start + offset + bytes, ")");
+    t.canonicalize_bools();
     c.tensors.emplace(name, std::move(t));
   }
   return c;

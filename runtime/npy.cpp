@@ -119,6 +119,7 @@ ir::Tensor load_npy(const std::string& path) {
   f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   FC_CHECK(f && static_cast<size_t>(f.gcount()) == t.nbytes(), path, ": truncated .npy data (expected ", t.nbytes(),
            " bytes)");
+  t.canonicalize_bools();
   return t;
 }
 

@@ -495,3 +495,26 @@ TEST(ShapeFolding, ShapeGatherUnsqueezeConcatChain) {
   ASSERT_TRUE(vtwice.known());
   EXPECT_EQ(vtwice.tensor.to_int64_vector(), (std::vector<int64_t>{6, 8}));
 }
+
+// A bool stored as a byte other than 0 or 1 (NumPy and ONNX read any nonzero byte as true) was
+// loaded as is: a C++ bool holding 93 is undefined behaviour (found by fuzzing ONNX raw_data).
+TEST(NpyLoad, BoolBytesOtherThanZeroAndOneAreTrue) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("fc_bool_bytes." + std::to_string(::getpid()) + ".npy")).string();
+  {
+    std::string header = "{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }";
+    header.append(128 - 10 - header.size() - 1, ' ').push_back('\n');
+    std::ofstream f(path, std::ios::binary);
+    f.write("\x93NUMPY\x01\x00", 8);
+    const char len[2] = {static_cast<char>(header.size()), 0};
+    f.write(len, 2);
+    f << header;
+    const unsigned char values[4] = {0, 93, 1, 255};
+    f.write(reinterpret_cast<const char*>(values), 4);
+  }
+  Tensor t = runtime::load_npy(path);
+  std::filesystem::remove(path);
+  ASSERT_EQ(t.dtype(), DType::Bool);
+  const auto* bytes = static_cast<const unsigned char*>(t.raw());
+  EXPECT_EQ(std::vector<int>(bytes, bytes + 4), (std::vector<int>{0, 1, 1, 1}));
+}

@@ -318,6 +318,20 @@ TEST_F(RecipeTest, MissingKeysFilesAndSyntax) {
   }
 }
 
+// toml++ 3.3.0 reached __builtin_unreachable on some non-ASCII characters where whitespace may
+// follow a value (found by fuzzing); each is a syntax error with the line, while non-ASCII text in
+// comments and strings is valid TOML.
+TEST_F(RecipeTest, NonAsciiAfterAValueIsASyntaxError) {
+  const std::string p = (dir_ / "train.toml").string();
+  // U+00E9, U+0400, U+3001 and U+FEC6 lie in the three ranges; U+2001 is whitespace to toml++.
+  for (const char* c : {"\u00e9", "\u0400", "\u3001", "\ufec6"}) {
+    std::string text = std::string(kMinimal) + "[optimizer]\nlr = 0.1" + c + "\n";
+    std::string e = error_of(text);
+    EXPECT_EQ(e.rfind(p + ":7:", 0), 0u) << c << ": " << e;
+  }
+  EXPECT_EQ(error_of(std::string(kMinimal) + "# caf\u00e9 \u3001\n[optimizer]\nlr = 0.1 # \ufec6\n"), "");
+}
+
 TEST_F(RecipeTest, TokenDataKeys) {
   const std::string head = "[model]\npath = \"model.onnx\"\nlabel_smoothing = 0.1\nignore_index = -1\n[data]\n";
   Recipe r = load_recipe(write(head + "format = \"tokens\"\ntrain_tokens = \"data/tx.gz\"\n"
