@@ -47,6 +47,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   // The loss is the mean over the global batch: each rank divides its share's sum by the global
   // batch size and the gradient allreduce adds the shares.
   cfg.loss_count = r.batch_size;
+  cfg.accumulate = r.micro_batch_size.has_value();
   cfg.ignore_index = r.ignore_index;
   cfg.label_smoothing = static_cast<float>(r.label_smoothing);
   cfg.sync_batchnorm = r.sync_batchnorm;
@@ -235,10 +236,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
   for (int64_t step = 0; step < total; ++step) {
     runtime::data::Batch b = loader.next();
     runtime::fill_step_inputs(r, step, total, hyper, rng);
-    auto out = ex.run({{job.io.data_input, b.x},
-                       {job.io.labels_input, b.y},
-                       {ir::kHyperInputName, hyper},
-                       {ir::kRngInputName, rng}});
+    auto out = runtime::run_training_step(ex, job.io, b, runtime::micro_batches(r, dp.size()), hyper, rng);
     double loss = out.at(job.io.loss_output).data<float>()[0];
     if (runtime::DataParallel* d = runtime::data_parallel(); d && d->size() > 1) d->sum_doubles(&loss, 1);
     losses.data<float>()[step] = static_cast<float>(loss);

@@ -54,6 +54,8 @@ constexpr const char* kKeyModelOutput = "fc.io.model_output";
 constexpr const char* kKeyTrainOpset = "fc.train.opset";
 constexpr const char* kKeyTrainParams = "fc.train.params";    // every parameter, in order, one a line
 constexpr const char* kKeyTrainOutputs = "fc.train.outputs";  // count of the graph's own outputs
+// Graph::accumulations, one line each for the accumulator and its sum, pair after pair (absent: none).
+constexpr const char* kKeyTrainAccumulations = "fc.train.accumulations";
 constexpr const char* kKeySourceIrVersion = "fc.source_ir_version";  // when we raised it
 
 std::string onnx_domain(const ir::Node& n) {
@@ -186,6 +188,15 @@ void write_algorithm(const ir::Graph& g, onnx::ModelProto& m) {
   add_meta(m, kKeyTrainOpset, std::to_string(g.opset));
   add_meta(m, kKeyTrainParams, join_lines(param_names, "parameter name"));
   add_meta(m, kKeyTrainOutputs, std::to_string(g.outputs.size()));
+  if (!g.accumulations.empty()) {
+    std::vector<std::string> pairs;
+    for (const auto& [acc, sum] : g.accumulations) {
+      FC_CHECK(g.is_param(acc), "training graph: accumulation into '", acc->name, "', which is not a parameter");
+      pairs.push_back(acc->name);
+      pairs.push_back(sum->name);
+    }
+    add_meta(m, kKeyTrainAccumulations, join_lines(pairs, "accumulation value name"));
+  }
 }
 
 // ---- training_info -> IR training graph ----
@@ -286,6 +297,15 @@ ir::Graph read_algorithm(const onnx::ModelProto& m, const MetaMap& meta) {
     ir::Value* p = value(b.key());
     FC_CHECK(g.is_param(p), "plan is corrupt: state update of '", b.key(), "', which is not a parameter");
     g.state_updates.emplace_back(p, value(b.value()));
+  }
+  if (auto it = meta.find(kKeyTrainAccumulations); it != meta.end()) {
+    const std::vector<std::string> pairs = split_lines(it->second);
+    FC_CHECK(pairs.size() % 2 == 0, "plan is corrupt: '", kKeyTrainAccumulations, "' holds an odd number of names");
+    for (size_t i = 0; i < pairs.size(); i += 2) {
+      ir::Value* acc = value(pairs[i]);
+      FC_CHECK(g.is_param(acc), "plan is corrupt: accumulation into '", pairs[i], "', which is not a parameter");
+      g.accumulations.emplace_back(acc, value(pairs[i + 1]));
+    }
   }
   g.toposort();
   return g;

@@ -6,6 +6,7 @@
 //                    attributes as ONNX attributes, value types as value_info with the batch as a
 //                    dim_param); its initializers are the parameters the inference graph lacks
 //                    (optimizer state); update_binding = Graph::state_updates
+//                    (Graph::accumulations in metadata fc.train.accumulations)
 //   metadata_props   fc.plan_version, fc.recipe (TOML text), fc.recipe_path, fc.io.* names,
 //                    fc.hash (hash of everything else; checked at load and across ranks)
 // fcrun never needs the original ONNX file or the recipe to run a plan.

@@ -241,10 +241,11 @@ void Graph::toposort() {
 
 void Graph::remove_dead_nodes() {
   std::unordered_set<const Value*> live(outputs.begin(), outputs.end());
-  for (const auto& [state, next] : state_updates) {
-    live.insert(state);
-    live.insert(next);
-  }
+  for (const auto& updates : {state_updates, accumulations})
+    for (const auto& [state, next] : updates) {
+      live.insert(state);
+      live.insert(next);
+    }
   std::vector<std::unique_ptr<Node>> kept;
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     Node* n = it->get();

@@ -102,6 +102,12 @@ class Graph {
   // Training state: after each step, parameter `first` takes the value computed for `second`
   // (weights, optimizer state, BatchNorm running statistics). Empty for inference graphs.
   std::vector<std::pair<Value*, Value*>> state_updates;
+  // Gradient accumulation ([train] micro_batch_size): parameter `first` (zeros at first) holds a
+  // gradient summed over the micro-batches of the step so far; `second` is that sum with this
+  // micro-batch's gradient added, and is what the allreduce and the update read. A micro-batch that
+  // is not the step's last runs only the nodes that depend on no `second` and keeps `second` in
+  // `first`; the last runs the whole graph and resets `first` to zeros (runtime/executor.h).
+  std::vector<std::pair<Value*, Value*>> accumulations;
 
  private:
   std::unordered_map<std::string, std::unique_ptr<Value>> values_;

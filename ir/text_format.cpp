@@ -144,7 +144,7 @@ std::string format_attr(const Attribute& a, const PrintOptions& o) {
 // Op as [domain.]op; segments that are not identifiers are quoted. Statement keywords are quoted
 // so that a node without outputs cannot be mistaken for a statement.
 std::string format_op(const Node& n) {
-  std::string op = (n.domain.empty() && (n.op == "param" || n.op == "update")) ? text::quote(n.op) : word(n.op);
+  std::string op = (n.domain.empty() && (n.op == "param" || n.op == "update" || n.op == "accumulate")) ? text::quote(n.op) : word(n.op);
   if (n.domain.empty()) return op;
   bool simple = true;
   size_t start = 0;
@@ -230,7 +230,7 @@ class Parser {
   Attribute parse_attr_value();
   void parse_param();
   void parse_node();
-  void parse_update();
+  std::pair<Value*, Value*> parse_binding(const std::string& keyword);
 
   text::Lexer lex_;
   Token tok_;
@@ -472,13 +472,14 @@ void Parser::parse_node() {
   if (name) n->name = std::move(*name);
 }
 
-// update %param <- %next
-void Parser::parse_update() {
+// update %param <- %next   |   accumulate %accumulator <- %sum
+std::pair<Value*, Value*> Parser::parse_binding(const std::string& keyword) {
   take();
-  Value* state = use(expect(Tok::ValueRef, "after 'update'"));
-  expect(Tok::LeftArrow, "after the updated value");
-  Value* next = use(expect(Tok::ValueRef, "after '<-'"));
-  g_.state_updates.emplace_back(state, next);
+  const std::string after_keyword = "after '" + keyword + "'";
+  Value* param = use(expect(Tok::ValueRef, after_keyword.c_str()));
+  expect(Tok::LeftArrow, keyword == "update" ? "after the updated value" : "after the accumulator");
+  Value* v = use(expect(Tok::ValueRef, "after '<-'"));
+  return {param, v};
 }
 
 Graph Parser::parse() {
@@ -510,7 +511,9 @@ Graph Parser::parse() {
     if (at_word("param"))
       parse_param();
     else if (at_word("update"))
-      parse_update();
+      g_.state_updates.push_back(parse_binding("update"));
+    else if (at_word("accumulate"))
+      g_.accumulations.push_back(parse_binding("accumulate"));
     else
       parse_node();
   }
@@ -561,6 +564,8 @@ std::string print_graph(const Graph& g, const PrintOptions& options) {
   }
   for (const auto& [state, next] : g.state_updates)
     s += "  update " + ref('%', state->name) + " <- " + ref('%', next->name) + "\n";
+  for (const auto& [acc, sum] : g.accumulations)
+    s += "  accumulate " + ref('%', acc->name) + " <- " + ref('%', sum->name) + "\n";
   return s + "}\n";
 }
 

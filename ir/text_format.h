@@ -17,6 +17,7 @@
 //   stmt      := 'param' VALUE ':' type ['=' values]          elided values parse as zeros
 //              | [decl {',' decl} '='] op '(' [input {',' input}] ')' ['{' [attr {',' attr}] '}'] [NODE]
 //              | 'update' VALUE '<-' VALUE
+//              | 'accumulate' VALUE '<-' VALUE   gradient accumulation (Graph::accumulations)
 //   op        := SEG {'.' SEG}                  last segment is the op, the rest its domain: fc.Op
 //   input     := VALUE | '_'                    '_' is an omitted optional input
 //   type      := DTYPE '[' [dim {',' dim}] ']'  f32 f64 i64 i32 i8 u8 bool (undef: never inferred)

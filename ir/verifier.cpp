@@ -143,14 +143,17 @@ void Verifier::run() {
     check_owned(v, gname);
     FC_CHECK(defined_.count(v), gname, ": output ", value_ref(v), " is never defined");
   }
-  for (const auto& [state, next] : g_.state_updates) {
-    FC_CHECK(state && next, gname, ": null value in a state update");
-    FC_CHECK(g_.is_param(state), gname, ": state update of ", value_ref(state), ", which is not a parameter");
-    FC_CHECK(defined_.count(next), gname, ": state update of ", value_ref(state), " reads ", value_ref(next),
+  // State updates and gradient accumulations both bind a parameter to a value computed for it.
+  auto check_binding = [&](const char* what, const Value* param, const Value* v) {
+    FC_CHECK(param && v, gname, ": null value in a ", what);
+    FC_CHECK(g_.is_param(param), gname, ": ", what, " of ", value_ref(param), ", which is not a parameter");
+    FC_CHECK(defined_.count(v), gname, ": ", what, " of ", value_ref(param), " reads ", value_ref(v),
              ", which is never defined");
-    FC_CHECK(types_compatible(next->type, state->type), gname, ": state update of ", value_ref(state), " (",
-             to_string(state->type), ") from ", value_ref(next), " of type ", to_string(next->type));
-  }
+    FC_CHECK(types_compatible(v->type, param->type), gname, ": ", what, " of ", value_ref(param), " (",
+             to_string(param->type), ") from ", value_ref(v), " of type ", to_string(v->type));
+  };
+  for (const auto& [state, next] : g_.state_updates) check_binding("state update", state, next);
+  for (const auto& [acc, sum] : g_.accumulations) check_binding("accumulation", acc, sum);
 }
 
 }  // namespace

@@ -107,6 +107,7 @@ Readers find_readers(const ir::Graph& g) {
   Readers r;
   r.graph.insert(g.outputs.begin(), g.outputs.end());
   for (const auto& [state, next] : g.state_updates) r.graph.insert(next);
+  for (const auto& [acc, sum] : g.accumulations) r.graph.insert(sum);
   for (const auto& n : g.nodes())
     for (const Value* in : n->inputs) r.nodes[in].push_back(n.get());
   return r;

@@ -25,6 +25,7 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
       if (v) last_use[v] = i;
   for (const ir::Value* v : g.outputs) last_use[v] = SIZE_MAX;
   for (const auto& [p, next] : g.state_updates) last_use[next] = SIZE_MAX;
+  for (const auto& [acc, sum] : g.accumulations) last_use[sum] = SIZE_MAX;
   std::unordered_map<const ir::Value*, double> live_bytes;
   double live = 0;
   auto bytes_of = [](const ir::TensorType& t) {

@@ -247,6 +247,20 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     if (p->type.dtype == DType::F32 && !not_trained.count(p->name)) wrt.push_back(p);
   Gradients grads = build_gradients(g, loss, wrt);
   for (const Value* u : grads.unused) info.unused.push_back(u->name);
+  if (config.accumulate) {
+    // Micro-batches before a step's last stop at these sums (runtime/executor.h); the allreduce,
+    // clipping and updates read the sum over every micro-batch of the step.
+    for (Value* p : wrt) {
+      auto it = grads.of.find(p);
+      if (it == grads.of.end()) continue;
+      Value* acc = g.add_param(g.unique_name(p->name + ".grad_accum"), ir::Tensor(DType::F32, g.param(p).dims()));
+      Value* sum = fresh(g, it->second->name + "/accumulated");
+      add_inferred(g, "Add", "", {acc, it->second}, {sum}, {}, p->name + "/accumulate");
+      g.accumulations.emplace_back(acc, sum);
+      it->second = sum;
+    }
+    g.toposort();
+  }
 
   // 4. Optimizer update per parameter.
   Value* hyper = g.add_value(ir::kHyperInputName, TensorType(DType::F32, {Dim::known(ir::kHyperSize)}));

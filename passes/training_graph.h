@@ -5,7 +5,8 @@
 //      (mean over every labelled position of the batch, or over `loss_count` samples' positions when
 //      the batch is a shard of a larger global batch), or
 //      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
-//   3. gradients (passes/autodiff.h) for every trainable float parameter;
+//   3. gradients (passes/autodiff.h) for every trainable float parameter; with `accumulate`, each
+//      added to a zero-initialised accumulator (Graph::accumulations), the sum what the rest reads;
 //   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate / fc.LarsUpdate /
 //      fc.LambUpdate, the last two with 1-D parameters excluded from their trust ratio) reading the
 //      runtime hyper-parameter input, with optimizer state as new zero-initialised parameters (1-D
@@ -40,6 +41,7 @@ struct TrainingConfig {
   bool decay_1d = true;
   float clip_grad_norm = 0;       // > 0: gradients (after the allreduce) clipped to this global L2 norm           // false: 1-D parameters (biases, normalisation scales) get no weight decay
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
+  bool accumulate = false;        // gradients summed over micro-batches before the allreduce (Graph::accumulations)
   int64_t ignore_index = -100;    // cross-entropy: labels equal to it count nothing (PyTorch's default)
   float label_smoothing = 0.0f;   // cross-entropy: PyTorch's label_smoothing
   std::vector<std::string> frozen;  // parameters that get no gradient and no update

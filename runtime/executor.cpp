@@ -104,6 +104,21 @@ Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), ba
     state_[param] = graph.param(param).clone();
     last_use_[next] = INT32_MAX;
   }
+  // Accumulators are state the executor itself writes: summed into by micro-batches, zeroed after
+  // the whole step. What reads a sum, directly or not, waits for the step's last micro-batch.
+  std::unordered_set<const ir::Value*> accumulated;
+  for (const auto& [acc, sum] : graph.accumulations) {
+    FC_CHECK(graph.is_param(acc), "accumulation into '", acc->name, "': not a parameter");
+    state_[acc] = graph.param(acc).clone();
+    last_use_[sum] = INT32_MAX;
+    accumulated.insert(sum);
+  }
+  for (const auto& st : nodes_) {
+    bool after = false;
+    for (ir::Value* in : st->node->inputs) after = after || (in && accumulated.count(in));
+    if (after) accumulated.insert(st->node->outputs.begin(), st->node->outputs.end());
+    after_accumulation_.push_back(after);
+  }
   place_gradient_buckets();
 }
 
@@ -308,7 +323,10 @@ struct PendingGuard {
 
 }  // namespace
 
-std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds) {
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds, Part part) {
+  const bool micro = part == Part::micro_batch;
+  FC_CHECK(!micro || !graph_.accumulations.empty(), "graph '", graph_.name,
+           "': a micro-batch run needs a graph with gradient accumulation");
   std::unordered_map<const ir::Value*, Tensor> env;
   std::vector<std::unique_ptr<Pending>> pending;
   std::unordered_map<const ir::Value*, Pending*> pending_of;
@@ -352,6 +370,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
   };
 
   for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (micro && after_accumulation_[i]) continue;
     NodeState& st = *nodes_[i];
     const ir::Node& n = *st.node;
     for (ir::Value* v : n.inputs)
@@ -421,9 +440,16 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
       if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);
   }
   for (auto& p : pending) complete(p.get());
-  for (const auto& [param, next] : graph_.state_updates) state_[param] = env.at(next);
+  for (const auto& [param, next] : graph_.state_updates)
+    if (!micro || env.count(next)) state_[param] = env.at(next);
+  for (const auto& [acc, sum] : graph_.accumulations) {
+    Tensor& a = state_.at(acc);
+    if (micro) std::memcpy(a.raw(), env.at(sum).raw(), a.nbytes());
+    else std::memset(a.raw(), 0, a.nbytes());
+  }
   std::map<std::string, Tensor> result;
-  for (ir::Value* o : graph_.outputs) result[o->name] = *lookup(o);
+  for (ir::Value* o : graph_.outputs)
+    if (!micro || !o->producer || env.count(o)) result[o->name] = *lookup(o);
   if (plan_stale) memory_.reset();  // the next step records and plans
   else if (!memory && memory_planning_enabled()) {
     env.clear();  // the recording step's own tensors, before the arena takes their place

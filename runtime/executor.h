@@ -38,9 +38,18 @@ class Executor {
   Executor(const ir::Graph& graph, Backend& backend);
   ~Executor();
 
-  // Feeds every graph input by name; returns every graph output by name. Throws fc::Error naming
-  // the input when a feed is missing or has the wrong element type or shape.
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds);
+  // What a run computes of a graph with gradient accumulation (Graph::accumulations).
+  enum class Part {
+    whole_step,   // everything; every state update applies and the accumulators restart at zero
+    micro_batch,  // a micro-batch before the step's last: the nodes that depend on no accumulated
+                  // sum (forward, loss, backward, BatchNorm statistics); the state they compute
+                  // applies, and each accumulator keeps its sum. No collective but synchronised BatchNorm runs.
+  };
+
+  // Feeds every graph input by name; returns every graph output by name (in a micro-batch run,
+  // those it computes). Throws fc::Error naming the input when a feed is missing or has the wrong
+  // element type or shape.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, Part part = Part::whole_step);
 
   // Current value of a state parameter (or of a constant parameter).
   const Tensor& state(const ir::Value* param) const;
@@ -74,6 +83,7 @@ class Executor {
   std::unordered_map<const ir::Value*, Tensor> placed_;  // gradient -> its place in the arena
   std::unique_ptr<StepMemory> memory_;                   // the plan for the current input shapes
   std::unordered_map<const ir::Value*, const ir::Value*> in_place_;  // new state -> the parameter it overwrites
+  std::vector<bool> after_accumulation_;  // per node: depends on an accumulated sum (skipped by micro-batches)
 };
 
 }  // namespace fc::runtime

@@ -301,7 +301,8 @@ const std::vector<SectionSpec>& sections() {
         {"steps", [](const Field& f, Recipe& r) { r.steps = f.positive_integer(); }},
         {"seed", [](const Field& f, Recipe& r) { r.seed = static_cast<uint64_t>(f.nonnegative_integer()); }},
         {"eval_every", [](const Field& f, Recipe& r) { r.eval_every = f.positive_integer(); }},
-        {"log_every", [](const Field& f, Recipe& r) { r.log_every = f.positive_integer(); }}},
+        {"log_every", [](const Field& f, Recipe& r) { r.log_every = f.positive_integer(); }},
+        {"micro_batch_size", [](const Field& f, Recipe& r) { r.micro_batch_size = f.positive_integer(); }}},
        {}},
       {"optimizer",
        {{"name", [](const Field& f, Recipe& r) { r.optimizer = f.one_of({"sgd", "adamw", "lars", "lamb"}); }},
@@ -435,6 +436,10 @@ void check_across_keys(const Context& ctx, const toml::table& root, Recipe& r) {
   }
   if (r.schedule == "cosine" && r.min_lr > r.lr)
     if (auto f = field("schedule", "min_lr")) f->fail(detail::concat("must be <= [optimizer] lr (", r.lr, ")"));
+  // The rank count is known at run time (runtime::micro_batches checks the rest).
+  if (r.micro_batch_size && r.batch_size % *r.micro_batch_size != 0)
+    field("train", "micro_batch_size")
+        ->fail(detail::concat("batch_size ", r.batch_size, " is not a multiple of micro_batch_size ", *r.micro_batch_size));
 }
 
 Recipe read_table(const Context& ctx, const toml::table& root) {
@@ -585,6 +590,15 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
 
 int64_t total_steps(const Recipe& r, int64_t steps_per_epoch) {
   return r.steps ? *r.steps : ir::checked_mul(r.epochs, steps_per_epoch, r.path + ": [train] epochs");
+}
+
+int64_t micro_batches(const Recipe& r, int ranks) {
+  if (!r.micro_batch_size) return 1;
+  const int64_t m = *r.micro_batch_size;
+  FC_CHECK(ranks > 0 && r.batch_size % (int64_t{ranks} * m) == 0, r.path, ": [train] micro_batch_size ", m,
+           ": batch_size ", r.batch_size, " must be a multiple of ranks (", ranks, ") x micro_batch_size (",
+           int64_t{ranks} * m, ")");
+  return r.batch_size / ranks / m;
 }
 
 double learning_rate(const Recipe& r, int64_t step, int64_t total_steps) {

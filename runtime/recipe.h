@@ -52,6 +52,9 @@ struct Recipe {
   uint64_t seed = 0;
   std::optional<int64_t> eval_every;  // steps; default: once per epoch
   int64_t log_every = 50;
+  // Gradient accumulation: each rank runs its share of the global batch in micro-batches of this
+  // many samples and reduces the summed gradients once per step (unset: one run per step).
+  std::optional<int64_t> micro_batch_size;
 
   // [optimizer]
   std::string optimizer = "sgd";  // "sgd" | "adamw" | "lars" | "lamb"
@@ -138,5 +141,9 @@ double learning_rate(const Recipe& r, int64_t step, int64_t total_steps);
 // The run's length: [train] steps, else epochs x steps_per_epoch (overflow-checked: an error naming
 // [train] epochs).
 int64_t total_steps(const Recipe& r, int64_t steps_per_epoch);
+
+// The micro-batches each of `ranks` runs per step: its share of the global batch divided by
+// [train] micro_batch_size (1 when unset). An error naming the key when that share is not a multiple.
+int64_t micro_batches(const Recipe& r, int ranks);
 
 }  // namespace fc::runtime

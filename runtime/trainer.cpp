@@ -60,6 +60,7 @@ Trainer::Trainer(const ir::Graph& train, ir::Graph& inference, TrainerIO io, con
            " is larger than the training set (", train_set_.size(), " samples)");
   const int64_t per_epoch = train_set_.size() / recipe.batch_size;
   total_steps_ = runtime::total_steps(recipe, per_epoch);
+  micro_batches_ = runtime::micro_batches(recipe, data_parallel() ? data_parallel()->size() : 1);
   impl_->exec = std::make_unique<Executor>(train, backend);
 }
 
@@ -149,6 +150,43 @@ void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Te
   ir::derive_hyperparams(h);
   rng.data<int64_t>()[0] = static_cast<int64_t>(r.seed);
   rng.data<int64_t>()[1] = step;
+}
+
+namespace {
+
+// Rows [first, first + count) of a batch tensor [N, ...], sharing its storage.
+ir::Tensor rows(const ir::Tensor& t, int64_t first, int64_t count) {
+  std::vector<int64_t> dims = t.dims();
+  const size_t per_row = dims[0] ? t.numel() / static_cast<size_t>(dims[0]) : 0;
+  dims[0] = count;
+  return t.slice_view(static_cast<size_t>(first) * per_row, dims);
+}
+
+}  // namespace
+
+std::map<std::string, ir::Tensor> run_training_step(Executor& ex, const TrainerIO& io, const data::Batch& b,
+                                                    int64_t micro_batches, const ir::Tensor& hyper, ir::Tensor& rng) {
+  const int64_t n = b.x.dim(0);
+  FC_CHECK(micro_batches >= 1 && n % micro_batches == 0, "training step: ", n, " rows do not split into ",
+           micro_batches, " micro-batches");
+  if (micro_batches == 1 && ex.graph().accumulations.empty())
+    return ex.run({{io.data_input, b.x}, {io.labels_input, b.y}, {ir::kHyperInputName, hyper}, {ir::kRngInputName, rng}});
+  const int64_t m = n / micro_batches, step = rng.data<int64_t>()[1];
+  double loss = 0;
+  std::map<std::string, ir::Tensor> out;
+  for (int64_t j = 0; j < micro_batches; ++j) {
+    rng.data<int64_t>()[1] = step * micro_batches + j;
+    const bool last = j + 1 == micro_batches;
+    out = ex.run({{io.data_input, rows(b.x, j * m, m)},
+                  {io.labels_input, rows(b.y, j * m, m)},
+                  {ir::kHyperInputName, hyper},
+                  {ir::kRngInputName, rng}},
+                 last ? Executor::Part::whole_step : Executor::Part::micro_batch);
+    loss += out.at(io.loss_output).data<float>()[0];
+  }
+  rng.data<int64_t>()[1] = step;
+  out[io.loss_output] = ir::Tensor::scalar<float>(static_cast<float>(loss));
+  return out;
 }
 
 EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input, const std::string& output,
@@ -291,10 +329,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
     }();
     fill_step_inputs(r, step, total_steps_, hyper, rng);
     const double lr = hyper.data<float>()[ir::kHyperLr];
-    auto out = impl_->exec->run({{io_.data_input, b.x},
-                                 {io_.labels_input, b.y},
-                                 {ir::kHyperInputName, hyper},
-                                 {ir::kRngInputName, rng}});
+    auto out = run_training_step(*impl_->exec, io_, b, micro_batches_, hyper, rng);
     // Each rank's loss is its share's sum over the global batch size; the sum is the global mean.
     double global_loss = out.at(io_.loss_output).data<float>()[0];
     if (world > 1) dp->sum_doubles(&global_loss, 1);

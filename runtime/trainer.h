@@ -69,6 +69,7 @@ class Trainer {
   Backend& backend_;
   data::Dataset train_set_, test_set_;
   int64_t total_steps_ = 0;
+  int64_t micro_batches_ = 1;  // per step and rank ([train] micro_batch_size)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -76,6 +77,16 @@ class Trainer {
 // The per-step runtime inputs of a training graph: fc.hyper (learning rate from the schedule,
 // optimizer constants, step counter) and fc.rng (seed, step). Allocates them when undefined.
 void fill_step_inputs(const Recipe& r, int64_t step, int64_t total_steps, ir::Tensor& hyper, ir::Tensor& rng);
+
+class Executor;
+
+// One optimizer step of a training graph on this rank's rows of the global batch. With gradient
+// accumulation, `micro_batches` runs over consecutive blocks of rows: all but the last
+// Executor::Part::micro_batch, each with a dropout stream of its own (rng step = step x
+// micro_batches + j, so one micro-batch draws as a step did before); else one whole-step run.
+// Returns the last run's outputs, its loss replaced by the sum of every micro-batch's.
+std::map<std::string, ir::Tensor> run_training_step(Executor& ex, const TrainerIO& io, const data::Batch& b,
+                                                    int64_t micro_batches, const ir::Tensor& hyper, ir::Tensor& rng);
 
 // Sums of an evaluation over some samples, which ranks add up before dividing.
 struct EvalTotals {

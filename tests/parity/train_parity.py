@@ -55,14 +55,16 @@ flattened to [N*T, V]).
 
 usage: train_parity.py MODEL --optimizer sgd|adamw|lars|lamb --bin BUILD/bin --workdir DIR [--steps 3] [--batch 4] [--no-pin]
        [--loss cross_entropy|mse|graph] [--ranks N] [--label-smoothing EPS] [--ignore-index]
-       [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR] [--clip MAX_NORM]
+       [--skip-1d-decay] [--schedule cosine --warmup W --min-lr LR] [--clip MAX_NORM] [--micro-batch M]
        [--opset N | --onnx FILE]
 
 --skip-1d-decay: 1-D parameters (biases, normalisation scales) get no weight decay (PyTorch: a second
 parameter group with weight_decay 0). --schedule cosine: the recipe's warm-up + cosine schedule
 (runtime/recipe.h learning_rate) against torch.optim.lr_scheduler.LambdaLR stepped after every
 optimizer step. --clip: gradients clipped to a global L2 norm (torch.nn.utils.clip_grad_norm_ after
-backward); the norm of every step is judged like the loss.
+backward); the norm of every step is judged like the loss. --micro-batch: fcrun accumulates each
+rank's share in micro-batches of M samples (gradient accumulation) against the same truth, PyTorch
+running the whole batch at once: the result must equal one big batch.
 
 --opset N exports at that opset (default 17; at 9-13 BatchNormalization's training form has five
 outputs and no training_mode). --onnx FILE trains FILE (e.g. a PyTorch 2.x export under
@@ -356,6 +358,9 @@ def main():
     ap.add_argument("--ranks", type=int, default=1,
                     help="train data-parallel on this many MPI ranks (fcrun -n), synchronised BatchNorm; "
                          "PyTorch trains the whole batch in one process")
+    ap.add_argument("--micro-batch", type=int, default=0,
+                    help="[train] micro_batch_size: fcrun accumulates gradients over micro-batches of this "
+                         "many samples per rank; PyTorch (the truth) runs the whole batch at once")
     ap.add_argument("--opset", type=int, default=17, help="the opset to export at")
     ap.add_argument("--onnx", help="train this ONNX file (MODEL's architecture, its weights) instead of an export")
     a = ap.parse_args()
@@ -462,6 +467,7 @@ shuffle = false
 [train]
 batch_size = {a.batch}
 steps = {a.steps}
+{f'micro_batch_size = {a.micro_batch}' if a.micro_batch else ''}
 [optimizer]
 name = "{a.optimizer}"
 lr = {hp['lr']}
@@ -485,6 +491,10 @@ sync_batchnorm = true
     # Data near kinks: fcrun also dumps its branch at every ReLU and max pool, so that its truth can
     # take the same side where rounding decides (see the top of this file).
     pin = not clean and not a.no_pin
+    if pin and a.micro_batch:
+        # fcrun dumps one run's values per step, the last micro-batch's: not the whole batch's branches.
+        sys.exit("--micro-batch: the data has inputs near a kink and branch pinning reads one run per step; "
+                 "use a model without ReLU / max pool or --no-pin")
     env = dict(os.environ)
     if pin:
         env["FC_DUMP_VALUES"] = kink_values(onnx_path)

@@ -267,6 +267,11 @@ void expect_same_graph(const Graph& a, const Graph& b) {
     EXPECT_EQ(a.state_updates[i].first->name, b.state_updates[i].first->name);
     EXPECT_EQ(a.state_updates[i].second->name, b.state_updates[i].second->name);
   }
+  ASSERT_EQ(a.accumulations.size(), b.accumulations.size());
+  for (size_t i = 0; i < a.accumulations.size(); ++i) {
+    EXPECT_EQ(a.accumulations[i].first->name, b.accumulations[i].first->name);
+    EXPECT_EQ(a.accumulations[i].second->name, b.accumulations[i].second->name);
+  }
 }
 
 // ---- training graphs as the CLI builds them ----
@@ -420,6 +425,27 @@ TEST(PlanIo, BuiltTrainingGraphRoundTrip) {
     EXPECT_TRUE(fc_ops.count(op)) << op;
   EXPECT_TRUE(p.train.find_value(kRngInputName));
   EXPECT_FALSE(p.train.state_updates.empty());
+}
+
+// Gradient accumulation ([train] micro_batch_size): one zero accumulator per trained parameter,
+// each read by the step through its sum, survives the plan.
+TEST(PlanIo, AccumulatingTrainingGraphRoundTrip) {
+  std::string src = model("bn_dropout.onnx");
+  Graph g = frontend::import_onnx(src);
+  passes::TrainingConfig config;
+  config.accumulate = true;
+  passes::TrainingGraphInfo info = passes::build_training_graph(g, config);
+  ASSERT_EQ(g.accumulations.size(), info.trainable.size());
+  frontend::PlanMeta meta{"[model]\n", "r.toml", {}, info.data_input, info.labels_input, info.loss_output,
+                          info.model_output};
+  std::string path = plan_path("bn_dropout_accumulating.fcplan");
+  frontend::save_plan(path, src, g, meta);
+  frontend::Plan p = frontend::load_plan(path);
+  expect_same_graph(g, p.train);
+  for (const auto& [acc, sum] : p.train.accumulations) {
+    EXPECT_TRUE(p.train.is_param(acc)) << acc->name;
+    EXPECT_EQ(p.train.param(acc).dims(), acc->type.sizes()) << acc->name;
+  }
 }
 
 TEST(PlanIo, SavingIsDeterministic) {

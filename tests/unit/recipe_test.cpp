@@ -9,6 +9,7 @@
 
 #include "ir/error.h"
 #include "runtime/recipe.h"
+#include "error_of.h"
 
 using namespace fc;
 using namespace fc::runtime;
@@ -330,6 +331,21 @@ TEST_F(RecipeTest, NonAsciiAfterAValueIsASyntaxError) {
     EXPECT_EQ(e.rfind(p + ":7:", 0), 0u) << c << ": " << e;
   }
   EXPECT_EQ(error_of(std::string(kMinimal) + "# caf\u00e9 \u3001\n[optimizer]\nlr = 0.1 # \ufec6\n"), "");
+}
+
+TEST_F(RecipeTest, MicroBatchSizeDividesEachRanksShare) {
+  const std::string p = (dir_ / "train.toml").string();
+  EXPECT_EQ(micro_batches(load_recipe(write(kMinimal)), 4), 1) << "unset: one run per step";
+  Recipe r = load_recipe(write(std::string(kMinimal) + "[train]\nbatch_size = 48\nmicro_batch_size = 4\n"));
+  ASSERT_TRUE(r.micro_batch_size.has_value());
+  EXPECT_EQ(*r.micro_batch_size, 4);
+  EXPECT_EQ(micro_batches(r, 1), 12);
+  EXPECT_EQ(micro_batches(r, 3), 4);
+  EXPECT_EQ(fc::test::error_of([&] { micro_batches(r, 5); }),
+            p + ": [train] micro_batch_size 4: batch_size 48 must be a multiple of ranks (5) x micro_batch_size (20)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[train]\nbatch_size = 48\nmicro_batch_size = 5\n"),
+            p + ":8: [train] micro_batch_size: batch_size 48 is not a multiple of micro_batch_size 5");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[train]\nmicro_batch_size = 0\n").rfind(p + ":7: [train] micro_batch_size: ", 0), 0u);
 }
 
 TEST_F(RecipeTest, TokenDataKeys) {

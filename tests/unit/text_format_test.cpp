@@ -29,6 +29,7 @@ const char* kCanonical =
   param %small: i8[3] = [-128, 0, 127]
   param %u: u8[2] = [0, 255]
   param %i: i32[1] = [-2147483648]
+  param %acc: f32[4] = [0, 0, 0, 0]
   %/features/features.0/Conv_output_0: f32[N,4,8,8] = Conv(%input.1, %conv.weight, %conv.bias) {auto_pad = "SAME_UPPER", dilations = [1, 1], group = 1} @/features/features.0/Conv
   %r: f32[N,4,8,8] = Relu(%/features/features.0/Conv_output_0)
   %m: f32[N,4,"H out",?], %onnx::idx_1: i64[N,4,"H out",?] = MaxPool(%r) {kernel_shape = [2, 2]} @pool
@@ -39,6 +40,7 @@ const char* kCanonical =
   fc.Print(%q) @print
   "param"(%q) @p2
   update %conv.bias <- %b2
+  accumulate %acc <- %b2
 }
 )";
 
@@ -85,7 +87,7 @@ TEST(TextFormat, ParsedGraphHoldsWhatTheTextSays) {
   EXPECT_EQ(g.outputs[1]->type, TensorType(DType::F32, {}));
 
   // Parameters: elided values are zeros of the declared shape; inline ones are exact.
-  ASSERT_EQ(g.param_order().size(), 9u);
+  ASSERT_EQ(g.param_order().size(), 10u);
   const Tensor& w = g.param(g.value("conv.weight"));
   EXPECT_EQ(w.dims(), (std::vector<int64_t>{4, 3, 3, 3}));
   for (size_t i = 0; i < w.numel(); ++i) ASSERT_EQ(w.data<float>()[i], 0.0f);
@@ -163,6 +165,9 @@ TEST(TextFormat, ParsedGraphHoldsWhatTheTextSays) {
   ASSERT_EQ(g.state_updates.size(), 1u);
   EXPECT_EQ(g.state_updates[0].first, g.value("conv.bias"));
   EXPECT_EQ(g.state_updates[0].second, g.value("b2"));
+  ASSERT_EQ(g.accumulations.size(), 1u);
+  EXPECT_EQ(g.accumulations[0].first, g.value("acc"));
+  EXPECT_EQ(g.accumulations[0].second, g.value("b2"));
 }
 
 TEST(TextFormat, CommentsAndLayoutAreIgnored) {

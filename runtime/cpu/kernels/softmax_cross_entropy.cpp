@@ -4,9 +4,10 @@
 // (ir::softmax_cross_entropy_kernel: max-subtracted log-sum-exp in float, as PyTorch's log_softmax);
 // this file checks the labels, works out the divisor and sums the per-row losses in double. Rows
 // whose label is the node's ignore_index contribute nothing (their gradient row is zero), as in
-// PyTorch and ONNX. A "mean" over a data-parallel shard (scale_count, several ranks) divides by the
-// number of kept labels in the whole global batch: each kernel sums the ranks' counts
-// (runtime/data_parallel.h, as synchronised BatchNorm sums its statistics), every rank the same.
+// PyTorch and ONNX. A "mean" over part of a global batch (scale_count: a data-parallel shard, a
+// micro-batch) divides by the number of kept labels in the whole global batch: each kernel sums the
+// ranks' counts (runtime/data_parallel.h, as synchronised BatchNorm sums its statistics), every
+// rank the same.
 #include <algorithm>
 #include <vector>
 
@@ -40,20 +41,22 @@ Rows check_labels(const ir::Node& node, int64_t n, int64_t c, const int64_t* lab
   }
   if (node.attr_string("reduction") == "mean") {
     const int64_t count = node.attr_int("scale_count");
-    DataParallel* dp = data_parallel();
-    if (count > 0 && dp && dp->size() > 1) {
-      // A shard of a global batch: the global number of kept labels (scale_count when none is
-      // ignored). Every rank runs this node, so every rank joins the sum.
-      double kept = double(r.kept);
-      dp->sum_doubles(&kept, 1);
-      r.divisor = kept;
+    if (count <= 0) {
+      r.divisor = double(r.kept);
     } else {
-      // One process: scale_count stands for a global batch this process does not see, which is
-      // only right when no label is ignored.
-      FC_CHECK(count <= 0 || count == n || r.kept == n, node.describe(), ": ", n - r.kept,
-               " labels equal ignore_index ", ignore, " in a shard of a global batch of ", count,
-               " run without its other ranks");
-      r.divisor = count > 0 && r.kept == n ? double(count) : double(r.kept);
+      // This run holds part of a global batch of `count` positions: a data-parallel rank's shard,
+      // and/or one micro-batch of a step (gradient accumulation). The ranks' rows and kept labels
+      // are summed (every rank runs this node, so every rank joins the sum).
+      double totals[2] = {double(r.kept), double(n)};
+      if (DataParallel* dp = data_parallel(); dp && dp->size() > 1) dp->sum_doubles(totals, 2);
+      // With nothing ignored the divisor is the global batch's positions, whatever part of it this
+      // run holds; with ignored labels the mean divides by the kept labels of the whole batch,
+      // which only a run over the whole global batch (every rank, no micro-batches) can count.
+      FC_CHECK(totals[0] == totals[1] || totals[1] == double(count), node.describe(), ": ",
+               int64_t(totals[1] - totals[0]), " labels equal ignore_index ", ignore, " in ", int64_t(totals[1]),
+               " positions of a global batch of ", count,
+               ": the mean over kept labels needs the whole batch in one run (no micro_batch_size, every rank)");
+      r.divisor = totals[0] == totals[1] ? double(count) : totals[0];
     }
     // All rows ignored: 0 / 0 = NaN, as PyTorch.
   }
