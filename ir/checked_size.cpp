@@ -17,6 +17,12 @@ int64_t checked_mul(int64_t a, int64_t b, std::string_view what) {
   return r;
 }
 
+int64_t checked_add(int64_t a, int64_t b, std::string_view what) {
+  int64_t r = 0;
+  FC_CHECK(!__builtin_add_overflow(a, b, &r), what, ": ", a, " + ", b, " overflows 64 bits");
+  return r;
+}
+
 int64_t checked_numel(const std::vector<int64_t>& dims, std::string_view what) {
   int64_t n = 1;
   for (int64_t d : dims) {

@@ -20,9 +20,6 @@ namespace {
 using text::Tok;
 using text::Token;
 
-// An elided or inline tensor bigger than this is refused rather than allocated (garbage input must
-// fail cleanly, not exhaust memory).
-constexpr size_t kMaxParsedTensorBytes = size_t{4} << 30;
 
 // Calls f(T{}) with the C++ element type of `t`.
 template <typename F>
@@ -171,7 +168,10 @@ std::string format_signature_values(const std::vector<Value*>& vs) {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& filename) : lex_(text, filename) { tok_ = lex_.next(); }
+  Parser(std::string_view text, const std::string& filename, size_t max_tensor_bytes)
+      : lex_(text, filename), max_tensor_bytes_(max_tensor_bytes) {
+    tok_ = lex_.next();
+  }
   Graph parse();
 
  private:
@@ -233,6 +233,7 @@ class Parser {
   std::pair<Value*, Value*> parse_binding(const std::string& keyword);
 
   text::Lexer lex_;
+  size_t max_tensor_bytes_;  // tensors larger than this are refused (parse_graph)
   Token tok_;
   Graph g_;
 };
@@ -288,13 +289,16 @@ Tensor Parser::make_tensor(const Token& at, const TensorType& type) {
   size_t bytes = dtype_size(type.dtype);
   for (const Dim& d : type.dims) {
     if (!d.is_known()) fail_at(at, "a tensor's shape must be fully known, got " + format_type(type));
-    if (d.size != 0 && bytes > kMaxParsedTensorBytes / static_cast<size_t>(d.size))
-      bytes = kMaxParsedTensorBytes + 1;
+    if (d.size != 0 && bytes > max_tensor_bytes_ / static_cast<size_t>(d.size))
+      bytes = max_tensor_bytes_ + 1;
     else
       bytes *= static_cast<size_t>(d.size);
   }
-  if (bytes > kMaxParsedTensorBytes)
-    fail_at(at, "tensor " + format_type(type) + " is larger than the parser's 4 GiB limit");
+  // An elided or inline tensor past the limit is refused rather than allocated (garbage input must
+  // fail cleanly, not exhaust memory).
+  if (bytes > max_tensor_bytes_)
+    fail_at(at, "tensor " + format_type(type) + " is larger than the parser's limit of " +
+                    std::to_string(max_tensor_bytes_) + " bytes");
   try {
     return Tensor(type.dtype, type.sizes());
   } catch (const std::bad_alloc&) {
@@ -569,6 +573,8 @@ std::string print_graph(const Graph& g, const PrintOptions& options) {
   return s + "}\n";
 }
 
-Graph parse_graph(std::string_view text, const std::string& filename) { return Parser(text, filename).parse(); }
+Graph parse_graph(std::string_view text, const std::string& filename, size_t max_tensor_bytes) {
+  return Parser(text, filename, max_tensor_bytes).parse();
+}
 
 }  // namespace fc::ir

@@ -52,7 +52,11 @@ struct PrintOptions {
 
 std::string print_graph(const Graph& g, const PrintOptions& options = {});
 // Throws fc::Error "<file>:<line>:<col>: message" on malformed text: syntax, a value used before
-// its definition or defined twice, an unknown element type, a tensor with the wrong number of values.
-Graph parse_graph(std::string_view text, const std::string& filename = "<text>");
+// its definition or defined twice, an unknown element type, a tensor with the wrong number of values,
+// a tensor (elided values parse as zeros, so a short text can ask for much memory) larger than
+// max_tensor_bytes.
+constexpr size_t kDefaultMaxParsedTensorBytes = size_t{4} << 30;
+Graph parse_graph(std::string_view text, const std::string& filename = "<text>",
+                  size_t max_tensor_bytes = kDefaultMaxParsedTensorBytes);
 
 }  // namespace fc::ir

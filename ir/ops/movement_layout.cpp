@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/checked_size.h"
 #include "ir/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
@@ -52,11 +53,12 @@ std::vector<TensorType> pad_infer(const InferContext& ctx) {
       continue;
     }
     // The input is cropped by the negative pads first, then padded by the positive ones.
-    const int64_t kept = d.size + std::min<int64_t>(b, 0) + std::min<int64_t>(e, 0);
+    const std::string what = n.describe() + ": axis " + std::to_string(i) + " with pads";
+    const int64_t kept = checked_add(checked_add(d.size, std::min<int64_t>(b, 0), what), std::min<int64_t>(e, 0), what);
     FC_CHECK(kept >= 0, n.describe(), ": pads ", b, ", ", e, " crop more than axis ", i, "'s ", d.size, " elements");
     FC_CHECK(mode == "constant" || kept > 0 || (b <= 0 && e <= 0), n.describe(), ": ", mode,
              " padding of an empty axis ", i);
-    const int64_t size = d.size + b + e;
+    const int64_t size = checked_add(checked_add(d.size, b, what), e, what);
     out.push_back(Dim::known(size));
   }
   return {TensorType(x.dtype, out)};
