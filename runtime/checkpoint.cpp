@@ -20,6 +20,7 @@
 #include "ir/atomic_file.h"
 #include "ir/checked_size.h"
 #include "ir/error.h"
+#include "runtime/fault_injection.h"
 
 namespace fc::runtime {
 
@@ -138,7 +139,11 @@ void save_checkpoint_atomic(const std::string& path, const Checkpoint& ckpt) {
   f.write(&len, 8);
   f.write(&header_crc, 4);
   f.write(header);
-  for (const auto& [name, t] : ckpt.tensors) f.write(t.raw(), t.nbytes());
+  for (const auto& [name, t] : ckpt.tensors) {
+    f.write(t.raw(), t.nbytes());
+    // Test-only fault injection (issue 22): a writer killed here leaves a partial temporary file.
+    if (&t == &ckpt.tensors.begin()->second) fault_point(FaultPhase::checkpoint);
+  }
   f.commit();
 }
 

@@ -14,6 +14,7 @@
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"
 #include "runtime/data_parallel.h"
+#include "runtime/fault_injection.h"
 #include "runtime/memory_limit.h"
 #include "runtime/memory_plan.h"
 #include "runtime/trace.h"
@@ -438,6 +439,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     }
     for (ir::Value* v : n.inputs)
       if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);
+    // Test-only fault injection (issue 22): a fault "during forward" lands after the first node.
+    if (i == 0) fault_point(FaultPhase::forward);
   }
   for (auto& p : pending) complete(p.get());
   for (const auto& [param, next] : graph_.state_updates)

@@ -14,6 +14,7 @@
 #include "runtime/data/recipe_data.h"
 #include "runtime/data_parallel.h"
 #include "runtime/executor.h"
+#include "runtime/fault_injection.h"
 #include "runtime/trace.h"
 
 namespace fc::runtime {
@@ -202,6 +203,8 @@ EvalTotals evaluate_totals(const ir::Graph& inference, const std::string& input,
     ir::Tensor x, labels;
     ds.slice(start, n, x, labels);
     auto out = ex.run({{input, x}});
+    // Test-only fault injection (issue 22): evaluation has run a batch, its sums not yet reduced.
+    fault_point(FaultPhase::eval);
     const ir::Tensor& y = out.at(output);
     if (labels.dtype() == ir::DType::I64) {
       // Class labels per sample ([N]) or per position ([N, T], a language model's next tokens).
@@ -310,6 +313,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
   DataParallel* dp = data_parallel();
   const int rank = dp ? dp->rank() : 0, world = dp ? dp->size() : 1;
   const bool speaker = rank == 0;  // rank 0 alone prints, writes metrics and checkpoints
+  arm_fault_injection(rank);       // test-only (issue 22): FC_FAULT_INJECT, normally unset
   data::BatchLoader loader(train_set_, r.batch_size, r.shuffle, r.seed, rank, world, start_step);
   const int64_t per_epoch = loader.steps_per_epoch();
   const int64_t eval_every = r.eval_every ? *r.eval_every : per_epoch;
@@ -323,6 +327,7 @@ EvalResult Trainer::train(const TrainOptions& options) {
   int64_t window_images = 0;
 
   for (int64_t step = start_step; step < total_steps_; ++step) {
+    set_fault_step(step + 1);
     data::Batch b = [&] {
       TraceScope trace("data", "next batch");
       return loader.next();

@@ -9,6 +9,7 @@
 
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/data_parallel.h"
+#include "runtime/fault_injection.h"
 #include "runtime/trace.h"
 
 namespace fc::runtime::cpu {
@@ -27,6 +28,9 @@ class AllReduceKernel : public Kernel {
   std::future<void> start(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     return data_parallel()->submit([this, &in, &out] {
       TraceScope trace("allreduce", name_, Tracer::kCommThread);
+      // Test-only fault injection (issue 22): the other ranks are inside this collective by now
+      // or will be, waiting on this one.
+      fault_point(FaultPhase::allreduce);
       run(in, out);
     });
   }
