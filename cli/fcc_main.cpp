@@ -18,6 +18,7 @@
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/fcc_simulate.h"
+#include "cli/training_config.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
 #include "ir/error.h"
@@ -60,6 +61,12 @@ void print_help() {
                "  fcc compile MODEL [--recipe R.toml] --emit ir [-o F]\n"
                "                                     print the IR (MODEL: .onnx or .ir text); with a recipe, the\n"
                "                                     training step (forward, gradients, optimizer update)\n"
+               "  fcc compile MODEL --recipe R.toml --list-passes\n"
+               "                                     the training pipeline's passes, in order\n"
+               "  fcc compile MODEL --recipe R.toml [--print-after PASS|all] [--stop-after PASS [--emit ir]]\n"
+               "                                     print the IR after a pass (or every pass); stop the pipeline\n"
+               "                                     after a pass (no plan is written). The graph is verified after\n"
+               "                                     every pass (--verify-each, the default)\n"
             << fc::cli::simulate_help()
             << "  fcc ops                            list the supported ONNX ops\n\n"
             << "supported ops (ONNX opsets " << fc::ir::kOldestOnnxOpset << "-" << fc::ir::kNewestOnnxOpset
@@ -203,7 +210,8 @@ void print_buckets(const cli::TrainingJob& job) {
 }
 
 int cmd_compile(const std::vector<std::string>& argv) {
-  cli::Args args(argv, {"--emit", "-o", "--recipe", "--set"}, {"--explain"}, "fcc compile");
+  cli::Args args(argv, {"--emit", "-o", "--recipe", "--set", "--print-after", "--stop-after"},
+                 {"--explain", "--verify-each", "--list-passes"}, "fcc compile");
   FC_CHECK(args.positionals().size() <= 1, "fcc compile: expected one MODEL argument");
   std::string emit = args.get("--emit").value_or("");
   FC_CHECK(emit.empty() || emit == "ir", "fcc compile: --emit ", emit, ": only `--emit ir` is supported");
@@ -214,7 +222,26 @@ int cmd_compile(const std::vector<std::string>& argv) {
       const std::string abs = std::filesystem::absolute(args.positionals()[0]).string();
       overrides.insert(overrides.begin(), "model.path=\"" + abs + "\"");
     }
-    cli::TrainingJob job = cli::job_from_recipe(*recipe, overrides);
+    // The pipeline verifies the graph after every pass in any case; --verify-each is the explicit
+    // spelling. Printing goes to stdout; a stopped pipeline's graph is only for reading.
+    passes::PassManagerOptions pipeline;
+    pipeline.verify_each = true;
+    pipeline.print_after = args.get("--print-after").value_or("");
+    pipeline.stop_after = args.get("--stop-after").value_or("");
+    pipeline.dump = &std::cout;
+    if (args.has("--list-passes")) {
+      const runtime::Recipe r = runtime::load_recipe(*recipe, overrides);
+      passes::TrainingGraphInfo info;
+      for (const passes::Pass& p : passes::training_passes(cli::training_config(r), info)) std::cout << p.name << "\n";
+      return 0;
+    }
+    FC_CHECK(pipeline.stop_after.empty() || emit == "ir" || !pipeline.print_after.empty(), "fcc compile --stop-after ",
+             pipeline.stop_after, ": the graph stops part-built; read it with --emit ir or --print-after, no plan is written");
+    cli::TrainingJob job = cli::job_from_recipe(*recipe, overrides, pipeline);
+    if (!pipeline.stop_after.empty() || (!pipeline.print_after.empty() && emit.empty() && !args.has("-o"))) {
+      if (emit == "ir") std::cout << ir::print_graph(job.train);
+      return 0;
+    }
     ir::verify(job.train);
     for (const std::string& u : job.unused_params)
       std::cerr << "fcc: note: parameter '" << u << "' does not affect the loss and is not trained\n";

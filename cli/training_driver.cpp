@@ -10,6 +10,7 @@
 #include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/launch.h"
+#include "cli/training_config.h"
 #include "distrib/heartbeat.h"
 #include "distrib/communicator.h"
 #include "ir/content_hash.h"
@@ -32,33 +33,8 @@
 
 namespace fc::cli {
 
-namespace {
-
-passes::TrainingConfig training_config(const runtime::Recipe& r) {
-  passes::TrainingConfig cfg;
-  cfg.input = r.model_input;
-  cfg.output = r.model_output;
-  cfg.loss = r.loss;
-  cfg.optimizer = r.optimizer;
-  cfg.momentum = r.momentum != 0.0;
-  cfg.nesterov = r.nesterov;
-  cfg.decay_1d = !r.weight_decay_skip_1d;
-  cfg.clip_grad_norm = static_cast<float>(r.clip_grad_norm);
-  // The loss is the mean over the global batch: each rank divides its share's sum by the global
-  // batch size and the gradient allreduce adds the shares.
-  cfg.loss_count = r.batch_size;
-  cfg.accumulate = r.micro_batch_size.has_value();
-  cfg.ignore_index = r.ignore_index;
-  cfg.label_smoothing = static_cast<float>(r.label_smoothing);
-  cfg.sync_batchnorm = r.sync_batchnorm;
-  cfg.bucketing = bucketing_options(r);
-  cfg.fusion = r.fusion;
-  return cfg;
-}
-
-}  // namespace
-
-TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides) {
+TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides,
+                            const passes::PassManagerOptions& passes_options) {
   TrainingJob job;
   job.recipe = runtime::load_recipe(recipe_path, overrides);
   job.recipe_text = read_file(recipe_path);
@@ -66,7 +42,8 @@ TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<st
   job.inference = frontend::import_onnx(job.recipe.model_path);
   passes::to_inference_form(job.inference);
   job.train = frontend::import_onnx(job.recipe.model_path);
-  passes::TrainingGraphInfo info = passes::build_training_graph(job.train, training_config(job.recipe));
+  check_model_keys(job.recipe, job.train);
+  passes::TrainingGraphInfo info = passes::build_training_graph(job.train, training_config(job.recipe), passes_options);
   job.io = {info.data_input, info.labels_input, info.loss_output, info.model_output};
   job.unused_params = info.unused;
   job.buckets = info.buckets;

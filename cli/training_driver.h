@@ -8,6 +8,7 @@
 
 #include "ir/graph.h"
 #include "passes/allreduce_buckets.h"
+#include "passes/pass_manager.h"
 #include "runtime/recipe.h"
 #include "runtime/trainer.h"
 
@@ -28,7 +29,8 @@ struct TrainingJob {
 };
 
 // Compiles a recipe in-process (what `fcc compile --recipe` writes to a plan).
-TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides);
+TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides,
+                            const passes::PassManagerOptions& passes_options = {});
 // Loads a plan; `overrides` are applied on top of the recipe stored in it.
 TrainingJob job_from_plan(const std::string& plan_path, const std::vector<std::string>& overrides);
 void save_job_as_plan(const TrainingJob& job, const std::string& plan_path);

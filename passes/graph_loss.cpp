@@ -33,4 +33,11 @@ void strip_graph_loss(ir::Graph& g) {
   }
 }
 
+std::vector<ir::Value*> data_inputs(const ir::Graph& g, const std::optional<GraphLoss>& graph_loss) {
+  std::vector<ir::Value*> data;
+  for (ir::Value* v : g.inputs)
+    if (!graph_loss || v != graph_loss->labels) data.push_back(v);
+  return data;
+}
+
 }  // namespace fc::passes

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -23,5 +24,8 @@ std::optional<GraphLoss> find_graph_loss(const ir::Graph& g, const ir::Value* ou
 // Replaces every graph output computed by a graph loss with the loss's scores and drops the labels
 // inputs that nothing reads any more: the model as used for prediction.
 void strip_graph_loss(ir::Graph& g);
+
+// The model's data inputs: every graph input but its own loss's labels.
+std::vector<ir::Value*> data_inputs(const ir::Graph& g, const std::optional<GraphLoss>& graph_loss);
 
 }  // namespace fc::passes

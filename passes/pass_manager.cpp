@@ -1,5 +1,6 @@
 #include "passes/pass_manager.h"
 
+#include <algorithm>
 #include <ostream>
 
 #include "ir/error.h"
@@ -9,9 +10,19 @@
 namespace fc::passes {
 
 void PassManager::run(ir::Graph& g) const {
-  for (size_t i = 0; i < passes_.size(); ++i) {
-    if (options_.stop_after >= 0 && static_cast<int>(i) >= options_.stop_after) break;
-    const Pass& p = passes_[i];
+  auto known = [&](const std::string& name) {
+    return std::any_of(passes_.begin(), passes_.end(), [&](const Pass& p) { return p.name == name; });
+  };
+  auto names = [&] {
+    std::string s;
+    for (const Pass& p : passes_) s += (s.empty() ? "" : ", ") + p.name;
+    return s;
+  };
+  FC_CHECK(options_.print_after.empty() || options_.print_after == "all" || known(options_.print_after),
+           "--print-after ", options_.print_after, ": no such pass (passes: ", names(), ")");
+  FC_CHECK(options_.stop_after.empty() || known(options_.stop_after), "--stop-after ", options_.stop_after,
+           ": no such pass (passes: ", names(), ")");
+  for (const Pass& p : passes_) {
     p.run(g);
     if (options_.verify_each) {
       try {
@@ -22,6 +33,7 @@ void PassManager::run(ir::Graph& g) const {
     }
     if (options_.dump && (options_.print_after == "all" || options_.print_after == p.name))
       *options_.dump << "# after " << p.name << "\n" << ir::print_graph(g);
+    if (p.name == options_.stop_after) break;
   }
 }
 

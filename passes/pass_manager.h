@@ -1,5 +1,6 @@
-// Runs a pipeline of graph -> graph passes. Can verify the graph after every pass, print the IR
-// before/after a named pass, and stop after pass N to bisect a miscompile.
+// Runs a pipeline of graph -> graph passes. Verifies the graph after every pass (on by default: a
+// pass that leaves it inconsistent is named), prints the IR after a named pass (or all), and stops
+// after a named pass, to see or bisect what each pass did (`fcc compile --print-after/--stop-after`).
 #pragma once
 
 #include <functional>
@@ -19,14 +20,15 @@ struct Pass {
 struct PassManagerOptions {
   bool verify_each = true;
   std::string print_after;     // pass name, or "all"
-  int stop_after = -1;         // run only the first N passes when >= 0
-  std::ostream* dump = nullptr;
+  std::string stop_after;      // pass name: the passes after it do not run
+  std::ostream* dump = nullptr;  // where print_after prints
 };
 
 class PassManager {
  public:
   explicit PassManager(PassManagerOptions options = {}) : options_(std::move(options)) {}
   void add(Pass p) { passes_.push_back(std::move(p)); }
+  // Throws fc::Error when print_after or stop_after names no pass of the pipeline.
   void run(ir::Graph& g) const;
   const std::vector<Pass>& passes() const { return passes_; }
 

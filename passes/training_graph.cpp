@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -123,47 +124,58 @@ void clip_gradients(Graph& g, float max_norm) {
   g.toposort();
 }
 
-}  // namespace
+// What the passes find out and hand on: the values they make or pick, shared by the pipeline.
+struct PipelineState {
+  Value* x = nullptr;       // data input
+  Value* logits = nullptr;  // model output the loss reads
+  std::optional<GraphLoss> graph_loss;
+  Value* rng = nullptr;
+  Value* labels = nullptr;
+  Value* loss = nullptr;
+  Value* hyper = nullptr;
+  std::vector<Value*> wrt;  // trainable parameters, in parameter order
+  Gradients grads;
+};
 
-TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
-  TrainingGraphInfo info;
+void add_input(Graph& g, Value* v) {
+  if (std::find(g.inputs.begin(), g.inputs.end(), v) == g.inputs.end()) g.inputs.push_back(v);
+}
+
+// training-form: picks the data input and the model output (or the model's own loss), then the
+// training forms of BatchNorm and Dropout.
+void training_form(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, PipelineState& s) {
   FC_CHECK(g.state_updates.empty(), "training graph: the graph is already a training graph");
-
-  // Data input and model output.
-  Value* logits = g.outputs.at(0);
+  s.logits = g.outputs.at(0);
   if (!config.output.empty()) {
-    logits = nullptr;
+    s.logits = nullptr;
     for (Value* v : g.outputs)
-      if (v->name == config.output) logits = v;
-    FC_CHECK(logits, "[model] output: '", config.output, "' is not an output of the model");
+      if (v->name == config.output) s.logits = v;
+    FC_CHECK(s.logits, "training graph: '", config.output, "' is not an output of the model");
   }
   // A model that ends in its own loss trains with it: the model output is the scores it reads.
-  std::optional<GraphLoss> graph_loss = find_graph_loss(g, logits);
-  if (graph_loss) {
-    FC_CHECK(config.loss == "cross_entropy", "[model] loss: the model ends in its own cross-entropy loss ('",
-             graph_loss->loss->name, "'); \"", config.loss, "\" cannot replace it");
-    FC_CHECK(config.label_smoothing == 0.0f, "[model] label_smoothing: the model ends in its own loss ('",
-             graph_loss->loss->name, "'), which has no label smoothing; remove the key or export the model without it");
-    logits = graph_loss->scores;
+  s.graph_loss = find_graph_loss(g, s.logits);
+  if (s.graph_loss) {
+    FC_CHECK(config.loss == LossKind::cross_entropy, "training graph: the model ends in its own cross-entropy loss ('",
+             s.graph_loss->loss->name, "'), which MSE cannot replace");
+    FC_CHECK(config.label_smoothing == 0.0f, "training graph: the model ends in its own loss ('",
+             s.graph_loss->loss->name, "'), which has no label smoothing");
+    s.logits = s.graph_loss->scores;
   }
-  Value* x = nullptr;
   if (!config.input.empty()) {
     for (Value* v : g.inputs)
-      if (v->name == config.input) x = v;
-    FC_CHECK(x, "[model] input: '", config.input, "' is not a data input of the model");
+      if (v->name == config.input) s.x = v;
+    FC_CHECK(s.x, "training graph: '", config.input, "' is not a data input of the model");
   } else {
-    std::vector<Value*> data;
-    for (Value* v : g.inputs)
-      if (!graph_loss || v != graph_loss->labels) data.push_back(v);
-    FC_CHECK(data.size() == 1, "[model] input: the model has ", data.size(), " data inputs; name the one fed with data");
-    x = data[0];
+    std::vector<Value*> data = data_inputs(g, s.graph_loss);
+    FC_CHECK(data.size() == 1, "training graph: the model has ", data.size(), " data inputs; name the one fed with data");
+    s.x = data[0];
   }
-  FC_CHECK(!graph_loss || x != graph_loss->labels, "[model] input: '", x->name, "' holds the labels of the model's loss");
-  info.data_input = x->name;
-  info.model_output = logits->name;
+  FC_CHECK(!s.graph_loss || s.x != s.graph_loss->labels, "training graph: '", s.x->name,
+           "' holds the labels of the model's loss");
+  info.data_input = s.x->name;
+  info.model_output = s.logits->name;
 
-  // 1. Training form of the forward pass.
-  Value* rng = g.add_value(ir::kRngInputName, TensorType(DType::I64, {Dim::known(2)}));
+  s.rng = g.add_value(ir::kRngInputName, TensorType(DType::I64, {Dim::known(2)}));
   std::vector<Node*> bns, dropouts;
   for (const auto& n : g.nodes()) {
     if (n->domain.empty() && n->op == "BatchNormalization") bns.push_back(n.get());
@@ -171,50 +183,52 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
   }
   for (Node* bn : bns) convert_batchnorm(g, bn, info.buffers, config.sync_batchnorm);
   int64_t stream = 0;
-  for (Node* d : dropouts) convert_dropout(g, d, rng, stream++);
+  for (Node* d : dropouts) convert_dropout(g, d, s.rng, stream++);
   g.toposort();
+  add_input(g, s.rng);
+}
 
-  // 2. Loss.
-  Value* labels = nullptr;
-  Value* loss = nullptr;
-  if (graph_loss) {
-    labels = graph_loss->labels;
-    loss = graph_loss->loss;
+// loss: the loss over the model output (or the model's own, its mean over the global batch).
+void add_loss(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, PipelineState& s) {
+  Value* logits = s.logits;
+  if (s.graph_loss) {
+    s.labels = s.graph_loss->labels;
+    s.loss = s.graph_loss->loss;
     // The mean over a data-parallel shard divides by the global batch (a sum needs nothing).
-    if (graph_loss->node->attr_string("reduction") == "mean")
-      graph_loss->node->attrs["scale_count"] = config.loss_count;
-  } else if (config.loss == "cross_entropy") {
-    loss = g.add_value(g.unique_name("loss"), {});
+    if (s.graph_loss->node->attr_string("reduction") == "mean")
+      s.graph_loss->node->attrs["scale_count"] = config.loss_count;
+  } else if (config.loss == LossKind::cross_entropy) {
+    s.loss = g.add_value(g.unique_name("loss"), {});
     // Over the last axis: [batch, classes] with labels [batch], or a language model's [batch, T, V]
     // with labels [batch, T]; the mean is over every labelled position of the global batch.
     const size_t rank = logits->type.rank();
-    FC_CHECK(rank >= 2, "[model] output: cross-entropy needs [batch, ..., classes] logits, '", logits->name, "' is ",
+    FC_CHECK(rank >= 2, "training graph: cross-entropy needs [batch, ..., classes] logits, '", logits->name, "' is ",
              ir::to_string(logits->type));
     int64_t positions = 1;
     for (size_t d = 1; d + 1 < rank; ++d) {
-      FC_CHECK(logits->type.dims[d].is_known(), "[model] output: cross-entropy needs the positions per sample of '",
+      FC_CHECK(logits->type.dims[d].is_known(), "training graph: cross-entropy needs the positions per sample of '",
                logits->name, "', which is ", ir::to_string(logits->type));
       positions *= logits->type.dims[d].size;
     }
-    labels = g.add_value(g.unique_name("labels"),
-                         TensorType(DType::I64, std::vector<Dim>(logits->type.dims.begin(), logits->type.dims.end() - 1)));
-    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, labels}, {loss},
+    s.labels = g.add_value(g.unique_name("labels"),
+                           TensorType(DType::I64, std::vector<Dim>(logits->type.dims.begin(), logits->type.dims.end() - 1)));
+    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, s.labels}, {s.loss},
                  {{"scale_count", config.loss_count * positions},
                   {"ignore_index", config.ignore_index},
                   {"label_smoothing", config.label_smoothing}},
                  "loss");
-  } else if (config.loss == "mse") {
-    loss = g.add_value(g.unique_name("loss"), {});
-    labels = g.add_value(g.unique_name("targets"), logits->type);
+  } else {
+    s.loss = g.add_value(g.unique_name("loss"), {});
+    s.labels = g.add_value(g.unique_name("targets"), logits->type);
     Value* diff = fresh(g, "loss/diff");
-    add_inferred(g, "Sub", "", {logits, labels}, {diff}, {}, "loss/diff");
+    add_inferred(g, "Sub", "", {logits, s.labels}, {diff}, {}, "loss/diff");
     Value* sq = fresh(g, "loss/square");
     add_inferred(g, "Mul", "", {diff, diff}, {sq}, {}, "loss/square");
     // The mean over every element of the (global) batch, as F.mse_loss: sum / count, where the count
     // is the global batch's when this graph trains a data-parallel shard of it.
     int64_t per_sample = 1;
     for (size_t d = 1; d < logits->type.rank(); ++d) {
-      FC_CHECK(logits->type.dims[d].is_known(), "[model] output: MSE needs the sample shape of '", logits->name,
+      FC_CHECK(logits->type.dims[d].is_known(), "training graph: MSE needs the sample shape of '", logits->name,
                "', which is ", ir::to_string(logits->type));
       per_sample *= logits->type.dims[d].size;
     }
@@ -225,48 +239,52 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
       count_value.data<float>()[0] = static_cast<float>(config.loss_count * per_sample);
       Value* count = fresh(g, "loss/count");
       add_inferred(g, "Constant", "", {}, {count}, {{"value", count_value}}, "loss/count");
-      add_inferred(g, "Div", "", {total, count}, {loss}, {}, "loss/mean");
+      add_inferred(g, "Div", "", {total, count}, {s.loss}, {}, "loss/mean");
     } else {
-      add_inferred(g, "ReduceMean", "", {sq}, {loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
+      add_inferred(g, "ReduceMean", "", {sq}, {s.loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
     }
-  } else {
-    fail("[model] loss: unknown loss '", config.loss, "' (use \"cross_entropy\" or \"mse\")");
   }
-  info.labels_input = labels->name;
-  info.loss_output = loss->name;
+  info.labels_input = s.labels->name;
+  info.loss_output = s.loss->name;
+  add_input(g, s.labels);
+}
 
-  // 3. Gradients for trainable float parameters: everything float but BatchNorm running statistics,
-  // frozen parameters, and parameters only feeding non-differentiable (integer) paths.
+// autodiff: gradients for trainable float parameters: everything float but BatchNorm running
+// statistics, frozen parameters, and parameters only feeding non-differentiable (integer) paths.
+void add_gradients(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, PipelineState& s) {
   std::set<std::string> not_trained(info.buffers.begin(), info.buffers.end());
   for (const std::string& f : config.frozen) {
-    FC_CHECK(g.find_value(f) && g.is_param(g.find_value(f)), "[model] freeze: '", f, "' is not a parameter");
+    FC_CHECK(g.find_value(f) && g.is_param(g.find_value(f)), "training graph: frozen '", f, "' is not a parameter");
     not_trained.insert(f);
   }
-  std::vector<Value*> wrt;
   for (Value* p : g.param_order())
-    if (p->type.dtype == DType::F32 && !not_trained.count(p->name)) wrt.push_back(p);
-  Gradients grads = build_gradients(g, loss, wrt);
-  for (const Value* u : grads.unused) info.unused.push_back(u->name);
-  if (config.accumulate) {
-    // Micro-batches before a step's last stop at these sums (runtime/executor.h); the allreduce,
-    // clipping and updates read the sum over every micro-batch of the step.
-    for (Value* p : wrt) {
-      auto it = grads.of.find(p);
-      if (it == grads.of.end()) continue;
-      Value* acc = g.add_param(g.unique_name(p->name + ".grad_accum"), ir::Tensor(DType::F32, g.param(p).dims()));
-      Value* sum = fresh(g, it->second->name + "/accumulated");
-      add_inferred(g, "Add", "", {acc, it->second}, {sum}, {}, p->name + "/accumulate");
-      g.accumulations.emplace_back(acc, sum);
-      it->second = sum;
-    }
-    g.toposort();
-  }
+    if (p->type.dtype == DType::F32 && !not_trained.count(p->name)) s.wrt.push_back(p);
+  s.grads = build_gradients(g, s.loss, s.wrt);
+  for (const Value* u : s.grads.unused) info.unused.push_back(u->name);
+}
 
-  // 4. Optimizer update per parameter.
-  Value* hyper = g.add_value(ir::kHyperInputName, TensorType(DType::F32, {Dim::known(ir::kHyperSize)}));
-  for (Value* p : wrt) {
-    auto it = grads.of.find(p);
-    if (it == grads.of.end()) continue;
+// accumulate: micro-batches before a step's last stop at these sums (runtime/executor.h); the
+// allreduce, clipping and updates read the sum over every micro-batch of the step.
+void accumulate_gradients(Graph& g, PipelineState& s) {
+  for (Value* p : s.wrt) {
+    auto it = s.grads.of.find(p);
+    if (it == s.grads.of.end()) continue;
+    Value* acc = g.add_param(g.unique_name(p->name + ".grad_accum"), ir::Tensor(DType::F32, g.param(p).dims()));
+    Value* sum = fresh(g, it->second->name + "/accumulated");
+    add_inferred(g, "Add", "", {acc, it->second}, {sum}, {}, p->name + "/accumulate");
+    g.accumulations.emplace_back(acc, sum);
+    it->second = sum;
+  }
+  g.toposort();
+}
+
+// optimizer: one update node per trained parameter, its state as zero-initialised parameters.
+void add_updates(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, PipelineState& s) {
+  s.hyper = g.add_value(ir::kHyperInputName, TensorType(DType::F32, {Dim::known(ir::kHyperSize)}));
+  Value* hyper = s.hyper;
+  for (Value* p : s.wrt) {
+    auto it = s.grads.of.find(p);
+    if (it == s.grads.of.end()) continue;
     Value* grad = it->second;
     info.trainable.push_back(p->name);
     info.gradient_values.push_back(grad->name);
@@ -274,68 +292,97 @@ TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config) {
     Value* next = fresh(g, p->name + "/next");
     // Biases and normalisation scales (1-D, or scalars) out of weight decay when the recipe says so.
     const int64_t decay = config.decay_1d || g.param(p).rank() >= 2 ? 1 : 0;
-    if (config.optimizer == "sgd") {
-      if (config.momentum) {
+    switch (config.optimizer) {
+      case OptimizerKind::sgd:
+        if (config.momentum) {
+          Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
+          Value* buf_next = fresh(g, buf->name + "/next");
+          add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
+                       {{"nesterov", int64_t{config.nesterov}}, {"decay", decay}}, p->name + "/sgd");
+          g.state_updates.emplace_back(buf, buf_next);
+        } else {
+          add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}, {"decay", decay}},
+                       p->name + "/sgd");
+        }
+        break;
+      case OptimizerKind::adamw:
+      case OptimizerKind::lamb: {
+        Value* m = g.add_param(g.unique_name(p->name + ".exp_avg"), zeros);
+        Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
+        Value* m_next = fresh(g, m->name + "/next");
+        Value* v_next = fresh(g, v->name + "/next");
+        if (config.optimizer == OptimizerKind::adamw)
+          add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {{"decay", decay}},
+                       p->name + "/adamw");
+        else
+          add_inferred(g, "LambUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next},
+                       {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lamb");
+        g.state_updates.emplace_back(m, m_next);
+        g.state_updates.emplace_back(v, v_next);
+        break;
+      }
+      case OptimizerKind::lars: {
         Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
         Value* buf_next = fresh(g, buf->name + "/next");
-        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
-                     {{"nesterov", int64_t{config.nesterov}}, {"decay", decay}}, p->name + "/sgd");
+        add_inferred(g, "LarsUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
+                     {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lars");
         g.state_updates.emplace_back(buf, buf_next);
-      } else {
-        add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}, {"decay", decay}},
-                     p->name + "/sgd");
+        break;
       }
-    } else if (config.optimizer == "adamw") {
-      Value* m = g.add_param(g.unique_name(p->name + ".exp_avg"), zeros);
-      Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
-      Value* m_next = fresh(g, m->name + "/next");
-      Value* v_next = fresh(g, v->name + "/next");
-      add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {{"decay", decay}},
-                   p->name + "/adamw");
-      g.state_updates.emplace_back(m, m_next);
-      g.state_updates.emplace_back(v, v_next);
-    } else if (config.optimizer == "lars") {
-      Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
-      Value* buf_next = fresh(g, buf->name + "/next");
-      add_inferred(g, "LarsUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
-                   {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lars");
-      g.state_updates.emplace_back(buf, buf_next);
-    } else if (config.optimizer == "lamb") {
-      Value* m = g.add_param(g.unique_name(p->name + ".exp_avg"), zeros);
-      Value* v = g.add_param(g.unique_name(p->name + ".exp_avg_sq"), zeros.clone());
-      Value* m_next = fresh(g, m->name + "/next");
-      Value* v_next = fresh(g, v->name + "/next");
-      add_inferred(g, "LambUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next},
-                   {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lamb");
-      g.state_updates.emplace_back(m, m_next);
-      g.state_updates.emplace_back(v, v_next);
-    } else {
-      fail("[optimizer] name: unknown optimizer '", config.optimizer, "' (use \"sgd\", \"adamw\", \"lars\" or \"lamb\")");
     }
     g.state_updates.emplace_back(p, next);
   }
+  add_input(g, hyper);
+}
 
+// allreduce-buckets: the gradients' sum over ranks, bucketed; what each update reads is that sum.
+void add_allreduce(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, PipelineState& s) {
   BucketingOptions bucketing = config.bucketing;
-  bucketing.loss = loss;
+  bucketing.loss = s.loss;
   info.buckets = insert_allreduce_buckets(g, bucketing);
-  // The gradient of a parameter is now what its update reads: the sum over ranks.
   for (const auto& n : g.nodes())
     if (ir::is_optimizer_update(*n))
       for (size_t i = 0; i < info.trainable.size(); ++i)
         if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = n->inputs[1]->name;
+}
 
-  if (config.clip_grad_norm > 0) clip_gradients(g, config.clip_grad_norm);
-
-  g.inputs = {x, labels, hyper, rng};
-  g.outputs = {loss, logits};
+// step-io: the step's inputs and outputs, and nothing that reaches none of them.
+void set_step_io(Graph& g, PipelineState& s) {
+  g.inputs = {s.x, s.labels, s.hyper, s.rng};
+  g.outputs = {s.loss, s.logits};
   if (Value* norm = g.find_value(ir::kGradNormName)) g.outputs.push_back(norm);
   g.remove_dead_nodes();
-  save_pool_argmax(g);
+}
+
+}  // namespace
+
+std::vector<Pass> training_passes(const TrainingConfig& config, TrainingGraphInfo& info) {
+  auto s = std::make_shared<PipelineState>();
+  std::vector<Pass> passes = {
+      {"training-form", [&config, &info, s](Graph& g) { training_form(g, config, info, *s); }},
+      {"loss", [&config, &info, s](Graph& g) { add_loss(g, config, info, *s); }},
+      {"autodiff", [&config, &info, s](Graph& g) { add_gradients(g, config, info, *s); }},
+  };
+  if (config.accumulate) passes.push_back({"accumulate", [s](Graph& g) { accumulate_gradients(g, *s); }});
+  passes.push_back({"optimizer", [&config, &info, s](Graph& g) { add_updates(g, config, info, *s); }});
+  passes.push_back({"allreduce-buckets", [&config, &info, s](Graph& g) { add_allreduce(g, config, info, *s); }});
+  if (config.clip_grad_norm > 0)
+    passes.push_back({"clip-gradients", [&config](Graph& g) { clip_gradients(g, config.clip_grad_norm); }});
+  passes.push_back({"step-io", [s](Graph& g) { set_step_io(g, *s); }});
+  passes.push_back({"pool-argmax", [](Graph& g) { save_pool_argmax(g); }});
   if (config.fusion) {
-    fuse_elementwise(g);
-    fuse_updates(g);
-    fuse_loss_gradient(g);
+    passes.push_back({"elementwise-fusion", [](Graph& g) { fuse_elementwise(g); }});
+    passes.push_back({"update-fusion", [](Graph& g) { fuse_updates(g); }});
+    passes.push_back({"loss-fusion", [](Graph& g) { fuse_loss_gradient(g); }});
   }
+  return passes;
+}
+
+TrainingGraphInfo build_training_graph(Graph& g, const TrainingConfig& config, const PassManagerOptions& options) {
+  TrainingGraphInfo info;
+  PassManager pm(options);
+  for (Pass& p : training_passes(config, info)) pm.add(std::move(p));
+  pm.run(g);
   return info;
 }
 

@@ -1,25 +1,31 @@
-// Turns an imported inference graph into one training step:
-//   1. forward in training form: BatchNormalization -> fc.BatchNormTraining (batch statistics,
-//      running-statistics update as state), Dropout -> fc.DropoutTraining (counter-based RNG);
-//   2. loss over the model output: softmax cross-entropy over its last axis against int64 labels
-//      (mean over every labelled position of the batch, or over `loss_count` samples' positions when
-//      the batch is a shard of a larger global batch), or
-//      MSE against float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
-//   3. gradients (passes/autodiff.h) for every trainable float parameter; with `accumulate`, each
-//      added to a zero-initialised accumulator (Graph::accumulations), the sum what the rest reads;
-//   4. one optimizer-update node per parameter (fc.SGDUpdate / fc.AdamWUpdate / fc.LarsUpdate /
-//      fc.LambUpdate, the last two with 1-D parameters excluded from their trust ratio) reading the
-//      runtime hyper-parameter input, with optimizer state as new zero-initialised parameters (1-D
-//      parameters without weight decay when `decay_1d` is false).
-//   5. gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients and updates, then,
-//      with clip_grad_norm, the global norm of the summed gradients (output ir::kGradNormName) and
-//      every gradient scaled by min(1, clip / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_);
-//   6. max pooling records its window choices for the backward (passes/pool_argmax.h);
-//   7. elementwise fusion (passes/elementwise_fusion.h) over the whole step, then update fusion
-//      (passes/update_fusion.h): one kernel for the optimizer updates of each allreduce bucket, then
-//      loss fusion (passes/loss_fusion.h): softmax cross-entropy and its gradient as one kernel.
-// Every updated parameter is recorded in Graph::state_updates. Graph inputs afterwards:
-// data, labels, fc.hyper, fc.rng; outputs: loss, model output (and the gradient norm when clipping).
+// Turns an imported inference graph into one training step, as a pipeline of named passes run by
+// the pass manager (passes/pass_manager.h; the graph is verified after each; `fcc compile
+// --print-after PASS | all`, `--stop-after PASS`):
+//   training-form        BatchNormalization -> fc.BatchNormTraining (batch statistics, running-
+//                        statistics update as state), Dropout -> fc.DropoutTraining (counter-based RNG
+//                        fed by the fc.rng input);
+//   loss                 softmax cross-entropy over the model output's last axis against int64 labels
+//                        (mean over every labelled position of the batch, or over `loss_count` samples'
+//                        positions when the batch is part of a larger global batch), or MSE against
+//                        float targets; a graph already ending in SoftmaxCrossEntropyLoss uses that loss;
+//   autodiff             gradients (passes/autodiff.h) for every trainable float parameter;
+//   accumulate           (with `accumulate`) each gradient added to a zero-initialised accumulator
+//                        (Graph::accumulations), the sum what the rest reads;
+//   optimizer            one update node per parameter (fc.SGDUpdate / fc.AdamWUpdate / fc.LarsUpdate /
+//                        fc.LambUpdate, the last two with 1-D parameters excluded from their trust
+//                        ratio) reading the fc.hyper input, optimizer state as new zero-initialised
+//                        parameters (1-D parameters without weight decay when `decay_1d` is false);
+//   allreduce-buckets    gradient AllReduce buckets (passes/allreduce_buckets.h) between gradients
+//                        and updates;
+//   clip-gradients       (with clip_grad_norm) the global norm of the summed gradients (output
+//                        ir::kGradNormName), every gradient scaled by min(1, clip / (norm + 1e-6));
+//   step-io              inputs data, labels, fc.hyper, fc.rng; outputs loss, model output (and the
+//                        gradient norm); nodes that reach none of them removed;
+//   pool-argmax          max pooling records its window choices for the backward (pool_argmax.h);
+//   elementwise-fusion, update-fusion, loss-fusion   (with `fusion`) elementwise chains; each allreduce
+//                        bucket's updates as one kernel; softmax cross-entropy and its gradient as one.
+// Every updated parameter is recorded in Graph::state_updates. Options arrive typed and checked: the
+// recipe's keys are the CLI's business (cli/training_driver.cpp), and errors here name the graph.
 #pragma once
 
 #include <string>
@@ -28,18 +34,22 @@
 #include "ir/graph.h"
 #include "passes/allreduce_buckets.h"
 #include "passes/elementwise_fusion.h"
+#include "passes/pass_manager.h"
 
 namespace fc::passes {
+
+enum class LossKind { cross_entropy, mse };
+enum class OptimizerKind { sgd, adamw, lars, lamb };
 
 struct TrainingConfig {
   std::string input;              // data input name ("" = the only data input)
   std::string output;             // model output name ("" = the first output)
-  std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
-  std::string optimizer = "sgd";  // "sgd" | "adamw" | "lars" | "lamb"
+  LossKind loss = LossKind::cross_entropy;
+  OptimizerKind optimizer = OptimizerKind::sgd;
   bool momentum = true;           // SGD keeps a momentum buffer (the momentum value itself is a runtime input)
   bool nesterov = false;
-  bool decay_1d = true;
-  float clip_grad_norm = 0;       // > 0: gradients (after the allreduce) clipped to this global L2 norm           // false: 1-D parameters (biases, normalisation scales) get no weight decay
+  bool decay_1d = true;           // false: 1-D parameters (biases, normalisation scales) get no weight decay
+  float clip_grad_norm = 0;       // > 0: gradients (after the allreduce) clipped to this global L2 norm
   int64_t loss_count = 0;         // > 0: divide the summed loss by this (global batch) instead of the local batch
   bool accumulate = false;        // gradients summed over micro-batches before the allreduce (Graph::accumulations)
   int64_t ignore_index = -100;    // cross-entropy: labels equal to it count nothing (PyTorch's default)
@@ -47,7 +57,7 @@ struct TrainingConfig {
   std::vector<std::string> frozen;  // parameters that get no gradient and no update
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)
-  bool fusion = true;             // fuse elementwise chains, each bucket's updates, the loss (step 7), last
+  bool fusion = true;             // the fusion passes: elementwise chains, each bucket's updates, the loss
 };
 
 struct TrainingGraphInfo {
@@ -60,6 +70,12 @@ struct TrainingGraphInfo {
   BucketPlan buckets;                       // the AllReduce buckets with their predicted times
 };
 
-TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config);
+// The pipeline's passes, in order, for this configuration; what they find out lands in `info`
+// (`config` and `info` must outlive the passes).
+std::vector<Pass> training_passes(const TrainingConfig& config, TrainingGraphInfo& info);
+
+// Runs training_passes over `g` under the pass manager.
+TrainingGraphInfo build_training_graph(ir::Graph& g, const TrainingConfig& config,
+                                       const PassManagerOptions& options = {});
 
 }  // namespace fc::passes

@@ -101,7 +101,22 @@ def main():
     open(w("many_epochs.toml"), "w").write(open(w("huge_step.toml")).read().replace("steps = 1", f"epochs = {2**62}")
                                           .replace("batch_size = 256", "batch_size = 128"))
 
+    # Recipe keys that name parts of the model, checked against it at the edge (cli/training_config.h),
+    # and the training pipeline's flags.
+    good_recipe = open(w("huge_step.toml")).read().replace("huge_step.onnx", "good.onnx")
+    for name, extra in (("bad_output", 'output = "nope"\n'), ("bad_input", 'input = "nope"\n')):
+        open(w(name + ".toml"), "w").write(good_recipe.replace("[model]\n", "[model]\n" + extra))
+
     cases = [
+        ([fcc, "compile", "--recipe", w("bad_output.toml"), "--emit", "ir"],
+         ["[model] output: 'nope' is not an output of the model"]),
+        ([fcc, "compile", "--recipe", w("bad_input.toml"), "--emit", "ir"],
+         ["[model] input: 'nope' is not a data input of the model"]),
+        ([fcc, "compile", "--recipe", w("huge_step.toml"), "--stop-after", "nope", "--emit", "ir"],
+         ["--stop-after nope: no such pass", "training-form", "loss-fusion"]),
+        ([fcc, "compile", "--recipe", w("huge_step.toml"), "--print-after", "nope"], ["--print-after nope: no such pass"]),
+        ([fcc, "compile", "--recipe", w("huge_step.toml"), "--stop-after", "loss", "-o", w("part.fcplan")],
+         ["--stop-after loss", "no plan is written"]),
         ([fcrun, w("huge_step.toml")], ["a step on inputs [256,1,16,16]", "GiB", "available", "batch_size"]),
         ([fcrun, w("many_epochs.toml")], ["many_epochs.toml: [train] epochs", "overflows"]),
         ([fcc, "inspect", w("big.onnx")], ["big.onnx", "'big'", "16 bytes", "[1000000,1000000]"]),

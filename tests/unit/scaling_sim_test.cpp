@@ -10,6 +10,7 @@
 #include "ir/error.h"
 #include "ir/text_format.h"
 #include "passes/training_graph.h"
+#include "tiny_mlp_ir.h"
 
 using namespace fc;
 using passes::OpClass;
@@ -155,17 +156,7 @@ TEST(ScalingSim, RejectsBatchNotDivisibleByWorkers) {
 
 TEST(ScalingSim, ReadsATrainingGraph) {
   // 4 -> 8 -> 3 MLP: after build_training_graph, gradients of w1 [8,4], b1 [8], w2 [3,8], b2 [3].
-  ir::Graph g = ir::parse_graph(R"(graph "mlp"(%x: f32[N,4]) -> (%y: f32[N,3]) opset 13 {
-  param %w1: f32[8,4]
-  param %b1: f32[8]
-  param %w2: f32[3,8]
-  param %b2: f32[3]
-  %h: f32[N,8] = Gemm(%x, %w1, %b1) {transB = 1}
-  %r: f32[N,8] = Relu(%h)
-  %y: f32[N,3] = Gemm(%r, %w2, %b2) {transB = 1}
-}
-)",
-                                "mlp.ir");
+  ir::Graph g = test::tiny_mlp_ir();
   passes::TrainingConfig cfg;
   passes::TrainingGraphInfo info = passes::build_training_graph(g, cfg);
   const ir::Value* loss = g.find_value(info.loss_output);
