@@ -121,32 +121,37 @@ class TinyBlock(nn.Module):
 
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention whose position t sees positions <= t (a masked_fill of -inf above the
-    diagonal, exported as Where), as in GPT-2 / nanoGPT."""
+    diagonal, exported as Where), as in GPT-2 / nanoGPT; causal=False: every position sees every other
+    (a ViT's encoder)."""
 
-    def __init__(self, width, heads, block):
+    def __init__(self, width, heads, block, causal=True):
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
-        # Not persistent: a constant of the exported graph, not state that training updates.
-        self.register_buffer("causal", torch.tril(torch.ones(block, block)).view(1, 1, block, block), persistent=False)
+        self.masked = causal
+        if causal:
+            # Not persistent: a constant of the exported graph, not state that training updates.
+            self.register_buffer("causal", torch.tril(torch.ones(block, block)).view(1, 1, block, block),
+                                 persistent=False)
 
     def forward(self, x):
         n, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(n, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
         att = (q @ k.transpose(-2, -1)) * (1.0 / (c // self.heads) ** 0.5)
-        att = att.masked_fill(self.causal[:, :, :t, :t] == 0, float("-inf")).softmax(dim=-1)
-        return self.proj((att @ v).transpose(1, 2).reshape(n, t, c))
+        if self.masked:
+            att = att.masked_fill(self.causal[:, :, :t, :t] == 0, float("-inf"))
+        return self.proj((att.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, t, c))
 
 
 class GPTBlock(nn.Module):
     """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x)) with an exact (erf) GELU."""
 
-    def __init__(self, width, heads, block):
+    def __init__(self, width, heads, block, causal=True):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attn = CausalSelfAttention(width, heads, block)
+        self.attn = CausalSelfAttention(width, heads, block, causal)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
 
     def forward(self, x):
@@ -173,6 +178,28 @@ class GPT(nn.Module):
         t = idx.shape[1]
         x = self.tok(idx) + self.pos(torch.arange(t, dtype=torch.long, device=idx.device))
         return self.head(self.ln(self.blocks(x)))
+
+
+class ViT(nn.Module):
+    """A small Vision Transformer (Dosovitskiy et al. 2021) for 28x28 greyscale images: non-overlapping
+    patch x patch patches embedded by a strided convolution, a learned class token and position
+    embeddings, pre-LayerNorm encoder blocks (GPTBlock without the causal mask, exact GELU), a final
+    LayerNorm, and a linear head on the class token."""
+
+    def __init__(self, num_classes=10, image=28, patch=7, width=64, heads=4, layers=4, channels=1):
+        super().__init__()
+        tokens = (image // patch) ** 2 + 1
+        self.patch = nn.Conv2d(channels, width, patch, stride=patch)
+        self.cls = nn.Parameter(torch.randn(1, 1, width) * 0.02)
+        self.pos = nn.Parameter(torch.randn(1, tokens, width) * 0.02)
+        self.blocks = nn.Sequential(*[GPTBlock(width, heads, tokens, causal=False) for _ in range(layers)])
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)  # [N, patches, width]
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        return self.head(self.ln(self.blocks(x))[:, 0])
 
 
 def _tv(name, **kw):
@@ -215,6 +242,8 @@ MODELS = {
     # Language models: the input shape is (block,) of int64 token ids (TOKEN_VOCAB below).
     "gpt_tiny": (GPT, (16,)),
     "gpt_tiny_tied": (lambda: GPT(tied=True), (16,)),
+    # Image transformer (examples/vit_fashion): patches of 7, 4 blocks of width 64.
+    "vit_fashion": (ViT, (1, 28, 28)),
 }
 
 # Language models' vocabulary: their input is int64 token ids in [0, vocab), not float data.
