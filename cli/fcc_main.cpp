@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <string>
@@ -26,6 +27,8 @@
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "passes/graph_cost.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/executor.h"
 #include "runtime/memory_plan.h"
 
 namespace {
@@ -94,28 +97,24 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 
-// The executor's step memory plan (runtime/memory_plan.h) at the sizes `cost` computed: every
-// intermediate from its producer to its last reader; graph outputs and new state outlive the step.
-runtime::MemoryPlan plan_step_memory(const ir::Graph& g, const passes::GraphCost& cost) {
-  std::unordered_map<const ir::Value*, int> last_use;
-  for (size_t i = 0; i < g.nodes().size(); ++i)
-    for (const ir::Value* v : g.nodes()[i]->inputs)
-      if (v) last_use[v] = static_cast<int>(i);
-  std::unordered_set<const ir::Value*> outlives;
-  for (const ir::Value* v : g.outputs) outlives.insert(v);
-  for (const auto& [p, next] : g.state_updates) outlives.insert(next);
-  std::vector<runtime::BufferLifetime> lifetimes;
-  for (size_t i = 0; i < cost.nodes.size(); ++i)
-    for (size_t k = 0; k < cost.nodes[i].outputs.size(); ++k) {
-      const ir::Value* v = cost.nodes[i].node->outputs[k];
-      const ir::TensorType& t = cost.nodes[i].outputs[k];
-      if (outlives.count(v) || !t.is_concrete()) continue;
-      const int first = static_cast<int>(i);
-      auto lu = last_use.find(v);
-      lifetimes.push_back({static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), first,
-                           lu == last_use.end() ? first : lu->second});
-    }
-  return runtime::plan_memory(lifetimes);
+// The step memory plan fcrun's executor makes for a step of `batch` rows (Executor::plan_memory_for:
+// the same kernels, liveness and placement as a run), on zero-filled inputs, one thread. When a
+// size depends on values the step computes, fcrun plans after its first step: so does this, after
+// one step on the zeros.
+runtime::MemoryPlan executor_memory_plan(const ir::Graph& g, int64_t batch) {
+  std::map<std::string, ir::Tensor> feeds;
+  for (const ir::Value* in : g.inputs) {
+    std::vector<int64_t> dims;
+    for (const ir::Dim& d : in->type.dims) dims.push_back(d.is_known() ? d.size : batch);
+    feeds[in->name] = ir::Tensor(in->type.dtype, dims);
+  }
+  runtime::cpu::CpuBackend cpu(1);
+  runtime::Executor ex(g, cpu);
+  if (std::optional<runtime::MemoryPlan> plan = ex.plan_memory_for(feeds)) return *plan;
+  ex.run(feeds);
+  const std::optional<runtime::MemoryPlan> plan = ex.planned_memory();
+  FC_CHECK(plan, "fcc inspect: no step memory plan after a step at batch ", batch);
+  return *plan;
 }
 
 int inspect_plan(const std::string& path, const cli::Args& args) {
@@ -143,10 +142,11 @@ int inspect_plan(const std::string& path, const cli::Args& args) {
   std::snprintf(buf, sizeof buf, "FLOPs per step (batch %lld): %.4g (%.3f GFLOP)\n", (long long)batch, cost.flops,
                 cost.flops / 1e9);
   std::cout << buf;
-  const runtime::MemoryPlan plan = plan_step_memory(g, cost);
+  const runtime::MemoryPlan plan = executor_memory_plan(g, batch);
   std::cout << "planned memory at batch " << batch << ": parameters and optimizer state "
-            << human_bytes(cost.param_bytes) << ", step arena " << human_bytes(double(plan.arena_bytes))
-            << " (peak of live activations " << human_bytes(double(plan.peak_live_bytes)) << "), total "
+            << human_bytes(cost.param_bytes) << ", step arena " << human_bytes(double(plan.arena_bytes)) << " ("
+            << plan.arena_bytes << " bytes, as fcrun plans it; peak of live activations "
+            << human_bytes(double(plan.peak_live_bytes)) << "), total "
             << human_bytes(cost.param_bytes + double(plan.arena_bytes)) << "\n";
   std::map<std::string, int> hist;
   for (const auto& n : g.nodes()) ++hist[n->domain.empty() ? n->op : n->domain + "." + n->op];

@@ -15,16 +15,7 @@ std::vector<Value*> GradBuilder::emit(const std::string& op, std::vector<Value*>
   std::vector<Value*> outs;
   const std::string base = forward_.name + "/grad/" + op;
   for (int i = 0; i < num_outputs; ++i) outs.push_back(g_.add_value(g_.unique_name(base), {}));
-  Node* n = g_.add_node(op, inputs, outs, std::move(attrs), g_.unique_node_name(base));
-  n->domain = domain;
-  std::vector<TensorType> in_types;
-  std::vector<const Tensor*> values;
-  for (Value* v : inputs) {
-    in_types.push_back(v ? v->type : TensorType{});
-    values.push_back(v && g_.is_param(v) ? &g_.param(v) : nullptr);
-  }
-  std::vector<TensorType> out_types = infer_output_types(*n, in_types, values);
-  for (int i = 0; i < num_outputs; ++i) outs[i]->type = out_types[i];
+  add_node_inferred(g_, op, domain, std::move(inputs), outs, std::move(attrs), base);
   return outs;
 }
 

@@ -97,17 +97,27 @@ OpCost op_cost(const Node& node, const std::vector<TensorType>& inputs, const st
   return c;
 }
 
-void infer_graph_types(Graph& g) {
-  for (const auto& n : g.nodes()) {
-    std::vector<TensorType> ins;
-    std::vector<const Tensor*> vals;
-    for (Value* v : n->inputs) {
-      ins.push_back(v ? v->type : TensorType{});
-      vals.push_back(v && g.is_param(v) ? &g.param(v) : nullptr);
-    }
-    std::vector<TensorType> outs = infer_output_types(*n, ins, vals);
-    for (size_t i = 0; i < n->outputs.size(); ++i) n->outputs[i]->type = outs[i];
+void infer_node_types(const Graph& g, Node& n) {
+  std::vector<TensorType> ins;
+  std::vector<const Tensor*> vals;
+  for (Value* v : n.inputs) {
+    ins.push_back(v ? v->type : TensorType{});
+    vals.push_back(v && g.is_param(v) ? &g.param(v) : nullptr);
   }
+  std::vector<TensorType> outs = infer_output_types(n, ins, vals);
+  for (size_t i = 0; i < n.outputs.size(); ++i) n.outputs[i]->type = outs[i];
+}
+
+void infer_graph_types(Graph& g) {
+  for (const auto& n : g.nodes()) infer_node_types(g, *n);
+}
+
+Node* add_node_inferred(Graph& g, const std::string& op, const std::string& domain, std::vector<Value*> inputs,
+                        std::vector<Value*> outputs, std::map<std::string, Attribute> attrs, const std::string& name) {
+  Node* n = g.add_node(op, std::move(inputs), std::move(outputs), std::move(attrs), g.unique_node_name(name));
+  n->domain = domain;
+  infer_node_types(g, *n);
+  return n;
 }
 
 }  // namespace fc::ir

@@ -119,7 +119,14 @@ std::vector<TensorType> infer_output_types(const Node& node, const std::vector<T
 OpCost op_cost(const Node& node, const std::vector<TensorType>& inputs, const std::vector<const Tensor*>& values,
                const std::vector<TensorType>& outputs);
 
-// Re-infers every node's output types in order (parameter values are passed as known values).
+// Sets the output types of `n`, a node of `g`, from its op's shape function (the values of
+// parameter inputs are passed as known values).
+void infer_node_types(const Graph& g, Node& n);
+// Re-infers every node's output types in order.
 void infer_graph_types(Graph& g);
+// Adds a node of `domain`.`op` named after `name` (made unique) with inferred output types: how
+// passes add nodes.
+Node* add_node_inferred(Graph& g, const std::string& op, const std::string& domain, std::vector<Value*> inputs,
+                        std::vector<Value*> outputs, std::map<std::string, Attribute> attrs, const std::string& name);
 
 }  // namespace fc::ir

@@ -17,10 +17,7 @@ ir::Value* GradAccumulator::total(ir::Value* value) {
   ir::Value* result = it->second.front();
   if (it->second.size() > 1) {
     result = g_.add_value(g_.unique_name(value->name + "/grad_sum"), {});
-    ir::Node* n = g_.add_node("Sum", it->second, {result}, {}, g_.unique_node_name(value->name + "/grad_sum"));
-    std::vector<ir::TensorType> ins;
-    for (ir::Value* p : it->second) ins.push_back(p->type);
-    result->type = ir::infer_output_types(*n, ins, std::vector<const ir::Tensor*>(ins.size(), nullptr))[0];
+    ir::add_node_inferred(g_, "Sum", "", it->second, {result}, {}, value->name + "/grad_sum");
   }
   totals_[value] = result;
   return result;

@@ -29,22 +29,6 @@ using ir::Node;
 using ir::TensorType;
 using ir::Value;
 
-// Adds a node whose output types come from the op's shape function.
-Node* add_inferred(Graph& g, const std::string& op, const std::string& domain, std::vector<Value*> ins,
-                   std::vector<Value*> outs, std::map<std::string, ir::Attribute> attrs, const std::string& name) {
-  Node* n = g.add_node(op, std::move(ins), std::move(outs), std::move(attrs), g.unique_node_name(name));
-  n->domain = domain;
-  std::vector<TensorType> in_types;
-  std::vector<const ir::Tensor*> values;
-  for (Value* v : n->inputs) {
-    in_types.push_back(v ? v->type : TensorType{});
-    values.push_back(v && g.is_param(v) ? &g.param(v) : nullptr);
-  }
-  auto out_types = ir::infer_output_types(*n, in_types, values);
-  for (size_t i = 0; i < n->outputs.size(); ++i) n->outputs[i]->type = out_types[i];
-  return n;
-}
-
 Value* fresh(Graph& g, const std::string& base) { return g.add_value(g.unique_name(base), {}); }
 
 // LARS / LAMB leave biases and BatchNorm scales and shifts out of the trust ratio and weight decay
@@ -70,7 +54,8 @@ void convert_batchnorm(Graph& g, Node* bn, std::vector<std::string>& buffers, bo
   Value* rv = fresh(g, ins[4]->name + "/next");
   Value* sm = fresh(g, name + "/saved_mean");
   Value* si = fresh(g, name + "/saved_invstd");
-  add_inferred(g, "BatchNormTraining", "fc", ins, {y, rm, rv, sm, si}, {{"epsilon", eps}, {"momentum", m}, {"sync", int64_t{sync}}}, name);
+  ir::add_node_inferred(g, "BatchNormTraining", "fc", ins, {y, rm, rv, sm, si},
+                        {{"epsilon", eps}, {"momentum", m}, {"sync", int64_t{sync}}}, name);
   // A training-form export also returns the running statistics: their users see ours.
   if (old_outputs.size() > 1 && old_outputs[1]) g.replace_uses(old_outputs[1], rm);
   if (old_outputs.size() > 2 && old_outputs[2]) g.replace_uses(old_outputs[2], rv);
@@ -86,7 +71,7 @@ void convert_dropout(Graph& g, Node* d, Value* rng, int64_t stream) {
   Value* y = d->outputs[0];
   std::string name = d->name;
   g.remove_node(d);
-  add_inferred(g, "DropoutTraining", "fc", {x, rng}, {y, fresh(g, name + "/scale")},
+  ir::add_node_inferred(g, "DropoutTraining", "fc", {x, rng}, {y, fresh(g, name + "/scale")},
                {{"ratio", ratio}, {"stream", stream}}, name);
 }
 
@@ -104,21 +89,21 @@ void clip_gradients(Graph& g, float max_norm) {
     }
   if (updates.empty()) return;
   Value* norm = g.add_value(ir::kGradNormName, {});
-  add_inferred(g, "GlobalNorm", "fc", grads, {norm}, {}, "clip/norm");
+  ir::add_node_inferred(g, "GlobalNorm", "fc", grads, {norm}, {}, "clip/norm");
   auto constant = [&](float v, const std::string& name) {
     Value* c = fresh(g, name);
-    add_inferred(g, "Constant", "", {}, {c}, {{"value", ir::Tensor::scalar<float>(v)}}, name);
+    ir::add_node_inferred(g, "Constant", "", {}, {c}, {{"value", ir::Tensor::scalar<float>(v)}}, name);
     return c;
   };
   Value* padded = fresh(g, "clip/norm_plus_eps");
-  add_inferred(g, "Add", "", {norm, constant(1e-6f, "clip/eps")}, {padded}, {}, "clip/norm_plus_eps");
+  ir::add_node_inferred(g, "Add", "", {norm, constant(1e-6f, "clip/eps")}, {padded}, {}, "clip/norm_plus_eps");
   Value* ratio = fresh(g, "clip/ratio");
-  add_inferred(g, "Div", "", {constant(max_norm, "clip/max_norm"), padded}, {ratio}, {}, "clip/ratio");
+  ir::add_node_inferred(g, "Div", "", {constant(max_norm, "clip/max_norm"), padded}, {ratio}, {}, "clip/ratio");
   Value* coef = fresh(g, "clip/coef");
-  add_inferred(g, "Min", "", {ratio, constant(1.0f, "clip/one")}, {coef}, {}, "clip/coef");
+  ir::add_node_inferred(g, "Min", "", {ratio, constant(1.0f, "clip/one")}, {coef}, {}, "clip/coef");
   for (Node* u : updates) {
     Value* clipped = fresh(g, u->inputs[1]->name + "/clipped");
-    add_inferred(g, "Mul", "", {u->inputs[1], coef}, {clipped}, {}, u->name + "/clip");
+    ir::add_node_inferred(g, "Mul", "", {u->inputs[1], coef}, {clipped}, {}, u->name + "/clip");
     u->inputs[1] = clipped;
   }
   g.toposort();
@@ -212,7 +197,7 @@ void add_loss(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, P
     }
     s.labels = g.add_value(g.unique_name("labels"),
                            TensorType(DType::I64, std::vector<Dim>(logits->type.dims.begin(), logits->type.dims.end() - 1)));
-    add_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, s.labels}, {s.loss},
+    ir::add_node_inferred(g, "SoftmaxCrossEntropy", "fc", {logits, s.labels}, {s.loss},
                  {{"scale_count", config.loss_count * positions},
                   {"ignore_index", config.ignore_index},
                   {"label_smoothing", config.label_smoothing}},
@@ -221,9 +206,9 @@ void add_loss(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, P
     s.loss = g.add_value(g.unique_name("loss"), {});
     s.labels = g.add_value(g.unique_name("targets"), logits->type);
     Value* diff = fresh(g, "loss/diff");
-    add_inferred(g, "Sub", "", {logits, s.labels}, {diff}, {}, "loss/diff");
+    ir::add_node_inferred(g, "Sub", "", {logits, s.labels}, {diff}, {}, "loss/diff");
     Value* sq = fresh(g, "loss/square");
-    add_inferred(g, "Mul", "", {diff, diff}, {sq}, {}, "loss/square");
+    ir::add_node_inferred(g, "Mul", "", {diff, diff}, {sq}, {}, "loss/square");
     // The mean over every element of the (global) batch, as F.mse_loss: sum / count, where the count
     // is the global batch's when this graph trains a data-parallel shard of it.
     int64_t per_sample = 1;
@@ -234,14 +219,14 @@ void add_loss(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info, P
     }
     if (config.loss_count > 0) {
       Value* total = fresh(g, "loss/sum");
-      add_inferred(g, "ReduceSum", "", {sq}, {total}, {{"keepdims", int64_t{0}}}, "loss/sum");
+      ir::add_node_inferred(g, "ReduceSum", "", {sq}, {total}, {{"keepdims", int64_t{0}}}, "loss/sum");
       ir::Tensor count_value(DType::F32, {});
       count_value.data<float>()[0] = static_cast<float>(config.loss_count * per_sample);
       Value* count = fresh(g, "loss/count");
-      add_inferred(g, "Constant", "", {}, {count}, {{"value", count_value}}, "loss/count");
-      add_inferred(g, "Div", "", {total, count}, {s.loss}, {}, "loss/mean");
+      ir::add_node_inferred(g, "Constant", "", {}, {count}, {{"value", count_value}}, "loss/count");
+      ir::add_node_inferred(g, "Div", "", {total, count}, {s.loss}, {}, "loss/mean");
     } else {
-      add_inferred(g, "ReduceMean", "", {sq}, {s.loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
+      ir::add_node_inferred(g, "ReduceMean", "", {sq}, {s.loss}, {{"keepdims", int64_t{0}}}, "loss/mean");
     }
   }
   info.labels_input = s.labels->name;
@@ -271,7 +256,7 @@ void accumulate_gradients(Graph& g, PipelineState& s) {
     if (it == s.grads.of.end()) continue;
     Value* acc = g.add_param(g.unique_name(p->name + ".grad_accum"), ir::Tensor(DType::F32, g.param(p).dims()));
     Value* sum = fresh(g, it->second->name + "/accumulated");
-    add_inferred(g, "Add", "", {acc, it->second}, {sum}, {}, p->name + "/accumulate");
+    ir::add_node_inferred(g, "Add", "", {acc, it->second}, {sum}, {}, p->name + "/accumulate");
     g.accumulations.emplace_back(acc, sum);
     it->second = sum;
   }
@@ -297,11 +282,12 @@ void add_updates(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info
         if (config.momentum) {
           Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
           Value* buf_next = fresh(g, buf->name + "/next");
-          add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
+          ir::add_node_inferred(g, "SGDUpdate", "fc", {p, grad, hyper, buf}, {next, buf_next},
                        {{"nesterov", int64_t{config.nesterov}}, {"decay", decay}}, p->name + "/sgd");
           g.state_updates.emplace_back(buf, buf_next);
         } else {
-          add_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next}, {{"nesterov", int64_t{0}}, {"decay", decay}},
+          ir::add_node_inferred(g, "SGDUpdate", "fc", {p, grad, hyper}, {next},
+                                {{"nesterov", int64_t{0}}, {"decay", decay}},
                        p->name + "/sgd");
         }
         break;
@@ -312,10 +298,11 @@ void add_updates(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info
         Value* m_next = fresh(g, m->name + "/next");
         Value* v_next = fresh(g, v->name + "/next");
         if (config.optimizer == OptimizerKind::adamw)
-          add_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next}, {{"decay", decay}},
+          ir::add_node_inferred(g, "AdamWUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next},
+                                {{"decay", decay}},
                        p->name + "/adamw");
         else
-          add_inferred(g, "LambUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next},
+          ir::add_node_inferred(g, "LambUpdate", "fc", {p, grad, m, v, hyper}, {next, m_next, v_next},
                        {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lamb");
         g.state_updates.emplace_back(m, m_next);
         g.state_updates.emplace_back(v, v_next);
@@ -324,7 +311,7 @@ void add_updates(Graph& g, const TrainingConfig& config, TrainingGraphInfo& info
       case OptimizerKind::lars: {
         Value* buf = g.add_param(g.unique_name(p->name + ".momentum_buffer"), zeros);
         Value* buf_next = fresh(g, buf->name + "/next");
-        add_inferred(g, "LarsUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
+        ir::add_node_inferred(g, "LarsUpdate", "fc", {p, grad, buf, hyper}, {next, buf_next},
                      {{"exclude", int64_t{excluded_from_layerwise(p)}}}, p->name + "/lars");
         g.state_updates.emplace_back(buf, buf_next);
         break;

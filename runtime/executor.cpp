@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <string_view>
 #include <unordered_set>
 
@@ -63,6 +64,7 @@ struct Executor::StepMemory {
   std::vector<std::vector<int64_t>> feed_shapes;  // the graph input shapes it was planned for
   std::unordered_map<const ir::Value*, Tensor> slot;
   size_t arena_bytes = 0;
+  MemoryPlan plan;
 };
 
 namespace {
@@ -156,8 +158,8 @@ void Executor::place_gradient_buckets() {
   for (const auto& [v, offset] : offsets) placed_[v] = bucket_arena_.slice_view(offset, v->type.sizes());
 }
 
-void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
-                                const std::unordered_map<const ir::Value*, ir::TensorType>& produced) {
+std::optional<Executor::StepPlan> Executor::step_plan(
+    const std::unordered_map<const ir::Value*, ir::TensorType>& produced) const {
   const int n = static_cast<int>(nodes_.size());
   constexpr int kEscapes = INT32_MAX;  // lives beyond the step
   // How long each value's memory must live: to its last reader, extended backwards through kernels
@@ -171,7 +173,7 @@ void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_sh
     }
   for (int i = n - 1; i >= 0; --i) {
     const NodeState& st = *nodes_[static_cast<size_t>(i)];
-    if (!st.kernel) return;  // a node that never ran (an exception ended the step): no plan
+    if (!st.kernel) return std::nullopt;  // a node that never ran (an exception ended the step): no plan
     int reach = -1;
     if (st.kernel->asynchronous()) reach = n;
     if (st.kernel->allocates_outputs())
@@ -179,7 +181,7 @@ void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_sh
     for (ir::Value* in : st.node->inputs)
       if (in && end.count(in)) end[in] = std::max(end[in], reach);
   }
-  std::vector<const ir::Value*> values;
+  StepPlan r;
   std::vector<BufferLifetime> lifetimes;
   for (int i = 0; i < n; ++i) {
     const NodeState& st = *nodes_[static_cast<size_t>(i)];
@@ -187,11 +189,20 @@ void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_sh
     for (ir::Value* o : st.node->outputs) {
       auto type = produced.find(o);
       if (type == produced.end() || end[o] == kEscapes || placed_.count(o)) continue;
-      values.push_back(o);
+      r.values.push_back(o);
+      r.types.push_back(type->second);
       lifetimes.push_back({ir::dtype_size(type->second.dtype) * static_cast<size_t>(type->second.numel()), i, end[o]});
     }
   }
-  const MemoryPlan plan = plan_memory(lifetimes, 64);
+  r.plan = plan_memory(lifetimes, 64);
+  return r;
+}
+
+void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
+                                const std::unordered_map<const ir::Value*, ir::TensorType>& produced) {
+  const std::optional<StepPlan> planned = step_plan(produced);
+  if (!planned) return;
+  const MemoryPlan& plan = planned->plan;
   size_t resident = 0;
   for (const auto& [param, t] : state_) resident += t.nbytes();
   std::string inputs;
@@ -200,11 +211,12 @@ void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_sh
   auto memory = std::make_unique<StepMemory>();
   memory->feed_shapes = feed_shapes;
   memory->arena_bytes = plan.arena_bytes;
+  memory->plan = plan;
   auto arena = std::make_shared<Tensor>(ir::DType::U8, std::vector<int64_t>{static_cast<int64_t>(plan.arena_bytes)});
   auto* base = static_cast<std::byte*>(arena->raw());
-  for (size_t k = 0; k < values.size(); ++k) {
-    const ir::TensorType& t = produced.at(values[k]);
-    memory->slot[values[k]] = Tensor::external(base + plan.offsets[k], t.dtype, t.sizes(), arena);
+  for (size_t k = 0; k < planned->values.size(); ++k) {
+    const ir::TensorType& t = planned->types[k];
+    memory->slot[planned->values[k]] = Tensor::external(base + plan.offsets[k], t.dtype, t.sizes(), arena);
   }
   memory_ = std::move(memory);
 }
@@ -221,8 +233,8 @@ void Executor::build_kernel(NodeState& st, const std::vector<ir::TensorType>& in
   st.shapes = shapes;
 }
 
-bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
-                          const std::unordered_map<const ir::Value*, Tensor>& feeds) {
+std::optional<std::unordered_map<const ir::Value*, ir::TensorType>> Executor::build_kernels_for(
+    const std::unordered_map<const ir::Value*, Tensor>& feeds) {
   std::unordered_map<const ir::Value*, ir::TensorType> types, produced;
   for (const auto& [v, t] : feeds) types[v] = t.type();
   for (auto& node : nodes_) {
@@ -242,7 +254,7 @@ bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
         shapes.push_back(t.dims());
       } else {
         auto it = types.find(v);
-        if (it == types.end() || !it->second.is_concrete()) return false;
+        if (it == types.end() || !it->second.is_concrete()) return std::nullopt;
         in_types.push_back(it->second);
         values.push_back(nullptr);
         shapes.push_back(it->second.sizes());
@@ -250,13 +262,35 @@ bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
     }
     if (!st.kernel || shapes != st.shapes) build_kernel(st, in_types, values, shapes);
     for (size_t k = 0; k < st.node->outputs.size(); ++k) {
-      if (!st.out_types[k].is_concrete()) return false;  // a size that depends on values
+      if (!st.out_types[k].is_concrete()) return std::nullopt;  // a size that depends on values
       types[st.node->outputs[k]] = st.out_types[k];
       produced[st.node->outputs[k]] = st.out_types[k];
     }
   }
-  plan_step_memory(feed_shapes, produced);
+  return produced;
+}
+
+bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
+                          const std::unordered_map<const ir::Value*, Tensor>& feeds) {
+  const auto produced = build_kernels_for(feeds);
+  if (!produced) return false;
+  plan_step_memory(feed_shapes, *produced);
   return memory_ != nullptr;
+}
+
+std::optional<MemoryPlan> Executor::plan_memory_for(const std::map<std::string, Tensor>& feeds) {
+  std::unordered_map<const ir::Value*, Tensor> fed;
+  for (ir::Value* in : graph_.inputs) {
+    auto it = feeds.find(in->name);
+    FC_CHECK(it != feeds.end(), "missing input '", in->name, "'");
+    check_feed(in, it->second);
+    fed[in] = it->second;
+  }
+  const auto produced = build_kernels_for(fed);
+  if (!produced) return std::nullopt;
+  const std::optional<StepPlan> planned = step_plan(*produced);
+  if (!planned) return std::nullopt;
+  return planned->plan;
 }
 
 const Tensor* Executor::in_place_buffer(const Kernel& kernel, const ir::Value* out, const ir::TensorType& type) const {
@@ -270,6 +304,11 @@ const Tensor* Executor::in_place_buffer(const Kernel& kernel, const ir::Value* o
 }
 
 size_t Executor::planned_arena_bytes() const { return memory_ ? memory_->arena_bytes : 0; }
+
+std::optional<MemoryPlan> Executor::planned_memory() const {
+  if (!memory_) return std::nullopt;
+  return memory_->plan;
+}
 
 const Tensor& Executor::state(const ir::Value* param) const {
   if (auto it = state_.find(param); it != state_.end()) return it->second;

@@ -24,12 +24,14 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "ir/graph.h"
 #include "runtime/backend.h"
+#include "runtime/memory_plan.h"
 
 namespace fc::runtime {
 
@@ -57,6 +59,13 @@ class Executor {
   const ir::Graph& graph() const { return graph_; }
   // Bytes of the step memory plan's arena for the current input shapes (0: none yet).
   size_t planned_arena_bytes() const;
+  // The step memory plan for the current input shapes (none yet: nullopt).
+  std::optional<MemoryPlan> planned_memory() const;
+  // The memory plan a step on these inputs gets, made exactly as run() makes it (every kernel
+  // built, one liveness analysis), without running the step or allocating its arena, and without
+  // the check against this machine's memory; nullopt when a size depends on values the step
+  // computes. `fcc inspect` reports it.
+  std::optional<MemoryPlan> plan_memory_for(const std::map<std::string, Tensor>& feeds);
 
  private:
   struct NodeState;
@@ -69,6 +78,18 @@ class Executor {
   // when a size depends on values the step computes (the step then records sizes as it goes).
   bool plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
                   const std::unordered_map<const ir::Value*, Tensor>& feeds);
+  // Builds every kernel for these inputs; the type of every value the step produces, or nullopt
+  // when a size depends on values.
+  std::optional<std::unordered_map<const ir::Value*, ir::TensorType>> build_kernels_for(
+      const std::unordered_map<const ir::Value*, Tensor>& feeds);
+  // The step's planned intermediates (in the arena), their types and offsets; nullopt when a node
+  // has no kernel yet.
+  struct StepPlan {
+    std::vector<const ir::Value*> values;
+    std::vector<ir::TensorType> types;
+    MemoryPlan plan;
+  };
+  std::optional<StepPlan> step_plan(const std::unordered_map<const ir::Value*, ir::TensorType>& produced) const;
   void plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
                         const std::unordered_map<const ir::Value*, ir::TensorType>& produced);
   // The state tensor that new state `out` may be written into (ir/in_place.h), or null.

@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 
+#include "frontend/onnx_import.h"
 #include "gradcheck.h"
 #include "ir/graph.h"
 #include "ir/op_registry.h"
 #include "runtime/cpu/cpu_backend.h"
+#include "passes/training_graph.h"
 #include "runtime/executor.h"
+#include "tiny_mlp_ir.h"
 
 using namespace fc;
 using namespace fc::ir;
@@ -111,6 +115,39 @@ TEST(ExecutorMemory, ValueDependentSizesArePlannedFromARecordedStep) {
     for (size_t i = 0; i < got.size(); ++i) {
       const float xi = x_val.data<float>()[i];
       ASSERT_FLOAT_EQ(got[i], -((xi + 1) * (xi + 1))) << "step " << step << " element " << i;
+    }
+  }
+}
+
+// `fcc inspect` reports Executor::plan_memory_for (kernels built, nothing run or allocated): it must
+// be the plan a real step then runs with, for whole training steps of PyTorch 2.x exports (an MLP,
+// a CNN with BatchNorm, a residual block) and the text-IR MLP, at two batch sizes.
+TEST(ExecutorMemory, PlanWithoutRunningIsThePlanARunUses) {
+  std::vector<Graph> models;
+  for (const char* f : {"tiny_mlp.onnx", "tiny_bn_cnn.onnx", "tiny_block.onnx"})
+    models.push_back(frontend::import_onnx(std::string(FC_SOURCE_DIR) + "/tests/fixtures/torch2/" + f));
+  models.push_back(test::tiny_mlp_ir());
+  for (Graph& g : models) {
+    SCOPED_TRACE(g.name);
+    passes::build_training_graph(g, {});
+    for (int64_t batch : {3, 8}) {
+      std::map<std::string, Tensor> feeds;
+      for (const Value* in : g.inputs) {
+        std::vector<int64_t> dims;
+        for (const Dim& d : in->type.dims) dims.push_back(d.is_known() ? d.size : batch);
+        feeds[in->name] = Tensor(in->type.dtype, dims);
+      }
+      runtime::cpu::CpuBackend cpu(1);
+      runtime::Executor planner(g, cpu), runner(g, cpu);
+      const std::optional<runtime::MemoryPlan> planned = planner.plan_memory_for(feeds);
+      ASSERT_TRUE(planned.has_value()) << "sizes known from shapes alone";
+      runner.run(feeds);
+      const std::optional<runtime::MemoryPlan> used = runner.planned_memory();
+      ASSERT_TRUE(used.has_value());
+      EXPECT_GT(used->arena_bytes, 0u);
+      EXPECT_EQ(planned->arena_bytes, used->arena_bytes) << "batch " << batch;
+      EXPECT_EQ(planned->peak_live_bytes, used->peak_live_bytes) << "batch " << batch;
+      EXPECT_EQ(planned->offsets, used->offsets) << "batch " << batch;
     }
   }
 }
