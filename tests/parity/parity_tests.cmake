@@ -188,14 +188,17 @@ set_tests_properties(train_parity_fashion_cnn_sgd_skip_1d_decay_cosine PROPERTIE
 
 # Gradient accumulation ([train] micro_batch_size 1): each rank's share runs as one-sample
 # micro-batches (4 on 1 rank, 2 on each of 2 ranks) with AdamW and clipping, reduced once per step;
-# PyTorch, the truth, runs the whole batch at once: the step must equal one big batch.
-foreach(ranks 1 2)
-  add_test(NAME train_parity_gpt_tiny_adamw_clip_micro_batches_${ranks}ranks
-           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
-                   --batch 4 --clip 0.5 --micro-batch 1 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
-                   --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_micro_${ranks})
-  set_tests_properties(train_parity_gpt_tiny_adamw_clip_micro_batches_${ranks}ranks PROPERTIES LABELS parity
-                       TIMEOUT 600 ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+# PyTorch, the truth, runs the whole batch at once: the step must equal one big batch. The GPT
+# (causal mask; untied and tied head) and the ViT of examples/vit_fashion (class token, full attention).
+foreach(model gpt_tiny gpt_tiny_tied vit_fashion)
+  foreach(ranks 1 2)
+    add_test(NAME train_parity_${model}_adamw_clip_micro_batches_${ranks}ranks
+             COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer adamw
+                     --batch 4 --clip 0.5 --micro-batch 1 --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                     --workdir ${CMAKE_BINARY_DIR}/train_parity/${model}_micro_${ranks})
+    set_tests_properties(train_parity_${model}_adamw_clip_micro_batches_${ranks}ranks PROPERTIES LABELS parity
+                         TIMEOUT 600 ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  endforeach()
 endforeach()
 
 # Gradient clipping by the global L2 norm, after the allreduce (1 and 2 ranks): the norm of every
