@@ -8,9 +8,11 @@
 #include <sstream>
 
 #include "frontend/onnx_import.h"
+#include "frontend/tensor_proto_file.h"
 #include "ir/error.h"
 #include "ir/op_registry.h"
 #include "ir/text_format.h"
+#include "runtime/npy.h"
 
 namespace fc::cli {
 
@@ -72,6 +74,21 @@ std::vector<std::string> Args::all(const std::string& flag) const {
   for (const auto& [f, v] : ordered_)
     if (f == flag) r.push_back(v);
   return r;
+}
+
+namespace {
+bool is_tensor_proto_path(const std::string& path) {
+  return path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
+}
+}  // namespace
+
+ir::Tensor load_tensor_file(const std::string& path) {
+  return is_tensor_proto_path(path) ? frontend::load_tensor_proto(path) : runtime::load_npy(path);
+}
+
+void save_tensor_file(const std::string& path, const ir::Tensor& t) {
+  if (is_tensor_proto_path(path)) frontend::save_tensor_proto(path, t);
+  else runtime::save_npy(path, t);
 }
 
 std::string read_file(const std::string& path) {

@@ -34,6 +34,10 @@ class Args {
 
 // Loads a model: ONNX (.onnx) through the frontend, or text IR (.ir/.fcir) through the parser.
 ir::Graph load_model(const std::string& path, const frontend::ImportOptions& options = {});
+// One tensor: an ONNX TensorProto file (.pb; every element type, bfloat16 included) or NumPy .npy
+// (any other name).
+ir::Tensor load_tensor_file(const std::string& path);
+void save_tensor_file(const std::string& path, const ir::Tensor& t);
 std::string read_file(const std::string& path);
 int parse_int(const std::string& text, const std::string& what);
 // A finite number > 0 (the whole text); else fc::Error "WHAT: expected a positive number, got 'TEXT'".

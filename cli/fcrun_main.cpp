@@ -54,6 +54,7 @@ void print_help() {
                "  fcrun infer MODEL.onnx --input [NAME=]FILE.npy [--input ...] --output FILE.npy\n"
                "              [--output-name NAME] [--threads N]\n"
                "    Runs inference on the CPU. NAME may be omitted when the model has one data input.\n"
+               "    Tensor files are NumPy .npy, or ONNX TensorProto .pb (any element type, bfloat16 too).\n"
                "    The output is the model's first output unless --output-name names another.\n";
 }
 
@@ -72,7 +73,7 @@ int cmd_infer(const std::vector<std::string>& argv) {
   for (const std::string& spec : args.all("--input")) {
     auto eq = spec.find('=');
     std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
-    ir::Tensor t = runtime::load_npy(eq == std::string::npos ? spec : spec.substr(eq + 1));
+    ir::Tensor t = cli::load_tensor_file(eq == std::string::npos ? spec : spec.substr(eq + 1));
     options.given_types[name] = t.type();
     if (!name.empty() && t.rank() <= 1 && t.numel() <= frontend::kMaxFoldElements) options.bound_inputs[name] = t;
     given.emplace_back(name, std::move(t));
@@ -104,7 +105,7 @@ int cmd_infer(const std::vector<std::string>& argv) {
   runtime::cpu::CpuBackend cpu(threads);
   runtime::Executor ex(g, cpu);
   auto results = ex.run(feeds);
-  runtime::save_npy(*args.get("--output"), results.at(out->name));
+  cli::save_tensor_file(*args.get("--output"), results.at(out->name));
   return 0;
 }
 

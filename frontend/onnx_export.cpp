@@ -17,26 +17,12 @@ namespace fc::frontend {
 
 namespace {
 
-int32_t onnx_dtype(ir::DType t) {
-  switch (t) {
-    case ir::DType::F32: return onnx::TensorProto::FLOAT;
-    case ir::DType::F64: return onnx::TensorProto::DOUBLE;
-    case ir::DType::I64: return onnx::TensorProto::INT64;
-    case ir::DType::I32: return onnx::TensorProto::INT32;
-    case ir::DType::I8: return onnx::TensorProto::INT8;
-    case ir::DType::U8: return onnx::TensorProto::UINT8;
-    case ir::DType::Bool: return onnx::TensorProto::BOOL;
-    case ir::DType::Undefined: break;
-  }
-  fail("onnx export: tensor of undefined type");
-}
-
 void set_tensor(onnx::TensorProto& p, const ir::Tensor& t) {
   const std::string name = p.name();
   p.Clear();
   p.set_name(name);
   for (int64_t d : t.dims()) p.add_dims(d);
-  p.set_data_type(onnx_dtype(t.dtype()));
+  p.set_data_type(detail::dtype_to_onnx(t.dtype()));
   p.set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
 }
 

@@ -45,6 +45,9 @@ int onnx_library_newest_opset();
 // ---- onnx_tensor.cpp ----
 
 // The IR dtype of an ONNX TensorProto.DataType, or Undefined when the IR has no such type.
+// TensorProto.DataType values newer than the onnx library we build against (1.12).
+inline constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxFloat8E4M3FNUZ = 18, kOnnxFloat8E5M2 = 19,
+                         kOnnxFloat8E5M2FNUZ = 20, kOnnxUInt4 = 21, kOnnxInt4 = 22, kOnnxMaxDataType = 22;
 ir::DType dtype_from_onnx(int32_t onnx_type);
 std::string onnx_type_name(int32_t onnx_type);  // "FLOAT16", ... for messages
 

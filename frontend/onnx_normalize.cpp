@@ -235,7 +235,12 @@ void normalize_cast(Rule& r) {
   DType to = dtype_from_onnx(onnx_type);
   FC_CHECK(to != DType::Undefined, r.desc, ": casting to ", onnx_type_name(onnx_type), " is not supported");
   it->second = std::string(ir::dtype_name(to));
-  r.out.attrs.erase("saturate");
+  // saturate (opset 19) only means something for float8 targets; the IR keeps it only where it is 0.
+  auto saturate = r.out.attrs.find("saturate");
+  const bool keep = saturate != r.out.attrs.end() && std::holds_alternative<int64_t>(saturate->second) &&
+                    std::get<int64_t>(saturate->second) == 0 && ir::is_storage_only_dtype(to) && to != DType::I4 &&
+                    to != DType::U4;
+  if (!keep) r.out.attrs.erase("saturate");
 }
 
 // Versions 7 and 9 have no training_mode: the node trains (batch statistics, running statistics

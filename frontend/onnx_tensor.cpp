@@ -22,13 +22,34 @@ DType dtype_from_onnx(int32_t t) {
     case onnx::TensorProto::INT8: return DType::I8;
     case onnx::TensorProto::UINT8: return DType::U8;
     case onnx::TensorProto::BOOL: return DType::Bool;
+    case onnx::TensorProto::INT16: return DType::I16;
+    case onnx::TensorProto::UINT16: return DType::U16;
+    case onnx::TensorProto::UINT32: return DType::U32;
+    case onnx::TensorProto::UINT64: return DType::U64;
+    case onnx::TensorProto::FLOAT16: return DType::F16;
+    case onnx::TensorProto::BFLOAT16: return DType::BF16;
+    // Types of ONNX 1.14+ (opsets 19, 21) that the onnx library we build against predates.
+    case kOnnxFloat8E4M3FN: return DType::F8E4M3FN;
+    case kOnnxFloat8E4M3FNUZ: return DType::F8E4M3FNUZ;
+    case kOnnxFloat8E5M2: return DType::F8E5M2;
+    case kOnnxFloat8E5M2FNUZ: return DType::F8E5M2FNUZ;
+    case kOnnxUInt4: return DType::U4;
+    case kOnnxInt4: return DType::I4;
     default: return DType::Undefined;
   }
 }
 
 std::string onnx_type_name(int32_t t) {
   if (onnx::TensorProto::DataType_IsValid(t)) return onnx::TensorProto::DataType_Name(t);
-  return "type " + std::to_string(t);
+  switch (t) {
+    case kOnnxFloat8E4M3FN: return "FLOAT8E4M3FN";
+    case kOnnxFloat8E4M3FNUZ: return "FLOAT8E4M3FNUZ";
+    case kOnnxFloat8E5M2: return "FLOAT8E5M2";
+    case kOnnxFloat8E5M2FNUZ: return "FLOAT8E5M2FNUZ";
+    case kOnnxUInt4: return "UINT4";
+    case kOnnxInt4: return "INT4";
+    default: return "type " + std::to_string(t);
+  }
 }
 
 namespace {
@@ -86,8 +107,30 @@ void copy_field(const google::protobuf::RepeatedField<Src>& field, ir::Tensor& o
                 const char* field_name) {
   FC_CHECK(static_cast<size_t>(field.size()) == out.numel(), what, ": ", field_name, " holds ", field.size(),
            " values for ", out.numel(), " elements");
-  Dst* d = out.data<Dst>();
+  FC_ASSERT(sizeof(Dst) == ir::dtype_size(out.dtype()));
+  Dst* d = static_cast<Dst*>(out.raw());  // raw: f16/bf16 are filled with their bits as uint16
   for (int i = 0; i < field.size(); ++i) d[i] = static_cast<Dst>(field.Get(i));
+}
+
+// INT4/UINT4: two elements per byte in the file (low nibble first; raw_data, or one packed byte per
+// int32_data entry), one per byte in memory.
+ir::Tensor int4_from_onnx(const onnx::TensorProto& t, DType dtype, const std::vector<int64_t>& dims,
+                          const std::string& what) {
+  const uint64_t numel = static_cast<uint64_t>(ir::checked_numel(dims, what));
+  const uint64_t packed = (numel + 1) / 2;
+  FC_CHECK(t.data_location() != onnx::TensorProto::EXTERNAL, what, ": external data of 4-bit tensors is not supported");
+  std::string bytes = t.raw_data();
+  if (!t.has_raw_data())
+    for (int32_t v : t.int32_data()) bytes.push_back(static_cast<char>(v & 0xFF));
+  FC_CHECK(bytes.size() == packed, what, ": holds ", bytes.size(), " bytes for ", numel, " 4-bit elements (dims ",
+           ir::dims_text(dims), ")");
+  ir::Tensor out(dtype, dims);
+  auto* elements = static_cast<uint8_t*>(out.raw());
+  for (uint64_t i = 0; i < numel; ++i) {
+    const uint8_t nibble = (static_cast<uint8_t>(bytes[i / 2]) >> (4 * (i % 2))) & 0xF;
+    elements[i] = dtype == DType::I4 ? static_cast<uint8_t>(static_cast<int8_t>((nibble ^ 8) - 8)) : nibble;
+  }
+  return out;
 }
 
 }  // namespace
@@ -97,6 +140,7 @@ ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what)
   FC_CHECK(dtype != DType::Undefined, what, ": element type ", onnx_type_name(t.data_type()), " is not supported");
   FC_CHECK(!t.has_segment(), what, ": segmented tensors are not supported");
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  if (dtype == DType::I4 || dtype == DType::U4) return int4_from_onnx(t, dtype, dims, what);
   // The data must be there before the tensor is allocated: dims that claim 10^12 elements with a
   // few bytes behind them are an error naming the tensor, not an attempt to allocate terabytes.
   const uint64_t nbytes = static_cast<uint64_t>(ir::checked_nbytes(dtype, dims, what));
@@ -113,7 +157,8 @@ ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what)
     FC_CHECK(t.raw_data().size() == nbytes, what, ": raw_data has ", t.raw_data().size(), " bytes, expected ", nbytes,
              claims());
   } else if (numel > 0) {
-    const int64_t given = std::max({t.float_data_size(), t.double_data_size(), t.int64_data_size(), t.int32_data_size()});
+    const int64_t given = std::max({t.float_data_size(), t.double_data_size(), t.int64_data_size(), t.int32_data_size(),
+                                    t.uint64_data_size()});
     FC_CHECK(static_cast<uint64_t>(given) == numel, what, ": holds ", given, " values for ", numel, " elements",
              claims());
   }
@@ -131,6 +176,17 @@ ir::Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what)
       case DType::I8: copy_field<int8_t>(t.int32_data(), out, what, "int32_data"); break;
       case DType::U8: copy_field<uint8_t>(t.int32_data(), out, what, "int32_data"); break;
       case DType::Bool: copy_field<bool>(t.int32_data(), out, what, "int32_data"); break;
+      case DType::I16: copy_field<int16_t>(t.int32_data(), out, what, "int32_data"); break;
+      // 16-bit floats sit in int32_data as their bit patterns (ONNX's rule).
+      case DType::U16: case DType::F16: case DType::BF16:
+        copy_field<uint16_t>(t.int32_data(), out, what, "int32_data");
+        break;
+      case DType::F8E4M3FN: case DType::F8E4M3FNUZ: case DType::F8E5M2: case DType::F8E5M2FNUZ:
+        copy_field<uint8_t>(t.int32_data(), out, what, "int32_data");
+        break;
+      case DType::I4: case DType::U4: FC_ASSERT(false);  // int4_from_onnx
+      case DType::U32: copy_field<uint32_t>(t.uint64_data(), out, what, "uint64_data"); break;
+      case DType::U64: copy_field<uint64_t>(t.uint64_data(), out, what, "uint64_data"); break;
       case DType::Undefined: FC_ASSERT(false);
     }
   }

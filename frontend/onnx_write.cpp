@@ -9,16 +9,8 @@ namespace fc::frontend::detail {
 using ir::DType;
 
 int32_t dtype_to_onnx(DType t) {
-  switch (t) {
-    case DType::F32: return onnx::TensorProto::FLOAT;
-    case DType::F64: return onnx::TensorProto::DOUBLE;
-    case DType::I64: return onnx::TensorProto::INT64;
-    case DType::I32: return onnx::TensorProto::INT32;
-    case DType::I8: return onnx::TensorProto::INT8;
-    case DType::U8: return onnx::TensorProto::UINT8;
-    case DType::Bool: return onnx::TensorProto::BOOL;
-    case DType::Undefined: break;
-  }
+  for (int32_t onnx_type = 0; onnx_type <= kOnnxMaxDataType; ++onnx_type)
+    if (t != DType::Undefined && dtype_from_onnx(onnx_type) == t) return onnx_type;
   fail("ONNX writer: a tensor of undefined element type cannot be written");
 }
 
@@ -29,7 +21,12 @@ onnx::TensorProto tensor_to_onnx(const ir::Tensor& t, const std::string& name) {
   for (int64_t d : t.dims()) p.add_dims(d);
   // raw_data is little-endian, as is every host we build for; bool is one byte per element in both.
   // Set even when empty, so that a zero-element tensor still says where its (no) data is.
-  if (t.nbytes() > 0) p.set_raw_data(static_cast<const char*>(t.raw()), t.nbytes());
+  if (t.dtype() == DType::I4 || t.dtype() == DType::U4) {  // two per byte, low nibble first
+    std::string packed((t.numel() + 1) / 2, '\0');
+    const auto* elements = static_cast<const uint8_t*>(t.raw());
+    for (size_t i = 0; i < t.numel(); ++i) packed[i / 2] = static_cast<char>(packed[i / 2] | ((elements[i] & 0xF) << (4 * (i % 2))));
+    p.set_raw_data(packed);
+  } else if (t.nbytes() > 0) p.set_raw_data(static_cast<const char*>(t.raw()), t.nbytes());
   else p.set_raw_data(std::string());
   return p;
 }

@@ -21,26 +21,25 @@ using ir::Tensor;
 namespace {
 
 bool integral(DType t) {
-  return t == DType::I64 || t == DType::I32 || t == DType::I8 || t == DType::U8 || t == DType::Bool;
+  return ir::is_integer_dtype(t) || t == DType::Bool;
 }
 
 // A tensor of `dtype` holding `values` converted from int64 (bool: non-zero).
 Tensor tensor_from_int64(DType dtype, const std::vector<int64_t>& dims, const std::vector<int64_t>& values) {
   Tensor t(dtype, dims);
   FC_ASSERT(t.numel() == values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    int64_t v = values[i];
-    switch (dtype) {
-      case DType::I64: t.data<int64_t>()[i] = v; break;
-      case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::I8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
-      case DType::U8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DType::Bool: t.data<bool>()[i] = v != 0; break;
-      case DType::F32: t.data<float>()[i] = static_cast<float>(v); break;
-      case DType::F64: t.data<double>()[i] = static_cast<double>(v); break;
-      case DType::Undefined: FC_ASSERT(false);
+  visit_dtype(dtype, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* p = t.data<T>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if constexpr (std::is_same_v<T, bool>)
+        p[i] = values[i] != 0;
+      else if constexpr (ir::is_narrow_float_v<T>)
+        p[i] = T(static_cast<double>(values[i]));
+      else
+        p[i] = static_cast<T>(values[i]);
     }
-  }
+  });
   return t;
 }
 

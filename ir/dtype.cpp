@@ -5,17 +5,9 @@
 namespace fc::ir {
 
 size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::F32: return 4;
-    case DType::F64: return 8;
-    case DType::I64: return 8;
-    case DType::I32: return 4;
-    case DType::I8: return 1;
-    case DType::U8: return 1;
-    case DType::Bool: return 1;
-    case DType::Undefined: return 0;
-  }
-  return 0;
+  size_t size = 0;
+  visit_dtype(t, [&](auto* tag) { size = sizeof(*tag); });
+  return size;
 }
 
 std::string_view dtype_name(DType t) {
@@ -27,16 +19,41 @@ std::string_view dtype_name(DType t) {
     case DType::I8: return "i8";
     case DType::U8: return "u8";
     case DType::Bool: return "bool";
+    case DType::I16: return "i16";
+    case DType::U16: return "u16";
+    case DType::U32: return "u32";
+    case DType::U64: return "u64";
+    case DType::F16: return "f16";
+    case DType::BF16: return "bf16";
+    case DType::F8E4M3FN: return "f8e4m3fn";
+    case DType::F8E4M3FNUZ: return "f8e4m3fnuz";
+    case DType::F8E5M2: return "f8e5m2";
+    case DType::F8E5M2FNUZ: return "f8e5m2fnuz";
+    case DType::I4: return "i4";
+    case DType::U4: return "u4";
     case DType::Undefined: return "undef";
   }
   return "undef";
 }
 
 DType dtype_from_name(std::string_view name) {
-  for (DType t : {DType::F32, DType::F64, DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool,
-                  DType::Undefined})
+  for (DType t : kAllDTypes)
     if (dtype_name(t) == name) return t;
+  if (name == dtype_name(DType::Undefined)) return DType::Undefined;
   fail("unknown element type '", name, "'");
+}
+
+bool is_float_dtype(DType t) {
+  return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16;
+}
+
+bool is_storage_only_dtype(DType t) {
+  return t == DType::F8E4M3FN || t == DType::F8E4M3FNUZ || t == DType::F8E5M2 || t == DType::F8E5M2FNUZ ||
+         t == DType::I4 || t == DType::U4;
+}
+
+bool is_integer_dtype(DType t) {
+  return !is_float_dtype(t) && !is_storage_only_dtype(t) && t != DType::Bool && t != DType::Undefined;
 }
 
 }  // namespace fc::ir

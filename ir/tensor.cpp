@@ -69,18 +69,17 @@ void Tensor::canonicalize_bools() {
 
 std::vector<int64_t> Tensor::to_int64_vector() const {
   std::vector<int64_t> r(numel());
-  for (size_t i = 0; i < r.size(); ++i) {
-    switch (dtype_) {
-      case DType::I64: r[i] = data<int64_t>()[i]; break;
-      case DType::I32: r[i] = data<int32_t>()[i]; break;
-      case DType::I8: r[i] = data<int8_t>()[i]; break;
-      case DType::U8: r[i] = data<uint8_t>()[i]; break;
-      case DType::Bool: r[i] = data<bool>()[i]; break;
-      case DType::F32: r[i] = static_cast<int64_t>(data<float>()[i]); break;
-      case DType::F64: r[i] = static_cast<int64_t>(data<double>()[i]); break;
-      case DType::Undefined: fail("tensor: undefined element type");
+  const bool defined = visit_dtype(dtype_, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* p = static_cast<const T*>(raw());
+    for (size_t i = 0; i < r.size(); ++i) {
+      if constexpr (std::is_floating_point_v<T> || is_narrow_float_v<T>)
+        r[i] = static_cast<int64_t>(static_cast<double>(p[i]));
+      else
+        r[i] = static_cast<int64_t>(p[i]);
     }
-  }
+  });
+  FC_CHECK(defined, "tensor: undefined element type");
   return r;
 }
 

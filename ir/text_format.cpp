@@ -22,34 +22,6 @@ using text::Token;
 
 
 // Calls f(T{}) with the C++ element type of `t`.
-template <typename F>
-void dispatch_dtype(DType t, F&& f) {
-  switch (t) {
-    case DType::F32:
-      f(float{});
-      return;
-    case DType::F64:
-      f(double{});
-      return;
-    case DType::I64:
-      f(int64_t{});
-      return;
-    case DType::I32:
-      f(int32_t{});
-      return;
-    case DType::I8:
-      f(int8_t{});
-      return;
-    case DType::U8:
-      f(uint8_t{});
-      return;
-    case DType::Bool:
-      f(bool{});
-      return;
-    case DType::Undefined:
-      return;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Printer
@@ -89,8 +61,8 @@ std::string format_type(const TensorType& t) {
 std::string format_values(const Tensor& t) {
   std::string s = "[";
   const size_t n = t.numel();
-  dispatch_dtype(t.dtype(), [&](auto zero) {
-    using T = decltype(zero);
+  visit_dtype(t.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
     // Bools are read as bytes: a byte other than 0/1 must not be read through a bool.
     const auto* p = static_cast<const std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>*>(t.raw());
     for (size_t i = 0; i < n; ++i) {
@@ -99,6 +71,10 @@ std::string format_values(const Tensor& t) {
         s += p[i] ? "true" : "false";
       else if constexpr (std::is_floating_point_v<T>)
         s += format_float(p[i]);
+      else if constexpr (is_narrow_float_v<T>)
+        s += format_float(static_cast<float>(p[i]));  // exact: every f16/bf16 value is a float
+      else if constexpr (std::is_unsigned_v<T>)
+        s += std::to_string(static_cast<uint64_t>(p[i]));
       else
         s += std::to_string(static_cast<int64_t>(p[i]));
     }
@@ -311,8 +287,8 @@ void Parser::parse_values_into(Tensor& t) {
   Token open = expect(Tok::LBracket, "(tensor values)");
   const size_t n = t.numel();
   size_t count = 0;
-  dispatch_dtype(t.dtype(), [&](auto zero) {
-    using T = decltype(zero);
+  visit_dtype(t.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
     auto* p = static_cast<T*>(t.raw());
     list(Tok::RBracket, "between tensor values", [&] {
       Token v = take();
@@ -321,13 +297,27 @@ void Parser::parse_values_into(Tensor& t) {
         if (v.kind != Tok::Ident || (v.text != "true" && v.text != "false"))
           fail_at(v, "expected true or false, got " + describe(v));
         p[count] = v.text == "true";
-      } else if constexpr (std::is_floating_point_v<T>) {
+      } else if constexpr (std::is_floating_point_v<T> || is_narrow_float_v<T>) {
+        // f16/bf16 values are written as the floats they are, and rounded from float here.
+        using Wide = std::conditional_t<is_narrow_float_v<T>, float, T>;
         bool word = v.kind == Tok::Ident && (v.text == "inf" || v.text == "nan");
         if (v.kind != Tok::Int && v.kind != Tok::Float && !word) fail_at(v, "expected a number, got " + describe(v));
-        T x{};
+        Wide x{};
         auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), x);
         if (r.ec != std::errc() || r.ptr != v.text.data() + v.text.size())
           fail_at(v, "number '" + v.text + "' is out of range for " + std::string(dtype_name(t.dtype())));
+        p[count] = T(x);
+      } else if constexpr (is_int4_v<T>) {
+        if (v.kind != Tok::Int) fail_at(v, "expected an integer, got " + describe(v));
+        int64_t x = parse_int(v);
+        if (x < T::kMin || x > T::kMax)
+          fail_at(v, "integer " + v.text + " is out of range for " + std::string(dtype_name(t.dtype())));
+        p[count] = T(x);
+      } else if constexpr (std::is_same_v<T, uint64_t>) {  // beyond int64's range
+        uint64_t x = 0;
+        auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), x);
+        if (v.kind != Tok::Int || r.ec != std::errc() || r.ptr != v.text.data() + v.text.size())
+          fail_at(v, "expected an integer of u64's range, got " + describe(v));
         p[count] = x;
       } else {
         if (v.kind != Tok::Int) fail_at(v, "expected an integer, got " + describe(v));

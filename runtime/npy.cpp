@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "ir/checked_size.h"
 #include "ir/error.h"
@@ -14,29 +15,23 @@ using ir::DType;
 
 namespace {
 
+// numpy's descriptors of our element types ('<': little-endian, '|': one byte). numpy has no
+// bfloat16: such tensors travel as ONNX TensorProto files (fcrun infer reads and writes .pb).
+constexpr std::pair<DType, const char*> kDescriptors[] = {
+    {DType::F32, "<f4"}, {DType::F64, "<f8"}, {DType::F16, "<f2"}, {DType::I64, "<i8"}, {DType::I32, "<i4"},
+    {DType::I16, "<i2"}, {DType::I8, "|i1"},  {DType::U64, "<u8"}, {DType::U32, "<u4"}, {DType::U16, "<u2"},
+    {DType::U8, "|u1"},  {DType::Bool, "|b1"}};
+
 DType dtype_from_descr(const std::string& d, const std::string& path) {
-  if (d == "<f4") return DType::F32;
-  if (d == "<f8") return DType::F64;
-  if (d == "<i8") return DType::I64;
-  if (d == "<i4") return DType::I32;
-  if (d == "|u1") return DType::U8;
-  if (d == "|i1") return DType::I8;
-  if (d == "|b1") return DType::Bool;
-  fail(path, ": unsupported npy dtype '", d, "' (use float32, float64, int64, int32, uint8 or bool)");
+  for (const auto& [t, descr] : kDescriptors)
+    if (d == descr) return t;
+  fail(path, ": unsupported npy dtype '", d, "' (use a float16/32/64, (u)int8/16/32/64 or bool array)");
 }
 
 const char* descr_of(DType t) {
-  switch (t) {
-    case DType::F32: return "<f4";
-    case DType::F64: return "<f8";
-    case DType::I64: return "<i8";
-    case DType::I32: return "<i4";
-    case DType::U8: return "|u1";
-    case DType::I8: return "|i1";
-    case DType::Bool: return "|b1";
-    case DType::Undefined: break;
-  }
-  fail("npy: cannot save an undefined tensor");
+  for (const auto& [type, descr] : kDescriptors)
+    if (type == t) return descr;
+  fail("npy: numpy has no ", ir::dtype_name(t), " type (write a .pb file instead)");
 }
 
 // Where the value of 'key': starts in a .npy header (a Python dict literal). The header is scanned

@@ -2,7 +2,9 @@
 // table: arithmetic (Add, Sub, Mul, Div, Pow), comparisons (Equal, Less, Greater -> bool),
 // variadic Max/Min/Sum/Mean, and Where(cond, x, y). Kernels: runtime/cpu/kernels/binary_math.cpp.
 //
-// Integer Div truncates toward zero (as C and ONNX do); Pow's exponent may be f32 or i64.
+// Every numeric element type (integers of 8-64 bits, signed or not, f16/bf16/f32/f64); integer Add,
+// Sub and Mul wrap (as numpy), integer Div truncates toward zero (as C and ONNX do). Pow's exponent
+// may be of any numeric type; the result has the base's.
 //
 // Gradient rules (float inputs) are forward ops plus fc.SumToShapeOf, which sums a gradient of the
 // broadcast shape back to each input's shape; Pow uses the fused fc.PowGradBase/PowGradExponent
@@ -132,15 +134,19 @@ std::vector<Value*> where_grad(GradBuilder& b) {
 }
 
 std::vector<BroadcastDef> broadcast_defs() {
-  const std::vector<DType> arith{DType::F32, DType::F64, DType::I64};
-  const std::vector<DType> equal{DType::F32, DType::F64, DType::I64, DType::Bool};
+  std::vector<DType> arith;  // every numeric type computed with (not bool, float8, int4)
+  for (DType t : kAllDTypes)
+    if (t != DType::Bool && !is_storage_only_dtype(t)) arith.push_back(t);
+  std::vector<DType> equal = arith;
+  equal.push_back(DType::Bool);
+  const std::vector<DType> floats{DType::F32, DType::F64, DType::F16, DType::BF16};
   return {
       {"Add", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a + b", add_grad, ScalarOp::kAdd},
       {"Sub", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a - b", sub_grad, ScalarOp::kSub},
       {"Mul", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a * b", mul_grad, ScalarOp::kMul},
       {"Div", {1, 6,  7, 13, 14}, 2, 2, 1, arith, Result::SameAsInput, "a / b (integers truncate toward zero)", div_grad,
        ScalarOp::kDiv},
-      {"Pow", {1, 7,  12, 13, 15}, 2, 2, 4, {DType::F32}, Result::SameAsInput, "a ^ b (b: f32 or i64)", pow_grad},
+      {"Pow", {1, 7,  12, 13, 15}, 2, 2, 4, arith, Result::SameAsInput, "a ^ b (b: any numeric type; the result has a's)", pow_grad},
       {"Equal", {1, 7,  11, 13, 19}, 2, 2, 1, equal, Result::Bool, "a == b"},
       {"Less", {1, 7,  9, 13}, 2, 2, 1, arith, Result::Bool, "a < b"},
       {"Greater", {1, 7,  9, 13}, 2, 2, 1, arith, Result::Bool, "a > b"},
@@ -150,7 +156,7 @@ std::vector<BroadcastDef> broadcast_defs() {
        select_grad, ScalarOp::kMin},
       {"Sum", {1, 6,  8, 13}, 1, kVariadic, 1, arith, Result::SameAsInput, "elementwise sum of all inputs", sum_grad,
        ScalarOp::kAdd},
-      {"Mean", {1, 6,  8, 13}, 1, kVariadic, 1, {DType::F32}, Result::SameAsInput, "elementwise mean of all inputs", mean_grad,
+      {"Mean", {1, 6,  8, 13}, 1, kVariadic, 1, floats, Result::SameAsInput, "elementwise mean of all inputs", mean_grad,
        ScalarOp::kAdd},
   };
 }
@@ -174,7 +180,7 @@ ShapeFn broadcast_infer(const BroadcastDef& d) {
     check_type(ctx, 0, d.types);
     for (size_t i = 1; i < ctx.num_inputs(); ++i) {
       if (is_pow) {
-        check_type(ctx, i, {DType::F32, DType::I64});
+        check_type(ctx, i, d.types);
       } else {
         FC_CHECK(ctx.in(i).dtype == ctx.in(0).dtype, ctx.node.describe(), ": input ", i, " is ",
                  dtype_name(ctx.in(i).dtype), " but input 0 is ", dtype_name(ctx.in(0).dtype));
@@ -233,7 +239,7 @@ FC_REGISTER_OP(OpSchema{
                dtype_name(ctx.in(0).dtype));
       FC_CHECK(ctx.in(1).dtype == ctx.in(2).dtype, ctx.node.describe(), ": x is ", dtype_name(ctx.in(1).dtype),
                " but y is ", dtype_name(ctx.in(2).dtype));
-      check_type(ctx, 1, {DType::F32, DType::F64, DType::I64, DType::I32, DType::Bool});
+      check_type(ctx, 1, std::vector<DType>(std::begin(kAllDTypes), std::end(kAllDTypes)));
       std::vector<Dim> dims = broadcast_dims(ctx.in(0).dims, ctx.in(1).dims, ctx.node.describe());
       dims = broadcast_dims(dims, ctx.in(2).dims, ctx.node.describe());
       return {TensorType(ctx.in(1).dtype, dims)};

@@ -151,9 +151,9 @@ int64_t range_length(const Node& node, const Tensor& start, const Tensor& limit,
 
 DType cast_target(const Node& node) {
   const std::string& to = node.attr_string("to");
-  for (DType t : {DType::F32, DType::F64, DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool})
+  for (DType t : kAllDTypes)
     if (dtype_name(t) == to) return t;
-  fail(node.describe(), ": unknown target type '", to, "' (f32, f64, i64, i32, i8, u8, bool)");
+  fail(node.describe(), ": unknown target type '", to, "'");
 }
 
 Value* reshape_like(GradBuilder& b, Value* v, const Value* like) {

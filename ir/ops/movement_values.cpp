@@ -142,7 +142,9 @@ FC_REGISTER_OP(OpSchema{
 FC_REGISTER_OP(OpSchema{
     .name = "Cast",
     .onnx_versions = {1, 6, 9, 13, 19, 21},
-    .attrs = {{"to", AttrKind::String, std::nullopt, true}},
+    .attrs = {{"to", AttrKind::String, std::nullopt, true},
+              // 0: a float8 target takes values beyond its range to infinity or NaN, not its largest value
+              {"saturate", AttrKind::Int, Attribute{int64_t{1}}}},
     .infer = cast_infer,
     .cost = elementwise_cost(1),
     .doc = "convert element type (float to int truncates; to bool is x != 0)",

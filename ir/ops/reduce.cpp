@@ -36,7 +36,10 @@ namespace {
 
 std::vector<TensorType> reduce_infer(const InferContext& ctx) {
   const TensorType& x = ctx.in(0);
-  FC_CHECK(x.dtype == DType::F32, ctx.node.describe(), ": input must be f32, got ", dtype_name(x.dtype));
+  // Every numeric type; bool too for ReduceMax/ReduceMin (any / all, opset 20).
+  const bool selects = ctx.node.op == "ReduceMax" || ctx.node.op == "ReduceMin";
+  FC_CHECK(!is_storage_only_dtype(x.dtype) && x.dtype != DType::Undefined && (selects || x.dtype != DType::Bool),
+           ctx.node.describe(), ": input of type ", dtype_name(x.dtype), " is not supported");
   std::vector<bool> mask = reduced_axes(ctx.node, static_cast<int64_t>(x.rank()));
   const bool keep = ctx.node.attr_int("keepdims") != 0;
   std::vector<Dim> dims;

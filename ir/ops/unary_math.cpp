@@ -35,6 +35,9 @@ struct UnaryDef {
 
 const std::vector<DType> kF32{DType::F32};
 const std::vector<DType> kSigned{DType::F32, DType::I64};
+// f32 and every integer type (Clip, opset 12 on).
+const std::vector<DType> kF32AndIntegers{DType::F32, DType::I64, DType::I32, DType::I16, DType::I8,
+                                         DType::U64, DType::U32, DType::U16, DType::U8};
 
 // In a fused kernel: one scalar op, exactly what the CPU kernel computes in float.
 ScalarFn scalar_op(ScalarOp op) {
@@ -88,7 +91,7 @@ std::vector<UnaryDef> unary_defs() {
        [](FusedKernel& k, const Node& n, const std::vector<int>& in) -> std::vector<int> {
          return {k.leaky_relu(in[0], n.attr_float("alpha"))};
        }},
-      {"Clip", {1, 6,  11, 12, 13}, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32,
+      {"Clip", {1, 6,  11, 12, 13}, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32AndIntegers,
        "min(max(x, min), max); absent bounds are unbounded", fused_grad("ClipGrad", Saved::X, {"min", "max"})},
       {"Sigmoid", {1, 6,  13}, 4, {}, kF32, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
       {"Tanh", {1, 6,  13}, 6, {}, kF32, "tanh(x)", fused_grad("TanhGrad", Saved::Y)},

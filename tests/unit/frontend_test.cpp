@@ -182,13 +182,21 @@ TEST(FrontendImport, InitializerDtypesFromRawAndTypedFields) {
     EXPECT_EQ(p("u8").to_int64_vector(), (std::vector<int64_t>{0, 255}));
     EXPECT_EQ(p("bool").dtype(), DType::Bool);
     EXPECT_EQ(p("bool").to_int64_vector(), (std::vector<int64_t>{1, 0, 1}));
+    // float16 sits in int32_data as bit patterns when not raw.
+    EXPECT_EQ(p("f16").dtype(), DType::F16);
+    EXPECT_EQ(float(p("f16").data<ir::Half>()[0]), 0.5f);
+    EXPECT_EQ(float(p("f16").data<ir::Half>()[1]), -65504.0f);
+    EXPECT_EQ(p("i16").to_int64_vector(), (std::vector<int64_t>{-32768, 7}));
+    EXPECT_EQ(p("u16").to_int64_vector(), (std::vector<int64_t>{65535, 1}));
+    EXPECT_EQ(p("u32").to_int64_vector(), (std::vector<int64_t>{4294967295, 2}));
+    EXPECT_EQ(p("u64").data<uint64_t>()[0], 18446744073709551615u);
   }
 }
 
-TEST(FrontendImport, Float16InitializerIsAOneLineError) {
-  std::string path = fixture("fp16.onnx");
+TEST(FrontendImport, UnsupportedElementTypeIsAOneLineError) {
+  std::string path = fixture("complex64.onnx");
   EXPECT_EQ(error_of([&] { frontend::import_onnx(path); }),
-            path + ": initializer 'half': element type FLOAT16 is not supported");
+            path + ": initializer 'complex': element type COMPLEX64 is not supported");
 }
 
 TEST(FrontendImport, InitializerListedAsInputIsAParam) {

@@ -125,7 +125,9 @@ TEST(MathReduce, SymbolicShapesAndErrors) {
             "f32[N,3]");
   EXPECT_THROW(infer_types("ReduceSum", {f32({N(), K(3)})}, {{"axes", Ints{2}}}), Error);      // out of range
   EXPECT_THROW(infer_types("ReduceSum", {f32({N(), K(3)})}, {{"axes", Ints{1, -1}}}), Error);  // repeated
-  EXPECT_THROW(infer_types("ReduceSum", {ir::TensorType(ir::DType::I64, {N()})}), Error);
+  EXPECT_THROW(infer_types("ReduceSum", {ir::TensorType(ir::DType::Bool, {N()})}), Error);  // bool: max/min only
+  EXPECT_THROW(infer_types("ReduceMax", {ir::TensorType(ir::DType::F8E4M3FN, {N()})}), Error);
+  EXPECT_EQ(to_string(infer_types("ReduceMin", {ir::TensorType(ir::DType::Bool, {N(), K(2)})})[0]), "bool[1,1]");
 }
 
 // Reference softmax along `axis` in double.

@@ -42,6 +42,26 @@ void dispatch_dtype(ir::DType t, const ir::Node& node, Fn&& fn) {
   FC_CHECK(done, node.describe(), ": no CPU kernel for element type ", ir::dtype_name(t));
 }
 
+// dispatch_dtype over every numeric element type (not bool).
+template <typename Fn>
+void dispatch_numeric(ir::DType t, const ir::Node& node, Fn&& fn) {
+  dispatch_dtype<float, double, ir::Half, ir::BFloat16, int64_t, int32_t, int16_t, int8_t, uint64_t, uint32_t,
+                 uint16_t, uint8_t>(t, node, std::forward<Fn>(fn));
+}
+
+// dispatch_dtype over every numeric element type and bool.
+template <typename Fn>
+void dispatch_numeric_or_bool(ir::DType t, const ir::Node& node, Fn&& fn) {
+  if (t == ir::DType::Bool) fn(static_cast<bool*>(nullptr));
+  else dispatch_numeric(t, node, std::forward<Fn>(fn));
+}
+
+// dispatch_dtype over every IR element type.
+template <typename Fn>
+void dispatch_any_dtype(ir::DType t, const ir::Node& node, Fn&& fn) {
+  FC_CHECK(ir::visit_dtype(t, std::forward<Fn>(fn)), node.describe(), ": undefined element type");
+}
+
 // Elements below which a loop stays on one thread.
 inline constexpr int64_t kParallelMinElements = int64_t{1} << 15;
 // Elements per unit of parallel work.

@@ -28,19 +28,25 @@ struct StridedBox {
 // in 32x32 tiles so that both sides stay in cache.
 void strided_copy(const void* src, void* dst, size_t elem_size, const StridedBox& box);
 
-// Calls fn(static_cast<T*>(nullptr)) for the C++ type T of `t` (any IR element type).
-template <typename Fn>
-void dispatch_any_dtype(ir::DType t, const ir::Node& node, Fn&& fn) {
-  dispatch_dtype<float, double, int64_t, int32_t, int8_t, uint8_t, bool>(t, node, std::forward<Fn>(fn));
-}
 
 // Converts one element as numpy's astype does: float to integer truncates toward zero, anything to
 // bool is x != 0, integers wrap. Where C++ leaves a conversion undefined (NaN or out-of-range float
 // to integer) this gives what numpy gives on x86: the most negative value for 32/64-bit signed
 // types, and for narrower types that value's low bits (through int64).
+// f16/bf16 convert through double: widening is exact, and narrowing rounds once to nearest-even.
 template <typename To, typename From>
 To convert_element(From v) {
-  if constexpr (std::is_same_v<To, bool>) {
+  if constexpr (ir::is_narrow_float_v<From>) {
+    return convert_element<To>(static_cast<double>(static_cast<float>(v)));
+  } else if constexpr (ir::is_int4_v<From>) {
+    return convert_element<To>(static_cast<int>(v));
+  } else if constexpr (ir::is_narrow_float_v<To>) {
+    return To(static_cast<double>(v));
+  } else if constexpr (ir::is_int4_v<To>) {  // floats round to nearest-even, everything clamps
+    if constexpr (std::is_floating_point_v<From>) return To(static_cast<double>(v));
+    else if constexpr (std::is_unsigned_v<From>) return To(static_cast<int64_t>(std::min<uint64_t>(v, 15)));
+    else return To(static_cast<int64_t>(v));
+  } else if constexpr (std::is_same_v<To, bool>) {
     return v != From(0);
   } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
     if constexpr (std::is_signed_v<To> && sizeof(To) >= 4) {

@@ -81,6 +81,12 @@ void cast(const KernelSpec& s, const Ins& in, Outs& out) {
     using From = std::remove_pointer_t<decltype(from_tag)>;
     dispatch_any_dtype(y.dtype(), s.node, [&](auto* to_tag) {
       using To = std::remove_pointer_t<decltype(to_tag)>;
+      if constexpr (ir::is_narrow_float_v<To> && sizeof(To) == 1) {  // float8: ONNX's saturate attribute
+        if (s.node.has_attr("saturate") && s.node.attr_int("saturate") == 0) {
+          unary_map<From, To>(x, y, [](From v) { return To(convert_element<double>(v), false); });
+          return;
+        }
+      }
       unary_map<From, To>(x, y, [](From v) { return convert_element<To>(v); });
     });
   });

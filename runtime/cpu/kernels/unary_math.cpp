@@ -102,6 +102,13 @@ struct ClipF {
     if (n.has_attr("max")) hi = n.attr_float("max");
   }
   float operator()(float x) const { return std::min(std::max(x, lo), hi); }
+  // Integers: the bounds (integer values given as floats by the importer) compared in double.
+  template <typename T>
+  T operator()(T x) const {
+    if (static_cast<double>(x) < static_cast<double>(lo)) return static_cast<T>(lo);
+    if (static_cast<double>(x) > static_cast<double>(hi)) return static_cast<T>(hi);
+    return x;
+  }
 };
 struct NegF {
   template <typename T> T operator()(T x) const { return -x; }
@@ -139,7 +146,7 @@ void add_unary(const char* op) {
 
 [[maybe_unused]] const bool registered = [] {
   add_unary<LeakyReluF, float>("LeakyRelu");
-  add_unary<ClipF, float>("Clip");
+  add_unary<ClipF, float, int64_t, int32_t, int16_t, int8_t, uint64_t, uint32_t, uint16_t, uint8_t>("Clip");
   add_unary<SigmoidF, float>("Sigmoid");
   add_unary<TanhF, float>("Tanh");
   add_unary<HardSigmoidF, float>("HardSigmoid");

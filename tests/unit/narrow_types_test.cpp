@@ -1,0 +1,87 @@
+// f16/bf16/float8/int4 through the paths a user's tensors take: Cast (saturate included), the
+// ONNX TensorProto files of `fcrun infer` (int4 packed two per byte), .npy, and the text IR.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "frontend/tensor_proto_file.h"
+#include "ir/error.h"
+#include "ir/text_format.h"
+#include "ops_movement_test_util.h"
+#include "runtime/npy.h"
+
+namespace fc::test::movement {
+namespace {
+
+Tensor cast_to(const Tensor& x, const char* to, std::optional<int64_t> saturate = std::nullopt) {
+  std::map<std::string, ir::Attribute> attrs{{"to", std::string(to)}};
+  if (saturate) attrs["saturate"] = *saturate;
+  return run1("Cast", {x}, attrs);
+}
+
+std::vector<uint8_t> bytes_of(const Tensor& t) {
+  const auto* p = static_cast<const uint8_t*>(t.raw());
+  return {p, p + t.nbytes()};
+}
+
+TEST(NarrowTypes, CastThroughEveryNarrowType) {
+  Tensor x = Tensor::from_vector<float>({5}, {1.0f, -2.5f, 500.0f, 0.1f, -1e9f});
+  EXPECT_EQ(bytes_of(cast_to(x, "f8e4m3fn")), (std::vector<uint8_t>{0x38, 0xC2, 0x7E, 0x1D, 0xFE}));
+  EXPECT_EQ(bytes_of(cast_to(x, "f8e4m3fn", 0)), (std::vector<uint8_t>{0x38, 0xC2, 0x7F, 0x1D, 0xFF}));
+  Tensor h = cast_to(x, "f16");
+  ASSERT_EQ(h.dtype(), DType::F16);
+  EXPECT_EQ(h.data<ir::Half>()[4].bits, 0xFC00);  // -1e9: -inf
+  expect_tensor<float>(cast_to(cast_to(Tensor::from_vector<float>({3}, {1.5f, -3.0f, 0.25f}), "bf16"), "f32"), {3},
+                       {1.5f, -3.0f, 0.25f});
+  Tensor i4 = cast_to(Tensor::from_vector<float>({5}, {2.5f, 3.5f, -9.0f, 7.6f, -0.4f}), "i4");
+  expect_tensor<int8_t>(cast_to(i4, "i8"), {5}, {2, 4, -8, 7, 0});
+  expect_tensor<uint8_t>(cast_to(cast_to(Tensor::from_vector<int32_t>({3}, {-5, 9, 40}), "u4"), "u8"), {3}, {0, 9, 15});
+}
+
+TEST(NarrowTypes, TensorProtoFilesKeepEveryTypeAndPackInt4) {
+  const auto dir = std::filesystem::temp_directory_path() / "fc_narrow_types_test";
+  std::filesystem::create_directories(dir);
+  Tensor i4 = cast_to(Tensor::from_vector<int32_t>({3}, {-8, 7, -1}), "i4");  // odd count: a half-used last byte
+  const std::string p = (dir / "i4.pb").string();
+  frontend::save_tensor_proto(p, i4);
+  EXPECT_EQ(std::filesystem::file_size(p) < 20, true);
+  Tensor back = frontend::load_tensor_proto(p);
+  ASSERT_EQ(back.dtype(), DType::I4);
+  EXPECT_EQ(bytes_of(back), bytes_of(i4));
+  for (const char* to : {"bf16", "f16", "f8e5m2fnuz", "u16", "u64"}) {
+    Tensor t = cast_to(Tensor::from_vector<float>({2, 2}, {1, -2, 3, 0.5f}), to);
+    frontend::save_tensor_proto(p, t);
+    Tensor r = frontend::load_tensor_proto(p);
+    EXPECT_EQ(r.dtype(), t.dtype()) << to;
+    EXPECT_EQ(r.dims(), t.dims()) << to;
+    EXPECT_EQ(bytes_of(r), bytes_of(t)) << to;
+  }
+  // numpy has f16, the 16/32/64-bit unsigned and 16-bit signed types; not bfloat16.
+  const std::string n = (dir / "x.npy").string();
+  for (const char* to : {"f16", "u16", "u32", "u64", "i16"}) {
+    Tensor t = cast_to(Tensor::from_vector<float>({3}, {1, 2, 300}), to);
+    runtime::save_npy(n, t);
+    Tensor r = runtime::load_npy(n);
+    EXPECT_EQ(r.dtype(), t.dtype()) << to;
+    EXPECT_EQ(bytes_of(r), bytes_of(t)) << to;
+  }
+  EXPECT_THROW(runtime::save_npy(n, cast_to(Tensor::from_vector<float>({1}, {1}), "bf16")), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(NarrowTypes, TextIrConstantsRoundTrip) {
+  for (const char* to : {"f16", "bf16", "f8e4m3fn", "i4", "u4", "u64"}) {
+    Tensor t = cast_to(Tensor::from_vector<float>({3}, {1.5f, -2.0f, 3.0f}), to);
+    ir::Graph g;
+    ir::Value* c = g.add_param(std::string("c_") + to, t);
+    g.outputs.push_back(c);
+    const std::string text = ir::print_graph(g, ir::PrintOptions{});
+    ir::Graph back = ir::parse_graph(text);
+    const ir::Value* v = back.find_value(std::string("c_") + to);
+    ASSERT_NE(v, nullptr) << text;
+    EXPECT_EQ(bytes_of(back.param(v)), bytes_of(t)) << text;
+  }
+}
+
+}  // namespace
+}  // namespace fc::test::movement
