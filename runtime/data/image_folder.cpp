@@ -106,7 +106,7 @@ class ImageFolderSource final : public SampleSource {
       std::mt19937_64 gen = augment_rng(seed, epoch, index);
       box = random_resized_crop(e.size.width, e.size.height, gen);
     } else {
-      box = center_crop(e.size.width, e.size.height, o_.image_size);
+      box = center_crop(e.size.width, e.size.height, o_.image_size, o_.crop_fraction);
     }
     const int reduction = is_jpeg_path(e.path) ? jpeg_reduction_for(box.x1 - box.x0, box.y1 - box.y0, o_.image_size) : 1;
     try {
@@ -197,6 +197,8 @@ Dataset load_image_folder(const ImageFolderOptions& o) {
   FC_CHECK(o.channels == 1 || o.channels == 3, o.what, ": images have 1 or 3 channels; the model wants ",
            o.channels);
   FC_CHECK(o.image_size > 0, o.what, ": image_size must be > 0");
+  FC_CHECK(o.crop_fraction > 0 && o.crop_fraction <= 1, o.what, ": eval_crop_fraction must be in (0, 1], got ",
+           o.crop_fraction);
   check_normalize(o);
   Listing l = list_folder(o);
   Dataset ds;

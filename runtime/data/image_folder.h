@@ -19,6 +19,7 @@ struct ImageFolderOptions {
   std::string what;     // names the folder's key in messages: "r.toml: [data] train_dir"
   int image_size = 224;
   bool augment = false;  // RandomResizedCrop + flip (image_transform.h); false: resize + centre crop
+  double crop_fraction = 0.875;  // the centre crop's share of the resized short side (center_crop)
   int channels = 3;      // 3: RGB; 1: luminance (for models with one input channel)
   Normalize normalize;   // one value or one per channel; empty: none
   int threads = 2;

@@ -94,9 +94,9 @@ CropBox random_resized_crop(int width, int height, std::mt19937_64& gen, double 
   return box;
 }
 
-CropBox center_crop(int width, int height, int size) {
-  // Resize: the short side becomes int(size / 0.875), the long side int(short' * long / short).
-  const int64_t s = static_cast<int64_t>(size / 0.875);
+CropBox center_crop(int width, int height, int size, double fraction) {
+  // Resize: the short side becomes int(size / fraction), the long side int(short' * long / short).
+  const int64_t s = static_cast<int64_t>(size / fraction);
   int64_t ow = s, oh = s;
   if (width < height) oh = static_cast<int64_t>(static_cast<double>(s) * height / width);
   else if (height < width) ow = static_cast<int64_t>(static_cast<double>(s) * width / height);

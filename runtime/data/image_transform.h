@@ -2,7 +2,9 @@
 // applies it:
 //   training ("imagenet"): RandomResizedCrop(size, scale 0.08-1, ratio 3/4-4/3) with torchvision's
 //     10 tries and its centre-crop fallback, then a horizontal flip with probability 1/2;
-//   training ("none") and evaluation: Resize(int(size / 0.875)) of the short side, CenterCrop(size).
+//   training ("none") and evaluation: Resize(int(size / fraction)) of the short side, CenterCrop(size),
+//     fraction 0.875 unless the recipe sets [data] eval_crop_fraction (timm's crop_pct; 1 keeps the
+//     whole short side).
 // A crop is a box in source pixels (fractional after a JPEG's DCT-domain reduction), resized to
 // size x size by PIL's separable bilinear filter with antialiasing (the triangle widened by the
 // shrink factor), so that resizing a box equals resizing the whole image and cropping.
@@ -25,8 +27,8 @@ std::mt19937_64 augment_rng(uint64_t seed, int64_t epoch, int64_t sample);
 // torchvision.transforms.RandomResizedCrop.get_params (integer box), plus the flip draw.
 CropBox random_resized_crop(int width, int height, std::mt19937_64& gen, double scale_min = 0.08,
                             double scale_max = 1.0, double ratio_min = 3.0 / 4.0, double ratio_max = 4.0 / 3.0);
-// Resize(int(size / 0.875)) then CenterCrop(size), as a box in the source image.
-CropBox center_crop(int width, int height, int size);
+// Resize(int(size / fraction)) then CenterCrop(size), as a box in the source image; fraction in (0, 1].
+CropBox center_crop(int width, int height, int size, double fraction = 0.875);
 
 // Resizes `box` of an 8-bit HWC image (c channels) to size x size and writes it as float CHW,
 // each value (v / 255 - mean[ch]) / std[ch] (mean/std: one value per channel). `scale` maps box

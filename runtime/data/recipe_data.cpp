@@ -13,6 +13,7 @@ ImageFolderOptions folder_options(const Recipe& r, const std::string& dir, const
   o.what = r.path + ": [data] " + key;
   o.image_size = static_cast<int>(r.image_size);
   o.augment = r.augment == "imagenet";
+  o.crop_fraction = r.eval_crop_fraction;
   o.channels = channels;
   o.normalize = r.normalize;
   o.threads = r.loader_threads;

@@ -265,6 +265,21 @@ TEST(ImageTransform, RandomResizedCropFallbackAndCenterCrop) {
   CropBox f = center_crop(28, 28, 28);
   EXPECT_NEAR(f.x0, 2 * 28.0 / 32, 1e-12);
   EXPECT_NEAR(f.y1, 30 * 28.0 / 32, 1e-12);
+  // eval_crop_fraction 1: the short side resized to the size itself, so a 28 x 28 image is kept
+  // whole; 500 x 375 -> Resize(224) -> 298 x 224, crop left round(37) = 37.
+  CropBox whole = center_crop(28, 28, 28, 1.0);
+  EXPECT_EQ(whole.x0, 0);
+  EXPECT_EQ(whole.y0, 0);
+  EXPECT_EQ(whole.x1, 28);
+  EXPECT_EQ(whole.y1, 28);
+  CropBox wide = center_crop(500, 375, 224, 1.0);
+  EXPECT_NEAR(wide.x0, 37 * 500.0 / 298, 1e-9);
+  EXPECT_NEAR(wide.x1, 261 * 500.0 / 298, 1e-9);
+  EXPECT_EQ(wide.y0, 0);
+  EXPECT_NEAR(wide.y1, 375, 1e-9);
+  // timm's crop_pct 0.95 at 224: Resize(int(235.79)) = 235.
+  CropBox pct = center_crop(300, 300, 224, 0.95);
+  EXPECT_NEAR(pct.x0, round(5.5) * 300.0 / 235, 1e-9);
 }
 
 TEST(ImageTransform, ResizeMatchesPil) {
@@ -362,6 +377,21 @@ TEST(ImageFolder, ClassesLabelsAndSkippedImages) {
   const float m = 0.5f, s = 0.25f, ms[3] = {m, m, m}, ss[3] = {s, s, s};
   resize_box_to_chw(img.pixels.data(), 40, 30, 3, center_crop(40, 30, 16), 1, 1, 16, ms, ss, expect.data());
   for (size_t i = 0; i < expect.size(); ++i) ASSERT_EQ(test.x.data<float>()[2 * expect.size() + i], expect[i]);
+
+  // crop_fraction 1 with images of the model's size: each image whole, pixel for pixel, normalised.
+  fs::create_directories(t.path / "small" / "only");
+  const std::vector<uint8_t> px = smooth_rgb(16, 16);
+  write_png(t.path / "small" / "only" / "p.png", px, 16, 16, PNG_FORMAT_RGB);
+  ImageFolderOptions whole = options(t.path / "small", false);
+  whole.crop_fraction = 1.0;
+  Dataset w = load_image_folder_decoded(whole);
+  ASSERT_EQ(w.x.dims(), (std::vector<int64_t>{1, 3, 16, 16}));
+  for (int ch = 0; ch < 3; ++ch)
+    for (int i = 0; i < 16 * 16; ++i)
+      ASSERT_NEAR(w.x.data<float>()[ch * 256 + i], (px[static_cast<size_t>(3 * i + ch)] / 255.0f - m) / s, 1e-5) << ch << " " << i;
+  whole.crop_fraction = 0;
+  EXPECT_EQ(error_of([&] { load_image_folder(whole); }),
+            "r.toml: [data] train_dir: eval_crop_fraction must be in (0, 1], got 0");
 }
 
 TEST(ImageFolder, SameSamplesOnAnyRankCountAndAfterResume) {
