@@ -110,11 +110,16 @@ class ImageFolderSource final : public SampleSource {
     }
     const int reduction = is_jpeg_path(e.path) ? jpeg_reduction_for(box.x1 - box.x0, box.y1 - box.y0, o_.image_size) : 1;
     try {
+      // Decode only the part of the (reduced) image that the resampler reads.
+      const ImageSize reduced = reduced_size(e.size, reduction);
+      const double sx = static_cast<double>(reduced.width) / e.size.width;
+      const double sy = static_cast<double>(reduced.height) / e.size.height;
+      const PixelRect window = resize_footprint(reduced.width, reduced.height, box, sx, sy, o_.image_size);
       thread_local Image img;  // reused by this decoding thread's later images
-      decode_image_into(e.path, o_.channels, reduction, img);
-      const double sx = static_cast<double>(img.width) / e.size.width, sy = static_cast<double>(img.height) / e.size.height;
-      resize_box_to_chw(img.pixels.data(), img.width, img.height, img.channels, box, sx, sy, o_.image_size,
-                        mean_.data(), std_.data(), out);
+      decode_image_into(e.path, o_.channels, reduction, img, &window);
+      FC_CHECK(img.full_width == reduced.width && img.full_height == reduced.height, e.path,
+               ": image size changed since the folder was listed");
+      resize_box_to_chw(img, box, sx, sy, o_.image_size, mean_.data(), std_.data(), out);
     } catch (const Error& err) {
       std::fill(out, out + per_sample, 0.0f);
       if (!failed_[static_cast<size_t>(index)].exchange(true)) {

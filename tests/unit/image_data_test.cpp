@@ -8,6 +8,7 @@
 #include <png.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -42,8 +43,10 @@ std::vector<uint8_t> smooth_rgb(int w, int h) {
   return p;
 }
 
-// components: 1 (grey), 3 (RGB) or 4 (CMYK as stored, i.e. Adobe-inverted ink).
-void write_jpeg(const fs::path& path, const std::vector<uint8_t>& pixels, int w, int h, int components) {
+// components: 1 (grey), 3 (RGB) or 4 (CMYK as stored, i.e. Adobe-inverted ink). subsampled: libjpeg's
+// default 4:2:0 chroma (what cameras and PIL write), else every component at full resolution.
+void write_jpeg(const fs::path& path, const std::vector<uint8_t>& pixels, int w, int h, int components,
+                bool subsampled = false, int quality = 100) {
   jpeg_compress_struct c;
   jpeg_error_mgr err;
   c.err = jpeg_std_error(&err);
@@ -56,8 +59,9 @@ void write_jpeg(const fs::path& path, const std::vector<uint8_t>& pixels, int w,
   c.input_components = components;
   c.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
   jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 100, TRUE);
-  for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+  jpeg_set_quality(&c, quality, TRUE);
+  if (!subsampled)
+    for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
   jpeg_start_compress(&c, TRUE);
   while (c.next_scanline < c.image_height) {
     JSAMPROW row = const_cast<uint8_t*>(&pixels[static_cast<size_t>(c.next_scanline) * w * components]);
@@ -189,6 +193,105 @@ TEST(ImageDecode, DctReductionHalvesTheSize) {
   EXPECT_EQ(jpeg_reduction_for(500, 460, 224), 2);
   EXPECT_EQ(jpeg_reduction_for(2000, 1800, 224), 8);
   EXPECT_EQ(jpeg_reduction_for(900, 1000, 224), 4);
+}
+
+// A photograph-like test picture: smooth colour fields plus pseudo-random texture (seeded).
+std::vector<uint8_t> textured_rgb(int w, int h, uint32_t seed) {
+  std::vector<uint8_t> p = smooth_rgb(w, h);
+  std::mt19937 g(seed);
+  for (uint8_t& v : p) v = static_cast<uint8_t>(std::clamp(int(v) + int(g() % 41) - 20, 0, 255));
+  return p;
+}
+
+// Window decodes (jpeg_crop_scanline + jpeg_skip_scanlines) give the same pixels as the same region
+// of a whole decode: 4:2:0 chroma (fancy upsampling at the window's edges), 1 and 3 channels, every
+// DCT reduction, windows at the image's corners and inside it.
+TEST(ImageDecode, WindowEqualsTheSameRegionOfAWholeDecode) {
+  TempDir t;
+  const int w = 203, h = 157;  // not multiples of the 16-pixel iMCU
+  write_jpeg(t.path / "p.jpg", textured_rgb(w, h, 3), w, h, 3, /*subsampled=*/true, 90);
+  const std::string path = (t.path / "p.jpg").string();
+  std::mt19937 g(11);
+  int windows = 0;
+  for (int channels : {3, 1})
+    for (int r : {1, 2, 4}) {
+      const Image whole = decode_image(path, channels, r);
+      const ImageSize rs = reduced_size({w, h}, r);
+      ASSERT_EQ(whole.width, rs.width);
+      ASSERT_EQ(whole.height, rs.height);
+      std::vector<PixelRect> cases = {{0, 0, rs.width, rs.height}, {0, 0, 5, 3}, {rs.width - 4, rs.height - 2, rs.width, rs.height}};
+      for (int k = 0; k < 12; ++k) {
+        const int x0 = int(g() % uint32_t(rs.width - 1)), y0 = int(g() % uint32_t(rs.height - 1));
+        cases.push_back({x0, y0, x0 + 1 + int(g() % uint32_t(rs.width - x0)), y0 + 1 + int(g() % uint32_t(rs.height - y0))});
+      }
+      for (const PixelRect& win : cases) {
+        Image part;
+        decode_image_into(path, channels, r, part, &win);
+        SCOPED_TRACE("channels " + std::to_string(channels) + " reduction " + std::to_string(r) + " window [" +
+                     std::to_string(win.x0) + ", " + std::to_string(win.x1) + ") x [" + std::to_string(win.y0) + ", " +
+                     std::to_string(win.y1) + ")");
+        ASSERT_EQ(part.full_width, rs.width);
+        ASSERT_EQ(part.full_height, rs.height);
+        ASSERT_TRUE(part.x0 <= win.x0 && part.y0 <= win.y0 && part.x0 + part.width >= win.x1 &&
+                    part.y0 + part.height >= win.y1);
+        const bool cropped = part.width < rs.width || part.height < rs.height;
+        windows += cropped;
+        for (int y = win.y0; y < win.y1; ++y)
+          for (int x = win.x0; x < win.x1; ++x)
+            for (int ch = 0; ch < channels; ++ch) {
+              const size_t a = static_cast<size_t>(((y - part.y0) * part.width + x - part.x0) * channels + ch);
+              const size_t b = static_cast<size_t>((y * whole.width + x) * channels + ch);
+              ASSERT_EQ(part.pixels[a], whole.pixels[b]) << "at " << x << "," << y << " ch " << ch;
+            }
+      }
+    }
+  EXPECT_GT(windows, 60);  // most windows decoded less than the whole image
+}
+
+// The loader's path (footprint -> window decode -> resize) equals resizing the whole decode, and
+// a file cut short below the window is still corrupt.
+TEST(ImageDecode, CropFromAWindowEqualsCropFromTheWholeImage) {
+  TempDir t;
+  const int w = 500, h = 375;
+  write_jpeg(t.path / "p.jpg", textured_rgb(w, h, 5), w, h, 3, /*subsampled=*/true, 90);
+  const std::string path = (t.path / "p.jpg").string();
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+  const int size = 64;
+  int smaller = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::mt19937_64 gen = augment_rng(9, 0, i);
+    const CropBox box = random_resized_crop(w, h, gen);
+    const int r = jpeg_reduction_for(box.x1 - box.x0, box.y1 - box.y0, size);
+    const ImageSize rs = reduced_size({w, h}, r);
+    const double sx = double(rs.width) / w, sy = double(rs.height) / h;
+    const PixelRect win = resize_footprint(rs.width, rs.height, box, sx, sy, size);
+    Image part;
+    decode_image_into(path, 3, r, part, &win);
+    smaller += part.width * part.height < rs.width * rs.height;
+    const Image whole = decode_image(path, 3, r);
+    std::vector<float> a(3 * size * size), b(a.size());
+    resize_box_to_chw(part, box, sx, sy, size, mean, stdev, a.data());
+    resize_box_to_chw(whole.pixels.data(), whole.width, whole.height, 3, box, sx, sy, size, mean, stdev, b.data());
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "crop " << i;
+  }
+  EXPECT_GT(smaller, 30);
+  // A window needs more than the window's pixels it cannot have: an error, not a read out of bounds.
+  Image part;
+  const PixelRect top = {0, 0, 40, 20};
+  decode_image_into(path, 3, 1, part, &top);
+  std::vector<float> out(3 * 8 * 8);
+  EXPECT_NE(error_of([&] { resize_box_to_chw(part, {0, 0, 400, 300}, 1, 1, 8, mean, stdev, out.data()); })
+                .find("misses part of the crop's footprint"),
+            std::string::npos);
+  // Cut in half: a window in the intact top rows decodes nothing past them, yet the file is corrupt.
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream(t.path / "cut.jpg", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  const std::string e = error_of([&] { decode_image_into((t.path / "cut.jpg").string(), 3, 1, part, &top); });
+  EXPECT_NE(e.find("cut.jpg: corrupt JPEG (premature end"), std::string::npos) << e;
+  // The intact file with the same window decodes (its end marker is found past the window).
+  decode_image_into(path, 3, 1, part, &top);
+  EXPECT_LT(part.height, h);
 }
 
 TEST(ImageDecode, CorruptFilesNameThemselves) {
@@ -414,6 +517,32 @@ TEST(ImageFolder, SameSamplesOnAnyRankCountAndAfterResume) {
   Batch c = resumed.next();
   EXPECT_EQ(std::memcmp(c.x.data<float>(), first[3].x.data<float>(), c.x.nbytes()), 0);
   EXPECT_EQ(std::memcmp(c.y.data<int64_t>(), first[3].y.data<int64_t>(), c.y.nbytes()), 0);
+}
+
+// Made batches' storage is recycled (batch_loader.cpp's pool): batches still held, even past the
+// loader's end, are never written again; each equals the same step from a loader whose batches
+// were dropped at once.
+TEST(ImageFolder, HeldBatchesStayIntactWhileStorageIsRecycled) {
+  TempDir t;
+  make_folder(t.path);
+  Dataset ds = load_image_folder(options(t.path, true));
+  std::vector<Batch> held;
+  {
+    BatchLoader keep(ds, 2, true, 4, 0, 1, 0, 2);
+    for (int step = 0; step < 12; ++step) held.push_back(keep.next());
+  }
+  std::vector<Batch> later;
+  {
+    BatchLoader other(ds, 2, true, 4, 0, 1, 0, 2);  // a new loader: allocates while `held` lives
+    for (int step = 0; step < 12; ++step) {
+      Batch b = other.next();
+      ASSERT_EQ(std::memcmp(b.x.data<float>(), held[static_cast<size_t>(step)].x.data<float>(), b.x.nbytes()), 0)
+          << step;
+      if (step % 3 == 0) later.push_back(b);
+    }
+  }
+  for (size_t k = 0; k < later.size(); ++k)
+    ASSERT_EQ(std::memcmp(later[k].x.data<float>(), held[3 * k].x.data<float>(), later[k].x.nbytes()), 0) << k;
 }
 
 TEST(ImageFolder, Errors) {
