@@ -213,20 +213,6 @@ Dataset load_image_folder(const ImageFolderOptions& o) {
   return ds;
 }
 
-Dataset load_image_folder_decoded(const ImageFolderOptions& options) {
-  ImageFolderOptions o = options;
-  o.augment = false;
-  Dataset ds = load_image_folder(o);
-  std::vector<int64_t> dims = ds.source->sample_shape();
-  dims.insert(dims.begin(), ds.size());
-  ds.x = ir::Tensor(ir::DType::F32, dims);
-  std::vector<int64_t> all(static_cast<size_t>(ds.size()));
-  for (int64_t i = 0; i < ds.size(); ++i) all[static_cast<size_t>(i)] = i;
-  ds.source->fill(all.data(), ds.size(), 0, 0, ds.x.data<float>());
-  ds.source.reset();
-  return ds;
-}
-
 std::string class_index_path(const std::string& model_path) {
   return fs::path(model_path).replace_extension(".classes.txt").string();
 }

@@ -472,14 +472,23 @@ TEST(ImageFolder, ClassesLabelsAndSkippedImages) {
   EXPECT_EQ(ds.source->skipped(), 1);
   EXPECT_EQ(ds.sample_shape(), (std::vector<int64_t>{3, 16, 16}));
 
-  Dataset test = load_image_folder_decoded(options(t.path, false));
-  ASSERT_EQ(test.x.dims(), (std::vector<int64_t>{7, 3, 16, 16}));
-  // The decoded evaluation sample equals decoding by hand: resize + centre crop, normalised.
+  // Evaluation form: nothing decoded up front; slice() decodes the samples it is asked for.
+  Dataset test = load_image_folder(options(t.path, false));
+  EXPECT_FALSE(test.x.defined());
+  ir::Tensor x, y;
+  test.slice(1, 3, x, y);
+  ASSERT_EQ(x.dims(), (std::vector<int64_t>{3, 3, 16, 16}));
+  EXPECT_EQ(std::vector<int64_t>(y.data<int64_t>(), y.data<int64_t>() + 3), (std::vector<int64_t>{0, 1, 1}));
+  // Sample 2 (the slice's second) equals decoding by hand: resize + centre crop, normalised.
   Image img = decode_image((t.path / "b_shirt" / "s0.jpg").string(), 3);
   std::vector<float> expect(3 * 16 * 16);
   const float m = 0.5f, s = 0.25f, ms[3] = {m, m, m}, ss[3] = {s, s, s};
   resize_box_to_chw(img.pixels.data(), 40, 30, 3, center_crop(40, 30, 16), 1, 1, 16, ms, ss, expect.data());
-  for (size_t i = 0; i < expect.size(); ++i) ASSERT_EQ(test.x.data<float>()[2 * expect.size() + i], expect[i]);
+  for (size_t i = 0; i < expect.size(); ++i) ASSERT_EQ(x.data<float>()[expect.size() + i], expect[i]);
+  // The same in any slicing (as evaluation shards it over ranks) and on every call.
+  ir::Tensor x1, y1;
+  test.slice(2, 1, x1, y1);
+  EXPECT_EQ(std::memcmp(x1.data<float>(), x.data<float>() + expect.size(), x1.nbytes()), 0);
 
   // crop_fraction 1 with images of the model's size: each image whole, pixel for pixel, normalised.
   fs::create_directories(t.path / "small" / "only");
@@ -487,11 +496,12 @@ TEST(ImageFolder, ClassesLabelsAndSkippedImages) {
   write_png(t.path / "small" / "only" / "p.png", px, 16, 16, PNG_FORMAT_RGB);
   ImageFolderOptions whole = options(t.path / "small", false);
   whole.crop_fraction = 1.0;
-  Dataset w = load_image_folder_decoded(whole);
-  ASSERT_EQ(w.x.dims(), (std::vector<int64_t>{1, 3, 16, 16}));
+  ir::Tensor wx, wy;
+  load_image_folder(whole).slice(0, 1, wx, wy);
+  ASSERT_EQ(wx.dims(), (std::vector<int64_t>{1, 3, 16, 16}));
   for (int ch = 0; ch < 3; ++ch)
     for (int i = 0; i < 16 * 16; ++i)
-      ASSERT_NEAR(w.x.data<float>()[ch * 256 + i], (px[static_cast<size_t>(3 * i + ch)] / 255.0f - m) / s, 1e-5) << ch << " " << i;
+      ASSERT_NEAR(wx.data<float>()[ch * 256 + i], (px[static_cast<size_t>(3 * i + ch)] / 255.0f - m) / s, 1e-5) << ch << " " << i;
   whole.crop_fraction = 0;
   EXPECT_EQ(error_of([&] { load_image_folder(whole); }),
             "r.toml: [data] train_dir: eval_crop_fraction must be in (0, 1], got 0");
