@@ -3,11 +3,10 @@
 // windows at offsets hashed from (seed, step, sample) instead of walking an order. Step s is batch
 // s % steps_per_epoch of epoch s / steps_per_epoch and depends on nothing else, which is what makes
 // a resumed run (start_step) see exactly the batches an uninterrupted one would.
-#include <sys/resource.h>
-#include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -57,18 +56,16 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   std::vector<std::unique_ptr<float[]>> free_;
 };
 
-// The producer thread (and the decoding threads it starts, which inherit its priority) runs this
-// much nicer than the training step's threads. On cores shared with compute, a batch finished
-// steps ahead must not preempt the step: without it, a woken producer took the core from the main
-// thread inside next() (traces showed 1-8 ms "next batch" waits with 4 batches queued). The queue
-// absorbs the lower share; a loader that cannot keep up waits the same either way.
-constexpr int kProducerNice = 10;
-
-void lower_this_threads_priority() {
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, 0);
-  // Linux: PRIO_PROCESS with a thread id sets that thread alone. A hint: failure changes nothing.
-  if (errno == 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::min(nice + kProducerNice, 19));
+// The producer thread (and the decoding threads it starts, which inherit its policy) runs as
+// SCHED_BATCH: the same share of the CPU as any thread, but its wake-ups never preempt a running
+// one. Without it, on cores shared with compute, the producer woken by next() took the core from
+// the main thread inside next() to make a batch needed steps later (traces showed 1-8 ms "next
+// batch" waits with 4 batches queued). A nice value removed those waits too but starved the loader
+// beside other processes (bench/RESULTS.md). Linux-only hint: failure changes nothing else.
+void run_as_batch_thread() {
+  sched_param param{};
+  param.sched_priority = 0;
+  (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 }
 
 }  // namespace
@@ -175,7 +172,7 @@ BatchLoader::BatchLoader(const Dataset& ds, int64_t global_batch, bool shuffle, 
   Impl* p = impl.get();
   impl->prefetcher = std::make_unique<Prefetcher<Batch>>(
       [p, first = start_step](int64_t step) {
-        if (step == first) lower_this_threads_priority();
+        if (step == first) run_as_batch_thread();
         return p->make(step);
       },
       start_step, static_cast<size_t>(prefetch));

@@ -1,7 +1,8 @@
 // Datasets: IDX (plain and gzip) and .npy loading with their errors, normalisation, the per-epoch
 // order, the background batch loader (ranks, resume, shutdown, errors), and the real Fashion-MNIST.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -392,31 +393,39 @@ TEST(BatchLoader, TraceShowsTheLoaderThreadMakingBatches) {
   EXPECT_GE(made, 3u) << text;  // the 3 taken, and what the queue held when the loader stopped
 }
 
-// A source that records the nice value of the thread that makes its samples.
-class NiceRecordingSource final : public SampleSource {
+// The scheduling policy of the calling thread.
+int this_threads_policy() {
+  int policy = -1;
+  sched_param param{};
+  EXPECT_EQ(pthread_getschedparam(pthread_self(), &policy, &param), 0);
+  return policy;
+}
+
+// A source that records the scheduling policy of the thread that makes its samples.
+class PolicyRecordingSource final : public SampleSource {
  public:
-  mutable std::atomic<int> nice{-100};
+  mutable std::atomic<int> policy{-100};
   std::vector<int64_t> sample_shape() const override { return {1}; }
   void fill(const int64_t* indices, int64_t n, uint64_t, int64_t, float* out) const override {
-    nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    policy = this_threads_policy();
     for (int64_t k = 0; k < n; ++k) out[k] = static_cast<float>(indices[k]);
   }
   int64_t skipped() const override { return 0; }
 };
 
-TEST(BatchLoader, ProducerRunsNicerThanTheSteps) {
-  auto source = std::make_shared<NiceRecordingSource>();
+TEST(BatchLoader, ProducerRunsAsABatchThread) {
+  auto source = std::make_shared<PolicyRecordingSource>();
   Dataset ds;
   ds.source = source;
   ds.y = ir::Tensor(ir::DType::I64, {8});
-  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  const int mine = this_threads_policy();
   {
     BatchLoader loader(ds, 4, true, 1);
     Batch b = loader.next();
     EXPECT_EQ(b.x.dims(), (std::vector<int64_t>{4, 1}));
   }
-  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);  // this thread unchanged
-  EXPECT_EQ(source->nice.load(), std::min(mine + 10, 19));
+  EXPECT_EQ(this_threads_policy(), mine);  // the caller's thread unchanged
+  EXPECT_EQ(source->policy.load(), SCHED_BATCH);
 }
 
 TEST(BatchLoader, DestructorWithAFullQueueReturnsPromptly) {
