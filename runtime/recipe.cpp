@@ -293,6 +293,12 @@ const std::vector<SectionSpec>& sections() {
         {"test_dir", [](const Field& f, Recipe& r) { r.test_dir = f.existing_dir(); }},
         {"image_size", [](const Field& f, Recipe& r) { r.image_size = f.positive_integer(); }},
         {"augment", [](const Field& f, Recipe& r) { r.augment = f.one_of({"imagenet", "none"}); }},
+        {"eval_crop_fraction",
+         [](const Field& f, Recipe& r) {
+           const double v = f.number();
+           if (!(v > 0 && v <= 1)) f.fail(detail::concat("must be in (0, 1], got ", v));
+           r.eval_crop_fraction = v;
+         }},
         {"loader_threads", [](const Field& f, Recipe& r) { r.loader_threads = f.int32(f.positive_integer()); }}},
        {}},  // required keys depend on the format (check_across_keys)
       {"train",

@@ -39,10 +39,12 @@ struct Recipe {
   bool shuffle = true;
   Normalize normalize;
   // image_folder (runtime/data/image_folder.h): class sub-folders, the model's input size, the
-  // training augmentation ("imagenet" | "none") and the decoding threads of each rank.
+  // training augmentation ("imagenet" | "none"), the share of the short side the evaluation (and
+  // augment "none") transform keeps (timm's crop_pct) and the decoding threads of each rank.
   std::string train_dir, test_dir;
   int64_t image_size = 0;
   std::string augment = "none";
+  double eval_crop_fraction = 0.875;
   int loader_threads = 2;
 
   // [train]

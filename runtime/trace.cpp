@@ -60,7 +60,8 @@ void Tracer::finish() {
   f << "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": " << t->rank_ << ", \"args\": {\"name\": \"rank "
     << t->rank_ << "\"}},\n";
   f << "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": " << t->rank_ << ", \"tid\": 0, \"args\": {\"name\": \"compute\"}},\n";
-  f << "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": " << t->rank_ << ", \"tid\": 1, \"args\": {\"name\": \"communication\"}}";
+  f << "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": " << t->rank_ << ", \"tid\": 1, \"args\": {\"name\": \"communication\"}},\n";
+  f << "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": " << t->rank_ << ", \"tid\": 2, \"args\": {\"name\": \"data loader\"}}";
   char num[64];
   for (const Event& e : t->events_) {
     std::snprintf(num, sizeof num, "%.3f, \"dur\": %.3f", e.begin_us, e.end_us - e.begin_us);

@@ -1,8 +1,9 @@
 // Chrome trace events (chrome://tracing and Perfetto open the file): complete events ("ph": "X")
 // with microsecond timestamps of the host's monotonic clock (so the files of ranks on one host line
 // up), one pid per rank, tid 0 for the main thread (forward, backward,
-// optimizer, data loading, evaluation) and tid 1 for the communication thread (allreduce,
-// reductions). Off unless `fcrun --trace FILE.json` starts it; when off, every hook is one branch
+// optimizer, evaluation, and "next batch": the wait for the loader's next batch), tid 1 for the
+// communication thread (allreduce, reductions) and tid 2 for the loader's producer thread
+// ("make batch": gathering, or decoding and augmenting, one batch ahead of the steps). Off unless `fcrun --trace FILE.json` starts it; when off, every hook is one branch
 // on a null pointer.
 #pragma once
 
@@ -15,7 +16,7 @@ namespace fc::runtime {
 
 class Tracer {
  public:
-  static constexpr int kMainThread = 0, kCommThread = 1;
+  static constexpr int kMainThread = 0, kCommThread = 1, kLoaderThread = 2;
 
   // The active tracer, or null.
   static Tracer* active();

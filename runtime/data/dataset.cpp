@@ -51,7 +51,15 @@ void Dataset::slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_o
                 static_cast<size_t>(n) * row_bytes);
     return out;
   };
-  x_out = rows(x);
+  if (source) {
+    std::vector<int64_t> dims = source->sample_shape(), indices(static_cast<size_t>(n));
+    dims.insert(dims.begin(), n);
+    x_out = ir::Tensor(ir::DType::F32, dims);
+    for (int64_t i = 0; i < n; ++i) indices[static_cast<size_t>(i)] = first + i;
+    source->fill(indices.data(), n, 0, 0, x_out.data<float>());
+  } else {
+    x_out = rows(x);
+  }
   y_out = rows(y);
 }
 

@@ -44,7 +44,8 @@ struct Dataset {
   ir::DType x_dtype() const;                  // i64 for tokens
   ir::DType y_dtype() const;                  // i64 for tokens
   bool is_tokens() const { return tokens != nullptr; }
-  // Samples [first, first + n) in order: x [n, ...], y [n, ...] (not for a `source`).
+  // Samples [first, first + n) in order: x [n, ...], y [n, ...]. A `source` makes them now, as
+  // epoch 0 of seed 0 (evaluation's sources do not augment).
   void slice(int64_t first, int64_t n, ir::Tensor& x_out, ir::Tensor& y_out) const;
 };
 

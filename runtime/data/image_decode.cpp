@@ -91,10 +91,27 @@ void cmyk_to_rgb(const uint8_t* cmyk, size_t n, bool inverted, uint8_t* rgb) {
   }
 }
 
-// Decodes (header_only: reads the header) a JPEG held in memory. Returns false with `why` set on
-// error; nothing in this frame that owns memory is created after setjmp.
-bool decode_jpeg(const std::vector<uint8_t>& bytes, int channels, int reduction, bool header_only, Image& out,
-                 std::string& why) {
+// Pixels kept around a decoded window: fancy upsampling of 2x-subsampled chroma reads one chroma
+// sample (two pixels) beyond the pixel it makes, and the window's edges are edges to libjpeg.
+constexpr int kWindowMargin = 4;
+
+// Whether a JPEG whose decode stopped before its last row still has its end (EOI) marker, i.e. is
+// not truncated. After a single scan's entropy-coded data only RST markers (FF D0-D7) and stuffed
+// bytes (FF 00) follow until EOI, so an FF D9 between the reading position and the file's end is
+// the EOI; a multi-scan (progressive) file was read whole by jpeg_start_decompress.
+bool has_end_marker(jpeg_decompress_struct& cinfo) {
+  if (jpeg_input_complete(&cinfo) || cinfo.unread_marker == 0xD9) return true;
+  const uint8_t* p = cinfo.src->next_input_byte;
+  for (size_t i = cinfo.src->bytes_in_buffer; i >= 2; --i)
+    if (p[i - 2] == 0xFF && p[i - 1] == 0xD9) return true;
+  return false;
+}
+
+// Decodes (header_only: reads the header) a JPEG held in memory, whole or (window) in part.
+// Returns false with `why` set on error; nothing in this frame that owns memory is created after
+// setjmp.
+bool decode_jpeg(const std::vector<uint8_t>& bytes, int channels, int reduction, bool header_only,
+                 const PixelRect* window, Image& out, std::string& why) {
   jpeg_decompress_struct cinfo;
   JpegError err{};
   std::vector<uint8_t> cmyk_row;
@@ -123,19 +140,40 @@ bool decode_jpeg(const std::vector<uint8_t>& bytes, int channels, int reduction,
   // PIL's defaults: islow DCT, fancy upsampling.
   cinfo.dct_method = JDCT_ISLOW;
   jpeg_start_decompress(&cinfo);
-  out.width = static_cast<int>(cinfo.output_width);
-  out.height = static_cast<int>(cinfo.output_height);
+  out.full_width = static_cast<int>(cinfo.output_width);
+  out.full_height = static_cast<int>(cinfo.output_height);
+  // The rows [y0, y1) and columns to decode: all, or the window with its margin.
+  JDIMENSION x0 = 0, cols = cinfo.output_width, y0 = 0, y1 = cinfo.output_height;
+  if (window) {
+    const auto clamp = [](int v, JDIMENSION hi) { return static_cast<JDIMENSION>(std::clamp<int64_t>(v, 0, hi)); };
+    x0 = clamp(window->x0 - kWindowMargin, cinfo.output_width);
+    cols = std::max<JDIMENSION>(clamp(window->x1 + kWindowMargin, cinfo.output_width), x0 + 1) - x0;
+    y0 = clamp(window->y0 - kWindowMargin, cinfo.output_height);
+    y1 = std::max<JDIMENSION>(clamp(window->y1 + kWindowMargin, cinfo.output_height), y0 + 1);
+    // Moves x0 left to an iMCU boundary (widening cols to keep the right edge); a no-op when whole.
+    if (cols < cinfo.output_width) jpeg_crop_scanline(&cinfo, &x0, &cols);
+    if (y0 > 0) jpeg_skip_scanlines(&cinfo, y0);
+  }
+  out.x0 = static_cast<int>(x0);
+  out.y0 = static_cast<int>(y0);
+  out.width = static_cast<int>(cinfo.output_width);  // = cols after jpeg_crop_scanline
+  out.height = static_cast<int>(y1 - y0);
   out.channels = cmyk ? 3 : channels;
   out.pixels.resize(static_cast<size_t>(out.width) * static_cast<size_t>(out.height) * static_cast<size_t>(out.channels));
   if (cmyk) cmyk_row.resize(static_cast<size_t>(out.width) * 4);
   const size_t row_bytes = static_cast<size_t>(out.width) * static_cast<size_t>(out.channels);
-  while (cinfo.output_scanline < cinfo.output_height) {
-    uint8_t* dst = out.pixels.data() + cinfo.output_scanline * row_bytes;
+  while (cinfo.output_scanline < y1) {
+    uint8_t* dst = out.pixels.data() + (cinfo.output_scanline - y0) * row_bytes;
     JSAMPROW row = cmyk ? cmyk_row.data() : dst;
     jpeg_read_scanlines(&cinfo, &row, 1);
     if (cmyk) cmyk_to_rgb(cmyk_row.data(), static_cast<size_t>(out.width), cinfo.saw_Adobe_marker, dst);
   }
-  jpeg_finish_decompress(&cinfo);
+  if (cinfo.output_scanline < cinfo.output_height) {
+    // The rows below the window are not decoded; a file cut short there is still corrupt.
+    if (!has_end_marker(cinfo)) err.truncated = true;
+  } else {
+    jpeg_finish_decompress(&cinfo);
+  }
   jpeg_destroy_decompress(&cinfo);
   if (err.truncated) {
     why = "premature end of JPEG data (truncated file)";
@@ -169,6 +207,8 @@ Image decode_png(const std::string& path, const std::vector<uint8_t>& bytes, int
     fail(path, ": corrupt PNG (", why, ")");
   }
   const size_t n = static_cast<size_t>(img.width) * static_cast<size_t>(img.height);
+  img.full_width = img.width;
+  img.full_height = img.height;
   img.channels = 3;
   img.pixels.resize(n * 3);
   for (size_t i = 0; i < n; ++i)
@@ -177,7 +217,8 @@ Image decode_png(const std::string& path, const std::vector<uint8_t>& bytes, int
   return img;
 }
 
-void decode_any(const std::string& path, int channels, int reduction, bool header_only, Image& img) {
+void decode_any(const std::string& path, int channels, int reduction, bool header_only, const PixelRect* window,
+                Image& img) {
   FC_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3, got ", channels);
   FC_CHECK(reduction == 1 || reduction == 2 || reduction == 4 || reduction == 8,
            "decode_image: reduction must be 1, 2, 4 or 8, got ", reduction);
@@ -188,26 +229,30 @@ void decode_any(const std::string& path, int channels, int reduction, bool heade
   }
   FC_CHECK(bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8, path, ": not a JPEG or PNG image");
   std::string why;
-  FC_CHECK(decode_jpeg(bytes, channels, reduction, header_only, img, why), path, ": corrupt JPEG (", why, ")");
+  FC_CHECK(decode_jpeg(bytes, channels, reduction, header_only, window, img, why), path, ": corrupt JPEG (", why, ")");
 }
 
 }  // namespace
 
 ImageSize read_image_size(const std::string& path) {
   Image img;
-  decode_any(path, 3, 1, /*header_only=*/true, img);
+  decode_any(path, 3, 1, /*header_only=*/true, nullptr, img);
   FC_CHECK(img.width > 0 && img.height > 0, path, ": image has no pixels");
   return {img.width, img.height};
 }
 
 Image decode_image(const std::string& path, int channels, int reduction) {
   Image img;
-  decode_any(path, channels, reduction, /*header_only=*/false, img);
+  decode_any(path, channels, reduction, /*header_only=*/false, nullptr, img);
   return img;
 }
 
-void decode_image_into(const std::string& path, int channels, int reduction, Image& into) {
-  decode_any(path, channels, reduction, /*header_only=*/false, into);
+void decode_image_into(const std::string& path, int channels, int reduction, Image& into, const PixelRect* window) {
+  decode_any(path, channels, reduction, /*header_only=*/false, window, into);
+}
+
+ImageSize reduced_size(ImageSize size, int reduction) {
+  return {(size.width + reduction - 1) / reduction, (size.height + reduction - 1) / reduction};
 }
 
 int jpeg_reduction_for(double crop_w, double crop_h, int out) {

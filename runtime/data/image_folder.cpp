@@ -106,15 +106,20 @@ class ImageFolderSource final : public SampleSource {
       std::mt19937_64 gen = augment_rng(seed, epoch, index);
       box = random_resized_crop(e.size.width, e.size.height, gen);
     } else {
-      box = center_crop(e.size.width, e.size.height, o_.image_size);
+      box = center_crop(e.size.width, e.size.height, o_.image_size, o_.crop_fraction);
     }
     const int reduction = is_jpeg_path(e.path) ? jpeg_reduction_for(box.x1 - box.x0, box.y1 - box.y0, o_.image_size) : 1;
     try {
+      // Decode only the part of the (reduced) image that the resampler reads.
+      const ImageSize reduced = reduced_size(e.size, reduction);
+      const double sx = static_cast<double>(reduced.width) / e.size.width;
+      const double sy = static_cast<double>(reduced.height) / e.size.height;
+      const PixelRect window = resize_footprint(reduced.width, reduced.height, box, sx, sy, o_.image_size);
       thread_local Image img;  // reused by this decoding thread's later images
-      decode_image_into(e.path, o_.channels, reduction, img);
-      const double sx = static_cast<double>(img.width) / e.size.width, sy = static_cast<double>(img.height) / e.size.height;
-      resize_box_to_chw(img.pixels.data(), img.width, img.height, img.channels, box, sx, sy, o_.image_size,
-                        mean_.data(), std_.data(), out);
+      decode_image_into(e.path, o_.channels, reduction, img, &window);
+      FC_CHECK(img.full_width == reduced.width && img.full_height == reduced.height, e.path,
+               ": image size changed since the folder was listed");
+      resize_box_to_chw(img, box, sx, sy, o_.image_size, mean_.data(), std_.data(), out);
     } catch (const Error& err) {
       std::fill(out, out + per_sample, 0.0f);
       if (!failed_[static_cast<size_t>(index)].exchange(true)) {
@@ -197,26 +202,14 @@ Dataset load_image_folder(const ImageFolderOptions& o) {
   FC_CHECK(o.channels == 1 || o.channels == 3, o.what, ": images have 1 or 3 channels; the model wants ",
            o.channels);
   FC_CHECK(o.image_size > 0, o.what, ": image_size must be > 0");
+  FC_CHECK(o.crop_fraction > 0 && o.crop_fraction <= 1, o.what, ": eval_crop_fraction must be in (0, 1], got ",
+           o.crop_fraction);
   check_normalize(o);
   Listing l = list_folder(o);
   Dataset ds;
   ds.y = labels_of(l.entries);
   ds.classes = std::move(l.classes);
   ds.source = std::make_shared<ImageFolderSource>(std::move(l.entries), o, l.skipped);
-  return ds;
-}
-
-Dataset load_image_folder_decoded(const ImageFolderOptions& options) {
-  ImageFolderOptions o = options;
-  o.augment = false;
-  Dataset ds = load_image_folder(o);
-  std::vector<int64_t> dims = ds.source->sample_shape();
-  dims.insert(dims.begin(), ds.size());
-  ds.x = ir::Tensor(ir::DType::F32, dims);
-  std::vector<int64_t> all(static_cast<size_t>(ds.size()));
-  for (int64_t i = 0; i < ds.size(); ++i) all[static_cast<size_t>(i)] = i;
-  ds.source->fill(all.data(), ds.size(), 0, 0, ds.x.data<float>());
-  ds.source.reset();
   return ds;
 }
 

@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "ir/error.h"
 #include "runtime/data/random.h"
@@ -18,24 +23,28 @@ int64_t round_half_even(double v) { return static_cast<int64_t>(std::nearbyint(v
 
 // The taps of every output pixel of one axis: output o reads source pixels [first[o], first[o] +
 // count[o]) with weights[o * width ...] (normalised), flat so that the passes below stream them.
+// Each decoding thread keeps two (resize_held's tx, ty) and refills them per sample.
 struct Taps {
   std::vector<int> first, count;
   std::vector<float> weights;
   size_t width = 0;  // the most taps any output has
+  int lo = 0, hi = 0;  // the footprint: the union of [first, first + count)
 };
 
 // PIL's precompute_coeffs for the bilinear (triangle, support 1) filter over source [in0, in1) of
 // an axis of in_size pixels, resized to out_size. The support clamps to the image, not the box.
-Taps taps_for(int in_size, double in0, double in1, int out_size) {
+void taps_for(int in_size, double in0, double in1, int out_size, Taps& t) {
   const double scale = (in1 - in0) / out_size;
   const double filterscale = std::max(scale, 1.0);
   const double support = filterscale;
-  Taps t;
   t.width = static_cast<size_t>(std::ceil(support)) * 2 + 1;
   t.first.resize(static_cast<size_t>(out_size));
   t.count.resize(static_cast<size_t>(out_size));
   t.weights.assign(static_cast<size_t>(out_size) * t.width, 0.0f);
-  std::vector<double> ws(t.width);
+  t.lo = in_size;
+  t.hi = 0;
+  thread_local std::vector<double> ws;
+  ws.resize(t.width);
   for (int o = 0; o < out_size; ++o) {
     const double center = in0 + (o + 0.5) * scale;
     const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
@@ -49,10 +58,152 @@ Taps taps_for(int in_size, double in0, double in1, int out_size) {
     const size_t oo = static_cast<size_t>(o);
     t.first[oo] = lo;
     t.count[oo] = std::max(hi - lo, 0);
+    if (hi > lo) {
+      t.lo = std::min(t.lo, lo);
+      t.hi = std::max(t.hi, hi);
+    }
     for (int k = 0; k < hi - lo; ++k)
       t.weights[oo * t.width + static_cast<size_t>(k)] = static_cast<float>(total != 0 ? ws[k] / total : ws[k]);
   }
-  return t;
+  if (t.hi < t.lo) t.lo = t.hi = 0;
+}
+
+// GCC/Clang vector extensions (SSE/AVX on x86, NEON on Arm), loaded and stored unaligned (memcpy,
+// which the compiler turns into one unaligned move; it may alias anything, so the loops below keep
+// sizes and pointers in locals).
+typedef float f4 __attribute__((vector_size(16)));
+typedef float f8 __attribute__((vector_size(32)));
+template <typename V>
+V load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <typename V>
+void store(float* p, V v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+
+// One source row (its footprint's columns [lo, hi), c channels) to float: dst[(x - lo) * c + ch].
+void row_to_float(const uint8_t* src, size_t n, float* dst) {
+  size_t i = 0;
+#if defined(__AVX2__)
+  for (; i + 8 <= n; i += 8) {
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i));
+    _mm256_storeu_ps(dst + i, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)));
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// The horizontal pass of one row: dst[o * c + ch] = sum_k w[o][k] * row[(first[o] + k - lo) * c + ch].
+// For 3 channels a pixel is one 4-lane vector (its fourth lane, the next pixel's red, is discarded:
+// the store's fourth lane is overwritten by the next output, or lands in dst's one float of slack),
+// and four outputs go at once over all t.width taps (those past count[o] weigh 0 and read row's
+// slack), so that their four sums are independent chains rather than one long one.
+void horizontal(const float* row, const Taps& t, int size, size_t c, float* dst) {
+  const size_t width = t.width;
+  const float* const weights = t.weights.data();
+  const int* const first = t.first.data();
+  const int lo = t.lo;
+  size_t o = 0;
+  if (c == 3) {
+    for (; o + 4 <= static_cast<size_t>(size); o += 4) {
+      const float* w = weights + o * width;
+      const float* p0 = row + static_cast<size_t>(first[o] - lo) * 3;
+      const float* p1 = row + static_cast<size_t>(first[o + 1] - lo) * 3;
+      const float* p2 = row + static_cast<size_t>(first[o + 2] - lo) * 3;
+      const float* p3 = row + static_cast<size_t>(first[o + 3] - lo) * 3;
+      f4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+      for (size_t k = 0; k < width; ++k) {
+        a0 += w[k] * load<f4>(p0 + 3 * k);
+        a1 += w[width + k] * load<f4>(p1 + 3 * k);
+        a2 += w[2 * width + k] * load<f4>(p2 + 3 * k);
+        a3 += w[3 * width + k] * load<f4>(p3 + 3 * k);
+      }
+      store(dst + o * 3, a0);
+      store(dst + o * 3 + 3, a1);
+      store(dst + o * 3 + 6, a2);
+      store(dst + o * 3 + 9, a3);
+    }
+  }
+  for (; o < static_cast<size_t>(size); ++o) {
+    const float* w = t.weights.data() + o * t.width;
+    const float* p = row + static_cast<size_t>(t.first[o] - t.lo) * c;
+    const int count = t.count[o];
+    if (c == 3) {
+      f4 acc = {0, 0, 0, 0};
+      for (int k = 0; k < count; ++k, p += 3) acc += w[k] * load<f4>(p);
+      store(dst + o * 3, acc);
+      continue;
+    }
+    for (size_t ch = 0; ch < c; ++ch) {
+      float acc = 0;
+      for (int k = 0; k < count; ++k) acc += w[k] * p[static_cast<size_t>(k) * c + ch];
+      dst[o * c + ch] = acc;
+    }
+  }
+}
+
+// The whole resample from pixels holding rows/columns `held` of a full_w x full_h image.
+void resize_held(const uint8_t* pixels, PixelRect held, int full_w, int full_h, int channels, CropBox box,
+                 double scale_x, double scale_y, int size, const float* mean, const float* stdev, float* out) {
+  thread_local Taps tx, ty;
+  taps_for(full_w, box.x0 * scale_x, box.x1 * scale_x, size, tx);
+  taps_for(full_h, box.y0 * scale_y, box.y1 * scale_y, size, ty);
+  FC_CHECK(held.x0 <= tx.lo && tx.hi <= held.x1 && held.y0 <= ty.lo && ty.hi <= held.y1,
+           "resize: the decoded window misses part of the crop's footprint");
+  FC_CHECK(channels >= 1 && channels <= 4, "resize: ", channels, " channels");
+  const size_t c = static_cast<size_t>(channels), n = static_cast<size_t>(size), row = n * c;
+  const size_t held_row = static_cast<size_t>(held.x1 - held.x0) * c;
+  const size_t cols = static_cast<size_t>(tx.hi - tx.lo) * c;
+  // Horizontal pass over the footprint's rows -> tmp [rows, size, c] (+ slack for the 4-lane stores).
+  thread_local std::vector<float> src_row, tmp, acc;
+  src_row.resize(cols + (tx.width + 2) * c);  // slack for the taps past an output's count (weight 0)
+  std::fill(src_row.begin() + static_cast<std::ptrdiff_t>(cols), src_row.end(), 0.0f);
+  tmp.resize(static_cast<size_t>(ty.hi - ty.lo) * row + 1);
+  acc.resize(row);
+  // Plain pointers from here: a thread_local in a shared library costs a call per access.
+  float* const srow = src_row.data();
+  float* const tmpp = tmp.data();
+  float* const accp = acc.data();
+  for (int y = ty.lo; y < ty.hi; ++y) {
+    const uint8_t* src = pixels + static_cast<size_t>(y - held.y0) * held_row + static_cast<size_t>(tx.lo - held.x0) * c;
+    row_to_float(src, cols, srow);
+    horizontal(srow, tx, size, c, tmpp + static_cast<size_t>(y - ty.lo) * row);
+  }
+  // Vertical pass a whole row at a time (contiguous, 8 lanes), then flip and normalise into CHW:
+  // (v / 255 - mean) / std as v * a + b.
+  float a[4], b[4];
+  for (size_t ch = 0; ch < c; ++ch) {
+    a[ch] = 1.0f / (255.0f * stdev[ch]);
+    b[ch] = -mean[ch] / stdev[ch];
+  }
+  for (size_t oy = 0; oy < n; ++oy) {
+    const float* w = ty.weights.data() + oy * ty.width;
+    const float* first = tmpp + static_cast<size_t>(ty.first[oy] - ty.lo) * row;
+    const int count = ty.count[oy];
+    size_t j = 0;
+    for (; j + 8 <= row; j += 8) {
+      f8 s = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int k = 0; k < count; ++k) s += w[k] * load<f8>(first + static_cast<size_t>(k) * row + j);
+      store(accp + j, s);
+    }
+    for (; j < row; ++j) {
+      float s = 0;
+      for (int k = 0; k < count; ++k) s += w[k] * first[static_cast<size_t>(k) * row + j];
+      accp[j] = s;
+    }
+    for (size_t ch = 0; ch < c; ++ch) {
+      float* dst = out + (ch * n + oy) * n;
+      const float* src = accp + ch;
+      if (box.flip) {
+        for (size_t ox = 0; ox < n; ++ox) dst[ox] = src[(n - 1 - ox) * c] * a[ch] + b[ch];
+      } else {
+        for (size_t ox = 0; ox < n; ++ox) dst[ox] = src[ox * c] * a[ch] + b[ch];
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -94,9 +245,9 @@ CropBox random_resized_crop(int width, int height, std::mt19937_64& gen, double 
   return box;
 }
 
-CropBox center_crop(int width, int height, int size) {
-  // Resize: the short side becomes int(size / 0.875), the long side int(short' * long / short).
-  const int64_t s = static_cast<int64_t>(size / 0.875);
+CropBox center_crop(int width, int height, int size, double fraction) {
+  // Resize: the short side becomes int(size / fraction), the long side int(short' * long / short).
+  const int64_t s = static_cast<int64_t>(size / fraction);
   int64_t ow = s, oh = s;
   if (width < height) oh = static_cast<int64_t>(static_cast<double>(s) * height / width);
   else if (height < width) ow = static_cast<int64_t>(static_cast<double>(s) * width / height);
@@ -107,63 +258,22 @@ CropBox center_crop(int width, int height, int size) {
   return {left * sx, top * sy, (left + size) * sx, (top + size) * sy, false};
 }
 
+PixelRect resize_footprint(int width, int height, CropBox box, double scale_x, double scale_y, int size) {
+  Taps tx, ty;
+  taps_for(width, box.x0 * scale_x, box.x1 * scale_x, size, tx);
+  taps_for(height, box.y0 * scale_y, box.y1 * scale_y, size, ty);
+  return {tx.lo, ty.lo, tx.hi, ty.hi};
+}
+
 void resize_box_to_chw(const uint8_t* pixels, int width, int height, int channels, CropBox box, double scale_x,
                        double scale_y, int size, const float* mean, const float* stdev, float* out) {
-  const Taps tx = taps_for(width, box.x0 * scale_x, box.x1 * scale_x, size);
-  const Taps ty = taps_for(height, box.y0 * scale_y, box.y1 * scale_y, size);
-  // Horizontal pass over the rows the vertical taps reach: rows [row0, row1) -> tmp [rows, size, c].
-  int row0 = height, row1 = 0;
-  for (int o = 0; o < size; ++o) {
-    row0 = std::min(row0, ty.first[static_cast<size_t>(o)]);
-    row1 = std::max(row1, ty.first[static_cast<size_t>(o)] + ty.count[static_cast<size_t>(o)]);
-  }
-  const size_t c = static_cast<size_t>(channels), n = static_cast<size_t>(size), row = n * c;
-  thread_local std::vector<float> tmp;  // every element used is written first
-  tmp.resize(static_cast<size_t>(std::max(row1 - row0, 0)) * row);
-  for (int y = row0; y < row1; ++y) {
-    const uint8_t* src = pixels + static_cast<size_t>(y) * static_cast<size_t>(width) * c;
-    float* dst = tmp.data() + static_cast<size_t>(y - row0) * row;
-    for (size_t o = 0; o < n; ++o) {
-      const float* w = tx.weights.data() + o * tx.width;
-      const uint8_t* p = src + static_cast<size_t>(tx.first[o]) * c;
-      const int count = tx.count[o];
-      if (c == 3) {  // the common case, its three channels in one pass over the taps
-        float a0 = 0, a1 = 0, a2 = 0;
-        for (int k = 0; k < count; ++k, p += 3) {
-          a0 += w[k] * p[0];
-          a1 += w[k] * p[1];
-          a2 += w[k] * p[2];
-        }
-        dst[o * 3] = a0;
-        dst[o * 3 + 1] = a1;
-        dst[o * 3 + 2] = a2;
-        continue;
-      }
-      for (size_t ch = 0; ch < c; ++ch) {
-        float acc = 0;
-        for (int k = 0; k < count; ++k) acc += w[k] * p[static_cast<size_t>(k) * c + ch];
-        dst[o * c + ch] = acc;
-      }
-    }
-  }
-  // Vertical pass a whole row at a time (contiguous), then flip, scale to [0, 1], normalise, CHW.
-  std::vector<float> acc(row);
-  for (size_t oy = 0; oy < n; ++oy) {
-    std::fill(acc.begin(), acc.end(), 0.0f);
-    const float* w = ty.weights.data() + oy * ty.width;
-    for (int k = 0; k < ty.count[oy]; ++k) {
-      const float* src = tmp.data() + static_cast<size_t>(ty.first[oy] - row0 + k) * row;
-      const float wk = w[k];
-      for (size_t j = 0; j < row; ++j) acc[j] += wk * src[j];
-    }
-    for (size_t ch = 0; ch < c; ++ch) {
-      float* dst = out + (ch * n + oy) * n;
-      for (size_t ox = 0; ox < n; ++ox) {
-        const size_t src_x = box.flip ? n - 1 - ox : ox;
-        dst[ox] = (acc[src_x * c + ch] / 255.0f - mean[ch]) / stdev[ch];
-      }
-    }
-  }
+  resize_held(pixels, {0, 0, width, height}, width, height, channels, box, scale_x, scale_y, size, mean, stdev, out);
+}
+
+void resize_box_to_chw(const Image& img, CropBox box, double scale_x, double scale_y, int size, const float* mean,
+                       const float* stdev, float* out) {
+  resize_held(img.pixels.data(), {img.x0, img.y0, img.x0 + img.width, img.y0 + img.height}, img.full_width,
+              img.full_height, img.channels, box, scale_x, scale_y, size, mean, stdev, out);
 }
 
 }  // namespace fc::runtime::data

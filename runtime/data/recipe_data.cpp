@@ -13,6 +13,7 @@ ImageFolderOptions folder_options(const Recipe& r, const std::string& dir, const
   o.what = r.path + ": [data] " + key;
   o.image_size = static_cast<int>(r.image_size);
   o.augment = r.augment == "imagenet";
+  o.crop_fraction = r.eval_crop_fraction;
   o.channels = channels;
   o.normalize = r.normalize;
   o.threads = r.loader_threads;
@@ -31,7 +32,9 @@ Dataset load_training_set(const Recipe& r, int channels, bool warn) {
 Dataset load_test_set(const Recipe& r, int channels, bool warn) {
   if (r.data_format == "image_folder") {
     if (r.test_dir.empty()) return {};
-    return load_image_folder_decoded(folder_options(r, r.test_dir, "test_dir", channels, warn));
+    ImageFolderOptions o = folder_options(r, r.test_dir, "test_dir", channels, warn);
+    o.augment = false;  // the evaluation transform; Dataset::slice decodes each batch as evaluation reaches it
+    return load_image_folder(o);
   }
   if (r.data_format == "tokens")
     return r.test_tokens.empty() ? Dataset{} : load_token_dataset(r.test_tokens, r.token_dtype, r.block_size);

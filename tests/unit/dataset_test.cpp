@@ -1,10 +1,13 @@
 // Datasets: IDX (plain and gzip) and .npy loading with their errors, normalisation, the per-epoch
 // order, the background batch loader (ranks, resume, shutdown, errors), and the real Fashion-MNIST.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -17,6 +20,7 @@
 #include "runtime/data/dataset.h"
 #include "runtime/data/prefetcher.h"
 #include "runtime/npy.h"
+#include "runtime/trace.h"
 
 using namespace fc;
 using namespace fc::runtime;
@@ -370,6 +374,58 @@ TEST(BatchLoader, BadSetupsAreErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("global batch 4 does not divide evenly among 3 ranks"), std::string::npos);
   }
+}
+
+TEST(BatchLoader, TraceShowsTheLoaderThreadMakingBatches) {
+  const fs::path path = fs::temp_directory_path() / ("fc_loader_trace_" + std::to_string(getpid()) + ".json");
+  Tracer::start(path.string(), 0);
+  {
+    BatchLoader loader(numbered(10), 2, true, 1, 0, 1, 0, 2);
+    for (int i = 0; i < 3; ++i) loader.next();
+  }
+  Tracer::finish();
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  fs::remove(path);
+  EXPECT_NE(text.find("\"tid\": 2, \"args\": {\"name\": \"data loader\"}"), std::string::npos) << text;
+  size_t made = 0;
+  for (size_t at = 0; (at = text.find("\"name\": \"make batch\", \"pid\": 0, \"tid\": 2,", at)) != std::string::npos; ++at) ++made;
+  EXPECT_GE(made, 3u) << text;  // the 3 taken, and what the queue held when the loader stopped
+}
+
+// The scheduling policy of the calling thread.
+int this_threads_policy() {
+  int policy = -1;
+  sched_param param{};
+  EXPECT_EQ(pthread_getschedparam(pthread_self(), &policy, &param), 0);
+  return policy;
+}
+
+// A source that records the scheduling policy of the thread that makes its samples.
+class PolicyRecordingSource final : public SampleSource {
+ public:
+  mutable std::atomic<int> policy{-100};
+  std::vector<int64_t> sample_shape() const override { return {1}; }
+  void fill(const int64_t* indices, int64_t n, uint64_t, int64_t, float* out) const override {
+    policy = this_threads_policy();
+    for (int64_t k = 0; k < n; ++k) out[k] = static_cast<float>(indices[k]);
+  }
+  int64_t skipped() const override { return 0; }
+};
+
+TEST(BatchLoader, ProducerRunsAsABatchThread) {
+  auto source = std::make_shared<PolicyRecordingSource>();
+  Dataset ds;
+  ds.source = source;
+  ds.y = ir::Tensor(ir::DType::I64, {8});
+  const int mine = this_threads_policy();
+  {
+    BatchLoader loader(ds, 4, true, 1);
+    Batch b = loader.next();
+    EXPECT_EQ(b.x.dims(), (std::vector<int64_t>{4, 1}));
+  }
+  EXPECT_EQ(this_threads_policy(), mine);  // the caller's thread unchanged
+  EXPECT_EQ(source->policy.load(), SCHED_BATCH);
 }
 
 TEST(BatchLoader, DestructorWithAFullQueueReturnsPromptly) {

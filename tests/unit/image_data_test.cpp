@@ -8,6 +8,7 @@
 #include <png.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -42,8 +43,10 @@ std::vector<uint8_t> smooth_rgb(int w, int h) {
   return p;
 }
 
-// components: 1 (grey), 3 (RGB) or 4 (CMYK as stored, i.e. Adobe-inverted ink).
-void write_jpeg(const fs::path& path, const std::vector<uint8_t>& pixels, int w, int h, int components) {
+// components: 1 (grey), 3 (RGB) or 4 (CMYK as stored, i.e. Adobe-inverted ink). subsampled: libjpeg's
+// default 4:2:0 chroma (what cameras and PIL write), else every component at full resolution.
+void write_jpeg(const fs::path& path, const std::vector<uint8_t>& pixels, int w, int h, int components,
+                bool subsampled = false, int quality = 100) {
   jpeg_compress_struct c;
   jpeg_error_mgr err;
   c.err = jpeg_std_error(&err);
@@ -56,8 +59,9 @@ void write_jpeg(const fs::path& path, const std::vector<uint8_t>& pixels, int w,
   c.input_components = components;
   c.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
   jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 100, TRUE);
-  for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+  jpeg_set_quality(&c, quality, TRUE);
+  if (!subsampled)
+    for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
   jpeg_start_compress(&c, TRUE);
   while (c.next_scanline < c.image_height) {
     JSAMPROW row = const_cast<uint8_t*>(&pixels[static_cast<size_t>(c.next_scanline) * w * components]);
@@ -191,6 +195,105 @@ TEST(ImageDecode, DctReductionHalvesTheSize) {
   EXPECT_EQ(jpeg_reduction_for(900, 1000, 224), 4);
 }
 
+// A photograph-like test picture: smooth colour fields plus pseudo-random texture (seeded).
+std::vector<uint8_t> textured_rgb(int w, int h, uint32_t seed) {
+  std::vector<uint8_t> p = smooth_rgb(w, h);
+  std::mt19937 g(seed);
+  for (uint8_t& v : p) v = static_cast<uint8_t>(std::clamp(int(v) + int(g() % 41) - 20, 0, 255));
+  return p;
+}
+
+// Window decodes (jpeg_crop_scanline + jpeg_skip_scanlines) give the same pixels as the same region
+// of a whole decode: 4:2:0 chroma (fancy upsampling at the window's edges), 1 and 3 channels, every
+// DCT reduction, windows at the image's corners and inside it.
+TEST(ImageDecode, WindowEqualsTheSameRegionOfAWholeDecode) {
+  TempDir t;
+  const int w = 203, h = 157;  // not multiples of the 16-pixel iMCU
+  write_jpeg(t.path / "p.jpg", textured_rgb(w, h, 3), w, h, 3, /*subsampled=*/true, 90);
+  const std::string path = (t.path / "p.jpg").string();
+  std::mt19937 g(11);
+  int windows = 0;
+  for (int channels : {3, 1})
+    for (int r : {1, 2, 4}) {
+      const Image whole = decode_image(path, channels, r);
+      const ImageSize rs = reduced_size({w, h}, r);
+      ASSERT_EQ(whole.width, rs.width);
+      ASSERT_EQ(whole.height, rs.height);
+      std::vector<PixelRect> cases = {{0, 0, rs.width, rs.height}, {0, 0, 5, 3}, {rs.width - 4, rs.height - 2, rs.width, rs.height}};
+      for (int k = 0; k < 12; ++k) {
+        const int x0 = int(g() % uint32_t(rs.width - 1)), y0 = int(g() % uint32_t(rs.height - 1));
+        cases.push_back({x0, y0, x0 + 1 + int(g() % uint32_t(rs.width - x0)), y0 + 1 + int(g() % uint32_t(rs.height - y0))});
+      }
+      for (const PixelRect& win : cases) {
+        Image part;
+        decode_image_into(path, channels, r, part, &win);
+        SCOPED_TRACE("channels " + std::to_string(channels) + " reduction " + std::to_string(r) + " window [" +
+                     std::to_string(win.x0) + ", " + std::to_string(win.x1) + ") x [" + std::to_string(win.y0) + ", " +
+                     std::to_string(win.y1) + ")");
+        ASSERT_EQ(part.full_width, rs.width);
+        ASSERT_EQ(part.full_height, rs.height);
+        ASSERT_TRUE(part.x0 <= win.x0 && part.y0 <= win.y0 && part.x0 + part.width >= win.x1 &&
+                    part.y0 + part.height >= win.y1);
+        const bool cropped = part.width < rs.width || part.height < rs.height;
+        windows += cropped;
+        for (int y = win.y0; y < win.y1; ++y)
+          for (int x = win.x0; x < win.x1; ++x)
+            for (int ch = 0; ch < channels; ++ch) {
+              const size_t a = static_cast<size_t>(((y - part.y0) * part.width + x - part.x0) * channels + ch);
+              const size_t b = static_cast<size_t>((y * whole.width + x) * channels + ch);
+              ASSERT_EQ(part.pixels[a], whole.pixels[b]) << "at " << x << "," << y << " ch " << ch;
+            }
+      }
+    }
+  EXPECT_GT(windows, 60);  // most windows decoded less than the whole image
+}
+
+// The loader's path (footprint -> window decode -> resize) equals resizing the whole decode, and
+// a file cut short below the window is still corrupt.
+TEST(ImageDecode, CropFromAWindowEqualsCropFromTheWholeImage) {
+  TempDir t;
+  const int w = 500, h = 375;
+  write_jpeg(t.path / "p.jpg", textured_rgb(w, h, 5), w, h, 3, /*subsampled=*/true, 90);
+  const std::string path = (t.path / "p.jpg").string();
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+  const int size = 64;
+  int smaller = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::mt19937_64 gen = augment_rng(9, 0, i);
+    const CropBox box = random_resized_crop(w, h, gen);
+    const int r = jpeg_reduction_for(box.x1 - box.x0, box.y1 - box.y0, size);
+    const ImageSize rs = reduced_size({w, h}, r);
+    const double sx = double(rs.width) / w, sy = double(rs.height) / h;
+    const PixelRect win = resize_footprint(rs.width, rs.height, box, sx, sy, size);
+    Image part;
+    decode_image_into(path, 3, r, part, &win);
+    smaller += part.width * part.height < rs.width * rs.height;
+    const Image whole = decode_image(path, 3, r);
+    std::vector<float> a(3 * size * size), b(a.size());
+    resize_box_to_chw(part, box, sx, sy, size, mean, stdev, a.data());
+    resize_box_to_chw(whole.pixels.data(), whole.width, whole.height, 3, box, sx, sy, size, mean, stdev, b.data());
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "crop " << i;
+  }
+  EXPECT_GT(smaller, 30);
+  // A window needs more than the window's pixels it cannot have: an error, not a read out of bounds.
+  Image part;
+  const PixelRect top = {0, 0, 40, 20};
+  decode_image_into(path, 3, 1, part, &top);
+  std::vector<float> out(3 * 8 * 8);
+  EXPECT_NE(error_of([&] { resize_box_to_chw(part, {0, 0, 400, 300}, 1, 1, 8, mean, stdev, out.data()); })
+                .find("misses part of the crop's footprint"),
+            std::string::npos);
+  // Cut in half: a window in the intact top rows decodes nothing past them, yet the file is corrupt.
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream(t.path / "cut.jpg", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  const std::string e = error_of([&] { decode_image_into((t.path / "cut.jpg").string(), 3, 1, part, &top); });
+  EXPECT_NE(e.find("cut.jpg: corrupt JPEG (premature end"), std::string::npos) << e;
+  // The intact file with the same window decodes (its end marker is found past the window).
+  decode_image_into(path, 3, 1, part, &top);
+  EXPECT_LT(part.height, h);
+}
+
 TEST(ImageDecode, CorruptFilesNameThemselves) {
   TempDir t;
   const int w = 32, h = 32;
@@ -265,6 +368,21 @@ TEST(ImageTransform, RandomResizedCropFallbackAndCenterCrop) {
   CropBox f = center_crop(28, 28, 28);
   EXPECT_NEAR(f.x0, 2 * 28.0 / 32, 1e-12);
   EXPECT_NEAR(f.y1, 30 * 28.0 / 32, 1e-12);
+  // eval_crop_fraction 1: the short side resized to the size itself, so a 28 x 28 image is kept
+  // whole; 500 x 375 -> Resize(224) -> 298 x 224, crop left round(37) = 37.
+  CropBox whole = center_crop(28, 28, 28, 1.0);
+  EXPECT_EQ(whole.x0, 0);
+  EXPECT_EQ(whole.y0, 0);
+  EXPECT_EQ(whole.x1, 28);
+  EXPECT_EQ(whole.y1, 28);
+  CropBox wide = center_crop(500, 375, 224, 1.0);
+  EXPECT_NEAR(wide.x0, 37 * 500.0 / 298, 1e-9);
+  EXPECT_NEAR(wide.x1, 261 * 500.0 / 298, 1e-9);
+  EXPECT_EQ(wide.y0, 0);
+  EXPECT_NEAR(wide.y1, 375, 1e-9);
+  // timm's crop_pct 0.95 at 224: Resize(int(235.79)) = 235.
+  CropBox pct = center_crop(300, 300, 224, 0.95);
+  EXPECT_NEAR(pct.x0, round(5.5) * 300.0 / 235, 1e-9);
 }
 
 TEST(ImageTransform, ResizeMatchesPil) {
@@ -354,14 +472,39 @@ TEST(ImageFolder, ClassesLabelsAndSkippedImages) {
   EXPECT_EQ(ds.source->skipped(), 1);
   EXPECT_EQ(ds.sample_shape(), (std::vector<int64_t>{3, 16, 16}));
 
-  Dataset test = load_image_folder_decoded(options(t.path, false));
-  ASSERT_EQ(test.x.dims(), (std::vector<int64_t>{7, 3, 16, 16}));
-  // The decoded evaluation sample equals decoding by hand: resize + centre crop, normalised.
+  // Evaluation form: nothing decoded up front; slice() decodes the samples it is asked for.
+  Dataset test = load_image_folder(options(t.path, false));
+  EXPECT_FALSE(test.x.defined());
+  ir::Tensor x, y;
+  test.slice(1, 3, x, y);
+  ASSERT_EQ(x.dims(), (std::vector<int64_t>{3, 3, 16, 16}));
+  EXPECT_EQ(std::vector<int64_t>(y.data<int64_t>(), y.data<int64_t>() + 3), (std::vector<int64_t>{0, 1, 1}));
+  // Sample 2 (the slice's second) equals decoding by hand: resize + centre crop, normalised.
   Image img = decode_image((t.path / "b_shirt" / "s0.jpg").string(), 3);
   std::vector<float> expect(3 * 16 * 16);
   const float m = 0.5f, s = 0.25f, ms[3] = {m, m, m}, ss[3] = {s, s, s};
   resize_box_to_chw(img.pixels.data(), 40, 30, 3, center_crop(40, 30, 16), 1, 1, 16, ms, ss, expect.data());
-  for (size_t i = 0; i < expect.size(); ++i) ASSERT_EQ(test.x.data<float>()[2 * expect.size() + i], expect[i]);
+  for (size_t i = 0; i < expect.size(); ++i) ASSERT_EQ(x.data<float>()[expect.size() + i], expect[i]);
+  // The same in any slicing (as evaluation shards it over ranks) and on every call.
+  ir::Tensor x1, y1;
+  test.slice(2, 1, x1, y1);
+  EXPECT_EQ(std::memcmp(x1.data<float>(), x.data<float>() + expect.size(), x1.nbytes()), 0);
+
+  // crop_fraction 1 with images of the model's size: each image whole, pixel for pixel, normalised.
+  fs::create_directories(t.path / "small" / "only");
+  const std::vector<uint8_t> px = smooth_rgb(16, 16);
+  write_png(t.path / "small" / "only" / "p.png", px, 16, 16, PNG_FORMAT_RGB);
+  ImageFolderOptions whole = options(t.path / "small", false);
+  whole.crop_fraction = 1.0;
+  ir::Tensor wx, wy;
+  load_image_folder(whole).slice(0, 1, wx, wy);
+  ASSERT_EQ(wx.dims(), (std::vector<int64_t>{1, 3, 16, 16}));
+  for (int ch = 0; ch < 3; ++ch)
+    for (int i = 0; i < 16 * 16; ++i)
+      ASSERT_NEAR(wx.data<float>()[ch * 256 + i], (px[static_cast<size_t>(3 * i + ch)] / 255.0f - m) / s, 1e-5) << ch << " " << i;
+  whole.crop_fraction = 0;
+  EXPECT_EQ(error_of([&] { load_image_folder(whole); }),
+            "r.toml: [data] train_dir: eval_crop_fraction must be in (0, 1], got 0");
 }
 
 TEST(ImageFolder, SameSamplesOnAnyRankCountAndAfterResume) {
@@ -384,6 +527,32 @@ TEST(ImageFolder, SameSamplesOnAnyRankCountAndAfterResume) {
   Batch c = resumed.next();
   EXPECT_EQ(std::memcmp(c.x.data<float>(), first[3].x.data<float>(), c.x.nbytes()), 0);
   EXPECT_EQ(std::memcmp(c.y.data<int64_t>(), first[3].y.data<int64_t>(), c.y.nbytes()), 0);
+}
+
+// Made batches' storage is recycled (batch_loader.cpp's pool): batches still held, even past the
+// loader's end, are never written again; each equals the same step from a loader whose batches
+// were dropped at once.
+TEST(ImageFolder, HeldBatchesStayIntactWhileStorageIsRecycled) {
+  TempDir t;
+  make_folder(t.path);
+  Dataset ds = load_image_folder(options(t.path, true));
+  std::vector<Batch> held;
+  {
+    BatchLoader keep(ds, 2, true, 4, 0, 1, 0, 2);
+    for (int step = 0; step < 12; ++step) held.push_back(keep.next());
+  }
+  std::vector<Batch> later;
+  {
+    BatchLoader other(ds, 2, true, 4, 0, 1, 0, 2);  // a new loader: allocates while `held` lives
+    for (int step = 0; step < 12; ++step) {
+      Batch b = other.next();
+      ASSERT_EQ(std::memcmp(b.x.data<float>(), held[static_cast<size_t>(step)].x.data<float>(), b.x.nbytes()), 0)
+          << step;
+      if (step % 3 == 0) later.push_back(b);
+    }
+  }
+  for (size_t k = 0; k < later.size(); ++k)
+    ASSERT_EQ(std::memcmp(later[k].x.data<float>(), held[3 * k].x.data<float>(), later[k].x.nbytes()), 0) << k;
 }
 
 TEST(ImageFolder, Errors) {

@@ -474,6 +474,7 @@ TEST_F(RecipeTest, ImageFolderKeys) {
   EXPECT_EQ(r.image_size, 224);
   EXPECT_EQ(r.augment, "imagenet");
   EXPECT_EQ(r.loader_threads, 3);
+  EXPECT_EQ(r.eval_crop_fraction, 0.875);  // the documented default
   EXPECT_EQ(r.optimizer, "lars");
   EXPECT_EQ(r.trust_coefficient, 0.02);
   EXPECT_EQ(error_of(head + "image_size = 224\n"), p + ":3: [data] train_dir: required by format = \"image_folder\"");
@@ -485,4 +486,10 @@ TEST_F(RecipeTest, ImageFolderKeys) {
             p + ":7: [data] augment: \"autoaugment\" is not one of \"imagenet\", \"none\"");
   EXPECT_EQ(error_of(head + "train_dir = \"images/train\"\nimage_size = 0\n"),
             p + ":6: [data] image_size: must be > 0, got 0");
+  const std::string sized = head + "train_dir = \"images/train\"\nimage_size = 28\n";
+  EXPECT_EQ(load_recipe(write(sized + "eval_crop_fraction = 1\n")).eval_crop_fraction, 1.0);
+  EXPECT_EQ(load_recipe(write(sized + "eval_crop_fraction = 0.95\n")).eval_crop_fraction, 0.95);
+  EXPECT_EQ(error_of(sized + "eval_crop_fraction = 0\n"), p + ":7: [data] eval_crop_fraction: must be in (0, 1], got 0");
+  EXPECT_EQ(error_of(sized + "eval_crop_fraction = 1.25\n"),
+            p + ":7: [data] eval_crop_fraction: must be in (0, 1], got 1.25");
 }
