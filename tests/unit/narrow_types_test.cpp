@@ -2,7 +2,9 @@
 // ONNX TensorProto files of `fcrun infer` (int4 packed two per byte), .npy, and the text IR.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "frontend/tensor_proto_file.h"
 #include "ir/error.h"
@@ -81,6 +83,35 @@ TEST(NarrowTypes, TextIrConstantsRoundTrip) {
     ASSERT_NE(v, nullptr) << text;
     EXPECT_EQ(bytes_of(back.param(v)), bytes_of(t)) << text;
   }
+}
+
+// Integer arithmetic as numpy's: wrapping, truncating division; reductions and Clip on integers;
+// ReduceMax/Min of bool as any/all; f16 arithmetic rounded once.
+TEST(NarrowTypes, IntegerAndHalfArithmetic) {
+  const int32_t big = std::numeric_limits<int32_t>::max();
+  expect_tensor<int32_t>(run1("Add", {Tensor::from_vector<int32_t>({2}, {big, -7}), Tensor::from_vector<int32_t>({2}, {1, 2})}),
+                         {2}, {std::numeric_limits<int32_t>::min(), -5});
+  expect_tensor<uint8_t>(run1("Sub", {Tensor::from_vector<uint8_t>({2}, {3, 200}), Tensor::from_vector<uint8_t>({2}, {5, 100})}),
+                         {2}, {254, 100});
+  expect_tensor<int16_t>(run1("Div", {Tensor::from_vector<int16_t>({2}, {-7, 7}), Tensor::from_vector<int16_t>({2}, {2, 2})}),
+                         {2}, {-3, 3});
+  EXPECT_THROW(run1("Div", {Tensor::from_vector<uint32_t>({1}, {1}), Tensor::from_vector<uint32_t>({1}, {0})}), Error);
+  expect_tensor<int64_t>(run1("Pow", {Tensor::from_vector<int64_t>({2}, {3, -2}), Tensor::from_vector<float>({2}, {3, 3})}),
+                         {2}, {27, -8});
+  expect_tensor<int8_t>(run1("Clip", {Tensor::from_vector<int8_t>({3}, {-100, 5, 100})}, {{"min", -10.0f}, {"max", 10.0f}}),
+                        {3}, {-10, 5, 10});
+  expect_tensor<uint64_t>(run1("ReduceSum", {Tensor::from_vector<uint64_t>({2, 2}, {1, 2, 3, 4})}, {{"axes", Ints{0}}}),
+                          {1, 2}, {4, 6});
+  expect_tensor<int32_t>(run1("ReduceMean", {Tensor::from_vector<int32_t>({3}, {-1, -2, -4})}, {{"axes", Ints{0}}}),
+                         {1}, {-2});  // -7 / 3 truncates toward zero
+  Tensor flags = cast_to(Tensor::from_vector<uint8_t>({2, 2}, {1, 0, 0, 0}), "bool");
+  expect_tensor<bool>(run1("ReduceMax", {flags}, {{"axes", Ints{1}}}), {2, 1}, {true, false});
+  expect_tensor<bool>(run1("ReduceMin", {flags}, {{"axes", Ints{1}}}), {2, 1}, {false, false});
+  // 1 + 2^-11 is a tie in f16: each op rounds its float result once, to even.
+  Tensor one = cast_to(Tensor::from_vector<float>({1}, {1.0f}), "f16");
+  Tensor tiny = cast_to(Tensor::from_vector<float>({1}, {std::ldexp(1.0f, -11)}), "f16");
+  EXPECT_EQ(run1("Add", {one, tiny}).data<ir::Half>()[0].bits, 0x3C00);
+  EXPECT_EQ(run1("Add", {one, run1("Add", {tiny, tiny})}).data<ir::Half>()[0].bits, 0x3C01);
 }
 
 }  // namespace
