@@ -1,5 +1,7 @@
 #include "runtime/trainer.h"
 
+#include "runtime/step_labels.h"
+
 #include <chrono>
 #include <cstring>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "ir/error.h"
 #include "ir/hyperparams.h"
@@ -15,6 +18,7 @@
 #include "runtime/data_parallel.h"
 #include "runtime/executor.h"
 #include "runtime/fault_injection.h"
+#include "runtime/step_labels.h"
 #include "runtime/trace.h"
 
 namespace fc::runtime {
@@ -173,6 +177,9 @@ std::map<std::string, ir::Tensor> run_training_step(Executor& ex, const TrainerI
   if (micro_batches == 1 && ex.graph().accumulations.empty())
     return ex.run({{io.data_input, b.x}, {io.labels_input, b.y}, {ir::kHyperInputName, hyper}, {ir::kRngInputName, rng}});
   const int64_t m = n / micro_batches, step = rng.data<int64_t>()[1];
+  // A cross-entropy mean over kept labels counts those of the whole step, not of one micro-batch.
+  std::optional<StepLabelsScope> labels_of_step;
+  if (b.y.dtype() == ir::DType::I64) labels_of_step.emplace(b.y);
   double loss = 0;
   std::map<std::string, ir::Tensor> out;
   for (int64_t j = 0; j < micro_batches; ++j) {

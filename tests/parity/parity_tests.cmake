@@ -217,3 +217,16 @@ foreach(ranks 1 2)
   set_tests_properties(train_parity_fashion_cnn_sgd_clip_${ranks}ranks PROPERTIES LABELS parity TIMEOUT 600
                        ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 endforeach()
+
+# Gradient accumulation with ignored labels: every fifth label of the GPT is -100, so micro-batches
+# keep different numbers of labels; the step's mean must still divide by the kept labels of the
+# whole global batch (counted over each rank's whole step, summed over the ranks), as PyTorch's one
+# big batch does.
+foreach(ranks 1 2)
+  add_test(NAME train_parity_gpt_tiny_ignore_index_micro_batches_${ranks}ranks
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py gpt_tiny --optimizer adamw
+                   --batch 4 --clip 0.5 --micro-batch 1 --ignore-index --ranks ${ranks} --bin ${CMAKE_BINARY_DIR}/bin
+                   --workdir ${CMAKE_BINARY_DIR}/train_parity/gpt_tiny_ignore_micro_${ranks})
+  set_tests_properties(train_parity_gpt_tiny_ignore_index_micro_batches_${ranks}ranks PROPERTIES LABELS parity
+                       TIMEOUT 600 ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+endforeach()

@@ -5,9 +5,10 @@
 // this file checks the labels, works out the divisor and sums the per-row losses in double. Rows
 // whose label is the node's ignore_index contribute nothing (their gradient row is zero), as in
 // PyTorch and ONNX. A "mean" over part of a global batch (scale_count: a data-parallel shard, a
-// micro-batch) divides by the number of kept labels in the whole global batch: each kernel sums the
-// ranks' counts (runtime/data_parallel.h, as synchronised BatchNorm sums its statistics), every
-// rank the same.
+// micro-batch) divides by the number of kept labels in the whole global batch: each kernel counts
+// them over its rank's whole step (runtime/step_labels.h, when the step runs in micro-batches) and
+// sums the ranks' counts (runtime/data_parallel.h, as synchronised BatchNorm sums its statistics),
+// every rank the same.
 #include <algorithm>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "runtime/cpu/fused_jit.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/data_parallel.h"
+#include "runtime/step_labels.h"
 
 namespace fc::runtime::cpu {
 namespace {
@@ -45,17 +47,21 @@ Rows check_labels(const ir::Node& node, int64_t n, int64_t c, const int64_t* lab
       r.divisor = double(r.kept);
     } else {
       // This run holds part of a global batch of `count` positions: a data-parallel rank's shard,
-      // and/or one micro-batch of a step (gradient accumulation). The ranks' rows and kept labels
-      // are summed (every rank runs this node, so every rank joins the sum).
+      // and/or one micro-batch of a step (gradient accumulation). The kept labels and positions of
+      // the rank's whole step (its micro-batches together) are summed over the ranks (every rank
+      // runs this node, so every rank joins the sum).
       double totals[2] = {double(r.kept), double(n)};
+      if (const StepLabels* step = step_labels()) {
+        totals[0] = double(std::count_if(step->data, step->data + step->count,
+                                         [ignore](int64_t label) { return label != ignore; }));
+        totals[1] = double(step->count);
+      }
       if (DataParallel* dp = data_parallel(); dp && dp->size() > 1) dp->sum_doubles(totals, 2);
-      // With nothing ignored the divisor is the global batch's positions, whatever part of it this
-      // run holds; with ignored labels the mean divides by the kept labels of the whole batch,
-      // which only a run over the whole global batch (every rank, no micro-batches) can count.
+      // With nothing ignored the divisor is the global batch's positions, as the plan says; with
+      // ignored labels the kept ones counted above, which must then have covered the whole batch.
       FC_CHECK(totals[0] == totals[1] || totals[1] == double(count), node.describe(), ": ",
                int64_t(totals[1] - totals[0]), " labels equal ignore_index ", ignore, " in ", int64_t(totals[1]),
-               " positions of a global batch of ", count,
-               ": the mean over kept labels needs the whole batch in one run (no micro_batch_size, every rank)");
+               " positions, but the global batch has ", count);
       r.divisor = totals[0] == totals[1] ? double(count) : totals[0];
     }
     // All rows ignored: 0 / 0 = NaN, as PyTorch.
