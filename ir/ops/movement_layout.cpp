@@ -41,8 +41,8 @@ std::vector<TensorType> pad_infer(const InferContext& ctx) {
   const TensorType& x = ctx.in(0);
   const int64_t r = static_cast<int64_t>(x.rank());
   const std::string& mode = n.attr_string("mode");
-  FC_CHECK(mode == "constant" || mode == "reflect" || mode == "edge", n.describe(), ": unsupported mode '", mode,
-           "' (constant, reflect or edge)");
+  FC_CHECK(mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap", n.describe(),
+           ": unsupported mode '", mode, "' (constant, reflect, edge or wrap)");
   const std::vector<int64_t> pads = pad_amounts(n, r);
   std::vector<Dim> out;
   for (int64_t i = 0; i < r; ++i) {
@@ -250,7 +250,7 @@ FC_REGISTER_OP(OpSchema{
               {"value", AttrKind::Float, Attribute{0.0f}}},
     .infer = pad_infer,
     .cost = movement_cost,
-    .doc = "pad (constant, reflect, edge) or crop (negative pads) each axis",
+    .doc = "pad (constant, reflect, edge, wrap) or crop (negative pads) each axis",
     .gradient = pad_gradient,
 });
 

@@ -160,6 +160,16 @@ TEST(MovementPad, TwoDimensional) {
   expect_tensor<int64_t>(c, {2, 3}, {7, 7, 7, 1, 2, 7});
 }
 
+// Wrap (numpy's np.pad mode "wrap"): the kept part repeats; with a crop, the cropped part is what repeats.
+TEST(MovementPad, WrapRepeatsTheKeptExtent) {
+  Tensor x = iota<float>({2, 3});  // [[0 1 2] [3 4 5]]
+  expect_tensor<float>(run1("Pad", {x}, {{"pads", Ints{0, 2, 0, 1}}, {"mode", std::string("wrap")}}), {2, 6},
+                       {1, 2, 0, 1, 2, 0, 4, 5, 3, 4, 5, 3});
+  // Crop the first column, then wrap 4 on the right: the kept columns [1 2] repeat.
+  expect_tensor<float>(run1("Pad", {x}, {{"pads", Ints{1, -1, 0, 4}}, {"mode", std::string("wrap")}}), {3, 6},
+                       {4, 5, 4, 5, 4, 5, 1, 2, 1, 2, 1, 2, 4, 5, 4, 5, 4, 5});
+}
+
 // Naive reference for edge padding of a 3-D tensor: every output element clamps into x.
 TEST(MovementPad, EdgeMatchesNaiveReference3D) {
   const Dims dims{3, 4, 5};
@@ -183,7 +193,7 @@ TEST(MovementPad, SymbolicAndErrors) {
   EXPECT_EQ(inferred("Pad", {f32({N(), K(3)})}, {{"pads", Ints{1, 0, 0, 0}}}), "f32[?,3]");
   Tensor x = iota<float>({2, 2});
   EXPECT_THROW(run1("Pad", {x}, {{"pads", Ints{1, 1}}}), Error);
-  EXPECT_THROW(run1("Pad", {x}, {{"pads", Ints{0, 0, 0, 0}}, {"mode", std::string("wrap")}}), Error);
+  EXPECT_THROW(run1("Pad", {x}, {{"pads", Ints{0, 0, 0, 0}}, {"mode", std::string("circular")}}), Error);
   EXPECT_THROW(run1("Pad", {x}, {{"pads", Ints{-3, 0, 1, 0}}}), Error);  // crops more than there is
   EXPECT_THROW(run1("Pad", {iota<float>({0, 2})}, {{"pads", Ints{1, 0, 0, 0}}, {"mode", std::string("edge")}}),
                Error);

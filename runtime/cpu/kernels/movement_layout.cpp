@@ -63,9 +63,11 @@ void fill(const ir::Node& node, Tensor& y, float value) {
 }
 
 // Index into the kept (cropped) input extent n for output position p relative to where the input
-// starts: edge clamps, reflect mirrors without repeating the border (period 2(n - 1)).
-int64_t border_source(bool reflect, int64_t p, int64_t n) {
-  if (!reflect || n == 1) return std::clamp<int64_t>(p, 0, n - 1);
+// starts: edge clamps, reflect mirrors without repeating the border (period 2(n - 1)), wrap repeats
+// the kept extent (period n, numpy's "wrap": the data as a torus).
+int64_t border_source(const std::string& mode, int64_t p, int64_t n) {
+  if (mode == "wrap") return ((p % n) + n) % n;
+  if (mode != "reflect" || n == 1) return std::clamp<int64_t>(p, 0, n - 1);
   const int64_t period = 2 * (n - 1);
   int64_t m = p % period;
   if (m < 0) m += period;
@@ -73,7 +75,7 @@ int64_t border_source(bool reflect, int64_t p, int64_t n) {
 }
 
 // x: [d0, ...] cropped by negative pads, then padded by positive ones: y: [d0 + b0 + e0, ...].
-// The kept part of x is copied into place; constant mode fills y first, edge and reflect fill the
+// The kept part of x is copied into place; constant mode fills y first, edge, reflect and wrap fill the
 // borders afterwards from y itself, one axis at a time from the last: when axis a is filled, the
 // borders of the axes after it are already complete, so whole hyperplanes can be copied.
 void pad(const KernelSpec& s, const Ins& in, Outs& out) {
@@ -96,7 +98,6 @@ void pad(const KernelSpec& s, const Ins& in, Outs& out) {
   if (mode == "constant") fill(s.node, y, s.node.attr_float("value"));
   copy_box(x, src_offset, y, dst_offset, interior);
   if (mode == "constant") return;
-  const bool reflect = mode == "reflect";
   for (int64_t a = r; a-- > 0;) {
     if (y.dim(a) == kept[a]) continue;
     FC_CHECK(kept[a] > 0, s.node.describe(), ": ", mode, " padding of an empty axis ", a);
@@ -109,7 +110,7 @@ void pad(const KernelSpec& s, const Ins& in, Outs& out) {
     }
     for (int64_t p = 0; p < y.dim(a); ++p) {
       if (p >= at[a] && p < at[a] + kept[a]) continue;
-      const int64_t from = at[a] + border_source(reflect, p - at[a], kept[a]);
+      const int64_t from = at[a] + border_source(mode, p - at[a], kept[a]);
       copy_box(y, base + from * ys[a], y, base + p * ys[a], plane);
     }
   }
