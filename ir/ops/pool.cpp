@@ -2,7 +2,8 @@
 //   MaxPool, AveragePool: sliding windows (window.h); AveragePool's count_include_pad chooses the
 //     divisor (PyTorch semantics: padding counts, the ceil-mode extension past the padding does not).
 //   GlobalMaxPool, GlobalAveragePool: one window over all spatial axes -> [N, C, 1..1].
-// MaxPool's optional Indices output is not supported (rejected at shape inference).
+// MaxPool's optional Indices output (inference): i64, each window's maximum as an offset into the
+// whole flattened x (row-major, or with storage_order=1 column-major within each (n, c) plane).
 // Backward ops, with the forward's attributes (x supplies the shape and, for MaxPool, the values the
 // maximum is recomputed from: the first maximum in window order receives the gradient, as in PyTorch):
 //   fc.MaxPoolGrad(dy, x [, argmax]) -> dx, fc.AveragePoolGrad(dy, x) -> dx
@@ -28,8 +29,9 @@ const TensorType& pool_input(const InferContext& ctx) {
 // y of a window pool (MaxPool, AveragePool and their project forms).
 TensorType window_pool_output(const InferContext& ctx) {
   const Node& node = ctx.node;
-  if (node.has_attr("storage_order"))
-    FC_CHECK(node.attr_int("storage_order") == 0, node.describe(), ": storage_order=1 is not supported");
+  if (node.has_attr("storage_order"))  // only the order of MaxPool's Indices
+    FC_CHECK(node.attr_int("storage_order") == 0 || node.attr_int("storage_order") == 1, node.describe(),
+             ": storage_order must be 0 or 1");
   if (node.has_attr("count_include_pad")) {
     int64_t c = node.attr_int("count_include_pad");
     FC_CHECK(c == 0 || c == 1, node.describe(), ": count_include_pad must be 0 or 1");
@@ -47,8 +49,14 @@ TensorType window_pool_output(const InferContext& ctx) {
 }
 
 std::vector<TensorType> infer_window_pool(const InferContext& ctx) {
-  FC_CHECK(ctx.node.outputs.size() <= 1, ctx.node.describe(), ": the Indices output is not supported");
+  FC_CHECK(ctx.node.outputs.size() <= 1, ctx.node.describe(), ": one output expected");
   return {window_pool_output(ctx)};
+}
+
+std::vector<TensorType> infer_max_pool(const InferContext& ctx) {
+  const TensorType y = window_pool_output(ctx);
+  if (ctx.node.outputs.size() == 1) return {y};
+  return {y, TensorType(DType::I64, y.dims)};
 }
 
 std::vector<TensorType> infer_global_pool(const InferContext& ctx) {
@@ -151,9 +159,9 @@ FC_REGISTER_OP(OpSchema{
     .min_outputs = 1,
     .max_outputs = 2,
     .attrs = kMaxPoolAttrs,
-    .infer = infer_window_pool,
+    .infer = infer_max_pool,
     .cost = window_pool_cost,
-    .doc = "max over sliding windows (Y only; Indices unsupported)",
+    .doc = "max over sliding windows; Indices (optional): each maximum's offset in the flattened x",
     .gradient = window_pool_gradient,
 });
 

@@ -151,6 +151,33 @@ TEST(MaxPoolArgmax, TrainingForwardMatchesTheReference) {
       // y is also MaxPool's (inference), bit for bit, NaNs included.
       const Tensor y = test::run_op("MaxPool", {x}, attrs_of(c.g)).outputs[0];
       EXPECT_EQ(std::memcmp(y.raw(), want.y.data(), want.y.size() * sizeof(float)), 0);
+      // ONNX's Indices output: the same maxima as offsets into the whole flattened x, within each
+      // plane row-major (storage_order 0) or column-major (1: the first spatial axis fastest).
+      const Ints spatial(c.x.begin() + 2, c.x.end());
+      int64_t in_plane = 1;
+      for (int64_t d : spatial) in_plane *= d;
+      const int64_t out_plane = static_cast<int64_t>(want.argmax.size()) / (c.x[0] * c.x[1]);
+      for (int64_t order : {0, 1}) {
+        Attrs a = attrs_of(c.g);
+        a["storage_order"] = order;
+        const std::vector<Tensor> r = test::run_op("MaxPool", {x}, a, 2).outputs;
+        ASSERT_EQ(r[1].dtype(), DType::I64);
+        ASSERT_EQ(r[1].numel(), want.argmax.size());
+        for (size_t k = 0; k < want.argmax.size(); ++k) {
+          int64_t offset = want.argmax[k], column = 0;
+          if (order == 1) {
+            for (size_t d = spatial.size(); d-- > 0;) {  // row-major digits, last axis first
+              const int64_t digit = offset % spatial[d];
+              offset /= spatial[d];
+              int64_t place = 1;
+              for (size_t e = 0; e < d; ++e) place *= spatial[e];
+              column += digit * place;
+            }
+            offset = column;
+          }
+          ASSERT_EQ(r[1].data<int64_t>()[k], static_cast<int64_t>(k) / out_plane * in_plane + offset) << "order " << order << " k " << k;
+        }
+      }
     }
 }
 

@@ -199,7 +199,8 @@ TEST(DnnlPool, RejectsUnsupportedFormsNamingTheNode) {
       EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
     }
   };
-  expect_error("MaxPool", {{"kernel_shape", V{2, 2}}}, 2, "Indices");
+  expect_error("MaxPool", {{"kernel_shape", V{2, 2}}, {"storage_order", int64_t{2}}}, 1, "storage_order");
+  expect_error("AveragePool", {{"kernel_shape", V{2, 2}}}, 2, "one output");
   expect_error("MaxPool", {}, 1, "kernel_shape");
   expect_error("AveragePool", {{"kernel_shape", V{2, 2}}, {"pads", V{2, 0, 0, 0}}}, 1, "pads");
   expect_error("AveragePool", {{"kernel_shape", V{2, 2, 2}}}, 1, "kernel_shape");

@@ -6,6 +6,8 @@
 //     records, for fc.MaxPoolGrad, the offset in x's (n, c) plane of each window's first maximum.
 //     Recording costs the forward the search the backward no longer repeats (MaxPoolGrad searching x
 //     again was ~10% of a SqueezeNet step and ~20% of a GoogLeNet one).
+//   MaxPool(x) -> y, indices: i64 (ONNX's optional output): the same offset, made one into the whole
+//     flattened x (plane * plane size + offset; storage_order=1: the offset counted column-major).
 // y is x at the chosen offset. (oneDNN's max pooling skipped NaNs, and on the plain layout ran
 // "simple_nchw"; on its blocked layout it cost two reorders and measured no faster than this.)
 #include <limits>
@@ -19,12 +21,17 @@ namespace {
 class MaxPoolKernel : public Kernel {
  public:
   bool overwrites_outputs() const override { return true; }
-  MaxPoolKernel(const KernelSpec& s, const PoolGeometry& g) : search_(g, s.node), record_(s.outputs.size() > 1) {}
+  MaxPoolKernel(const KernelSpec& s, const PoolGeometry& g)
+      : search_(g, s.node),
+        record_(s.outputs.size() > 1 && s.outputs[1].dtype == ir::DType::I32),
+        indices_(s.outputs.size() > 1 && s.outputs[1].dtype == ir::DType::I64),
+        column_major_(s.node.has_attr("storage_order") && s.node.attr_int("storage_order") == 1) {}
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     const float* x = in[0]->data<float>();
     float* y = out[0].data<float>();
     int32_t* argmax = record_ ? out[1].data<int32_t>() : nullptr;
+    int64_t* indices = indices_ ? out[1].data<int64_t>() : nullptr;
     const PoolGeometry& g = search_.geometry();
     const int64_t in_plane = g.in_plane(), out_plane = g.out_plane(), block = search_.block();
 #pragma omp parallel for if (g.planes * out_plane * g.taps() > 65536)
@@ -32,12 +39,22 @@ class MaxPoolKernel : public Kernel {
       search_.search(x, p0, [&](int64_t p, int64_t o, int64_t i) {
         y[p * out_plane + o] = i >= 0 ? x[p * in_plane + i] : -std::numeric_limits<float>::infinity();  // -1: outside x
         if (argmax) argmax[p * out_plane + o] = static_cast<int32_t>(i);
+        if (indices) indices[p * out_plane + o] = p * in_plane + (column_major_ ? column_major(i) : i);
       });
   }
 
  private:
+  // A row-major offset within a plane, counted column-major instead (the first axis fastest).
+  int64_t column_major(int64_t i) const {
+    const PoolAxis* a = search_.geometry().axes;
+    const int64_t d2 = i % a[2].in, d1 = (i / a[2].in) % a[1].in, d0 = i / (a[2].in * a[1].in);
+    return d0 + a[0].in * (d1 + a[1].in * d2);
+  }
+
   MaxWindowSearch search_;
-  bool record_;  // fc.MaxPoolTraining: write argmax too
+  bool record_;        // fc.MaxPoolTraining: write argmax (i32, within the plane) too
+  bool indices_;       // MaxPool's Indices output (i64, into the flattened x)
+  bool column_major_;  // storage_order = 1
 };
 
 KernelFactory window_max_pool() {
