@@ -184,7 +184,7 @@ FC_REGISTER_OP(OpSchema{
               {"seed", AttrKind::Int, std::nullopt}},
     .infer = dropout_infer,
     .cost = view_cost,
-    .doc = "inference: y = x (a view), mask all true; training graphs use fc.DropoutTraining",
+    .doc = "training_mode=0: y = x (a view), mask all true; 1: drops (fcrun infer; training graphs use fc.DropoutTraining)",
     .gradient = view_gradient,
 });
 

@@ -114,5 +114,24 @@ TEST(NarrowTypes, IntegerAndHalfArithmetic) {
   EXPECT_EQ(run1("Add", {one, run1("Add", {tiny, tiny})}).data<ir::Half>()[0].bits, 0x3C01);
 }
 
+// ONNX Dropout with training_mode=1 in a graph run as it is: about `ratio` of the elements dropped,
+// the rest scaled by 1/(1-ratio), the mask saying which; ratio 0 is the identity.
+TEST(OnnxTrainingDropout, DropsAndScales) {
+  const int64_t n = 100000;
+  Tensor x = Tensor::from_vector<float>({n}, std::vector<float>(n, 3.0f));
+  const std::map<std::string, ir::Attribute> attrs{{"ratio", 0.25f}, {"training_mode", int64_t{1}}, {"seed", int64_t{5}}};
+  OpRun r = run_op("Dropout", {x}, attrs, 2);
+  const float* y = r.outputs[0].data<float>();
+  const bool* mask = r.outputs[1].data<bool>();
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(y[i], mask[i] ? 4.0f : 0.0f) << i;
+    kept += mask[i];
+  }
+  EXPECT_NEAR(double(kept) / n, 0.75, 0.01);
+  OpRun zero = run_op("Dropout", {x}, {{"ratio", 0.0f}, {"training_mode", int64_t{1}}}, 2);
+  expect_tensor<float>(zero.outputs[0], {n}, std::vector<float>(n, 3.0f));
+}
+
 }  // namespace
 }  // namespace fc::test::movement

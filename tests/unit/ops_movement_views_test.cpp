@@ -117,7 +117,8 @@ TEST(MovementDropout, InferenceIsIdentityWithTrueMask) {
   EXPECT_TRUE(r.outputs[0].same_storage(x));
   expect_tensor<bool>(r.outputs[1], {2, 3}, std::vector<bool>(6, true));
   EXPECT_EQ(ir::to_string(r.inferred[1]), "bool[2,3]");
-  EXPECT_THROW(run1("Dropout", {x}, {{"training_mode", int64_t{1}}}), Error);
+  // training_mode=1 drops (OnnxTrainingDropout in narrow_types_test.cpp), on f32 data only.
+  EXPECT_THROW(run1("Dropout", {Tensor::from_vector<int64_t>({1}, {1})}, {{"training_mode", int64_t{1}}}), Error);
   EXPECT_THROW(run1("Dropout", {x}, {{"ratio", 1.0f}}), Error);
   EXPECT_EQ(ir::to_string(infer_types("Dropout", {f32({N(), K(3)})}, {}, 2).at(1)), "bool[N,3]");
 }

@@ -9,6 +9,9 @@
 #include "runtime/cpu/kernel_registry.h"
 
 namespace fc::runtime::cpu {
+
+std::unique_ptr<Kernel> make_onnx_training_dropout(const KernelSpec& spec);
+
 namespace {
 
 // y: a view of x with shape `dims` (from the shape function at this kernel's input shapes).
@@ -34,8 +37,7 @@ class ViewKernel : public Kernel {
 std::unique_ptr<Kernel> make_view(const KernelSpec& spec) { return std::make_unique<ViewKernel>(spec); }
 
 std::unique_ptr<Kernel> make_dropout(const KernelSpec& spec) {
-  FC_CHECK(spec.node.attr_int("training_mode") == 0, spec.node.describe(),
-           ": training_mode=1 is not supported yet (training graphs use fc.DropoutTraining)");
+  if (spec.node.attr_int("training_mode") != 0) return make_onnx_training_dropout(spec);  // dropout_training.cpp
   return make_view(spec);
 }
 
