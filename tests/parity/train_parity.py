@@ -597,6 +597,8 @@ sync_batchnorm = true
     es = judge("state", "(all tensors)", factor=3)
     for n in snames:
         judge("state", n, floor=10 * es[1])
+    for k in range(a.steps):
+        print(f"loss step {k}: err fcrun {ours[('loss step', str(k))]:.2e} vs torch fp32 {ref[('loss step', str(k))]:.2e}")
     print(f"whole gradient: err fcrun {eg[0]:.2e} vs torch fp32 {eg[1]:.2e}; whole state after {a.steps} steps: "
           f"err fcrun {es[0]:.2e} vs torch fp32 {es[1]:.2e}")
     print(f"{a.model} {a.optimizer} {a.loss} loss on {a.ranks} rank(s): {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
