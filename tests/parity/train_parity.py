@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Training parity of fcrun against PyTorch autograd + torch.optim for one model.
 
-The model (examples/models.py, Dropout replaced by Identity so both sides compute the same
-function) is exported in training form; K batches of random data are written as .npy; fcrun runs K
+The model (examples/models.py, Dropout and torchvision's StochasticDepth replaced by Identity so
+both sides compute the same function) is exported in training form; K batches of random data are written as .npy; fcrun runs K
 steps of the recipe on them with `fcrun debug-step`, dumping the loss of every step, every gradient
 of the first step and the final state. PyTorch does the same in float32 and in float64 (the truth).
 
@@ -97,8 +97,14 @@ import layerwise_optim  # noqa: E402  (reference LARS and LAMB, next to this fil
 
 
 def strip_dropout(m):
+    """Dropout, and torchvision's StochasticDepth (EfficientNet, ConvNeXt, Swin: random rows dropped in
+    training mode), become Identity."""
+    try:
+        from torchvision.ops import StochasticDepth
+    except ImportError:
+        StochasticDepth = nn.Dropout
     for name, child in m.named_children():
-        if isinstance(child, nn.Dropout):
+        if isinstance(child, (nn.Dropout, StochasticDepth)):
             setattr(m, name, nn.Identity())
         else:
             strip_dropout(child)

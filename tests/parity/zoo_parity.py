@@ -131,6 +131,10 @@ def run_row(a, model, exp):
         row.update(status="timeout", reason=f"over {a.timeout} s")
     elif rc == 0 and "PASS" in out:
         row["status"] = "pass"
+    elif "torch.onnx.export(" in out and "Traceback" in out and "fcrun" not in out.split("Traceback", 1)[1]:
+        # Debian's PyTorch could not export the model: its own failure, its exception's line.
+        exc = [l for l in out.splitlines() if re.match(r"^[\w.]+(Error|Exception)\b", l)]
+        row.update(status="torch export failed", reason=one_line(exc[-1] if exc else out.splitlines()[-1]))
     else:
         row.update(status="fail", reason=reason(out))
     return row
