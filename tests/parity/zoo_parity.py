@@ -14,7 +14,7 @@ Results are kept in --results (JSON, one entry per model/export); rows already t
 row that ran failed (PyTorch's own export failures excepted), 0 otherwise.
 
 usage: zoo_parity.py --bin BUILD/bin [--models a,b] [--exports op11,op13,op15,op17,dynamo]
-                     [--batch 2] [--steps 1] [--workdir DIR] [--results FILE] [--out docs/zoo.md]
+                     [--batch 2] [--steps 2] [--workdir DIR] [--results FILE] [--out docs/zoo.md] [--rerun] [--table-only]
 """
 import argparse
 import datetime
@@ -35,6 +35,7 @@ ZOO = ["squeezenet1_1", "mobilenet_v3_small", "shufflenet_v2_x0_5", "mnasnet0_5"
        "densenet121", "inception_v3", "resnet50", "resnext50_32x4d", "convnext_tiny", "swin_t", "vit_b_32",
        "wide_resnet50_2", "alexnet", "vgg11", "vgg11_bn"]
 EXPORTS = ["op11", "op13", "op15", "op17", "dynamo"]
+NOTES_MARK = "<!-- notes: kept by zoo_parity.py -->"
 
 
 def one_line(s, n=240):
@@ -148,6 +149,15 @@ def pair(r, k):
     return f"{fmt(r.get(k))} / {fmt(r.get(k + '32'))}" if k in r else "–"
 
 
+def command(a, argv):
+    """The command that ran the rows; with --table-only, the one the table already names."""
+    if a.table_only and os.path.exists(a.out):
+        m = re.search(r"^Command: `(.*)`$", open(a.out).read(), re.M)
+        if m:
+            return m.group(1)
+    return "scripts/zoo_parity.sh " + " ".join(argv)
+
+
 def write_table(a, results, argv):
     cpu = "unknown"
     try:
@@ -164,7 +174,7 @@ def write_table(a, results, argv):
         "",
         f"Last run: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, CPU: {cpu}, fcrun 1 thread.",
         "",
-        f"Command: `scripts/zoo_parity.sh {' '.join(argv)}`",
+        f"Command: `{command(a, argv)}`",
         "",
         "Each row: tests/parity/train_parity.py MODEL --optimizer sgd (lr 0.01, momentum 0.9, weight decay 1e-4), "
         f"batch {a.batch}, {a.steps} step(s), random data, against PyTorch float64 (the truth); errors are relative, "
@@ -193,9 +203,15 @@ def write_table(a, results, argv):
         lines.append("")
         lines.append("Not run yet (lack of time): " + (", ".join(missing) or "none") +
                      (("; partly run: " + ", ".join(partial)) if partial else "") + ".")
+    # A hand-written part after the marker line (findings about the rows) is kept.
+    notes = ""
+    if os.path.exists(a.out):
+        old = open(a.out).read()
+        if NOTES_MARK in old:
+            notes = old[old.index(NOTES_MARK):]
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
 
 
 def main():
@@ -212,6 +228,7 @@ def main():
     ap.add_argument("--torch2-python", default="/work/venv-torch2/bin/python3")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per row")
     ap.add_argument("--rerun", action="store_true", help="run rows already in the results again")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the table from the results; run nothing")
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
     os.makedirs(a.workdir, exist_ok=True)
@@ -224,6 +241,9 @@ def main():
     for e in exports:
         if e not in EXPORTS:
             sys.exit(f"unknown export {e} (known: {', '.join(EXPORTS)})")
+    if a.table_only:
+        write_table(a, results, argv)
+        return
     failed = []
     for m in models_:
         for e in exports:
