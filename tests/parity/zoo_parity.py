@@ -56,6 +56,11 @@ def state_npz(model_name, path):
         for pname, p in model.named_parameters():
             if pname.endswith("bias") and not p.any():
                 p.copy_(torch.rand(p.shape, generator=gb) * 0.2 - 0.1)
+        # PyTorch 2.x's exporter merges initializers of equal value (every BatchNorm weight of ones in
+        # DenseNet becomes one tensor), which trains a model with tied weights: no two are left equal.
+        for pname, p in model.named_parameters():
+            if p.numel() > 1 and bool((p == p.flatten()[0]).all()):
+                p.mul_(1 + (torch.rand(p.shape, generator=gb) * 0.2 - 0.1))
     np.savez(path, **{k: v.detach().numpy() for k, v in model.state_dict().items()})
 
 
