@@ -51,9 +51,18 @@ def load_onnx_weights(model, path, opset):  # -> {state name: (initializer name,
         if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm) and name + ".running_mean" not in inits:
             parent, _, leaf = name.rpartition(".")
             setattr(model.get_submodule(parent) if parent else model, leaf, torch.nn.Identity())
+    # A convolution without bias whose BatchNorm was folded into it gets the folded bias, which PyTorch
+    # 2.x names "<conv>.weight_bias" (torchvision's conv + BatchNorm blocks): the module must compute it too.
+    for name, mod in list(model.named_modules()):
+        if isinstance(mod, torch.nn.modules.conv._ConvNd) and mod.bias is None and name + ".weight_bias" in inits:
+            mod.bias = torch.nn.Parameter(torch.from_numpy(inits[name + ".weight_bias"].copy()))
+            names[name + ".bias"] = (name + ".weight_bias", False)
     with torch.no_grad():
         for name, t in model.state_dict().items():
             if not t.dtype.is_floating_point:
+                continue
+            if name in names:
+                t.copy_(torch.from_numpy(inits[names[name][0]].copy()))
                 continue
             if name in inits:
                 t.copy_(torch.from_numpy(inits[name].copy()))

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Training parity of fcrun against PyTorch autograd + torch.optim for one model.
 
-The model (examples/models.py, Dropout replaced by Identity so both sides compute the same
-function) is exported in training form; K batches of random data are written as .npy; fcrun runs K
+The model (examples/models.py, Dropout and torchvision's StochasticDepth replaced by Identity so
+both sides compute the same function) is exported in training form; K batches of random data are written as .npy; fcrun runs K
 steps of the recipe on them with `fcrun debug-step`, dumping the loss of every step, every gradient
 of the first step and the final state. PyTorch does the same in float32 and in float64 (the truth).
 
@@ -97,8 +97,14 @@ import layerwise_optim  # noqa: E402  (reference LARS and LAMB, next to this fil
 
 
 def strip_dropout(m):
+    """Dropout, and torchvision's StochasticDepth (EfficientNet, ConvNeXt, Swin: random rows dropped in
+    training mode), become Identity."""
+    try:
+        from torchvision.ops import StochasticDepth
+    except ImportError:
+        StochasticDepth = nn.Dropout
     for name, child in m.named_children():
-        if isinstance(child, nn.Dropout):
+        if isinstance(child, (nn.Dropout, StochasticDepth)):
             setattr(m, name, nn.Identity())
         else:
             strip_dropout(child)
@@ -597,6 +603,8 @@ sync_batchnorm = true
     es = judge("state", "(all tensors)", factor=3)
     for n in snames:
         judge("state", n, floor=10 * es[1])
+    for k in range(a.steps):
+        print(f"loss step {k}: err fcrun {ours[('loss step', str(k))]:.2e} vs torch fp32 {ref[('loss step', str(k))]:.2e}")
     print(f"whole gradient: err fcrun {eg[0]:.2e} vs torch fp32 {eg[1]:.2e}; whole state after {a.steps} steps: "
           f"err fcrun {es[0]:.2e} vs torch fp32 {es[1]:.2e}")
     print(f"{a.model} {a.optimizer} {a.loss} loss on {a.ranks} rank(s): {len(g64)} gradients (worst err fcrun {worst[0]:.2e}, torch fp32 {worst[1]:.2e}), "
