@@ -28,10 +28,10 @@ DType dtype_from_descr(const std::string& d, const std::string& path) {
   fail(path, ": unsupported npy dtype '", d, "' (use a float16/32/64, (u)int8/16/32/64 or bool array)");
 }
 
-const char* descr_of(DType t) {
+const char* descr_of(DType t, const std::string& path) {
   for (const auto& [type, descr] : kDescriptors)
     if (type == t) return descr;
-  fail("npy: numpy has no ", ir::dtype_name(t), " type (write a .pb file instead)");
+  fail(path, ": numpy has no ", ir::dtype_name(t), " type (write a .pb file instead)");
 }
 
 // Where the value of 'key': starts in a .npy header (a Python dict literal). The header is scanned
@@ -122,7 +122,7 @@ void save_npy(const std::string& path, const ir::Tensor& t) {
   std::string shape = "(";
   for (size_t i = 0; i < t.rank(); ++i) shape += std::to_string(t.dim(i)) + (t.rank() == 1 ? "," : (i + 1 < t.rank() ? ", " : ""));
   shape += ")";
-  std::string header = std::string("{'descr': '") + descr_of(t.dtype()) + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  std::string header = std::string("{'descr': '") + descr_of(t.dtype(), path) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';

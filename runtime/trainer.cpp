@@ -1,7 +1,5 @@
 #include "runtime/trainer.h"
 
-#include "runtime/step_labels.h"
-
 #include <chrono>
 #include <cstring>
 #include <cmath>

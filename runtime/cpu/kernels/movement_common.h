@@ -28,7 +28,6 @@ struct StridedBox {
 // in 32x32 tiles so that both sides stay in cache.
 void strided_copy(const void* src, void* dst, size_t elem_size, const StridedBox& box);
 
-
 // Converts one element as numpy's astype does: float to integer truncates toward zero, anything to
 // bool is x != 0, integers wrap. Where C++ leaves a conversion undefined (NaN or out-of-range float
 // to integer) this gives what numpy gives on x86: the most negative value for 32/64-bit signed
