@@ -26,6 +26,7 @@
 #include "ir/hyperparams.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/fused_jit.h"
+#include "runtime/cpu/precision.h"
 #include "runtime/executor.h"
 #include "runtime/data/image_folder.h"
 #include "runtime/data/recipe_data.h"
@@ -147,6 +148,16 @@ int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
   return r.threads > 0 ? std::min<int>(static_cast<int>(r.threads), share) : share;
 }
 
+// The CPU backend of a run: its threads and the recipe's [runtime] precision. When the CPU cannot
+// multiply in bf16, the run goes on in fp32 and `announce` (rank 0) says so in one line.
+runtime::cpu::CpuBackend backend_for(const runtime::Recipe& r, int threads, bool announce) {
+  runtime::cpu::CpuBackend cpu(threads);
+  std::string note;
+  cpu.set_product_operands(runtime::cpu::product_operands_for(r.precision, &note));
+  if (announce && !note.empty()) std::cerr << "fcrun: " << note << "\n";
+  return cpu;
+}
+
 }  // namespace
 
 int run_training(TrainingJob& job, bool resume, int threads_override, const std::string& trace_path) {
@@ -156,7 +167,7 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   if (dp.rank() == 0)
     for (const std::string& u : job.unused_params)
       std::cerr << "fcrun: note: parameter '" << u << "' does not affect the loss and is not trained\n";
-  runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
+  runtime::cpu::CpuBackend cpu = backend_for(r, threads_for(r, threads_override, dp.size()), dp.rank() == 0);
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;
   opts.resume = resume;
@@ -200,7 +211,7 @@ int debug_steps(const std::string& recipe_path, const std::vector<std::string>& 
     }
   }
   for (const std::string& v : extra) job.train.outputs.push_back(job.train.value(v));
-  runtime::cpu::CpuBackend cpu(threads_for(r, threads_override, dp.size()));
+  runtime::cpu::CpuBackend cpu = backend_for(r, threads_for(r, threads_override, dp.size()), dp.rank() == 0);
   runtime::Executor ex(job.train, cpu);
   runtime::data::Dataset ds = runtime::data::load_training_set(
       r, runtime::data::input_channels(job.train.value(job.io.data_input)->type), dp.rank() == 0);
@@ -249,7 +260,7 @@ runtime::EvalResult evaluate_model(const std::string& model_or_plan, const runti
            : r.data_format == "tokens"     ? ": [data] test_tokens is needed for evaluation"
                                            : ": [data] test_x and test_y are needed for evaluation");
   std::string output = r.model_output.empty() ? g.outputs.at(0)->name : r.model_output;
-  runtime::cpu::CpuBackend cpu(threads);
+  runtime::cpu::CpuBackend cpu = backend_for(r, threads, true);
   return runtime::evaluate(g, input, output, test, cpu, std::max<int64_t>(r.batch_size, 256), r.ignore_index);
 }
 

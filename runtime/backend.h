@@ -23,6 +23,10 @@ struct KernelSpec {
   std::vector<const Tensor*> values;     // values of constant inputs (parameters), else null
   std::vector<ir::TensorType> outputs;   // concrete, from the op's shape function
   int threads = 1;
+  // The element type the operands of convolutions and matrix products are rounded to before they
+  // are multiplied ([runtime] precision): F32, or BF16 with fp32 accumulation and fp32 results
+  // (the products of PyTorch's CPU autocast, without rounding their outputs). Other ops ignore it.
+  ir::DType product_operands = ir::DType::F32;
 };
 
 class Kernel {

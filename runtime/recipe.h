@@ -83,6 +83,9 @@ struct Recipe {
 
   // [runtime]
   int threads = 0;  // 0: the cores this rank may use
+  // "fp32" | "bf16": bf16 multiplies the operands of convolutions and matrix products in bf16 (AMX
+  // or AVX512-BF16; elsewhere fp32 with a note), everything else stays fp32 (runtime/cpu/precision.h).
+  std::string precision = "fp32";
 
   // [compile]
   bool fusion = true;  // fuse elementwise chains into LLVM-compiled kernels (passes/elementwise_fusion.h)

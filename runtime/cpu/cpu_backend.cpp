@@ -35,7 +35,9 @@ std::unique_ptr<Kernel> CpuBackend::make_kernel(const KernelSpec& spec) {
   const KernelFactory* f = KernelRegistry::global().find(kernel_key(spec.node));
   FC_CHECK(f, spec.node.describe(), ": no CPU kernel for op '", spec.node.op, "'");
   begin_kernel_build();  // its layout bridges take scratch slots from 0
-  return (*f)(spec);
+  KernelSpec with_precision = spec;
+  with_precision.product_operands = product_operands_;
+  return (*f)(with_precision);
 }
 
 }  // namespace fc::runtime::cpu

@@ -19,18 +19,24 @@ dnnl::stream& dnnl_stream() {
 
 dnnl::memory::dims to_dnnl_dims(const std::vector<int64_t>& v) { return dnnl::memory::dims(v.begin(), v.end()); }
 
-dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims) {
+dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims, dnnl::memory::data_type type) {
   std::vector<int64_t> strides(dims.size(), 1);
   for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
-  return strided_desc(dims, strides);
+  return strided_desc(dims, strides, type);
 }
 
-dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides) {
-  return dnnl::memory::desc(to_dnnl_dims(dims), dnnl::memory::data_type::f32, to_dnnl_dims(strides));
+dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
+                                dnnl::memory::data_type type) {
+  return dnnl::memory::desc(to_dnnl_dims(dims), type, to_dnnl_dims(strides));
 }
 
-dnnl::memory::desc any_desc(const std::vector<int64_t>& dims) {
-  return dnnl::memory::desc(to_dnnl_dims(dims), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+dnnl::memory::desc any_desc(const std::vector<int64_t>& dims, dnnl::memory::data_type type) {
+  return dnnl::memory::desc(to_dnnl_dims(dims), type, dnnl::memory::format_tag::any);
+}
+
+dnnl::memory::data_type dnnl_type(ir::DType t) {
+  FC_CHECK(t == ir::DType::F32 || t == ir::DType::BF16, "oneDNN operands: no ", ir::dtype_name(t), " path");
+  return t == ir::DType::BF16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
 }
 
 dnnl::memory wrap(const ir::Tensor& t, const dnnl::memory::desc& desc) {

@@ -16,12 +16,17 @@ namespace fc::runtime::cpu {
 dnnl::engine& dnnl_engine();
 dnnl::stream& dnnl_stream();
 
-// Plain (row-major) memory descriptor for the given dims, f32.
-dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims);
-// f32 descriptor with explicit strides (transposed or broadcast views of a plain buffer).
-dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides);
-// f32 descriptor letting the primitive choose the layout (format_tag::any).
-dnnl::memory::desc any_desc(const std::vector<int64_t>& dims);
+// Plain (row-major) memory descriptor for the given dims, f32 unless told.
+dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims,
+                              dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+// Descriptor with explicit strides (transposed or broadcast views of a plain buffer), f32 unless told.
+dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
+                                dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+// Descriptor letting the primitive choose the layout (format_tag::any), f32 unless told.
+dnnl::memory::desc any_desc(const std::vector<int64_t>& dims,
+                            dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+// oneDNN's element type for F32 or BF16 (KernelSpec::product_operands).
+dnnl::memory::data_type dnnl_type(ir::DType t);
 dnnl::memory::dims to_dnnl_dims(const std::vector<int64_t>& v);
 // Wraps a tensor's storage (no copy). The tensor must outlive the returned memory's use.
 dnnl::memory wrap(const ir::Tensor& t, const dnnl::memory::desc& desc);

@@ -230,3 +230,16 @@ foreach(ranks 1 2)
   set_tests_properties(train_parity_gpt_tiny_ignore_index_micro_batches_${ranks}ranks PROPERTIES LABELS parity
                        TIMEOUT 600 ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 endforeach()
+
+# bf16 mixed precision ([runtime] precision = "bf16") against PyTorch's CPU autocast, one step
+# (skipped on a CPU without AMX or AVX512-BF16); the MLP's also checks the fp32 fallback's message.
+foreach(model mlp fashion_cnn gpt_tiny resnet18)
+  set(fallback "")
+  if(model STREQUAL "mlp")
+    set(fallback --check-fallback)
+  endif()
+  add_test(NAME bf16_parity_${model}
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/bf16_parity.py ${model} ${fallback}
+                   --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/bf16_parity/${model})
+  set_tests_properties(bf16_parity_${model} PROPERTIES LABELS parity TIMEOUT 600 SKIP_RETURN_CODE 77)
+endforeach()

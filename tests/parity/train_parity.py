@@ -124,10 +124,12 @@ def as_input(x, dtype):
     return t.to(dtype) if t.dtype.is_floating_point else t
 
 
-def torch_run(model, xs, ys, opt_name, hp, dtype, kind, kinks=None, jitter=None):
+def torch_run(model, xs, ys, opt_name, hp, dtype, kind, kinks=None, jitter=None, autocast_bf16=False):
     """K steps in PyTorch: (losses, first-step gradients, final state). `kinks`: a KinkBranches mode
     that records or pins the branch taken at every ReLU and max pool. `jitter`: a seed for moving
-    every float parameter and input by about one float32 rounding step (relative 2^-23, random sign)."""
+    every float parameter and input by about one float32 rounding step (relative 2^-23, random sign).
+    `autocast_bf16`: forward and loss under torch.autocast("cpu", torch.bfloat16) (mixed precision:
+    float32 parameters, gradients and optimizer)."""
     m = copy.deepcopy(model).to(dtype)
     m.train()
     if jitter is not None:
@@ -161,7 +163,8 @@ def torch_run(model, xs, ys, opt_name, hp, dtype, kind, kinks=None, jitter=None)
                 kinks.start_step(k)
             opt.zero_grad()
             y = torch.from_numpy(y)
-            loss = loss_fn(kind, m(as_input(x, dtype)), y.to(dtype) if kind == "mse" else y, hp["label_smoothing"])
+            with torch.autocast("cpu", dtype=torch.bfloat16) if autocast_bf16 else contextlib.nullcontext():
+                loss = loss_fn(kind, m(as_input(x, dtype)), y.to(dtype) if kind == "mse" else y, hp["label_smoothing"])
             loss.backward()
             if k == 0:
                 grads0 = {n: p.grad.detach().double().numpy().copy() for n, p in m.named_parameters()}

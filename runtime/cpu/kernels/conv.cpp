@@ -1,6 +1,8 @@
 // CPU kernel for Conv through oneDNN's direct convolution.
 //   x: [N, C, D1..Dk] plain, w: [M, C/G, K1..Kk] (viewed as [G, M/G, C/G, K1..Kk] when G > 1),
 //   b: [M] (optional) -> y: [N, M, O1..Ok] plain.
+// With bf16 products (KernelSpec::product_operands) x and w are rounded to bf16 as they are
+// reordered into the primitive's layout; it accumulates in fp32 and writes y in fp32.
 // fc.ConvRelu: the same with max(y, 0) applied by the primitive as it writes y (an eltwise post-op),
 // so the activation costs no pass of its own over y.
 // The primitive chooses its own (blocked) layouts; activations are reordered in and out, and a
@@ -36,9 +38,10 @@ class ConvKernel : public Kernel {
     bias_desc_ = plain_desc({w[0]});
     const auto prop = dnnl::prop_kind::forward_inference;
     const auto alg = dnnl::algorithm::convolution_direct;
-    auto d = has_bias_ ? dnnl::convolution_forward::desc(prop, alg, any_desc(x), any_desc(wdims), bias_desc_,
+    const auto t = dnnl_type(s.product_operands);
+    auto d = has_bias_ ? dnnl::convolution_forward::desc(prop, alg, any_desc(x, t), any_desc(wdims, t), bias_desc_,
                                                          any_desc(y), g.strides, g.dilations, g.pads_l, g.pads_r)
-                       : dnnl::convolution_forward::desc(prop, alg, any_desc(x), any_desc(wdims), any_desc(y),
+                       : dnnl::convolution_forward::desc(prop, alg, any_desc(x, t), any_desc(wdims, t), any_desc(y),
                                                          g.strides, g.dilations, g.pads_l, g.pads_r);
     dnnl::primitive_attr attr;
     if (relu) {

@@ -39,12 +39,13 @@ inline ConvGeometry conv_geometry(const ir::Node& node, const std::vector<int64_
   return g;
 }
 
-// A forward-training primitive descriptor over the same geometry: oneDNN's backward primitives
-// take one as a hint for the layouts they choose.
-inline dnnl::convolution_forward::primitive_desc conv_forward_hint(const ConvGeometry& g) {
+// A forward-training primitive descriptor over the same geometry, its input and weight in the
+// element type the products use: oneDNN's backward primitives take one as a hint for their layouts.
+inline dnnl::convolution_forward::primitive_desc conv_forward_hint(const ConvGeometry& g, ir::DType operands) {
+  const auto t = dnnl_type(operands);
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                    any_desc(g.x), any_desc(g.wdims), any_desc(g.y), g.strides, g.dilations,
-                                    g.pads_l, g.pads_r);
+                                    any_desc(g.x, t), any_desc(g.wdims, t), any_desc(g.y), g.strides,
+                                    g.dilations, g.pads_l, g.pads_r);
   return dnnl::convolution_forward::primitive_desc(d, dnnl_engine());
 }
 

@@ -6,7 +6,9 @@
 //     (convolution_backward_weights; it sums db over N and the spatial axes in the same pass)
 // Each primitive is created once per shape, with the forward-training primitive as its layout hint;
 // plain tensors are reordered into and out of the layouts it chooses (LayoutBridge), and a constant
-// weight (a parameter outside training) is reordered once.
+// weight (a parameter outside training) is reordered once. With bf16 products
+// (KernelSpec::product_operands) the multiplied operands are rounded to bf16 by those reorders;
+// dx, dw and db are accumulated and written in fp32.
 #include "runtime/cpu/dnnl_context.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/conv_geometry.h"
@@ -20,9 +22,11 @@ class ConvGradDataKernel : public Kernel {
   explicit ConvGradDataKernel(const KernelSpec& s) : node_(s.node) {
     dnnl_checked(node_, [&] {
       const ConvGeometry g = conv_geometry(node_, s.inputs[2].sizes(), s.inputs[1].sizes(), s.inputs[0].sizes());
-      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_desc(g.x), any_desc(g.wdims),
-                                              any_desc(g.y), g.strides, g.dilations, g.pads_l, g.pads_r);
-      dnnl::convolution_backward_data::primitive_desc pd(d, dnnl_engine(), conv_forward_hint(g));
+      const auto t = dnnl_type(s.product_operands);
+      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_desc(g.x),
+                                              any_desc(g.wdims, t), any_desc(g.y, t), g.strides, g.dilations,
+                                              g.pads_l, g.pads_r);
+      dnnl::convolution_backward_data::primitive_desc pd(d, dnnl_engine(), conv_forward_hint(g, s.product_operands));
       prim_ = dnnl::convolution_backward_data(pd);
       diff_dst_ = LayoutBridge(plain_desc(g.y), pd.diff_dst_desc(), LayoutBridge::Dir::In);
       diff_src_ = LayoutBridge(plain_desc(g.x), pd.diff_src_desc(), LayoutBridge::Dir::Out);
@@ -58,14 +62,16 @@ class ConvGradWeightKernel : public Kernel {
     dnnl_checked(node_, [&] {
       const ConvGeometry g = conv_geometry(node_, s.inputs[1].sizes(), s.inputs[2].sizes(), s.inputs[0].sizes());
       const auto alg = dnnl::algorithm::convolution_direct;
+      const auto t = dnnl_type(s.product_operands);
       bias_desc_ = plain_desc({g.w[0]});
-      auto d = has_bias_ ? dnnl::convolution_backward_weights::desc(alg, any_desc(g.x), any_desc(g.wdims), bias_desc_,
-                                                                    any_desc(g.y), g.strides, g.dilations, g.pads_l,
-                                                                    g.pads_r)
-                         : dnnl::convolution_backward_weights::desc(alg, any_desc(g.x), any_desc(g.wdims),
-                                                                    any_desc(g.y), g.strides, g.dilations, g.pads_l,
-                                                                    g.pads_r);
-      dnnl::convolution_backward_weights::primitive_desc pd(d, dnnl_engine(), conv_forward_hint(g));
+      auto d = has_bias_ ? dnnl::convolution_backward_weights::desc(alg, any_desc(g.x, t), any_desc(g.wdims),
+                                                                    bias_desc_, any_desc(g.y, t), g.strides,
+                                                                    g.dilations, g.pads_l, g.pads_r)
+                         : dnnl::convolution_backward_weights::desc(alg, any_desc(g.x, t), any_desc(g.wdims),
+                                                                    any_desc(g.y, t), g.strides, g.dilations,
+                                                                    g.pads_l, g.pads_r);
+      dnnl::convolution_backward_weights::primitive_desc pd(d, dnnl_engine(),
+                                                            conv_forward_hint(g, s.product_operands));
       prim_ = dnnl::convolution_backward_weights(pd);
       src_ = LayoutBridge(plain_desc(g.x), pd.src_desc(), LayoutBridge::Dir::In);
       diff_dst_ = LayoutBridge(plain_desc(g.y), pd.diff_dst_desc(), LayoutBridge::Dir::In);

@@ -34,7 +34,8 @@ class GemmKernel : public Kernel {
     MatmulOperand src{{m_, k}, ta ? std::vector<int64_t>{1, m_} : std::vector<int64_t>{k, 1}};
     MatmulOperand wei{{k, n_}, tb ? std::vector<int64_t>{1, k} : std::vector<int64_t>{n_, 1}};
     dnnl_checked(node_, [&] {
-      mm_ = MatmulPrimitive(src, wei, {m_, n_}, node_.attr_float("alpha"), accumulate_ ? beta : 0.0f, s.values[1]);
+      mm_ = MatmulPrimitive(src, wei, {m_, n_}, node_.attr_float("alpha"), accumulate_ ? beta : 0.0f, s.values[1],
+                            s.product_operands);
     });
   }
 
@@ -85,7 +86,7 @@ class MatMulKernel : public Kernel {
       dst.push_back(m);
       dst.push_back(n);
     }
-    dnnl_checked(node_, [&] { mm_ = MatmulPrimitive(src, wei, dst, 1.0f, 0.0f, s.values[1]); });
+    dnnl_checked(node_, [&] { mm_ = MatmulPrimitive(src, wei, dst, 1.0f, 0.0f, s.values[1], s.product_operands); });
   }
 
   void run(const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
