@@ -103,12 +103,22 @@ void normalize_reshape(Rule& r) {
   const SymTensor& target = r.config(1, "shape");
   FC_CHECK(target.is_integral() && target.dims.size() == 1, r.desc, ": the shape input must be a 1-D integer tensor");
   bool allowzero = r.out.attrs.count("allowzero") && std::get<int64_t>(r.out.attrs["allowzero"]) != 0;
-  if (allowzero)
-    for (const SymElem& e : target.elems)
-      FC_CHECK(!(e.is_known && e.value == 0), r.desc, ": allowzero=1 with a 0 in the target shape is not supported");
-  r.out.attrs.erase("allowzero");
-  r.out.attrs["shape"] = resolve_reshape_target(target.elems, r.input_dims(0), r.desc);
+  const bool literal_zero = std::any_of(target.elems.begin(), target.elems.end(),
+                                        [](const SymElem& e) { return e.is_known && e.value == 0; });
   r.keep_inputs(1);
+  if (allowzero && literal_zero) {
+    // The 0 is a size (an empty tensor), not "copy the input's dim": the IR's Reshape keeps
+    // allowzero and reads its shape so. ONNX allows no -1 beside it, so every size is a constant.
+    std::vector<int64_t> shape;
+    for (const SymElem& e : target.elems) {
+      FC_CHECK(e.is_known, r.desc, ": allowzero=1 with a 0 in the target shape needs every target size known");
+      shape.push_back(e.value);
+    }
+    r.out.attrs["shape"] = shape;
+    return;
+  }
+  r.out.attrs.erase("allowzero");  // without a 0 in the target it changes nothing
+  r.out.attrs["shape"] = resolve_reshape_target(target.elems, r.input_dims(0), r.desc);
 }
 
 // A target size that is a symbol the input does not have (`class_token.expand(n, -1, -1)` with a

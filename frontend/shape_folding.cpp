@@ -150,8 +150,9 @@ Result fold_reshape(const ir::Node& n, const SymTensor& data) {
   if (!shape) return std::nullopt;
   std::vector<int64_t> dims;
   int64_t known = 1, infer = -1;
+  const bool allowzero = int_attr(n, "allowzero", 0) != 0;  // a 0 is then a size, not a copy
   for (size_t i = 0; i < shape->size(); ++i) {
-    int64_t d = (*shape)[i] == 0 && i < data.dims.size() ? data.dims[i] : (*shape)[i];
+    int64_t d = (*shape)[i] == 0 && !allowzero && i < data.dims.size() ? data.dims[i] : (*shape)[i];
     if (d == -1) infer = static_cast<int64_t>(i);
     else known *= d;
     dims.push_back(d);

@@ -2,6 +2,7 @@
 // (runtime/cpu/kernels/movement_views.cpp): Reshape, Flatten, Squeeze, Unsqueeze, Identity and
 // inference-mode Dropout. Their shape functions keep symbolic dims where the result is provably
 // that symbol (Reshape [N,512,1,1] by [0,-1] is [N,512]; Flatten of [N,C,H,W] is [N,C*H*W]).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -14,18 +15,25 @@ namespace {
 
 // Reshape: `shape` entries are sizes, 0 (copy the input dim at that position) or one -1 (inferred).
 // Copied dims cancel against the input dim they copy, so symbols only need to match by position.
+// With allowzero=1 (ONNX opset 14) a 0 is a size of 0 instead, and then no -1 may appear.
 std::vector<TensorType> reshape_infer(const InferContext& ctx) {
   const Node& n = ctx.node;
   const TensorType& x = ctx.in(0);
-  FC_CHECK(!n.has_attr("allowzero") || n.attr_int("allowzero") == 0, n.describe(), ": allowzero=1 is not supported");
+  const bool allowzero = n.has_attr("allowzero") && n.attr_int("allowzero") != 0;
   const std::vector<int64_t>& shape = n.attr_ints("shape");
+  if (allowzero && std::find(shape.begin(), shape.end(), 0) != shape.end())
+    FC_CHECK(std::find(shape.begin(), shape.end(), -1) == shape.end(), n.describe(),
+             ": allowzero=1 with both a 0 and a -1 in shape (ONNX: invalid)");
   std::vector<Dim> out(shape.size());
   std::vector<bool> cancelled(x.rank(), false);
   int64_t out_known = 1;  // product of the known output dims other than the -1
   int infer_at = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
     const int64_t v = shape[i];
-    if (v == 0) {
+    if (v == 0 && allowzero) {
+      out[i] = Dim::known(0);
+      out_known = 0;
+    } else if (v == 0) {
       FC_CHECK(i < x.rank(), n.describe(), ": shape[", i, "] = 0 copies a dim the rank-", x.rank(), " input lacks");
       out[i] = x.dims[i];
       if (out[i].is_known()) out_known *= out[i].size;

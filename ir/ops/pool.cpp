@@ -11,6 +11,9 @@
 // x's (n, c) plane), MaxPool's attributes: the training forward passes/pool_argmax.h makes after
 // autodiff, so that fc.MaxPoolGrad reads argmax instead of searching x again.
 // The global pools differentiate as the window pools with one window covering the spatial axes.
+#include <algorithm>
+#include <span>
+
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/ops/window.h"
@@ -18,16 +21,22 @@
 namespace fc::ir {
 namespace {
 
-const TensorType& pool_input(const InferContext& ctx) {
+// The element types a max pool takes: those whose every value is exactly a float, since the window
+// search compares floats (ONNX's MaxPool list but double). Other pools, and the training forms, f32.
+constexpr DType kMaxPoolTypes[] = {DType::F32, DType::F16, DType::BF16, DType::I8, DType::U8};
+constexpr DType kF32Only[] = {DType::F32};
+
+const TensorType& pool_input(const InferContext& ctx, std::span<const DType> types = kF32Only) {
   const TensorType& x = ctx.in(0);
-  FC_CHECK(x.dtype == DType::F32, ctx.node.describe(), ": only f32 is supported");
+  FC_CHECK(std::find(types.begin(), types.end(), x.dtype) != types.end(), ctx.node.describe(), ": element type ",
+           dtype_name(x.dtype), " is not supported", types.size() == 1 ? " (only f32)" : "");
   FC_CHECK(x.rank() >= 3 && x.rank() <= 5, ctx.node.describe(),
            ": input must be [N, C, D1..Dk] with 1-3 spatial axes, is ", to_string(x));
   return x;
 }
 
-// y of a window pool (MaxPool, AveragePool and their project forms).
-TensorType window_pool_output(const InferContext& ctx) {
+// y of a window pool (MaxPool, AveragePool and their project forms), of x's element type.
+TensorType window_pool_output(const InferContext& ctx, std::span<const DType> types = kF32Only) {
   const Node& node = ctx.node;
   if (node.has_attr("storage_order"))  // only the order of MaxPool's Indices
     FC_CHECK(node.attr_int("storage_order") == 0 || node.attr_int("storage_order") == 1, node.describe(),
@@ -36,7 +45,7 @@ TensorType window_pool_output(const InferContext& ctx) {
     int64_t c = node.attr_int("count_include_pad");
     FC_CHECK(c == 0 || c == 1, node.describe(), ": count_include_pad must be 0 or 1");
   }
-  const TensorType& x = pool_input(ctx);
+  const TensorType& x = pool_input(ctx, types);
   const size_t k = x.rank() - 2;
   WindowAttrs w = read_window_attrs(node, k, {}, /*allow_ceil_mode=*/true);
   // A window lying wholly in padding would have nothing to pool (PyTorch requires pad <= k/2).
@@ -45,7 +54,7 @@ TensorType window_pool_output(const InferContext& ctx) {
              ": pads must be smaller than the (dilated) kernel");
   std::vector<Dim> out{x.dims[0], x.dims[1]};
   for (size_t i = 0; i < k; ++i) out.push_back(output_dim(w, i, x.dims[2 + i], node));
-  return TensorType(DType::F32, out);
+  return TensorType(x.dtype, out);
 }
 
 std::vector<TensorType> infer_window_pool(const InferContext& ctx) {
@@ -54,17 +63,19 @@ std::vector<TensorType> infer_window_pool(const InferContext& ctx) {
 }
 
 std::vector<TensorType> infer_max_pool(const InferContext& ctx) {
-  const TensorType y = window_pool_output(ctx);
+  const TensorType y = window_pool_output(ctx, kMaxPoolTypes);
   if (ctx.node.outputs.size() == 1) return {y};
   return {y, TensorType(DType::I64, y.dims)};
 }
 
-std::vector<TensorType> infer_global_pool(const InferContext& ctx) {
-  const TensorType& x = pool_input(ctx);
+std::vector<TensorType> infer_global_pool(const InferContext& ctx, std::span<const DType> types) {
+  const TensorType& x = pool_input(ctx, types);
   std::vector<Dim> out{x.dims[0], x.dims[1]};
   out.resize(x.rank(), Dim::known(1));
-  return {TensorType(DType::F32, out)};
+  return {TensorType(x.dtype, out)};
 }
+std::vector<TensorType> infer_global_average_pool(const InferContext& ctx) { return infer_global_pool(ctx, kF32Only); }
+std::vector<TensorType> infer_global_max_pool(const InferContext& ctx) { return infer_global_pool(ctx, kMaxPoolTypes); }
 
 // One comparison or add per window tap (a window is prod(kernel_shape), or all of the input).
 OpCost window_pool_cost(const InferContext& ctx, const std::vector<TensorType>& outs) {
@@ -178,7 +189,7 @@ FC_REGISTER_OP(OpSchema{
 FC_REGISTER_OP(OpSchema{
     .name = "GlobalAveragePool",
     .onnx_versions = {1},
-    .infer = infer_global_pool,
+    .infer = infer_global_average_pool,
     .cost = global_pool_cost,
     .doc = "mean over all spatial axes -> [N, C, 1, ..]",
     .gradient = global_pool_gradient("AveragePoolGrad"),
@@ -187,7 +198,7 @@ FC_REGISTER_OP(OpSchema{
 FC_REGISTER_OP(OpSchema{
     .name = "GlobalMaxPool",
     .onnx_versions = {1},
-    .infer = infer_global_pool,
+    .infer = infer_global_max_pool,
     .cost = global_pool_cost,
     .doc = "max over all spatial axes -> [N, C, 1, ..]",
     .gradient = global_pool_gradient("MaxPoolGrad"),

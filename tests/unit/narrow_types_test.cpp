@@ -119,6 +119,26 @@ TEST(NarrowTypes, IntegerAndHalfArithmetic) {
   EXPECT_EQ(run1("Add", {one, run1("Add", {tiny, tiny})}).data<ir::Half>()[0].bits, 0x3C01);
 }
 
+// MaxPool over the types ONNX lists besides f32 (every value exactly a float): values, the first
+// maximum on ties, -128 and 255 at the types' ends, and a bf16 window; Reshape with allowzero=1.
+TEST(NarrowTypes, MaxPoolOnIntegersAndHalfTypesAndAllowzeroReshape) {
+  const std::map<std::string, ir::Attribute> k2{{"kernel_shape", Ints{2}}};
+  expect_tensor<int8_t>(run1("MaxPool", {Tensor::from_vector<int8_t>({1, 1, 4}, {-128, -128, 7, 3})}, k2), {1, 1, 3},
+                        {-128, 7, 7});
+  expect_tensor<uint8_t>(run1("GlobalMaxPool", {Tensor::from_vector<uint8_t>({1, 2, 2}, {255, 0, 1, 2})}), {1, 2, 1},
+                         {255, 2});
+  Tensor h = cast_to(Tensor::from_vector<float>({1, 1, 3}, {0.5f, -1.0f, 2.25f}), "bf16");
+  Tensor y = run1("MaxPool", {h}, k2);
+  ASSERT_EQ(y.dtype(), DType::BF16);
+  expect_tensor<float>(cast_to(y, "f32"), {1, 1, 2}, {0.5f, 2.25f});
+  EXPECT_THROW(run1("AveragePool", {Tensor::from_vector<int8_t>({1, 1, 2}, {1, 2})}, k2), Error);
+  // allowzero=1: the 0 is a size (an empty result), not a copy of the input's dim.
+  Tensor empty(DType::F32, {0, 3});
+  EXPECT_EQ(run1("Reshape", {empty}, {{"shape", Ints{3, 0}}, {"allowzero", int64_t{1}}}).dims(), (Ints{3, 0}));
+  EXPECT_EQ(run1("Reshape", {Tensor(DType::F32, {2, 3})}, {{"shape", Ints{0, 3}}}).dims(), (Ints{2, 3}));
+  EXPECT_THROW(run1("Reshape", {empty}, {{"shape", Ints{0, -1}}, {"allowzero", int64_t{1}}}), Error);
+}
+
 // ONNX Dropout with training_mode=1 in a graph run as it is: about `ratio` of the elements dropped,
 // the rest scaled by 1/(1-ratio), the mask saying which; ratio 0 is the identity.
 TEST(OnnxTrainingDropout, DropsAndScales) {

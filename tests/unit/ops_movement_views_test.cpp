@@ -53,7 +53,7 @@ TEST(MovementReshape, Errors) {
   EXPECT_THROW(run1("Reshape", {x}, {{"shape", Ints{4, -1}}}), Error);       // 6 not divisible by 4
   EXPECT_THROW(run1("Reshape", {x}, {{"shape", Ints{0, 0, 0}}}), Error);     // 0 past the input rank
   EXPECT_THROW(run1("Reshape", {x}, {{"shape", Ints{-2, 3}}}), Error);
-  EXPECT_THROW(run1("Reshape", {x}, {{"shape", Ints{6}}, {"allowzero", int64_t{1}}}), Error);
+  EXPECT_THROW(run1("Reshape", {x}, {{"shape", Ints{2, 0}}, {"allowzero", int64_t{1}}}), Error);  // 0 is a size: 6 vs 0
   EXPECT_THROW(run1("Reshape", {x}), Error);                                 // shape is required
   EXPECT_THROW(run1("Reshape", {iota<float>({0, 3})}, {{"shape", Ints{0, -1}}}), Error);  // -1 with 0 elements
   EXPECT_THROW(inferred("Reshape", {f32({N(), K(3)})}, {{"shape", Ints{-1, -1}}}), Error);
