@@ -27,6 +27,7 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/fused_jit.h"
 #include "runtime/cpu/precision.h"
+#include "runtime/cuda/cuda_driver.h"
 #include "runtime/executor.h"
 #include "runtime/data/image_folder.h"
 #include "runtime/data/recipe_data.h"
@@ -151,6 +152,13 @@ int threads_for(const runtime::Recipe& r, int threads_override, int ranks) {
 // The CPU backend of a run: its threads and the recipe's [runtime] precision. When the CPU cannot
 // multiply in bf16, the run goes on in fp32 and `announce` (rank 0) says so in one line.
 runtime::cpu::CpuBackend backend_for(const runtime::Recipe& r, int threads, bool announce) {
+  if (r.device == "cuda") {
+    // One line and exit 1 where no usable GPU is (the driver's own reasons); where one is, say
+    // plainly that the CUDA backend does not exist yet rather than train on the CPU unasked.
+    const runtime::cuda::CudaDevice gpu = runtime::cuda::open_cuda_device();
+    fail("[runtime] device = \"cuda\": found ", gpu.name, " (compute capability ", gpu.compute_capability / 10, ".",
+         gpu.compute_capability % 10, "), but this fcrun has no CUDA backend yet; use device = \"cpu\"");
+  }
   runtime::cpu::CpuBackend cpu(threads);
   std::string note;
   cpu.set_product_operands(runtime::cpu::product_operands_for(r.precision, &note));

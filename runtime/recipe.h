@@ -86,6 +86,8 @@ struct Recipe {
   // "fp32" | "bf16": bf16 multiplies the operands of convolutions and matrix products in bf16 (AMX
   // or AVX512-BF16; elsewhere fp32 with a note), everything else stays fp32 (runtime/cpu/precision.h).
   std::string precision = "fp32";
+  // "cpu" | "cuda": where the plan runs (runtime/cuda/cuda_driver.h checks a GPU is there).
+  std::string device = "cpu";
 
   // [compile]
   bool fusion = true;  // fuse elementwise chains into LLVM-compiled kernels (passes/elementwise_fusion.h)

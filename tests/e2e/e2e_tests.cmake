@@ -55,3 +55,7 @@ add_test(NAME e2e_image_folder
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_image_folder.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/image_folder)
 set_tests_properties(e2e_image_folder PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)
+add_test(NAME e2e_cuda_device
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_cuda_device.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/cuda_device)
+set_tests_properties(e2e_cuda_device PROPERTIES TIMEOUT 300)
