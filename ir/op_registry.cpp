@@ -43,6 +43,27 @@ std::vector<const OpSchema*> OpRegistry::all() const {
   return r;
 }
 
+OpKind op_kind(const Node& n) {
+  if (n.domain == "fc" && n.op == "HorizontalFused" && n.has_attr("ops")) {
+    // `ops` names the repeated op as "domain.op" (or "op" for ONNX's).
+    const auto* ops = std::get_if<std::vector<std::string>>(&n.attr("ops"));
+    if (!ops || ops->empty()) return OpKind::Compute;
+    const std::string& full = ops->front();
+    const size_t dot = full.find('.');
+    const OpSchema* s = dot == std::string::npos ? OpRegistry::global().find(full)
+                                                 : OpRegistry::global().find(full.substr(dot + 1), full.substr(0, dot));
+    return s ? s->kind : OpKind::Compute;
+  }
+  const OpSchema* s = OpRegistry::global().find(n.op, n.domain);
+  return s ? s->kind : OpKind::Compute;
+}
+
+Value*& update_gradient(Node& n) {
+  FC_CHECK(op_kind(n) == OpKind::OptimizerUpdate && n.inputs.size() > kUpdateGradientInput, n.describe(),
+           ": not an optimizer update");
+  return n.inputs[kUpdateGradientInput];
+}
+
 namespace {
 const OpSchema& schema_for(const Node& node) {
   const OpSchema* s = OpRegistry::global().find(node.op, node.domain);

@@ -50,6 +50,16 @@ using CostFn = std::function<OpCost(const InferContext&, const std::vector<Tenso
 // (OpSchema::table_inputs) `in` holds the kernel's input index instead, read with k.param().
 using ScalarFn = std::function<std::vector<int>(FusedKernel& k, const Node& node, const std::vector<int>& in)>;
 
+// What a pass may ask of an op without comparing names: one answer per op, from its record.
+enum class OpKind : uint8_t {
+  Compute,          // any other op
+  Convolution,      // a convolution or one of its gradients (the simulator's convolution rate)
+  MatrixProduct,    // Gemm, MatMul (the simulator's matrix-product rate)
+  OptimizerUpdate,  // (w, grad, state.., hyper) -> (w', state'..): input kUpdateGradientInput is the gradient
+  Communication,    // started asynchronously beside compute (AllReduce)
+};
+inline constexpr size_t kUpdateGradientInput = 1;
+
 struct AttrSpec {
   std::string name;
   AttrKind kind;
@@ -86,6 +96,7 @@ struct OpSchema {
   // element i of the input is read before element i of the output is written, and nothing else of
   // it after (the optimizer updates). ir/in_place.h decides where a graph uses that.
   std::function<std::vector<std::pair<int, int>>(const Node& node)> in_place;
+  OpKind kind = OpKind::Compute;
 
   // The version of this op in effect in a model of `opset` (the last table entry <= opset), or 0
   // where the op does not exist yet.
@@ -102,6 +113,13 @@ class OpRegistry {
  private:
   std::map<std::pair<std::string, std::string>, OpSchema> schemas_;
 };
+
+// The kind of `n` (OpSchema::kind); a horizontal fusion (fc.HorizontalFused) has the kind of the op
+// it repeats (its `ops` attribute), an op without a record Compute.
+OpKind op_kind(const Node& n);
+// The gradient an optimizer update reads (input kUpdateGradientInput). Throws unless n is an update.
+Value*& update_gradient(Node& n);
+
 
 struct OpRegistrar {
   explicit OpRegistrar(OpSchema s) { OpRegistry::global().add(std::move(s)); }

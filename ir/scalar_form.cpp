@@ -25,14 +25,6 @@ FusedKernel node_kernel(const Node& n, const std::vector<std::vector<int64_t>>& 
   return k;
 }
 
-bool is_optimizer_update(const Node& n) {
-  if (n.domain != "fc") return false;
-  if (n.op == "SGDUpdate" || n.op == "AdamWUpdate" || n.op == "LarsUpdate" || n.op == "LambUpdate") return true;
-  if (n.op != "HorizontalFused" || !n.has_attr("ops")) return false;
-  // A horizontal fusion is an update when it fuses updates (its `ops` name the op it repeats).
-  const auto* ops = std::get_if<std::vector<std::string>>(&n.attr("ops"));
-  return ops && std::any_of(ops->begin(), ops->end(),
-                            [](const std::string& op) { return op == "fc.SGDUpdate" || op == "fc.AdamWUpdate"; });
-}
+bool is_optimizer_update(const Node& n) { return op_kind(n) == OpKind::OptimizerUpdate; }
 
 }  // namespace fc::ir

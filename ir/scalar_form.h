@@ -18,9 +18,9 @@ namespace fc::ir {
 FusedKernel node_kernel(const Node& n, const std::vector<std::vector<int64_t>>& input_shapes = {},
                         const std::vector<int64_t>& out_shape = {});
 
-// Whether `n` is an optimizer update (fc.SGDUpdate, fc.AdamWUpdate, or an fc.HorizontalFused whose
-// `ops` name one of them):
-// the scaling simulator's and the trace's "update" phase.
+// Whether `n` is an optimizer update (ir::op_kind: fc.SGDUpdate, fc.AdamWUpdate, fc.LarsUpdate,
+// fc.LambUpdate, or an fc.HorizontalFused repeating one): the scaling simulator's and the trace's
+// "update" phase.
 bool is_optimizer_update(const Node& n);
 
 }  // namespace fc::ir

@@ -102,7 +102,7 @@ BucketPlan plan_buckets_by_cost(const std::vector<GradientSlot>& grads, double b
 }
 
 BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& options) {
-  // Optimizer updates and the gradient each reads (input 1).
+  // Optimizer updates and the gradient each reads (ir::update_gradient).
   std::vector<ir::Node*> updates;
   for (const auto& n : g.nodes())
     if (ir::is_optimizer_update(*n)) updates.push_back(n.get());  // no horizontal fusion yet
@@ -110,12 +110,12 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
   std::unordered_map<const ir::Node*, size_t> position;
   for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
   // Backward completion order: by the position of each gradient's producer.
-  auto produced_at = [&](const ir::Node* u) {
-    const ir::Value* grad = u->inputs[1];
+  auto produced_at = [&](ir::Node* u) {
+    const ir::Value* grad = ir::update_gradient(*u);
     return grad->producer ? position[grad->producer] : 0;
   };
   std::stable_sort(updates.begin(), updates.end(),
-                   [&](const ir::Node* a, const ir::Node* b) { return produced_at(a) < produced_at(b); });
+                   [&](ir::Node* a, ir::Node* b) { return produced_at(a) < produced_at(b); });
 
   // Compute time of every node at the per-rank batch (roofline: the slower of FLOPs and bytes),
   // accumulated from the start of backward (the node after the loss) to each gradient's producer.
@@ -132,10 +132,10 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
   }
   std::vector<GradientSlot> slots;
   double backward_s = 0;
-  for (const ir::Node* u : updates) {
-    const ir::TensorType& t = u->inputs[1]->type;
+  for (ir::Node* u : updates) {
+    const ir::TensorType& t = ir::update_gradient(*u)->type;
     FC_CHECK(t.is_concrete(), u->describe(), ": gradient of unknown size ", ir::to_string(t));
-    const ir::Node* producer = u->inputs[1]->producer;
+    const ir::Node* producer = ir::update_gradient(*u)->producer;
     slots.push_back({static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), producer ? done_at[position[producer]] : 0});
     backward_s = std::max(backward_s, slots.back().ready_s);
   }
@@ -157,7 +157,7 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
     PlannedBucket& bucket = plan.buckets[b];
     std::vector<ir::Value*> ins, outs;
     for (size_t i : bucket.grads) {
-      ir::Value* grad = updates[i]->inputs[1];
+      ir::Value* grad = ir::update_gradient(*updates[i]);
       bucket.tensors.push_back(updates[i]->inputs[0]->name);
       ins.push_back(grad);
       outs.push_back(g.add_value(g.unique_name(grad->name + "/allreduced"), grad->type));
@@ -170,7 +170,7 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
                               g.unique_node_name("allreduce_bucket_" + std::to_string(b)));
     ar->domain = "fc";
     allreduces.push_back(ar);
-    for (size_t k = 0; k < bucket.grads.size(); ++k) updates[bucket.grads[k]]->inputs[1] = outs[k];
+    for (size_t k = 0; k < bucket.grads.size(); ++k) ir::update_gradient(*updates[bucket.grads[k]]) = outs[k];
   }
   g.toposort();
   // Each bucket starts as soon as its last gradient is computed, while the rest of backward runs.

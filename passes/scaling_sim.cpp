@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ir/error.h"
+#include "ir/op_registry.h"
 #include "ir/scalar_form.h"
 #include "passes/graph_cost.h"
 
@@ -95,10 +96,11 @@ DeviceProfile with_conv_gflops(DeviceProfile profile, double conv_gflops) {
 }
 
 OpClass op_class(const std::string& domain, const std::string& op) {
-  if (op == "Conv" || (domain == "fc" && (op == "ConvRelu" || op == "ConvGradData" || op == "ConvGradWeight")))
-    return OpClass::Conv;
-  if (op == "Gemm" || op == "MatMul") return OpClass::Gemm;
-  return OpClass::Other;
+  const ir::OpSchema* s = ir::OpRegistry::global().find(op, domain);
+  const ir::OpKind kind = s ? s->kind : ir::OpKind::Compute;
+  return kind == ir::OpKind::Convolution     ? OpClass::Conv
+         : kind == ir::OpKind::MatrixProduct ? OpClass::Gemm
+                                             : OpClass::Other;
 }
 
 double StepCosts::gradient_bytes() const {
@@ -122,7 +124,7 @@ StepCosts step_costs(const ir::Graph& train, const ir::Value* loss, int64_t batc
   for (const NodeCost& c : cost.nodes) {
     const ir::Node* n = c.node;
     const bool is_update = ir::is_optimizer_update(*n);
-    if (n->domain == "fc" && n->op == "AllReduce") {
+    if (ir::op_kind(*n) == ir::OpKind::Communication) {
       allreduces.push_back(n);
       continue;
     }

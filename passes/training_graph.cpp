@@ -83,9 +83,9 @@ void clip_gradients(Graph& g, float max_norm) {
   std::vector<Node*> updates;
   std::vector<Value*> grads;
   for (const auto& n : g.nodes())
-    if (n->domain == "fc" && (n->op == "SGDUpdate" || n->op == "AdamWUpdate")) {
+    if (ir::is_optimizer_update(*n)) {
       updates.push_back(n.get());
-      grads.push_back(n->inputs[1]);
+      grads.push_back(ir::update_gradient(*n));
     }
   if (updates.empty()) return;
   Value* norm = g.add_value(ir::kGradNormName, {});
@@ -102,9 +102,10 @@ void clip_gradients(Graph& g, float max_norm) {
   Value* coef = fresh(g, "clip/coef");
   ir::add_node_inferred(g, "Min", "", {ratio, constant(1.0f, "clip/one")}, {coef}, {}, "clip/coef");
   for (Node* u : updates) {
-    Value* clipped = fresh(g, u->inputs[1]->name + "/clipped");
-    ir::add_node_inferred(g, "Mul", "", {u->inputs[1], coef}, {clipped}, {}, u->name + "/clip");
-    u->inputs[1] = clipped;
+    Value*& grad = ir::update_gradient(*u);
+    Value* clipped = fresh(g, grad->name + "/clipped");
+    ir::add_node_inferred(g, "Mul", "", {grad, coef}, {clipped}, {}, u->name + "/clip");
+    grad = clipped;
   }
   g.toposort();
 }
@@ -330,7 +331,7 @@ void add_allreduce(Graph& g, const TrainingConfig& config, TrainingGraphInfo& in
   for (const auto& n : g.nodes())
     if (ir::is_optimizer_update(*n))
       for (size_t i = 0; i < info.trainable.size(); ++i)
-        if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = n->inputs[1]->name;
+        if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = ir::update_gradient(*n)->name;
 }
 
 // step-io: the step's inputs and outputs, and nothing that reaches none of them.

@@ -78,7 +78,7 @@ std::vector<const char*> node_categories(const ir::Graph& g) {
   bool backward = false;
   for (const auto& n : g.nodes()) {
     if (ir::is_optimizer_update(*n)) cats.push_back("optimizer");
-    else if (n->domain == "fc" && n->op == "AllReduce") cats.push_back("allreduce");
+    else if (ir::op_kind(*n) == ir::OpKind::Communication) cats.push_back("allreduce");
     else cats.push_back(backward ? "backward" : "forward");
     if (n.get() == last_forward) backward = true;
   }
@@ -141,7 +141,7 @@ void Executor::place_gradient_buckets() {
   std::vector<std::pair<const ir::Value*, size_t>> offsets;
   size_t total = 0;
   for (const auto& n : graph_.nodes()) {
-    if (n->domain != "fc" || n->op != "AllReduce") continue;
+    if (ir::op_kind(*n) != ir::OpKind::Communication) continue;
     bool placeable = true;
     for (ir::Value* in : n->inputs)
       placeable = placeable && in && in->producer && readers[in] == 1 && in->type.dtype == ir::DType::F32 &&

@@ -33,6 +33,7 @@ FC_REGISTER_OP(OpSchema{
       return c;
     },
     .doc = "sum of a bucket of gradients across data-parallel ranks",
+    .kind = OpKind::Communication,
 });
 
 }  // namespace fc::ir

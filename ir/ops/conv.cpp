@@ -138,6 +138,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = conv_cost,
     .doc = "N-d convolution with groups, dilations, strides and padding (oneDNN on CPU)",
     .gradient = conv_gradient,
+    .kind = OpKind::Convolution,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -154,6 +155,7 @@ FC_REGISTER_OP(OpSchema{
           return c;
         },
     .doc = "Conv followed by Relu in one pass (the fusion pass folds a Relu into its Conv)",
+    .kind = OpKind::Convolution,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -165,6 +167,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_conv_grad_data,
     .cost = [](const InferContext& ctx, const std::vector<TensorType>& outs) { return conv_grad_cost(ctx, outs, 1); },
     .doc = "gradient of Conv with respect to its input: (dy, w, x) -> dx",
+    .kind = OpKind::Convolution,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -178,6 +181,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_conv_grad_weight,
     .cost = [](const InferContext& ctx, const std::vector<TensorType>& outs) { return conv_grad_cost(ctx, outs, 2); },
     .doc = "gradient of Conv with respect to its weight (and bias): (dy, x, w) -> dw [, db]",
+    .kind = OpKind::Convolution,
 });
 
 }  // namespace fc::ir

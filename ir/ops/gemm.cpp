@@ -156,6 +156,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = gemm_cost,
     .doc = "alpha * A' * B' + beta * C (oneDNN matmul on CPU)",
     .gradient = gemm_gradient,
+    .kind = OpKind::MatrixProduct,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -167,6 +168,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = matmul_cost,
     .doc = "numpy matmul with batch broadcasting (oneDNN matmul on CPU)",
     .gradient = matmul_gradient,
+    .kind = OpKind::MatrixProduct,
 });
 
 }  // namespace fc::ir

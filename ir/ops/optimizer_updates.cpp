@@ -111,6 +111,7 @@ FC_REGISTER_OP(OpSchema{
     .scalar = sgd_scalar,
     .table_inputs = {2},
     .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 3}}; },  // w, momentum
+    .kind = OpKind::OptimizerUpdate,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -127,6 +128,7 @@ FC_REGISTER_OP(OpSchema{
     .scalar = adamw_scalar,
     .table_inputs = {4},
     .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 2}, {2, 3}}; },  // w, m, v
+    .kind = OpKind::OptimizerUpdate,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -141,6 +143,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = elementwise_cost(10),
     .doc = "LARS: SGD with momentum and a per-tensor trust ratio (You et al. 2017)",
     .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 2}}; },  // w, momentum
+    .kind = OpKind::OptimizerUpdate,
 });
 
 FC_REGISTER_OP(OpSchema{
@@ -155,6 +158,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = elementwise_cost(16),
     .doc = "LAMB: Adam with a per-tensor trust ratio (You et al. 2019)",
     .in_place = [](const Node&) { return std::vector<std::pair<int, int>>{{0, 0}, {1, 2}, {2, 3}}; },  // w, m, v
+    .kind = OpKind::OptimizerUpdate,
 });
 
 }  // namespace fc::ir

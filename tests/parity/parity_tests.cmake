@@ -218,6 +218,15 @@ foreach(ranks 1 2)
                        ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 endforeach()
 
+# Clipping before the layer-wise updates (LARS, LAMB), which read the clipped gradient like any update
+# (ir::update_gradient; clipping had skipped them).
+foreach(optimizer lars lamb)
+  add_test(NAME train_parity_mlp_${optimizer}_clip
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py mlp --optimizer ${optimizer}
+                   --clip 0.05 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/mlp_${optimizer}_clip)
+  set_tests_properties(train_parity_mlp_${optimizer}_clip PROPERTIES LABELS parity TIMEOUT 600)
+endforeach()
+
 # Gradient accumulation with ignored labels: every fifth label of the GPT is -100, so micro-batches
 # keep different numbers of labels; the step's mean must still divide by the kept labels of the
 # whole global batch (counted over each rank's whole step, summed over the ranks), as PyTorch's one
