@@ -8,6 +8,7 @@
 #include "ir/error.h"
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"
+#include "ir/step_analysis.h"
 #include "passes/graph_cost.h"
 
 namespace fc::passes {
@@ -102,17 +103,16 @@ BucketPlan plan_buckets_by_cost(const std::vector<GradientSlot>& grads, double b
 }
 
 BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& options) {
-  // Optimizer updates and the gradient each reads (ir::update_gradient).
+  // Optimizer updates (one per parameter: no horizontal fusion yet) and the gradient each reads.
+  const ir::StepAnalysis step = ir::analyze_step(g, options.loss);
   std::vector<ir::Node*> updates;
-  for (const auto& n : g.nodes())
-    if (ir::is_optimizer_update(*n)) updates.push_back(n.get());  // no horizontal fusion yet
+  for (const ir::UpdateSlot& u : step.updates) updates.push_back(u.update);
   if (updates.empty()) return {};
-  std::unordered_map<const ir::Node*, size_t> position;
-  for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
+  const std::unordered_map<const ir::Node*, size_t>& position = step.position;
   // Backward completion order: by the position of each gradient's producer.
   auto produced_at = [&](ir::Node* u) {
     const ir::Value* grad = ir::update_gradient(*u);
-    return grad->producer ? position[grad->producer] : 0;
+    return grad->producer ? position.at(grad->producer) : 0;
   };
   std::stable_sort(updates.begin(), updates.end(),
                    [&](ir::Node* a, ir::Node* b) { return produced_at(a) < produced_at(b); });
@@ -120,13 +120,11 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
   // Compute time of every node at the per-rank batch (roofline: the slower of FLOPs and bytes),
   // accumulated from the start of backward (the node after the loss) to each gradient's producer.
   const GraphCost cost = estimate_cost(g, std::max<int64_t>(options.per_rank_batch, 1));
-  size_t backward_begin = 0;
-  if (options.loss && options.loss->producer) backward_begin = position[options.loss->producer] + 1;
   std::vector<double> done_at(g.nodes().size(), 0);  // backward seconds when node i finishes
   double clock = 0;
   for (const NodeCost& c : cost.nodes) {
-    const size_t i = position[c.node];
-    if (i >= backward_begin)
+    const size_t i = position.at(c.node);
+    if (i >= step.backward_begin)
       clock += std::max(c.cost.flops / options.device_flops, c.cost.bytes / options.device_bytes_per_s);
     done_at[i] = clock;
   }
@@ -136,7 +134,7 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
     const ir::TensorType& t = ir::update_gradient(*u)->type;
     FC_CHECK(t.is_concrete(), u->describe(), ": gradient of unknown size ", ir::to_string(t));
     const ir::Node* producer = ir::update_gradient(*u)->producer;
-    slots.push_back({static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), producer ? done_at[position[producer]] : 0});
+    slots.push_back({static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), producer ? done_at[position.at(producer)] : 0});
     backward_s = std::max(backward_s, slots.back().ready_s);
   }
 

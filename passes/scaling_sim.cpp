@@ -8,6 +8,7 @@
 #include "ir/error.h"
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"
+#include "ir/step_analysis.h"
 #include "passes/graph_cost.h"
 
 namespace fc::passes {
@@ -112,28 +113,22 @@ double StepCosts::gradient_bytes() const {
 StepCosts step_costs(const ir::Graph& train, const ir::Value* loss, int64_t batch) {
   FC_CHECK(batch >= 1, "simulate: per-worker batch must be >= 1, got ", batch);
   const GraphCost cost = estimate_cost(train, batch);
-  std::unordered_map<const ir::Node*, size_t> position;
-  for (size_t i = 0; i < train.nodes().size(); ++i) position[train.nodes()[i].get()] = i;
-  const size_t loss_at = loss && loss->producer ? position.at(loss->producer) : 0;
-  const bool has_loss = loss && loss->producer;
+  const ir::StepAnalysis step = ir::analyze_step(train, loss);
 
   StepCosts s;
   s.batch = batch;
   std::unordered_map<const ir::Node*, size_t> index;  // graph node -> StepCosts::nodes index
-  std::vector<const ir::Node*> allreduces, updates;
+  std::vector<const ir::Node*> allreduces;
   for (const NodeCost& c : cost.nodes) {
     const ir::Node* n = c.node;
-    const bool is_update = ir::is_optimizer_update(*n);
-    if (ir::op_kind(*n) == ir::OpKind::Communication) {
+    const StepPhase phase = step.phase_of(n);
+    if (phase == StepPhase::Communication) {
       allreduces.push_back(n);
       continue;
     }
-    if (is_update) updates.push_back(n);
     NodeStepCost k;
     k.cls = op_class(n->domain, n->op);
-    k.phase = is_update ? StepPhase::Update
-              : (!has_loss || position.at(n) <= loss_at) ? StepPhase::Forward
-                                                         : StepPhase::Backward;
+    k.phase = phase;
     k.flops = c.cost.flops;
     k.bytes = c.cost.bytes;
     index[n] = s.nodes.size();
@@ -143,11 +138,7 @@ StepCosts step_costs(const ir::Graph& train, const ir::Value* loss, int64_t batc
   std::vector<const ir::Value*> grads;
   for (const ir::Node* ar : allreduces) grads.insert(grads.end(), ar->inputs.begin(), ar->inputs.end());
   if (grads.empty())
-    for (const ir::Node* u : updates) {
-      // Input 1 of every update (of every segment of a horizontally fused one) is its gradient.
-      const size_t segments = u->op == "HorizontalFused" ? static_cast<size_t>(u->attr_int("segments")) : 1;
-      for (size_t k = 0; k < segments; ++k) grads.push_back(u->inputs[k * (u->inputs.size() / segments) + 1]);
-    }
+    for (const ir::UpdateSlot& u : step.updates) grads.push_back(u.gradient);
   for (const ir::Value* gv : grads) {
     const ir::TensorType t = bind_batch(gv->type, batch);
     FC_CHECK(t.is_concrete(), "simulate: gradient ", gv->name, " has unknown size ", ir::to_string(t));
@@ -180,6 +171,7 @@ ComputeTimes compute_times(const StepCosts& costs, const DeviceProfile& device) 
       case StepPhase::Forward: t.forward_s += s; break;
       case StepPhase::Backward: t.backward_s += s; break;
       case StepPhase::Update: t.update_s += s; break;
+      case StepPhase::Communication: break;  // step_costs keeps no such node: its gradients are costed instead
     }
     backward_done[i] = t.backward_s;
   }

@@ -27,12 +27,13 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/step_analysis.h"
 #include "passes/allreduce_buckets.h"
 
 namespace fc::passes {
 
 enum class OpClass { Conv, Gemm, Other };
-enum class StepPhase { Forward, Backward, Update };
+using ir::StepPhase;  // (ir/step_analysis.h) a step cost's node is never Communication: those are its gradients
 
 // Sustained rates of one worker, per op class.
 struct DeviceProfile {

@@ -11,6 +11,7 @@
 #include "ir/hyperparams.h"
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"
+#include "ir/step_analysis.h"
 #include "passes/allreduce_buckets.h"
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
@@ -328,10 +329,9 @@ void add_allreduce(Graph& g, const TrainingConfig& config, TrainingGraphInfo& in
   BucketingOptions bucketing = config.bucketing;
   bucketing.loss = s.loss;
   info.buckets = insert_allreduce_buckets(g, bucketing);
-  for (const auto& n : g.nodes())
-    if (ir::is_optimizer_update(*n))
-      for (size_t i = 0; i < info.trainable.size(); ++i)
-        if (info.trainable[i] == n->inputs[0]->name) info.gradient_values[i] = ir::update_gradient(*n)->name;
+  for (const ir::UpdateSlot& u : ir::analyze_step(g, s.loss).updates)
+    for (size_t i = 0; i < info.trainable.size(); ++i)
+      if (info.trainable[i] == u.parameter->name) info.gradient_values[i] = u.gradient->name;
 }
 
 // step-io: the step's inputs and outputs, and nothing that reaches none of them.

@@ -14,6 +14,7 @@
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"
+#include "ir/step_analysis.h"
 #include "runtime/data_parallel.h"
 #include "runtime/fault_injection.h"
 #include "runtime/memory_limit.h"
@@ -69,19 +70,16 @@ struct Executor::StepMemory {
 
 namespace {
 
-// Trace category of each node: up to the producer of the first graph output (the loss of a
-// training graph, the prediction of an inference graph) is forward; after it, backward, except the
-// optimizer updates and the gradient allreduces.
+// Trace category of each node, from its step phase (ir/step_analysis.h) with the first graph output
+// as the loss: a training graph's loss, an inference graph's prediction (all forward).
 std::vector<const char*> node_categories(const ir::Graph& g) {
-  const ir::Node* last_forward = g.outputs.empty() ? nullptr : g.outputs[0]->producer;
+  const ir::StepAnalysis step = ir::analyze_step(g, g.outputs.empty() ? nullptr : g.outputs[0]);
   std::vector<const char*> cats;
-  bool backward = false;
-  for (const auto& n : g.nodes()) {
-    if (ir::is_optimizer_update(*n)) cats.push_back("optimizer");
-    else if (ir::op_kind(*n) == ir::OpKind::Communication) cats.push_back("allreduce");
-    else cats.push_back(backward ? "backward" : "forward");
-    if (n.get() == last_forward) backward = true;
-  }
+  for (ir::StepPhase p : step.phases)
+    cats.push_back(p == ir::StepPhase::Update          ? "optimizer"
+                   : p == ir::StepPhase::Communication ? "allreduce"
+                   : p == ir::StepPhase::Backward      ? "backward"
+                                                       : "forward");
   return cats;
 }
 
