@@ -9,17 +9,31 @@
 
 namespace fc::cli {
 
+distrib::Interconnect recipe_link(const runtime::Recipe& r) {
+  return r.interconnect == "custom" ? distrib::custom_interconnect(r.interconnect_alpha_us, r.interconnect_bandwidth_gbps)
+                                    : distrib::interconnect_preset(r.interconnect);
+}
+
+distrib::Interconnect placed_on_hosts(const distrib::Interconnect& link, int ranks, int per_host) {
+  if (per_host == 0) per_host = link.name == "shared_memory" ? ranks : 1;
+  per_host = std::min(per_host, ranks);
+  return distrib::with_topology(link, per_host, (ranks + per_host - 1) / per_host);
+}
+
+passes::CommModel comm_model(const distrib::Interconnect& ic) {
+  passes::CommModel m;
+  m.algorithms = {"ring", "halving_doubling", "tree"};
+  if (ic.ranks_per_host > 1) m.algorithms.insert(m.algorithms.begin(), "shm");
+  m.seconds = [ic](const std::string& algorithm, double bytes) {
+    return distrib::predicted_allreduce_seconds(distrib::allreduce_algorithm_from_string(algorithm), ic, bytes);
+  };
+  return m;
+}
+
 namespace {
 
 distrib::Interconnect interconnect_of(const runtime::Recipe& r) {
-  const int ranks = planned_ranks(r);
-  distrib::Interconnect ic = r.interconnect == "custom"
-                                 ? distrib::custom_interconnect(r.interconnect_alpha_us, r.interconnect_bandwidth_gbps)
-                                 : distrib::interconnect_preset(r.interconnect);
-  int per_host = static_cast<int>(r.ranks_per_host);
-  if (per_host == 0) per_host = r.interconnect == "shared_memory" ? ranks : 1;
-  per_host = std::min(per_host, ranks);
-  return distrib::with_topology(ic, per_host, (ranks + per_host - 1) / per_host);
+  return placed_on_hosts(recipe_link(r), planned_ranks(r), static_cast<int>(r.ranks_per_host));
 }
 
 }  // namespace
@@ -38,13 +52,7 @@ passes::BucketingOptions bucketing_options(const runtime::Recipe& r) {
   const int ranks = planned_ranks(r);
   o.per_rank_batch = std::max<int64_t>(1, r.batch_size / ranks);
   o.device_flops = r.device_gflops * 1e9;
-  const distrib::Interconnect ic = interconnect_of(r);
-  // Our own algorithms only ("mpi" is whatever the library does; "ps" never beats the tree).
-  o.comm.algorithms = {"ring", "halving_doubling", "tree"};
-  if (ic.ranks_per_host > 1) o.comm.algorithms.insert(o.comm.algorithms.begin(), "shm");
-  o.comm.seconds = [ic](const std::string& algorithm, double bytes) {
-    return distrib::predicted_allreduce_seconds(distrib::allreduce_algorithm_from_string(algorithm), ic, bytes);
-  };
+  o.comm = comm_model(interconnect_of(r));
   return o;
 }
 

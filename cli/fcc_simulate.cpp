@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/training_driver.h"
 #include "distrib/cost_model.h"
@@ -220,8 +221,7 @@ distrib::Interconnect base_interconnect(const runtime::Recipe& r, const std::str
       fail("fcc simulate: --interconnect: ", e.what());
     }
   }
-  return r.interconnect == "custom" ? distrib::custom_interconnect(r.interconnect_alpha_us, r.interconnect_bandwidth_gbps)
-                                    : distrib::interconnect_preset(r.interconnect);
+  return recipe_link(r);
 }
 
 struct Row {
@@ -320,13 +320,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
         br.rows.push_back(std::move(row));
         continue;
       }
-      int per_host = opt.ranks_per_host ? opt.ranks_per_host
-                     : recipe_per_host   ? recipe_per_host
-                     : shared            ? W
-                                         : 1;
+      const int per_host = opt.ranks_per_host ? opt.ranks_per_host : recipe_per_host;  // 0: the link's default
       const bool host_groups = shared || per_host > 1;  // the shm column exists at every worker count
-      per_host = std::min(per_host, W);
-      const distrib::Interconnect ic = distrib::with_topology(link, per_host, (W + per_host - 1) / per_host);
+      const distrib::Interconnect ic = placed_on_hosts(link, W, per_host);
       row.ranks_per_host = ic.ranks_per_host;
       row.hosts = ic.hosts;
       passes::ScalingQuery q;
@@ -334,15 +330,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
       q.global_batch = B;
       q.epoch_samples = opt.epoch_samples;
       q.baseline_epoch_s = br.baseline_epoch_s;
-      q.algorithms = {"ps", "tree", "ring", "halving_doubling"};
-      q.comm.algorithms = {"ring", "halving_doubling", "tree"};
+      q.algorithms = {"ps", "tree", "ring", "halving_doubling"};  // the table's columns
       if (host_groups) q.algorithms.push_back("shm");
-      if (ic.ranks_per_host > 1) {
-        q.comm.algorithms.insert(q.comm.algorithms.begin(), "shm");
-      }
-      q.comm.seconds = [ic](const std::string& a, double bytes) {
-        return distrib::predicted_allreduce_seconds(distrib::allreduce_algorithm_from_string(a), ic, bytes);
-      };
+      q.comm = comm_model(ic);
       row.point = passes::predict_scaling_point(costs_at(B / W), device, q);
       br.rows.push_back(std::move(row));
     }

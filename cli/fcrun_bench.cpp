@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli/bucketing_model.h"
 #include "cli/cli_common.h"
 #include "cli/launch.h"
 #include "distrib/bench.h"
@@ -81,7 +82,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (model) {
     // The ranks as they sit: the shared-memory algorithm's time depends on how many share a host.
     const int per_host = comm.split_shared().size();
-    model = distrib::with_topology(*model, per_host, (comm.size() + per_host - 1) / per_host);
+    model = placed_on_hosts(*model, comm.size(), per_host);
   }
   for (size_t bytes : sizes)
     for (distrib::AllreduceAlgorithm a : algorithms) {
