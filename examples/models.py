@@ -124,11 +124,15 @@ class CausalSelfAttention(nn.Module):
     diagonal, exported as Where), as in GPT-2 / nanoGPT; causal=False: every position sees every other
     (a ViT's encoder)."""
 
-    def __init__(self, width, heads, block, causal=True):
+    def __init__(self, width, heads, block, causal=True, dropout=0.0):
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
+        # GPT-2's attention dropout (on the attention weights) and residual dropout (on the output);
+        # absent at 0, so that the models without it export exactly as before.
+        self.attn_drop = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.resid_drop = nn.Dropout(dropout) if dropout else nn.Identity()
         self.masked = causal
         if causal:
             # Not persistent: a constant of the exported graph, not state that training updates.
@@ -142,16 +146,16 @@ class CausalSelfAttention(nn.Module):
         att = (q @ k.transpose(-2, -1)) * (1.0 / (c // self.heads) ** 0.5)
         if self.masked:
             att = att.masked_fill(self.causal[:, :, :t, :t] == 0, float("-inf"))
-        return self.proj((att.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, t, c))
+        return self.resid_drop(self.proj((self.attn_drop(att.softmax(dim=-1)) @ v).transpose(1, 2).reshape(n, t, c)))
 
 
 class GPTBlock(nn.Module):
     """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x)) with an exact (erf) GELU."""
 
-    def __init__(self, width, heads, block, causal=True):
+    def __init__(self, width, heads, block, causal=True, dropout=0.0):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attn = CausalSelfAttention(width, heads, block, causal)
+        self.attn = CausalSelfAttention(width, heads, block, causal, dropout)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
 
     def forward(self, x):
@@ -164,11 +168,11 @@ class GPT(nn.Module):
     token + learned position embeddings, pre-LayerNorm blocks, a final LayerNorm and a linear head
     (tied: the head reuses the token embedding, as GPT-2)."""
 
-    def __init__(self, vocab=53, block=16, width=32, heads=4, layers=2, tied=False):
+    def __init__(self, vocab=53, block=16, width=32, heads=4, layers=2, tied=False, dropout=0.0):
         super().__init__()
         self.tok = nn.Embedding(vocab, width)
         self.pos = nn.Embedding(block, width)
-        self.blocks = nn.Sequential(*[GPTBlock(width, heads, block) for _ in range(layers)])
+        self.blocks = nn.Sequential(*[GPTBlock(width, heads, block, dropout=dropout) for _ in range(layers)])
         self.ln = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocab, bias=False)
         if tied:
@@ -242,12 +246,14 @@ MODELS = {
     # Language models: the input shape is (block,) of int64 token ids (TOKEN_VOCAB below).
     "gpt_tiny": (GPT, (16,)),
     "gpt_tiny_tied": (lambda: GPT(tied=True), (16,)),
+    # With GPT-2's attention and residual dropout (p 0.1; tests/parity/dropout_parity.py).
+    "gpt_tiny_dropout": (lambda: GPT(dropout=0.1), (16,)),
     # Image transformer (examples/vit_fashion): patches of 7, 4 blocks of width 64.
     "vit_fashion": (ViT, (1, 28, 28)),
 }
 
 # Language models' vocabulary: their input is int64 token ids in [0, vocab), not float data.
-TOKEN_VOCAB = {"gpt_tiny": 53, "gpt_tiny_tied": 53}
+TOKEN_VOCAB = {"gpt_tiny": 53, "gpt_tiny_tied": 53, "gpt_tiny_dropout": 53}
 
 
 def build(name, seed=0):

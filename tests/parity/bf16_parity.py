@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from step_recipe import step_recipe  # noqa: E402
 from train_parity import models, strip_dropout, torch_run  # noqa: E402
 from workdir import remove_after_pass  # noqa: E402
 
@@ -83,25 +84,10 @@ def main():
     hp = {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": False, "dampening": 0.0,
           "label_smoothing": 0.0, "skip_1d_decay": False, "schedule": "constant", "warmup": 0, "clip": 0.0}
     with open(w("recipe.toml"), "w") as f:
-        f.write(f"""[model]
-path = "model.onnx"
-[data]
-format = "npy"
-train_x = "x.npy"
-train_y = "y.npy"
-shuffle = false
-[train]
-batch_size = {a.batch}
-steps = 1
-[optimizer]
-name = "sgd"
-lr = {hp['lr']}
-momentum = {hp['momentum']}
-weight_decay = {hp['weight_decay']}
-[runtime]
-threads = 1
-precision = "bf16"
-""")
+        f.write(step_recipe("model.onnx", a.batch, 1,
+                            {"name": '"sgd"', "lr": hp["lr"], "momentum": hp["momentum"],
+                             "weight_decay": hp["weight_decay"]},
+                            {"threads": 1, "precision": '"bf16"'}))
     dump = w("dump")
     r = subprocess.run([os.path.join(a.bin, "fcrun"), "debug-step", w("recipe.toml"), "--dump", dump],
                        capture_output=True, text=True, timeout=600, env=dict(os.environ, FC_DUMP_VALUES="output"))

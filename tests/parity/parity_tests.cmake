@@ -252,3 +252,10 @@ foreach(model mlp fashion_cnn gpt_tiny resnet18)
                    --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/bf16_parity/${model})
   set_tests_properties(bf16_parity_${model} PROPERTIES LABELS parity TIMEOUT 600 SKIP_RETURN_CODE 77)
 endforeach()
+
+# Dropout in attention (GPT-2's attention and residual dropout) against PyTorch replaying fcrun's
+# masks (PyTorch's generator is not ours, so PyTorch multiplies by the scales fcrun drew).
+add_test(NAME dropout_parity_gpt_tiny
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/dropout_parity.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/dropout_parity)
+set_tests_properties(dropout_parity_gpt_tiny PROPERTIES LABELS parity TIMEOUT 600)
