@@ -18,7 +18,7 @@ phases of tens of seconds).
 
 usage: bench/gpt_throughput.py [--threads 1,2] [--batch 8] [--block 128] [--width 256] [--heads 4]
                                [--layers 4] [--steps 2] [--repeat 3] [--compile on|off]
-                               [--workdir bench/out/gpt] [--json FILE]
+                               [--attention fused|unfused] [--workdir bench/out/gpt] [--json FILE]
 """
 import argparse
 import json
@@ -70,7 +70,7 @@ def export(a, d):
 
 
 def recipe(a, d, steps, threads):
-    path = os.path.join(d, f"r_{threads}_{steps}.toml")
+    path = os.path.join(d, f"r_{threads}_{steps}_{a.attention}.toml")
     with open(path, "w") as f:
         f.write(f"""[model]
 path = "gpt.onnx"
@@ -91,6 +91,8 @@ weight_decay = 0.1
 [runtime]
 threads = {threads}
 """)
+        if a.attention == "unfused":
+            f.write("[compile]\nattention = false\n")
     return path
 
 
@@ -168,6 +170,8 @@ def main():
     ap.add_argument("--steps", type=int, default=2, help="N: fcrun runs N and 10N steps, PyTorch times 9N")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--compile", choices=["on", "off"], default="on", help="also measure torch.compile")
+    ap.add_argument("--attention", choices=["fused", "unfused"], default="fused",
+                    help="fcrun's attention ([compile] attention)")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "bench", "out", "gpt"))
     ap.add_argument("--json", help="also write one JSON object per row to this file")
     ap.add_argument("--export", metavar="DIR", help=argparse.SUPPRESS)
@@ -186,7 +190,7 @@ def main():
                                    text=True).stdout.strip()
     print(f"GPT: vocab {VOCAB}, block {a.block}, width {a.width}, {a.heads} heads, {a.layers} layers, "
           f"{params / 1e6:.2f} M parameters; batch {a.batch} ({a.batch * a.block} tokens/step), AdamW; "
-          f"PyTorch {torch_version}")
+          f"fcrun attention {a.attention}; PyTorch {torch_version}")
     fcrun = os.path.join(ROOT, "build", "bin", "fcrun")
     rows = []
     print("| threads | fcrun tok/s | PyTorch eager tok/s | torch.compile tok/s | fcrun / eager | paired "
@@ -217,7 +221,7 @@ def main():
         c = median(comp) if comp else None
         paired = median([x / y for x, y in zip(fc, eager)])
         row = {"threads": threads, "batch": a.batch, "block": a.block, "width": a.width, "heads": a.heads,
-               "layers": a.layers, "torch": torch_version,
+               "layers": a.layers, "attention": a.attention, "torch": torch_version,
                "fcrun_tokens_per_sec": round(f), "eager_tokens_per_sec": round(e),
                "compile_tokens_per_sec": round(c) if c else None, "compile_error": compile_error,
                "ratio_eager": round(f / e, 3), "paired_ratio_eager": round(paired, 3),
