@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -29,6 +30,25 @@ namespace {
 
 constexpr int64_t kTile = 64;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// exp(x) for the scores less their row max or log-sum-exp (x <= 0, up to rounding): Cephes' single-
+// precision algorithm, as codegen/vector_math.cpp emits it for the JIT (at most 1 ulp), written here
+// in C++ because a call to libm's expf keeps these loops scalar and they hold most of the kernels'
+// non-product work. x < -87.3 (a result below FLT_MIN; -inf for an excluded score) gives 0; NaN
+// stays NaN.
+inline float exp_nonpositive(float x) {
+  const float xc = std::max(x, -87.3f);
+  // Round to nearest by the 1.5 * 2^23 trick (|x / ln 2| < 2^22): rint() would not vectorise here.
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = std::fma(n, -0.693359375f, xc);  // ln 2 = 0.693359375 - 2.12194440e-4
+  r = std::fma(n, 2.12194440e-4f, r);
+  float p = 1.9875691500e-4f;
+  for (float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
+    p = std::fma(p, r, c);
+  const float y = std::fma(p * r, r, r) + 1.0f;  // 1 + r + r^2 P(r)
+  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);  // n in [-126, 1]
+  return x < -87.3f ? 0.0f : y * two_n;
+}
 
 // Row-major C = alpha * op(A) op(B) + beta * C; false when oneDNN refuses (checked after the
 // parallel loop: nothing may throw inside it).
@@ -147,14 +167,16 @@ void attention(const KernelSpec& spec, const std::vector<const Tensor*>& in, std
       for (int64_t r = 0; r < rows; ++r) {
         float* sr = scores.data() + r * kTile;
         float mx = m[r];
+#pragma omp simd reduction(max : mx)
         for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, sr[c]);
         if (mx == kNegInf) {  // nothing of this row seen yet: its probabilities here are all 0
           std::fill(sr, sr + cols, 0.0f);
           continue;
         }
         float sum = 0;
+#pragma omp simd reduction(+ : sum)
         for (int64_t c = 0; c < cols; ++c) {
-          sr[c] = std::exp(sr[c] - mx);
+          sr[c] = exp_nonpositive(sr[c] - mx);
           sum += sr[c];
         }
         const float alpha = std::exp(m[r] - mx);
@@ -221,7 +243,12 @@ void attention_grad(const KernelSpec& spec, const std::vector<const Tensor*>& in
         for (int64_t r = 0; r < rows; ++r) {
           float* pr = prob.data() + r * kTile;
           const float l = lb[i0 + r];
-          for (int64_t c = 0; c < cols; ++c) pr[c] = l == kNegInf ? 0.0f : std::exp(pr[c] - l);
+          if (l == kNegInf) {  // every score of the row excluded
+            std::fill(pr, pr + cols, 0.0f);
+            continue;
+          }
+#pragma omp simd
+          for (int64_t c = 0; c < cols; ++c) pr[c] = exp_nonpositive(pr[c] - l);
         }
         // dv_j += p^T dy_i; dp = dy_i v_j^T
         good = good && gemm(true, false, cols, p.e, rows, 1.0f, prob.data(), kTile, dyb + i0 * p.e, p.e, 1.0f,
