@@ -14,11 +14,12 @@ steps' time is the difference (as bench/train_throughput.py); PyTorch (in its ow
 its peak RSS is its own) times 9N steps after 3 warm-up steps (torch.compile compiles in those).
 Each side is measured --repeat times, interleaved, medians reported; the paired ratio is the median
 of fcrun's rate over PyTorch eager's rate measured right after it (this machine's speed changes in
-phases of tens of seconds).
+phases of tens of seconds). With --attention both, fcrun also runs without attention fusion
+([compile] attention = false) in each repeat, and the paired fused / unfused ratio is reported.
 
 usage: bench/gpt_throughput.py [--threads 1,2] [--batch 8] [--block 128] [--width 256] [--heads 4]
                                [--layers 4] [--steps 2] [--repeat 3] [--compile on|off]
-                               [--attention fused|unfused] [--workdir bench/out/gpt] [--json FILE]
+                               [--attention fused|unfused|both] [--workdir bench/out/gpt] [--json FILE]
 """
 import argparse
 import json
@@ -69,8 +70,8 @@ def export(a, d):
                       training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
 
 
-def recipe(a, d, steps, threads):
-    path = os.path.join(d, f"r_{threads}_{steps}_{a.attention}.toml")
+def recipe(a, d, steps, threads, attention):
+    path = os.path.join(d, f"r_{threads}_{steps}_{attention}.toml")
     with open(path, "w") as f:
         f.write(f"""[model]
 path = "gpt.onnx"
@@ -91,7 +92,7 @@ weight_decay = 0.1
 [runtime]
 threads = {threads}
 """)
-        if a.attention == "unfused":
+        if attention == "unfused":
             f.write("[compile]\nattention = false\n")
     return path
 
@@ -170,8 +171,8 @@ def main():
     ap.add_argument("--steps", type=int, default=2, help="N: fcrun runs N and 10N steps, PyTorch times 9N")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--compile", choices=["on", "off"], default="on", help="also measure torch.compile")
-    ap.add_argument("--attention", choices=["fused", "unfused"], default="fused",
-                    help="fcrun's attention ([compile] attention)")
+    ap.add_argument("--attention", choices=["fused", "unfused", "both"], default="both",
+                    help="fcrun's attention ([compile] attention); both: measure the two")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "bench", "out", "gpt"))
     ap.add_argument("--json", help="also write one JSON object per row to this file")
     ap.add_argument("--export", metavar="DIR", help=argparse.SUPPRESS)
@@ -193,18 +194,23 @@ def main():
           f"fcrun attention {a.attention}; PyTorch {torch_version}")
     fcrun = os.path.join(ROOT, "build", "bin", "fcrun")
     rows = []
+    main_kind = "unfused" if a.attention == "unfused" else "fused"
     print("| threads | fcrun tok/s | PyTorch eager tok/s | torch.compile tok/s | fcrun / eager | paired "
-          "| fcrun / compile | peak RSS fcrun / eager / compile MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| fcrun / compile | peak RSS fcrun / eager / compile MiB | fcrun unfused tok/s | paired fused / unfused |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for threads in [int(t) for t in a.threads.split(",")]:
         tokens = 9 * a.steps * a.batch * a.block
-        fc, eager, comp, fc_rss, eager_rss, comp_rss = [], [], [], [], [], []
+        fc, eager, comp, fc_rss, eager_rss, comp_rss, unfused = [], [], [], [], [], [], []
         compile_error = None
         for _ in range(a.repeat):
-            cmds = [[fcrun, recipe(a, d, n, threads)] for n in (a.steps, 10 * a.steps)]
+            cmds = [[fcrun, recipe(a, d, n, threads, main_kind)] for n in (a.steps, 10 * a.steps)]
             t1, t10 = (checked(run_rss(c, d), c) for c in cmds)
             fc.append(tokens / (t10["wall"] - t1["wall"]))
             fc_rss.append(t10["rss"])
+            if a.attention == "both":
+                cmds = [[fcrun, recipe(a, d, n, threads, "unfused")] for n in (a.steps, 10 * a.steps)]
+                u1, u10 = (checked(run_rss(c, d), c) for c in cmds)
+                unfused.append(tokens / (u10["wall"] - u1["wall"]))
             rate, rss = torch_rate(a, d, threads, "eager")
             if rate is None:
                 sys.exit(f"PyTorch eager failed: {rss}")
@@ -221,7 +227,7 @@ def main():
         c = median(comp) if comp else None
         paired = median([x / y for x, y in zip(fc, eager)])
         row = {"threads": threads, "batch": a.batch, "block": a.block, "width": a.width, "heads": a.heads,
-               "layers": a.layers, "attention": a.attention, "torch": torch_version,
+               "layers": a.layers, "attention": main_kind, "torch": torch_version,
                "fcrun_tokens_per_sec": round(f), "eager_tokens_per_sec": round(e),
                "compile_tokens_per_sec": round(c) if c else None, "compile_error": compile_error,
                "ratio_eager": round(f / e, 3), "paired_ratio_eager": round(paired, 3),
@@ -229,13 +235,17 @@ def main():
                "fcrun_runs": [round(v) for v in fc], "eager_runs": [round(v) for v in eager],
                "compile_runs": [round(v) for v in comp], "fcrun_peak_rss_mib": round(max(fc_rss)),
                "eager_peak_rss_mib": round(max(eager_rss)),
-               "compile_peak_rss_mib": round(max(comp_rss)) if comp_rss else None}
+               "compile_peak_rss_mib": round(max(comp_rss)) if comp_rss else None,
+               "fcrun_unfused_tokens_per_sec": round(median(unfused)) if unfused else None,
+               "unfused_runs": [round(v) for v in unfused],
+               "paired_fused_over_unfused": round(median([x / y for x, y in zip(fc, unfused)]), 3) if unfused else None}
         rows.append(row)
-        cs = f"{c:.0f}" if c else "failed"
+        cs = f"{c:.0f}" if c else ("failed" if compile_error else "not run")
         cr = f"{f / c:.2f}x" if c else "-"
         crss = f"{max(comp_rss):.0f}" if comp_rss else "-"
+        us = f"{median(unfused):.0f} | {row['paired_fused_over_unfused']:.2f}x" if unfused else "- | -"
         print(f"| {threads} | {f:.0f} | {e:.0f} | {cs} | {f / e:.2f}x | {paired:.2f}x | {cr} | "
-              f"{max(fc_rss):.0f} / {max(eager_rss):.0f} / {crss} |", flush=True)
+              f"{max(fc_rss):.0f} / {max(eager_rss):.0f} / {crss} | {us} |", flush=True)
         if compile_error:
             print(f"torch.compile failed at {threads} thread(s): {compile_error}")
     if a.json:
