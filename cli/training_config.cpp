@@ -66,6 +66,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.sync_batchnorm = r.sync_batchnorm;
   cfg.bucketing = bucketing_options(r);
   cfg.fusion = r.fusion;
+  cfg.attention = r.attention;
   return cfg;
 }
 

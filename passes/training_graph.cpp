@@ -13,6 +13,7 @@
 #include "ir/scalar_form.h"
 #include "ir/step_analysis.h"
 #include "passes/allreduce_buckets.h"
+#include "passes/attention_fusion.h"
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
 #include "passes/loss_fusion.h"
@@ -348,9 +349,11 @@ std::vector<Pass> training_passes(const TrainingConfig& config, TrainingGraphInf
   auto s = std::make_shared<PipelineState>();
   std::vector<Pass> passes = {
       {"training-form", [&config, &info, s](Graph& g) { training_form(g, config, info, *s); }},
-      {"loss", [&config, &info, s](Graph& g) { add_loss(g, config, info, *s); }},
-      {"autodiff", [&config, &info, s](Graph& g) { add_gradients(g, config, info, *s); }},
   };
+  // On the forward graph, before autodiff, so that the gradient is fc.AttentionGrad's.
+  if (config.attention) passes.push_back({"attention-fusion", [](Graph& g) { fuse_attention(g); }});
+  passes.push_back({"loss", [&config, &info, s](Graph& g) { add_loss(g, config, info, *s); }});
+  passes.push_back({"autodiff", [&config, &info, s](Graph& g) { add_gradients(g, config, info, *s); }});
   if (config.accumulate) passes.push_back({"accumulate", [s](Graph& g) { accumulate_gradients(g, *s); }});
   passes.push_back({"optimizer", [&config, &info, s](Graph& g) { add_updates(g, config, info, *s); }});
   passes.push_back({"allreduce-buckets", [&config, &info, s](Graph& g) { add_allreduce(g, config, info, *s); }});

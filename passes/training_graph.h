@@ -4,6 +4,9 @@
 //   training-form        BatchNormalization -> fc.BatchNormTraining (batch statistics, running-
 //                        statistics update as state), Dropout -> fc.DropoutTraining (counter-based RNG
 //                        fed by the fc.rng input);
+//   attention-fusion     (with `attention`) exported attention subgraphs as fc.Attention
+//                        (passes/attention_fusion.h), before autodiff so that their gradient is
+//                        fc.AttentionGrad;
 //   loss                 softmax cross-entropy over the model output's last axis against int64 labels
 //                        (mean over every labelled position of the batch, or over `loss_count` samples'
 //                        positions when the batch is part of a larger global batch), or MSE against
@@ -58,6 +61,7 @@ struct TrainingConfig {
   bool sync_batchnorm = true;     // BatchNorm statistics over the global batch across ranks
   BucketingOptions bucketing;     // gradient AllReduce buckets (the loss is filled in here)
   bool fusion = true;             // the fusion passes: elementwise chains, each bucket's updates, the loss
+  bool attention = true;          // attention-fusion: exported attention subgraphs as fc.Attention
 };
 
 struct TrainingGraphInfo {

@@ -91,6 +91,7 @@ struct Recipe {
 
   // [compile]
   bool fusion = true;  // fuse elementwise chains into LLVM-compiled kernels (passes/elementwise_fusion.h)
+  bool attention = true;  // fuse exported attention subgraphs into fc.Attention (passes/attention_fusion.h)
 
   // [checkpoint]
   std::string checkpoint_dir;  // empty: no checkpoints

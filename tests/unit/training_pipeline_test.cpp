@@ -35,13 +35,14 @@ bool has_op(const ir::Graph& g, const std::string& op) {
 }  // namespace
 
 TEST(TrainingPipeline, PassesFollowTheConfiguration) {
-  EXPECT_EQ(names({}), (std::vector<std::string>{"training-form", "loss", "autodiff", "optimizer", "allreduce-buckets",
-                                                 "step-io", "pool-argmax", "elementwise-fusion", "update-fusion",
-                                                 "loss-fusion"}));
+  EXPECT_EQ(names({}), (std::vector<std::string>{"training-form", "attention-fusion", "loss", "autodiff", "optimizer",
+                                                 "allreduce-buckets", "step-io", "pool-argmax", "elementwise-fusion",
+                                                 "update-fusion", "loss-fusion"}));
   passes::TrainingConfig c;
   c.accumulate = true;
   c.clip_grad_norm = 1.0f;
   c.fusion = false;
+  c.attention = false;
   EXPECT_EQ(names(c), (std::vector<std::string>{"training-form", "loss", "autodiff", "accumulate", "optimizer",
                                                 "allreduce-buckets", "clip-gradients", "step-io", "pool-argmax"}));
 }
@@ -93,7 +94,7 @@ TEST(TrainingPipeline, UnknownPassNamesAreErrorsListingThePasses) {
   passes::PassManagerOptions o;
   o.stop_after = "fusion";
   const std::string e = test::error_of([&] { passes::build_training_graph(g, {}, o); });
-  EXPECT_EQ(e.rfind("--stop-after fusion: no such pass (passes: training-form, loss, ", 0), 0u) << e;
+  EXPECT_EQ(e.rfind("--stop-after fusion: no such pass (passes: training-form, attention-fusion, loss, ", 0), 0u) << e;
   o = {};
   o.print_after = "nope";
   EXPECT_EQ(test::error_of([&] { passes::build_training_graph(g, {}, o); }).rfind("--print-after nope: no such pass", 0),
