@@ -26,7 +26,11 @@ tens of seconds (bench/RESULTS.md), and a pair measured back to back most often 
 
 usage: bench/train_throughput.py [--models mlp,lenet5,...] [--threads 1,2] [--batch 64] [--steps 3]
                                  [--min-seconds 3] [--repeat 3] [--workdir bench/out/throughput] [--json FILE]
-                                 [--torch-python PATH] [--modes eager,compile]
+                                 [--torch-python PATH] [--modes eager,compile] [--precision fp32|bf16]
+
+--precision bf16 runs fcrun with [runtime] precision = "bf16" (products in bf16 where the CPU has AMX or
+AVX512-BF16) and PyTorch's training step under torch.autocast("cpu", torch.bfloat16); the peak column
+stays the fp32 one.
 """
 import argparse
 import json
@@ -107,6 +111,8 @@ def prepare(name, batch, workdir):
 
 
 FUSION = True  # --fusion off: fcrun without elementwise fusion ([compile] fusion = false)
+# --precision bf16: fcrun with [runtime] precision = "bf16", PyTorch under torch.autocast("cpu", bfloat16)
+PRECISION = "fp32"
 
 
 def recipe(d, batch, steps, threads, fusion=None):
@@ -131,6 +137,7 @@ momentum = 0.9
 weight_decay = 1e-4
 [runtime]
 threads = {threads}
+precision = "{PRECISION}"
 [compile]
 fusion = {"true" if fusion else "false"}
 """)
@@ -170,7 +177,9 @@ def torch_worker(name, batch, steps, threads, d, min_seconds, mode):
     def step(k):
         b = k % batches
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(forward(x[b * batch:(b + 1) * batch]), y[b * batch:(b + 1) * batch]).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=PRECISION == "bf16"):
+            loss = F.cross_entropy(forward(x[b * batch:(b + 1) * batch]), y[b * batch:(b + 1) * batch])
+        loss.backward()
         opt.step()
     # After the first call compiles forward and backward, a second may still recompile (guards on
     # state the first call changed); the third runs what the timed steps run.
@@ -207,6 +216,8 @@ def main():
     ap.add_argument("--min-seconds", type=float, default=3.0,
                     help="raise N (per model and thread count) until fcrun's 9N timed steps take this long")
     ap.add_argument("--fusion", choices=["on", "off"], default="on", help="fcrun's elementwise fusion")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: fcrun's [runtime] precision = \"bf16\" against PyTorch's CPU autocast to bfloat16")
     ap.add_argument("--repeat", type=int, default=3,
                     help="measure each side this many times, interleaved, and report the medians")
     ap.add_argument("--torch-python", help=f"the reference's interpreter (default {TORCH2_PYTHON} when it exists, "
@@ -215,8 +226,9 @@ def main():
     ap.add_argument("--torch-worker", nargs=5, metavar=("MODEL", "BATCH", "STEPS", "THREADS", "MODE"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args()
-    global FUSION
+    global FUSION, PRECISION
     FUSION = a.fusion == "on"
+    PRECISION = a.precision
     if a.torch_worker:
         m, b, s, t, mode = a.torch_worker
         torch_worker(m, int(b), int(s), int(t), os.path.join(a.workdir, m), a.min_seconds, mode)
@@ -239,7 +251,8 @@ def main():
         for threads in thread_counts:
             row = measure(a, fcrun, python, modes, name, d, threads)
             achieved = flops * row["fcrun_images_per_sec"] / a.batch
-            row.update({"fcrun_gflops": round(achieved / 1e9, 2), "peak_gflops": round(peaks[threads] / 1e9, 1),
+            row.update({"precision": PRECISION, "fcrun_gflops": round(achieved / 1e9, 2),
+                        "peak_gflops": round(peaks[threads] / 1e9, 1),
                         "peak_isa": isa, "cpu": cpu_model_name(), "torch_version": version})
             rows.append(row)
             print(table_row(row), flush=True)
@@ -306,7 +319,8 @@ def measure(a, fcrun, python, modes, name, d, threads):
             if mode == "compile" and error:
                 continue  # it failed once; compiling again would fail the same way
             tt = run_rss([python, os.path.abspath(__file__), "--workdir", a.workdir, "--min-seconds",
-                          str(a.min_seconds), "--torch-worker", name, str(a.batch), str(a.steps), str(threads),
+                          str(a.min_seconds), "--precision", PRECISION, "--torch-worker", name, str(a.batch),
+                          str(a.steps), str(threads),
                           mode], d, check=mode != "compile")
             result = worker_result(tt)
             if "error" in result:
