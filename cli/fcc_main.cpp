@@ -243,8 +243,7 @@ int cmd_compile(const std::vector<std::string>& argv) {
       return 0;
     }
     ir::verify(job.train);
-    for (const std::string& u : job.unused_params)
-      std::cerr << "fcc: note: parameter '" << u << "' does not affect the loss and is not trained\n";
+    for (const std::string& note : cli::job_notes(job)) std::cerr << "fcc: " << note << "\n";
     if (args.has("--explain")) {
       print_buckets(job);
       if (!args.has("-o") && emit.empty()) return 0;

@@ -9,6 +9,10 @@
 namespace fc::cli {
 
 void check_model_keys(const runtime::Recipe& r, const ir::Graph& model) {
+  for (const std::string& name : r.frozen) {
+    const ir::Value* p = model.find_value(name);
+    FC_CHECK(p && model.is_param(p), "[model] frozen: '", name, "' is not a parameter (initializer) of the model");
+  }
   const ir::Value* logits = model.outputs.at(0);
   if (!r.model_output.empty()) {
     logits = model.find_value(r.model_output);
@@ -67,6 +71,7 @@ passes::TrainingConfig training_config(const runtime::Recipe& r) {
   cfg.bucketing = bucketing_options(r);
   cfg.fusion = r.fusion;
   cfg.attention = r.attention;
+  cfg.frozen = r.frozen;
   return cfg;
 }
 

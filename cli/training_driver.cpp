@@ -5,6 +5,8 @@
 #include <memory>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <tuple>
 #include <sstream>
 
 #include "cli/bucketing_model.h"
@@ -35,6 +37,27 @@
 
 namespace fc::cli {
 
+namespace {
+
+// Float parameters read at the same input index by several nodes of the same op, as
+// "name (op x N)" by name (TrainingJob::shared_params keeps those that are trained).
+std::map<std::string, std::string> params_shared_by_one_op(const ir::Graph& g) {
+  std::map<std::tuple<std::string, std::string, size_t>, int> uses;
+  for (const auto& n : g.nodes())
+    for (size_t i = 0; i < n->inputs.size(); ++i)
+      if (const ir::Value* v = n->inputs[i]; v && g.is_param(v) && v->type.dtype == ir::DType::F32)
+        ++uses[{v->name, n->op, i}];
+  std::map<std::string, std::string> shared;
+  for (const auto& [key, count] : uses)
+    if (count > 1) {
+      const auto& [name, op, input] = key;
+      shared[name] = name + " (" + op + " x " + std::to_string(count) + ")";
+    }
+  return shared;
+}
+
+}  // namespace
+
 TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides,
                             const passes::PassManagerOptions& passes_options) {
   TrainingJob job;
@@ -45,13 +68,42 @@ TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<st
   passes::to_inference_form(job.inference);
   job.train = frontend::import_onnx(job.recipe.model_path);
   check_model_keys(job.recipe, job.train);
+  const std::map<std::string, std::string> shared = params_shared_by_one_op(job.train);
   passes::TrainingGraphInfo info = passes::build_training_graph(job.train, training_config(job.recipe), passes_options);
+  for (const std::string& p : info.trainable)
+    if (auto it = shared.find(p); it != shared.end()) job.shared_params.push_back(it->second);
   job.io = {info.data_input, info.labels_input, info.loss_output, info.model_output};
   job.unused_params = info.unused;
   job.buckets = info.buckets;
-  for (size_t i = 0; i < info.trainable.size(); ++i) job.gradients.emplace_back(info.trainable[i], info.gradient_values[i]);
+  for (size_t i = 0; i < info.trainable.size(); ++i) {
+    job.gradients.emplace_back(info.trainable[i], info.gradient_values[i]);
+    if (job.train.value(info.trainable[i])->type.rank() == 0) job.scalar_params.push_back(info.trainable[i]);
+  }
   job.export_source = job.recipe.model_path;
   return job;
+}
+
+std::vector<std::string> job_notes(const TrainingJob& job) {
+  std::vector<std::string> notes;
+  for (const std::string& u : job.unused_params)
+    notes.push_back("note: parameter '" + u + "' does not affect the loss and is not trained");
+  if (!job.scalar_params.empty()) {
+    std::string names, quoted;
+    for (const std::string& p : job.scalar_params) {
+      names += (names.empty() ? "'" : ", '") + p + "'";
+      quoted += (quoted.empty() ? "\"" : ", \"") + p + "\"";
+    }
+    notes.push_back("note: scalar parameter(s) " + names + " are trained; if the exporter folded constants into them "
+                    "(PyTorch 2.x's dynamo export unless optimize=False), keep them: [model] frozen = [" + quoted + "]");
+  }
+  if (!job.shared_params.empty()) {
+    std::string names;
+    for (const std::string& p : job.shared_params) names += (names.empty() ? "" : ", ") + p;
+    notes.push_back("note: parameters shared by several nodes of one op are trained as one tensor: " + names +
+                    "; if an optimizing exporter merged equal initializers (PyTorch 2.x's dynamo export unless "
+                    "optimize=False), PyTorch trains them apart");
+  }
+  return notes;
 }
 
 TrainingJob job_from_plan(const std::string& plan_path, const std::vector<std::string>& overrides) {
@@ -173,8 +225,7 @@ int run_training(TrainingJob& job, bool resume, int threads_override, const std:
   DataParallelScope dp(job, job_fingerprint(job));
   if (!trace_path.empty()) runtime::Tracer::start(trace_path, dp.rank());
   if (dp.rank() == 0)
-    for (const std::string& u : job.unused_params)
-      std::cerr << "fcrun: note: parameter '" << u << "' does not affect the loss and is not trained\n";
+    for (const std::string& note : job_notes(job)) std::cerr << "fcrun: " << note << "\n";
   runtime::cpu::CpuBackend cpu = backend_for(r, threads_for(r, threads_override, dp.size()), dp.rank() == 0);
   runtime::Trainer trainer(job.train, job.inference, job.io, r, cpu);
   runtime::TrainOptions opts;

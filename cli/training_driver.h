@@ -20,6 +20,13 @@ struct TrainingJob {
   ir::Graph inference;  // the model in inference form (evaluation, export)
   runtime::TrainerIO io;
   std::vector<std::string> unused_params;
+  // Trained parameters with no dims: often a constant the exporter folded into an initializer
+  // (PyTorch 2.x's dynamo export: an attention scale, a mask's fill value), which PyTorch does not train.
+  std::vector<std::string> scalar_params;
+  // Parameters fed to the same input of several nodes of one op (five LayerNorms' scales): an
+  // optimizing exporter merges initializers with equal values (PyTorch 2.x's dynamo export does
+  // unless optimize=False), which ties in training what PyTorch trains apart. Each as "name (op x N)".
+  std::vector<std::string> shared_params;
   std::vector<std::pair<std::string, std::string>> gradients;  // (parameter, gradient value); recipe jobs only
   passes::BucketPlan buckets;  // the gradient AllReduce buckets and their predicted times; recipe jobs only
   std::string export_source;  // the ONNX model (or plan) the trained model is exported from
@@ -29,6 +36,10 @@ struct TrainingJob {
 };
 
 // Compiles a recipe in-process (what `fcc compile --recipe` writes to a plan).
+// The notes a training job's start prints (stderr, rank 0): parameters that do not affect the loss,
+// and scalar parameters that are trained (with the recipe key that freezes them).
+std::vector<std::string> job_notes(const TrainingJob& job);
+
 TrainingJob job_from_recipe(const std::string& recipe_path, const std::vector<std::string>& overrides,
                             const passes::PassManagerOptions& passes_options = {});
 // Loads a plan; `overrides` are applied on top of the recipe stored in it.

@@ -270,6 +270,10 @@ const std::vector<SectionSpec>& sections() {
         {"output", [](const Field& f, Recipe& r) { r.model_output = f.string(); }},
         {"loss", [](const Field& f, Recipe& r) { r.loss = f.one_of({"cross_entropy", "mse"}); }},
         {"ignore_index", [](const Field& f, Recipe& r) { r.ignore_index = f.integer(); }},
+        {"frozen",
+         [](const Field& f, Recipe& r) {
+           for (const toml::node& e : f.array()) r.frozen.push_back(Field{f.ctx, f.section, f.key, f.top, e}.string());
+         }},
         {"label_smoothing",
          [](const Field& f, Recipe& r) {
            const double eps = f.number();

@@ -27,6 +27,7 @@ struct Recipe {
   std::string loss = "cross_entropy";  // "cross_entropy" | "mse"
   int64_t ignore_index = -100;         // cross-entropy: labels equal to it count nothing (PyTorch's default)
   double label_smoothing = 0.0;        // cross-entropy: PyTorch's label_smoothing, in [0, 1]
+  std::vector<std::string> frozen;     // parameters (initializer names) kept as they are: no gradient, no update
 
   // [data]
   std::string data_format = "idx";  // "idx" | "npy" | "tokens" | "image_folder"
