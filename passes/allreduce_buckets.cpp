@@ -7,7 +7,6 @@
 
 #include "ir/error.h"
 #include "ir/op_registry.h"
-#include "ir/scalar_form.h"
 #include "ir/step_analysis.h"
 #include "passes/graph_cost.h"
 

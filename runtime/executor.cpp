@@ -13,7 +13,6 @@
 #include "ir/error.h"
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
-#include "ir/scalar_form.h"
 #include "ir/step_analysis.h"
 #include "runtime/data_parallel.h"
 #include "runtime/fault_injection.h"
