@@ -21,6 +21,7 @@
 #include "cli/fcc_simulate.h"
 #include "cli/training_config.h"
 #include "cli/training_driver.h"
+#include "frontend/onnx_import.h"
 #include "frontend/plan_io.h"
 #include "ir/error.h"
 #include "ir/op_registry.h"
@@ -47,6 +48,8 @@ std::string supported_ops_text() {
     s += (col ? " " : "  ") + name;
     col += static_cast<int>(name.size()) + 1;
   }
+  s += "\n  read by rewriting them at import into the ops above:";
+  for (const std::string& op : frontend::ops_rewritten_at_import()) s += " " + op;
   return s + "\n";
 }
 

@@ -99,7 +99,7 @@ void prescan(const LoadedModel& m) {
       unsupported(m.path, n.op_type(), domain, default_node_name(n, index), it == m.domain_opsets.end() ? 0 : it->second);
     }
     if (!supported(n.op_type(), m.opset) && !is_shape_fold_op(n.op_type()) &&
-        !detail::normalized_into_our_op(n.op_type(), m.opset))
+        !detail::rewritten_at_import(n.op_type(), m.opset))
       unsupported(m.path, n.op_type(), "", default_node_name(n, index), m.opset);
     ++index;
   }
@@ -120,6 +120,8 @@ class Importer {
     int index = 0;
     for (const auto& n : gp.node()) add_node(n, index++, g, st, m.opset);
     for (const auto& o : gp.output()) {
+      FC_CHECK(!st.sequence(o.name()), path_, ": graph output '", o.name(),
+               "' is a sequence, which is not supported (sequences are resolved at import into their tensors)");
       ir::Value* v = g.find_value(o.name());
       FC_CHECK(v, path_, ": graph output '", o.name(), "' is not produced by any node");
       g.outputs.push_back(v);
@@ -166,6 +168,8 @@ class Importer {
     for (const auto& vi : gp.input()) {
       if (initializers_.count(vi.name())) continue;
       const auto& tt = vi.type().tensor_type();
+      FC_CHECK(!vi.type().has_sequence_type(), path_, ": input '", vi.name(),
+               "' is a sequence, which is not supported as a graph input (sequences are resolved at import)");
       FC_CHECK(vi.type().has_tensor_type() && tt.has_shape(), path_, ": input '", vi.name(),
                "' has no tensor shape (only tensor inputs with known rank are supported)");
       ir::TensorType t = detail::type_from_onnx(vi.type());
@@ -210,6 +214,17 @@ class Importer {
   void add_node(const onnx::NodeProto& n, int index, ir::Graph& g, ImportState& st, int opset) {
     std::string name = st.unique_node_name(default_node_name(n, index));
     if (!node_domain(n).empty()) unsupported(path_, n.op_type(), node_domain(n), name, opset);
+    auto add = [&](detail::PendingNode p) {
+      while (!p.outputs.empty() && p.outputs.back().empty()) p.outputs.pop_back();
+      std::vector<ir::Value*> outs;
+      for (const std::string& o : p.outputs)
+        outs.push_back(g.add_value(o.empty() ? st.fresh_value_name(name + "/unused") : o, {}));
+      ir::Node* added = g.add_node(p.op, p.inputs, outs, std::move(p.attrs), p.name);
+      added->domain = p.domain;
+      type_node(*added, g, st, opset);
+      return added;
+    };
+    if (detail::is_sequence_op(n.op_type(), opset)) return detail::lower_sequence_node(n, name, st, add);
     std::vector<ir::Value*> inputs;
     for (const std::string& in : n.input()) {
       if (in.empty()) {
@@ -217,22 +232,18 @@ class Importer {
         continue;
       }
       ir::Value* v = g.find_value(in);
+      FC_CHECK(v || !st.sequence(in), path_, ": ", n.op_type(), " node '", name, "': input '", in,
+               "' is a sequence, which only the sequence ops read");
       FC_CHECK(v, path_, ": ", n.op_type(), " node '", name, "': input '", in, "' is not defined before use");
       inputs.push_back(v);
     }
-    std::vector<detail::PendingNode> pending = detail::normalize_node(n, name, inputs, st);
+    std::vector<detail::PendingNode> pending = detail::normalize_node(n, name, inputs, st, add);
     ir::Node* prev = nullptr;
     for (detail::PendingNode& p : pending) {
       if (prev)  // a rewrite's later node: a null input i is the previous node's output i
         for (size_t i = 0; i < p.inputs.size(); ++i)
           if (!p.inputs[i]) p.inputs[i] = prev->outputs.at(i);
-      while (!p.outputs.empty() && p.outputs.back().empty()) p.outputs.pop_back();
-      std::vector<ir::Value*> outs;
-      for (const std::string& o : p.outputs)
-        outs.push_back(g.add_value(o.empty() ? st.fresh_value_name(name + "/unused") : o, {}));
-      prev = g.add_node(p.op, p.inputs, outs, std::move(p.attrs), p.name);
-      prev->domain = p.domain;
-      type_node(*prev, g, st, opset);
+      prev = add(std::move(p));
     }
   }
 

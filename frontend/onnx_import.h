@@ -9,6 +9,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -27,6 +28,11 @@ struct ImportOptions {
   // fold to constants. Rank and element type must be the declared ones.
   std::map<std::string, ir::TensorType> given_types;
 };
+
+// ONNX ops read without a registry entry of their own: the importer rewrites them into the
+// registry's ops (CastLike into Cast, SoftmaxCrossEntropyLoss into fc.SoftmaxCrossEntropy) or
+// resolves them (the sequence ops: onnx_sequences.cpp).
+std::vector<std::string> ops_rewritten_at_import();
 
 // Throws fc::Error with a one-line message naming the file and, where relevant, the node, op type
 // and opset (unsupported op, corrupt or truncated file, external data escaping the model folder).

@@ -4,6 +4,7 @@
 //   onnx_load.cpp      file -> ModelProto, external-data paths, checker
 //   onnx_tensor.cpp    TensorProto / TypeProto / AttributeProto -> ir::Tensor / TensorType / Attribute
 //   onnx_normalize.cpp one ONNX node -> IR nodes in canonical form (docs/ir_conventions.md)
+//   onnx_sequences.cpp ONNX sequence values, resolved at import into lists of tensors
 //   shape_folding.cpp  symbolic evaluation of shape chains (no ONNX types)
 //   onnx_import.cpp    the driver
 #pragma once
@@ -91,21 +92,47 @@ class ImportState {
   std::string unique_node_name(const std::string& base);
   void reserve_value_name(const std::string& n) { reserved_.insert(n); }
   std::string where() const { return model.path; }
+  // The tensor values an ONNX sequence value holds (onnx_sequences.cpp), or null: not a sequence.
+  const std::vector<std::string>* sequence(const std::string& value_name) const {
+    auto it = sequences_.find(value_name);
+    return it == sequences_.end() ? nullptr : &it->second;
+  }
+  void set_sequence(const std::string& value_name, std::vector<std::string> elements) {
+    sequences_[value_name] = std::move(elements);
+  }
 
  private:
   std::unordered_map<std::string, SymTensor> known_;
+  std::unordered_map<std::string, std::vector<std::string>> sequences_;
   std::unordered_set<std::string> reserved_;
   std::unordered_set<std::string> node_names_;
 };
 
 // Normalises one ONNX node (with `name` already made unique) into one or more IR nodes, whose
 // inputs refer to already-defined values. Configuration inputs must have known contents.
-// ONNX ops that have no registry entry of their own because normalize_node turns them into one of
-// our ops (SoftmaxCrossEntropyLoss -> fc.SoftmaxCrossEntropy).
-bool normalized_into_our_op(const std::string& op, int opset);
+// ONNX ops that have no registry entry of their own because the importer rewrites them into other
+// ops (SoftmaxCrossEntropyLoss -> fc.SoftmaxCrossEntropy, CastLike -> Cast, the sequence ops), at
+// the model's opset.
+bool rewritten_at_import(const std::string& op, int opset);
 
+// Adds a node to the graph (creating its output values) and types it; the driver's.
+using AddPendingNode = std::function<ir::Node*(PendingNode)>;
+
+// A rule that expands a node into a graph of several nodes adds them itself through `add` (and
+// returns none); the others return their nodes for the driver to add in order.
 std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::string& name,
-                                        const std::vector<ir::Value*>& inputs, ImportState& st);
+                                        const std::vector<ir::Value*>& inputs, ImportState& st,
+                                        const AddPendingNode& add);
+
+// ---- onnx_sequences.cpp ----
+
+// Whether `op` is one of the sequence ops at `opset` (lower_sequence_node handles them all).
+bool is_sequence_op(const std::string& op, int opset);
+std::vector<std::string> sequence_ops();
+// Resolves one sequence node: a node making a sequence records its elements in `st`; one reading a
+// sequence adds the tensor nodes that read its elements through `add`.
+void lower_sequence_node(const onnx::NodeProto& node, const std::string& name, ImportState& st,
+                         const AddPendingNode& add);
 
 }  // namespace fc::frontend::detail
 

@@ -29,6 +29,7 @@ struct Rule {
   std::string desc;  // "Reshape node 'r1'"
   int opset;         // the model's
   int version;       // the op's version in effect at `opset` (its schema's version table)
+  const AddPendingNode& add;  // for rules that expand a node into several
 
   bool has_input(size_t i) const { return i < out.inputs.size() && out.inputs[i] != nullptr; }
 
@@ -91,6 +92,18 @@ struct Rule {
     FC_CHECK(has_input(i), desc, ": input ", i, " is required");
     return out.inputs[i]->type.dims;
   }
+  // Adds a helper node of an expansion (one output, named `output` or a fresh name).
+  ir::Value* emit(const std::string& op, std::vector<ir::Value*> inputs, std::map<std::string, Attribute> attrs = {},
+                  const std::string& output = "") {
+    PendingNode p;
+    p.op = op;
+    p.name = st.unique_node_name(out.name + "/" + op);
+    p.inputs = std::move(inputs);
+    p.outputs = {output.empty() ? st.fresh_value_name(out.name + "/" + op) : output};
+    p.attrs = std::move(attrs);
+    return add(std::move(p))->outputs[0];
+  }
+  ir::Value* constant(ir::Tensor t) { return emit("Constant", {}, {{"value", std::move(t)}}); }
 };
 
 std::vector<SymElem> elems_of(const std::vector<Dim>& dims) {
@@ -185,35 +198,99 @@ std::vector<PendingNode> normalize_softmax(Rule& r) {
   return {flatten, op, reshape};
 }
 
-// SoftmaxCrossEntropyLoss (opset 12+) is fc.SoftmaxCrossEntropy over [N, C] scores: the loss a
-// model exported with its loss trains with. Class weights, per-element losses (reduction "none"),
-// higher-rank scores and the log_prob output have no equivalent there and are refused by name.
-void normalize_softmax_cross_entropy_loss(Rule& r) {
-  FC_CHECK(!r.has_input(2), r.desc, ": class weights (input 3) are not supported");
-  FC_CHECK(r.out.outputs.size() < 2 || r.out.outputs[1].empty(), r.desc,
-           ": the log_prob output is not supported (use a LogSoftmax node)");
-  FC_CHECK(r.input_dims(0).size() == 2, r.desc, ": scores of rank ", r.input_dims(0).size(),
-           " are not supported (only [N, C])");
-  FC_CHECK(r.out.inputs[1]->type.dtype == DType::I64, r.desc, ": labels '", r.out.inputs[1]->name,
-           "' must be int64, got ", ir::dtype_name(r.out.inputs[1]->type.dtype));
-  // Labels given as a graph input with the file's fixed batch size (an export without dynamic axes)
-  // follow the scores' batch, as the data input's dim 0 does.
+// Labels given as a graph input with the file's fixed batch size (an export without dynamic axes)
+// follow the scores' batch, as the data input's dim 0 does.
+void labels_follow_batch(Rule& r) {
   ir::Value* labels = r.out.inputs[1];
   const auto& graph_inputs = r.st.g.inputs;
   const Dim& batch = r.input_dims(0)[0];
-  if (std::find(graph_inputs.begin(), graph_inputs.end(), labels) != graph_inputs.end() && labels->type.rank() == 1 &&
+  if (std::find(graph_inputs.begin(), graph_inputs.end(), labels) != graph_inputs.end() && labels->type.rank() >= 1 &&
       labels->type.dims[0].is_known() && !batch.is_known() && !batch.symbol.empty())
     labels->type.dims[0] = batch;
+}
+
+// The general SoftmaxCrossEntropyLoss, ONNX's function body in our ops, over scores [N, C, d...]
+// and labels [N, d...]:
+//   log_prob = LogSoftmax(scores, axis 1)                        (the optional second output)
+//   loss_i   = -sum_c log_prob[i, c] * (labels_i == c) * w_i     w_i = weight[labels_i] (1 without
+//              weights), 0 where labels_i == ignore_index (whose label is read as class 0)
+//   "none": loss; "sum": sum(loss); "mean": sum(loss) / sum(w) (without weights or ignore_index:
+//   the mean over every position)
+// Class weights that are initializers stay constants (a loss's weights are not trained).
+void expand_softmax_cross_entropy_loss(Rule& r, const std::string& reduction) {
+  ir::Value* scores = r.out.inputs[0];
+  ir::Value* labels = r.out.inputs[1];
+  const std::vector<Dim>& dims = r.input_dims(0);
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  FC_CHECK(dims[1].is_known(), r.desc, ": the class count (dim 1 of the scores) must be known, is ",
+           ir::to_string(dims[1]));
+  const DType dt = scores->type.dtype;
+  auto cast = [&](ir::Value* v) { return r.emit("Cast", {v}, {{"to", std::string(ir::dtype_name(dt))}}); };
+  auto attr_axes = [](std::vector<int64_t> a) {
+    return std::map<std::string, Attribute>{{"axes", a}, {"keepdims", int64_t{0}}};
+  };
+
+  const bool has_log_prob = r.out.outputs.size() > 1 && !r.out.outputs[1].empty();
+  ir::Value* log_prob = r.emit("LogSoftmax", {scores}, {{"axis", int64_t{1}}}, has_log_prob ? r.out.outputs[1] : "");
+  ir::Value* weight = nullptr;
+  if (r.has_input(2)) {
+    weight = r.out.inputs[2];
+    if (r.st.g.is_param(weight)) weight = r.constant(r.st.g.param(weight));
+  }
+  ir::Value* keep = nullptr;  // labels != ignore_index, as 0/1 of the scores' type
+  ir::Value* safe_labels = labels;
+  if (auto it = r.out.attrs.find("ignore_index"); it != r.out.attrs.end()) {
+    const int64_t ignore_index = std::get<int64_t>(it->second);
+    ir::Value* ignored = r.emit("Equal", {labels, r.constant(ir::Tensor::scalar<int64_t>(ignore_index))});
+    keep = cast(r.emit("Not", {ignored}));
+    safe_labels = r.emit("Where", {ignored, r.constant(ir::Tensor::scalar<int64_t>(0)), labels});
+  }
+  std::vector<int64_t> class_shape(static_cast<size_t>(rank), 1), classes(static_cast<size_t>(dims[1].size));
+  class_shape[1] = dims[1].size;
+  for (size_t c = 0; c < classes.size(); ++c) classes[c] = static_cast<int64_t>(c);
+  ir::Value* onehot = cast(r.emit("Equal", {r.emit("Unsqueeze", {safe_labels}, {{"axes", std::vector<int64_t>{1}}}),
+                                            r.constant(ir::Tensor::from_vector<int64_t>(class_shape, classes))}));
+  ir::Value* loss = r.emit("Neg", {r.emit("ReduceSum", {r.emit("Mul", {log_prob, onehot})}, attr_axes({1}))});
+  ir::Value* w = weight ? r.emit("Gather", {weight, safe_labels}, {{"axis", int64_t{0}}}) : nullptr;
+  if (keep) w = w ? r.emit("Mul", {w, keep}) : keep;
+  if (w) loss = r.emit("Mul", {loss, w});
+  const std::string& y = r.out.outputs[0];
+  std::map<std::string, Attribute> all = {{"keepdims", int64_t{0}}};
+  if (reduction == "none") r.emit("Identity", {loss}, {}, y);
+  else if (reduction == "sum") r.emit("ReduceSum", {loss}, all, y);
+  else if (!w) r.emit("ReduceMean", {loss}, all, y);
+  else r.emit("Div", {r.emit("ReduceSum", {loss}, all), r.emit("ReduceSum", {w}, all)}, {}, y);
+}
+
+// SoftmaxCrossEntropyLoss (opset 12+) over [N, C] scores without class weights or the log_prob
+// output, reduced by mean or sum, is fc.SoftmaxCrossEntropy (one fused kernel, and the loss a
+// model exported with its loss trains with); every other form is expanded into ops
+// (expand_softmax_cross_entropy_loss).
+std::vector<PendingNode> normalize_softmax_cross_entropy_loss(Rule& r) {
+  FC_CHECK(r.has_input(1) && r.input_dims(0).size() >= 2, r.desc, ": needs scores [N, C, ...] and labels");
+  FC_CHECK(r.out.inputs[1]->type.dtype == DType::I64 || r.out.inputs[1]->type.dtype == DType::I32, r.desc,
+           ": labels '", r.out.inputs[1]->name, "' must be int64 or int32, got ",
+           ir::dtype_name(r.out.inputs[1]->type.dtype));
+  labels_follow_batch(r);
   std::string reduction = "mean";
   if (auto it = r.out.attrs.find("reduction"); it != r.out.attrs.end()) reduction = std::get<std::string>(it->second);
-  FC_CHECK(reduction == "mean" || reduction == "sum", r.desc, ": reduction '", reduction,
-           "' is not supported (use \"mean\" or \"sum\")");
+  FC_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none", r.desc, ": reduction '", reduction,
+           "' is not one of \"mean\", \"sum\", \"none\"");
+  const bool log_prob = r.out.outputs.size() > 1 && !r.out.outputs[1].empty();
+  if (r.has_input(2) || log_prob || reduction == "none" || r.input_dims(0).size() != 2 ||
+      r.out.inputs[1]->type.dtype != DType::I64) {
+    if (r.out.inputs[1]->type.dtype != DType::I64)
+      r.out.inputs[1] = r.emit("Cast", {r.out.inputs[1]}, {{"to", std::string("i64")}});
+    expand_softmax_cross_entropy_loss(r, reduction);
+    return {};
+  }
   r.out.op = "SoftmaxCrossEntropy";
   r.out.domain = "fc";
   r.out.attrs["reduction"] = reduction;
   if (!r.out.attrs.count("ignore_index")) r.out.attrs["ignore_index"] = ir::kNoIgnoreIndex;
   r.keep_inputs(2);
   r.out.outputs.resize(1);
+  return {r.out};
 }
 
 void normalize_constant(Rule& r) {
@@ -251,6 +328,18 @@ void normalize_cast(Rule& r) {
                     std::get<int64_t>(saturate->second) == 0 && ir::is_storage_only_dtype(to) && to != DType::I4 &&
                     to != DType::U4;
   if (!keep) r.out.attrs.erase("saturate");
+}
+
+// CastLike (15; saturate from 19) is Cast to the element type of its second input.
+void normalize_cast_like(Rule& r) {
+  FC_CHECK(r.has_input(1), r.desc, ": the target_type input is required");
+  DType like = r.out.inputs[1]->type.dtype;
+  FC_CHECK(like != DType::Undefined, r.desc, ": the element type of input '", r.out.inputs[1]->name,
+           "' (target_type) is not known or not supported");
+  r.out.op = "Cast";
+  r.out.attrs["to"] = static_cast<int64_t>(dtype_to_onnx(like));
+  r.keep_inputs(1);
+  normalize_cast(r);
 }
 
 // Versions 7 and 9 have no training_mode: the node trains (batch statistics, running statistics
@@ -333,12 +422,14 @@ void normalize_pad(Rule& r) {
 
 }  // namespace
 
-bool normalized_into_our_op(const std::string& op, int opset) {
-  return op == "SoftmaxCrossEntropyLoss" && opset >= 12;
+bool rewritten_at_import(const std::string& op, int opset) {
+  return (op == "SoftmaxCrossEntropyLoss" && opset >= 12) || (op == "CastLike" && opset >= 15) ||
+         is_sequence_op(op, opset);
 }
 
 std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::string& name,
-                                        const std::vector<ir::Value*>& inputs, ImportState& st) {
+                                        const std::vector<ir::Value*>& inputs, ImportState& st,
+                                        const AddPendingNode& add) {
   PendingNode out;
   out.op = node.op_type();
   out.name = name;
@@ -350,7 +441,7 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
 
   const std::string& op = out.op;
   const ir::OpSchema* schema = ir::OpRegistry::global().find(op, "");
-  Rule r{out, st, desc, st.model.opset, schema ? schema->onnx_version_at(st.model.opset) : st.model.opset};
+  Rule r{out, st, desc, st.model.opset, schema ? schema->onnx_version_at(st.model.opset) : st.model.opset, add};
   if (op == "Reshape") {
     normalize_reshape(r);
   } else if (op == "Expand") {
@@ -394,6 +485,8 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
     r.keep_inputs(1);
   } else if (op == "Cast") {
     normalize_cast(r);
+  } else if (op == "CastLike") {
+    normalize_cast_like(r);
   } else if (op == "Constant") {
     normalize_constant(r);
   } else if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
@@ -401,9 +494,20 @@ std::vector<PendingNode> normalize_node(const onnx::NodeProto& node, const std::
   } else if (op == "BatchNormalization") {
     normalize_batchnorm(r);
   } else if (op == "SoftmaxCrossEntropyLoss") {
-    normalize_softmax_cross_entropy_loss(r);
+    return normalize_softmax_cross_entropy_loss(r);
   }
   return {out};
 }
 
 }  // namespace fc::frontend::detail
+
+namespace fc::frontend {
+
+std::vector<std::string> ops_rewritten_at_import() {
+  std::vector<std::string> ops = {"CastLike", "SoftmaxCrossEntropyLoss"};
+  for (const std::string& op : detail::sequence_ops()) ops.push_back(op);
+  std::sort(ops.begin(), ops.end());
+  return ops;
+}
+
+}  // namespace fc::frontend

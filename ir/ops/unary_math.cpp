@@ -33,11 +33,14 @@ struct UnaryDef {
   ScalarFn scalar = {};      // empty: never fused (transcendentals: the kernels round from double)
 };
 
-const std::vector<DType> kF32{DType::F32};
-const std::vector<DType> kSigned{DType::F32, DType::I64};
-// f32 and every integer type (Clip, opset 12 on).
-const std::vector<DType> kF32AndIntegers{DType::F32, DType::I64, DType::I32, DType::I16, DType::I8,
-                                         DType::U64, DType::U32, DType::U16, DType::U8};
+// For inference every float type (f16 and bf16 are computed in double and rounded once); training
+// and fusion take f32 only (their own checks).
+const std::vector<DType> kFloats{DType::F32, DType::F64, DType::F16, DType::BF16};
+const std::vector<DType> kSigned{DType::F32, DType::F64, DType::F16, DType::BF16,
+                                 DType::I64, DType::I32, DType::I16, DType::I8};
+// Floats and every integer type (Clip from opset 12, Abs).
+const std::vector<DType> kNumeric{DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I16,
+                                  DType::I8,  DType::U64, DType::U32, DType::U16,  DType::U8};
 
 // In a fused kernel: one scalar op, exactly what the CPU kernel computes in float.
 ScalarFn scalar_op(ScalarOp op) {
@@ -86,37 +89,37 @@ std::vector<Value*> gelu_grad(GradBuilder& b) {
 
 std::vector<UnaryDef> unary_defs() {
   return {
-      {"LeakyRelu", {1, 6,  16}, 2, {float_attr("alpha", 0.01f)}, kF32, "x >= 0 ? x : alpha * x",
+      {"LeakyRelu", {1, 6,  16}, 2, {float_attr("alpha", 0.01f)}, kFloats, "x >= 0 ? x : alpha * x",
        fused_grad("LeakyReluGrad", Saved::X, {"alpha"}),
        [](FusedKernel& k, const Node& n, const std::vector<int>& in) -> std::vector<int> {
          return {k.leaky_relu(in[0], n.attr_float("alpha"))};
        }},
-      {"Clip", {1, 6,  11, 12, 13}, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kF32AndIntegers,
+      {"Clip", {1, 6,  11, 12, 13}, 2, {{"min", AttrKind::Float, std::nullopt}, {"max", AttrKind::Float, std::nullopt}}, kNumeric,
        "min(max(x, min), max); absent bounds are unbounded", fused_grad("ClipGrad", Saved::X, {"min", "max"})},
-      {"Sigmoid", {1, 6,  13}, 4, {}, kF32, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
-      {"Tanh", {1, 6,  13}, 6, {}, kF32, "tanh(x)", fused_grad("TanhGrad", Saved::Y)},
-      {"HardSigmoid", {1, 6}, 3, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, kF32,
+      {"Sigmoid", {1, 6,  13}, 4, {}, kFloats, "1 / (1 + exp(-x))", fused_grad("SigmoidGrad", Saved::Y)},
+      {"Tanh", {1, 6,  13}, 6, {}, kFloats, "tanh(x)", fused_grad("TanhGrad", Saved::Y)},
+      {"HardSigmoid", {1, 6}, 3, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, kFloats,
        "max(0, min(1, alpha * x + beta))", fused_grad("HardSigmoidGrad", Saved::X, {"alpha", "beta"})},
-      {"HardSwish", {14}, 4, {}, kF32, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
-      {"Erf", {9, 13}, 8, {}, kF32, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
-      {"Gelu", {20}, 10, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, kF32,
+      {"HardSwish", {14}, 4, {}, kFloats, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
+      {"Erf", {9, 13}, 8, {}, kFloats, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
+      {"Gelu", {20}, 10, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, kFloats,
        "x * Phi(x) (approximate = \"none\": erf; \"tanh\": PyTorch's tanh approximation)", gelu_grad},
-      {"Sqrt", {1, 6,  13}, 1, {}, kF32, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},
-      {"Exp", {1, 6,  13}, 4, {}, kF32, "e^x", forward_op_grad("Mul", Saved::Y)},
-      {"Log", {1, 6,  13}, 4, {}, kF32, "natural logarithm", forward_op_grad("Div", Saved::X)},
+      {"Sqrt", {1, 6,  13}, 1, {}, kFloats, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},
+      {"Exp", {1, 6,  13}, 4, {}, kFloats, "e^x", forward_op_grad("Mul", Saved::Y)},
+      {"Log", {1, 6,  13}, 4, {}, kFloats, "natural logarithm", forward_op_grad("Div", Saved::X)},
       {"Neg", {1, 6,  13}, 1, {}, kSigned, "-x", forward_op_grad("Neg", std::nullopt), scalar_op(ScalarOp::kNeg)},
-      {"Abs", {1, 6,  13}, 1, {}, kSigned, "|x|", fused_grad("AbsGrad", Saved::X), scalar_op(ScalarOp::kAbs)},
-      {"Reciprocal", {1, 6,  13}, 1, {}, kF32, "1 / x", fused_grad("ReciprocalGrad", Saved::Y),
+      {"Abs", {1, 6,  13}, 1, {}, kNumeric, "|x|", fused_grad("AbsGrad", Saved::X), scalar_op(ScalarOp::kAbs)},
+      {"Reciprocal", {1, 6,  13}, 1, {}, kFloats, "1 / x", fused_grad("ReciprocalGrad", Saved::Y),
        [](FusedKernel& k, const Node&, const std::vector<int>& in) -> std::vector<int> {
          return {k.div(k.constant(1.0f), in[0])};
        }},
-      {"Floor", {1, 6,  13}, 1, {}, kF32, "round toward -inf", {}, scalar_op(ScalarOp::kFloor)},
-      {"Ceil", {1, 6,  13}, 1, {}, kF32, "round toward +inf", {}, scalar_op(ScalarOp::kCeil)},
-      {"Softplus", {1}, 5, {}, kF32, "log(1 + exp(x)), computed without overflow", fused_grad("SoftplusGrad", Saved::X)},
-      {"Elu", {1, 6}, 5, {float_attr("alpha", 1.0f)}, kF32, "x > 0 ? x : alpha * (exp(x) - 1)",
+      {"Floor", {1, 6,  13}, 1, {}, kFloats, "round toward -inf", {}, scalar_op(ScalarOp::kFloor)},
+      {"Ceil", {1, 6,  13}, 1, {}, kFloats, "round toward +inf", {}, scalar_op(ScalarOp::kCeil)},
+      {"Softplus", {1}, 5, {}, kFloats, "log(1 + exp(x)), computed without overflow", fused_grad("SoftplusGrad", Saved::X)},
+      {"Elu", {1, 6}, 5, {float_attr("alpha", 1.0f)}, kFloats, "x > 0 ? x : alpha * (exp(x) - 1)",
        fused_grad("EluGrad", Saved::X, {"alpha"})},
       {"Selu", {1, 6}, 6, {float_attr("alpha", 1.67326319217681884765625f), float_attr("gamma", 1.05070102214813232421875f)},
-       kF32, "gamma * (x > 0 ? x : alpha * (exp(x) - 1))", fused_grad("EluGrad", Saved::X, {"alpha", "gamma"})},
+       kFloats, "gamma * (x > 0 ? x : alpha * (exp(x) - 1))", fused_grad("EluGrad", Saved::X, {"alpha", "gamma"})},
       {"Not", {1}, 1, {}, {DType::Bool}, "logical not"},
   };
 }

@@ -63,3 +63,7 @@ add_test(NAME e2e_frozen
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_frozen.py
                  --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/frozen)
 set_tests_properties(e2e_frozen PROPERTIES TIMEOUT 300)
+add_test(NAME e2e_sequences
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_sequences.py
+                 --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/e2e/sequences)
+set_tests_properties(e2e_sequences PROPERTIES TIMEOUT 300)

@@ -46,18 +46,23 @@ set_tests_properties(train_parity_vit_b_32_sgd PROPERTIES LABELS parity TIMEOUT 
 # external data; export_fixtures.py there regenerates them): fcc inspect, fcrun infer and training
 # against Debian's PyTorch running the same module with the file's weights.
 set(FC_TORCH2_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/torch2)
-foreach(fixture tiny_mlp tiny_bn_cnn tiny_bn_cnn_noopt tiny_block)
+foreach(fixture tiny_mlp tiny_bn_cnn tiny_bn_cnn_noopt tiny_block gpt_tiny_noopt)
   string(REPLACE "_noopt" "" model ${fixture})
+  # The language model trains with AdamW, the LM recipe, as the other GPT parity tests do.
+  set(optimizer sgd)
+  if(model MATCHES "^gpt")
+    set(optimizer adamw)
+  endif()
   add_test(NAME parity_torch2_${fixture}_op20
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/run_parity.py ${model} 20
                    --onnx ${FC_TORCH2_FIXTURES}/${fixture}.onnx --batch 3
                    --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/parity/torch2_${fixture})
   set_tests_properties(parity_torch2_${fixture}_op20 PROPERTIES LABELS parity TIMEOUT 600)
-  add_test(NAME train_parity_torch2_${fixture}_op20_sgd
-           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer sgd
+  add_test(NAME train_parity_torch2_${fixture}_op20_${optimizer}
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/parity/train_parity.py ${model} --optimizer ${optimizer}
                    --opset 20 --onnx ${FC_TORCH2_FIXTURES}/${fixture}.onnx --batch 4
                    --bin ${CMAKE_BINARY_DIR}/bin --workdir ${CMAKE_BINARY_DIR}/train_parity/torch2_${fixture})
-  set_tests_properties(train_parity_torch2_${fixture}_op20_sgd PROPERTIES LABELS parity TIMEOUT 900)
+  set_tests_properties(train_parity_torch2_${fixture}_op20_${optimizer} PROPERTIES LABELS parity TIMEOUT 900)
 endforeach()
 
 # The opset-9..13 training export (BatchNormalization with five outputs, no training_mode), what

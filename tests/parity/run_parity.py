@@ -103,7 +103,11 @@ def main():
             if pname.endswith("weight") and not p.any():
                 p.copy_(torch.rand(p.shape, generator=gw) * 0.2 - 0.1)
     g = torch.Generator().manual_seed(1234)
-    x = torch.rand((a.batch,) + tuple(shape), generator=g) * 2 - 1
+    vocab = models.TOKEN_VOCAB.get(a.model)  # language models take int64 token ids
+    if vocab:
+        x = torch.randint(0, vocab, (a.batch,) + tuple(shape), generator=g)
+    else:
+        x = torch.rand((a.batch,) + tuple(shape), generator=g) * 2 - 1
     if a.onnx:
         onnx_path = a.onnx
         load_onnx_weights(model, onnx_path, a.opset)
@@ -116,7 +120,7 @@ def main():
                           training=torch.onnx.TrainingMode.PRESERVE if a.keep_bn else torch.onnx.TrainingMode.EVAL)
     with torch.no_grad():
         ref32 = model(x).numpy().astype(np.float64)
-        truth = model.double()(x.double()).numpy()
+        truth = model.double()(x if vocab else x.double()).numpy()
 
     x_path = os.path.join(a.workdir, "input.npy")
     out_path = os.path.join(a.workdir, "output.npy")

@@ -15,12 +15,13 @@ namespace {
 
 using ir::Node;
 
-// Evaluates a double -> double function on a float.
+// Evaluates a double -> double function on a float (and, for f64 tensors, on a double).
 #define FC_F32_VIA_DOUBLE(expr)            \
   float operator()(float xf) const {       \
     const double x = xf;                   \
     return static_cast<float>(expr);       \
-  }
+  }                                        \
+  double operator()(double x) const { return expr; }
 
 struct SigmoidF {
   FC_F32_VIA_DOUBLE(1.0 / (1.0 + std::exp(-x)))
@@ -78,21 +79,21 @@ struct SeluF {
 
 // Exactly rounded in float already.
 struct SqrtF {
-  float operator()(float x) const { return std::sqrt(x); }
+  template <typename T> T operator()(T x) const { return std::sqrt(x); }
 };
 struct ReciprocalF {
-  float operator()(float x) const { return 1.0f / x; }
+  template <typename T> T operator()(T x) const { return T(1) / x; }
 };
 struct FloorF {
-  float operator()(float x) const { return std::floor(x); }
+  template <typename T> T operator()(T x) const { return std::floor(x); }
 };
 struct CeilF {
-  float operator()(float x) const { return std::ceil(x); }
+  template <typename T> T operator()(T x) const { return std::ceil(x); }
 };
 struct LeakyReluF {
   float alpha;
   explicit LeakyReluF(const Node& n) : alpha(n.attr_float("alpha")) {}
-  float operator()(float x) const { return x >= 0 ? x : alpha * x; }
+  template <typename T> T operator()(T x) const { return x >= 0 ? x : static_cast<T>(alpha) * x; }
 };
 // Bounds default to +-inf; NaN passes through (as in PyTorch's clamp).
 struct ClipF {
@@ -102,21 +103,32 @@ struct ClipF {
     if (n.has_attr("max")) hi = n.attr_float("max");
   }
   float operator()(float x) const { return std::min(std::max(x, lo), hi); }
-  // Integers: the bounds (integer values given as floats by the importer) compared in double.
+  // Other types: the bounds (integer values given as floats by the importer) compared in double.
   template <typename T>
   T operator()(T x) const {
+    if constexpr (std::is_floating_point_v<T>)
+      if (std::isnan(x)) return x;
     if (static_cast<double>(x) < static_cast<double>(lo)) return static_cast<T>(lo);
     if (static_cast<double>(x) > static_cast<double>(hi)) return static_cast<T>(hi);
     return x;
   }
 };
+// Integers wrap (numpy's -int8(-128) is -128): negated in the unsigned type of the same width.
 struct NegF {
-  template <typename T> T operator()(T x) const { return -x; }
+  template <typename T> T operator()(T x) const {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(-static_cast<U>(x)));
+    } else {
+      return -x;
+    }
+  }
 };
 struct AbsF {
   template <typename T> T operator()(T x) const {
     if constexpr (std::is_floating_point_v<T>) return std::fabs(x);  // |-0| = +0
-    else return x < 0 ? -x : x;
+    else if constexpr (std::is_unsigned_v<T>) return x;
+    else return x < 0 ? NegF{}(x) : x;
   }
 };
 struct NotF {
@@ -129,7 +141,8 @@ F make_functor(const Node& n) {
   else return F{};
 }
 
-// Registers op -> y = F(x) for input element types Ts (output type = input type).
+// Registers op -> y = F(x) for input element types Ts (output type = input type). float16 and
+// bfloat16 elements are computed in double (F's double form) and rounded once.
 template <typename F, typename... Ts>
 void add_unary(const char* op) {
   KernelRegistry::global().add(op, [](const KernelSpec& spec) {
@@ -138,35 +151,42 @@ void add_unary(const char* op) {
                                           std::vector<Tensor>& out) {
       dispatch_dtype<Ts...>(s.inputs[0].dtype, s.node, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        unary_map<T, T>(*in[0], out[0], f);
+        if constexpr (ir::NarrowFloat<T>)
+          unary_map<T, T>(*in[0], out[0], [&f](T x) { return T(f(static_cast<double>(static_cast<float>(x)))); });
+        else
+          unary_map<T, T>(*in[0], out[0], f);
       });
     }, OutputsOnEntry::Anything);
   });
 }
 
+// The floating-point element types of the float ops (ir/ops/unary_math.cpp's kFloats).
+#define FC_FLOATS float, double, ir::Half, ir::BFloat16
+
 [[maybe_unused]] const bool registered = [] {
-  add_unary<LeakyReluF, float>("LeakyRelu");
-  add_unary<ClipF, float, int64_t, int32_t, int16_t, int8_t, uint64_t, uint32_t, uint16_t, uint8_t>("Clip");
-  add_unary<SigmoidF, float>("Sigmoid");
-  add_unary<TanhF, float>("Tanh");
-  add_unary<HardSigmoidF, float>("HardSigmoid");
-  add_unary<HardSwishF, float>("HardSwish");
-  add_unary<ErfF, float>("Erf");
-  add_unary<GeluF, float>("Gelu");
-  add_unary<SqrtF, float>("Sqrt");
-  add_unary<ExpF, float>("Exp");
-  add_unary<LogF, float>("Log");
-  add_unary<NegF, float, int64_t>("Neg");
-  add_unary<AbsF, float, int64_t>("Abs");
-  add_unary<ReciprocalF, float>("Reciprocal");
-  add_unary<FloorF, float>("Floor");
-  add_unary<CeilF, float>("Ceil");
-  add_unary<SoftplusF, float>("Softplus");
-  add_unary<EluF, float>("Elu");
-  add_unary<SeluF, float>("Selu");
+  add_unary<LeakyReluF, FC_FLOATS>("LeakyRelu");
+  add_unary<ClipF, FC_FLOATS, int64_t, int32_t, int16_t, int8_t, uint64_t, uint32_t, uint16_t, uint8_t>("Clip");
+  add_unary<SigmoidF, FC_FLOATS>("Sigmoid");
+  add_unary<TanhF, FC_FLOATS>("Tanh");
+  add_unary<HardSigmoidF, FC_FLOATS>("HardSigmoid");
+  add_unary<HardSwishF, FC_FLOATS>("HardSwish");
+  add_unary<ErfF, FC_FLOATS>("Erf");
+  add_unary<GeluF, FC_FLOATS>("Gelu");
+  add_unary<SqrtF, FC_FLOATS>("Sqrt");
+  add_unary<ExpF, FC_FLOATS>("Exp");
+  add_unary<LogF, FC_FLOATS>("Log");
+  add_unary<NegF, FC_FLOATS, int64_t, int32_t, int16_t, int8_t>("Neg");
+  add_unary<AbsF, FC_FLOATS, int64_t, int32_t, int16_t, int8_t, uint64_t, uint32_t, uint16_t, uint8_t>("Abs");
+  add_unary<ReciprocalF, FC_FLOATS>("Reciprocal");
+  add_unary<FloorF, FC_FLOATS>("Floor");
+  add_unary<CeilF, FC_FLOATS>("Ceil");
+  add_unary<SoftplusF, FC_FLOATS>("Softplus");
+  add_unary<EluF, FC_FLOATS>("Elu");
+  add_unary<SeluF, FC_FLOATS>("Selu");
   add_unary<NotF, bool>("Not");
   return true;
 }();
+#undef FC_FLOATS
 
 }  // namespace
 }  // namespace fc::runtime::cpu
