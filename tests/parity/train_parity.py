@@ -360,6 +360,7 @@ def main():
                     help="cross_entropy: every fifth label is -100 (F.cross_entropy's ignore_index)")
     ap.add_argument("--skip-1d-decay", action="store_true", help="no weight decay for 1-D parameters")
     ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--lr", type=float, default=0.0, help="the base learning rate (default: the optimizer's below)")
     ap.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
     ap.add_argument("--warmup", type=int, default=0, help="linear warm-up steps")
     ap.add_argument("--min-lr", type=float, default=0.0, help="cosine schedule: the final lr")
@@ -399,7 +400,7 @@ def main():
     n = a.steps * a.batch
     # LARS's lr is the global rate its trust ratio scales down (eta ~1e-3), so it is large; LAMB's
     # step is lr times ||w||, so lr is AdamW's.
-    lr = {"sgd": 0.01, "adamw": 1e-4, "lars": 1.0, "lamb": 1e-3}[a.optimizer]
+    lr = a.lr or {"sgd": 0.01, "adamw": 1e-4, "lars": 1.0, "lamb": 1e-3}[a.optimizer]
     hp = {"lr": lr, "momentum": 0.9, "weight_decay": a.weight_decay, "eps": 1e-6, "trust_coefficient": 0.01,
           "nesterov": a.nesterov, "dampening": a.dampening, "label_smoothing": a.label_smoothing,
           "skip_1d_decay": a.skip_1d_decay, "schedule": a.schedule, "warmup": a.warmup, "min_lr": a.min_lr, "clip": a.clip}
