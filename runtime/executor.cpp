@@ -9,26 +9,14 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "ir/checked_size.h"
 #include "ir/error.h"
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
-#include "ir/step_analysis.h"
-#include "runtime/data_parallel.h"
 #include "runtime/fault_injection.h"
-#include "runtime/memory_limit.h"
 #include "runtime/memory_plan.h"
 #include "runtime/trace.h"
 
 namespace fc::runtime {
-
-struct Executor::NodeState {
-  const ir::Node* node;
-  const char* category;  // for traces: forward, backward, optimizer, allreduce
-  std::vector<std::vector<int64_t>> shapes;  // input shapes the kernel was built for
-  std::vector<ir::TensorType> out_types;
-  std::unique_ptr<Kernel> kernel;
-};
 
 namespace {
 // FC_MEMORY_PLAN=0 turns the step memory plan off (every tensor allocated afresh), to measure
@@ -59,50 +47,14 @@ void prepare_output(const Kernel& kernel, Tensor& t) {
 }
 }  // namespace
 
-// The arena of one memory plan and each planned value's view into it.
-struct Executor::StepMemory {
-  std::vector<std::vector<int64_t>> feed_shapes;  // the graph input shapes it was planned for
-  std::unordered_map<const ir::Value*, Tensor> slot;
-  size_t arena_bytes = 0;
-  MemoryPlan plan;
-};
-
-namespace {
-
-// Trace category of each node, from its step phase (ir/step_analysis.h) with the first graph output
-// as the loss: a training graph's loss, an inference graph's prediction (all forward).
-std::vector<const char*> node_categories(const ir::Graph& g) {
-  const ir::StepAnalysis step = ir::analyze_step(g, g.outputs.empty() ? nullptr : g.outputs[0]);
-  std::vector<const char*> cats;
-  for (ir::StepPhase p : step.phases)
-    cats.push_back(p == ir::StepPhase::Update          ? "optimizer"
-                   : p == ir::StepPhase::Communication ? "allreduce"
-                   : p == ir::StepPhase::Backward      ? "backward"
-                                                       : "forward");
-  return cats;
-}
-
-}  // namespace
-
-Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), backend_(backend) {
-  int i = 0;
-  const std::vector<const char*> categories = node_categories(graph);
-  for (const auto& n : graph.nodes()) {
-    FC_CHECK(backend.supports(*n), n->describe(), ": op '", n->op, "' has no ", backend.name(), " kernel");
-    auto st = std::make_unique<NodeState>();
-    st->node = n.get();
-    st->category = categories[static_cast<size_t>(i)];
-    nodes_.push_back(std::move(st));
-    for (ir::Value* in : n->inputs)
-      if (in) last_use_[in] = i;
-    ++i;
-  }
-  for (ir::Value* o : graph.outputs) last_use_[o] = INT32_MAX;
+Executor::Executor(const ir::Graph& graph, Backend& backend)
+    : graph_(graph),
+      kernels_(graph, backend, [this](const ir::Value* v) { return state_.count(v) > 0; }),
+      last_use_(last_uses(graph)) {
   in_place_ = ir::in_place_state_updates(graph);
   for (const auto& [param, next] : graph.state_updates) {
     FC_CHECK(graph.is_param(param), "state update of '", param->name, "': not a parameter");
     state_[param] = graph.param(param).clone();
-    last_use_[next] = INT32_MAX;
   }
   // Accumulators are state the executor itself writes: summed into by micro-batches, zeroed after
   // the whole step. What reads a sum, directly or not, waits for the step's last micro-batch.
@@ -110,169 +62,32 @@ Executor::Executor(const ir::Graph& graph, Backend& backend) : graph_(graph), ba
   for (const auto& [acc, sum] : graph.accumulations) {
     FC_CHECK(graph.is_param(acc), "accumulation into '", acc->name, "': not a parameter");
     state_[acc] = graph.param(acc).clone();
-    last_use_[sum] = INT32_MAX;
     accumulated.insert(sum);
   }
-  for (const auto& st : nodes_) {
+  for (size_t i = 0; i < kernels_.size(); ++i) {
+    const ir::Node& n = *kernels_[i].node;
     bool after = false;
-    for (ir::Value* in : st->node->inputs) after = after || (in && accumulated.count(in));
-    if (after) accumulated.insert(st->node->outputs.begin(), st->node->outputs.end());
+    for (ir::Value* in : n.inputs) after = after || (in && accumulated.count(in));
+    if (after) accumulated.insert(n.outputs.begin(), n.outputs.end());
     after_accumulation_.push_back(after);
   }
-  place_gradient_buckets();
-}
-
-void Executor::place_gradient_buckets() {
-  DataParallel* dp = data_parallel();
-  if (!dp || dp->size() <= 1) return;
-  // A gradient can live in the arena only if the allreduce is its one reader: the sum overwrites
-  // it in place while backward goes on. Every rank decides alike (same graph), so buckets sit at
-  // the same offsets everywhere, as the shared-memory allreduce needs.
-  std::unordered_map<const ir::Value*, int> readers;
-  for (const auto& n : graph_.nodes())
-    for (ir::Value* in : n->inputs)
-      if (in) ++readers[in];
-  for (ir::Value* o : graph_.outputs) ++readers[o];
-  for (const auto& [param, next] : graph_.state_updates) ++readers[next];
-  constexpr size_t kAlignFloats = 16;  // each bucket starts on a 64-byte boundary
-  std::vector<std::pair<const ir::Value*, size_t>> offsets;
-  size_t total = 0;
-  for (const auto& n : graph_.nodes()) {
-    if (ir::op_kind(*n) != ir::OpKind::Communication) continue;
-    bool placeable = true;
-    for (ir::Value* in : n->inputs)
-      placeable = placeable && in && in->producer && readers[in] == 1 && in->type.dtype == ir::DType::F32 &&
-                  in->type.is_concrete();
-    if (!placeable) continue;
-    total = (total + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
-    for (ir::Value* in : n->inputs) {
-      offsets.emplace_back(in, total);
-      total += static_cast<size_t>(in->type.numel());
-    }
-  }
-  if (offsets.empty()) return;
-  bucket_arena_ = dp->bucket_arena(total);
-  for (const auto& [v, offset] : offsets) placed_[v] = bucket_arena_.slice_view(offset, v->type.sizes());
-}
-
-std::optional<Executor::StepPlan> Executor::step_plan(
-    const std::unordered_map<const ir::Value*, ir::TensorType>& produced) const {
-  const int n = static_cast<int>(nodes_.size());
-  constexpr int kEscapes = INT32_MAX;  // lives beyond the step
-  // How long each value's memory must live: to its last reader, extended backwards through kernels
-  // that may return views of their inputs, and to the end of the step for what an asynchronous
-  // kernel reads (it may still be reading when its last reader in node order has run).
-  std::unordered_map<const ir::Value*, int> end;
-  for (int i = 0; i < n; ++i)
-    for (ir::Value* o : nodes_[static_cast<size_t>(i)]->node->outputs) {
-      auto lu = last_use_.find(o);
-      end[o] = lu == last_use_.end() ? i : lu->second;
-    }
-  for (int i = n - 1; i >= 0; --i) {
-    const NodeState& st = *nodes_[static_cast<size_t>(i)];
-    if (!st.kernel) return std::nullopt;  // a node that never ran (an exception ended the step): no plan
-    int reach = -1;
-    if (st.kernel->asynchronous()) reach = n;
-    if (st.kernel->allocates_outputs())
-      for (ir::Value* o : st.node->outputs) reach = std::max(reach, end[o]);
-    for (ir::Value* in : st.node->inputs)
-      if (in && end.count(in)) end[in] = std::max(end[in], reach);
-  }
-  StepPlan r;
-  std::vector<BufferLifetime> lifetimes;
-  for (int i = 0; i < n; ++i) {
-    const NodeState& st = *nodes_[static_cast<size_t>(i)];
-    if (st.kernel->allocates_outputs() || st.kernel->asynchronous()) continue;
-    for (ir::Value* o : st.node->outputs) {
-      auto type = produced.find(o);
-      if (type == produced.end() || end[o] == kEscapes || placed_.count(o)) continue;
-      r.values.push_back(o);
-      r.types.push_back(type->second);
-      lifetimes.push_back({ir::dtype_size(type->second.dtype) * static_cast<size_t>(type->second.numel()), i, end[o]});
-    }
-  }
-  r.plan = plan_memory(lifetimes, 64);
-  return r;
+  buckets_ = place_gradient_buckets(graph);
 }
 
 void Executor::plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
                                 const std::unordered_map<const ir::Value*, ir::TensorType>& produced) {
-  const std::optional<StepPlan> planned = step_plan(produced);
+  const std::optional<StepPlan> planned = plan_step(kernels_, last_use_, produced, buckets_.placed);
   if (!planned) return;
-  const MemoryPlan& plan = planned->plan;
   size_t resident = 0;
   for (const auto& [param, t] : state_) resident += t.nbytes();
-  std::string inputs;
-  for (const auto& s : feed_shapes) inputs += (inputs.empty() ? "" : ", ") + ir::dims_text(s);
-  check_fits_in_memory(plan.arena_bytes, resident, "a step on inputs " + inputs);
-  auto memory = std::make_unique<StepMemory>();
-  memory->feed_shapes = feed_shapes;
-  memory->arena_bytes = plan.arena_bytes;
-  memory->plan = plan;
-  auto arena = std::make_shared<Tensor>(ir::DType::U8, std::vector<int64_t>{static_cast<int64_t>(plan.arena_bytes)});
-  auto* base = static_cast<std::byte*>(arena->raw());
-  for (size_t k = 0; k < planned->values.size(); ++k) {
-    const ir::TensorType& t = planned->types[k];
-    memory->slot[planned->values[k]] = Tensor::external(base + plan.offsets[k], t.dtype, t.sizes(), arena);
-  }
-  memory_ = std::move(memory);
-}
-
-void Executor::build_kernel(NodeState& st, const std::vector<ir::TensorType>& in_types,
-                            const std::vector<const Tensor*>& values, const std::vector<std::vector<int64_t>>& shapes) {
-  const ir::Node& n = *st.node;
-  st.out_types = ir::infer_output_types(n, in_types, values);
-  std::vector<const Tensor*> const_values;
-  for (ir::Value* v : n.inputs)
-    const_values.push_back(v && graph_.is_param(v) && !state_.count(v) ? &graph_.param(v) : nullptr);
-  KernelSpec spec{n, in_types, const_values, st.out_types, backend_.threads()};
-  st.kernel = backend_.make_kernel(spec);
-  st.shapes = shapes;
+  memory_ = allocate_step_memory(*planned, feed_shapes, resident);
 }
 
 std::optional<std::unordered_map<const ir::Value*, ir::TensorType>> Executor::build_kernels_for(
     const std::unordered_map<const ir::Value*, Tensor>& feeds) {
-  std::unordered_map<const ir::Value*, ir::TensorType> types, produced;
+  std::unordered_map<const ir::Value*, ir::TensorType> types;
   for (const auto& [v, t] : feeds) types[v] = t.type();
-  for (auto& node : nodes_) {
-    NodeState& st = *node;
-    std::vector<ir::TensorType> in_types;
-    std::vector<const Tensor*> values;  // parameters' values; what the step computes is not known yet
-    std::vector<std::vector<int64_t>> shapes;
-    for (ir::Value* v : st.node->inputs) {
-      if (!v) {
-        in_types.emplace_back();
-        values.push_back(nullptr);
-        shapes.push_back({-1});
-      } else if (graph_.is_param(v)) {
-        const Tensor& t = state(v);
-        in_types.push_back(t.type());
-        values.push_back(&t);
-        shapes.push_back(t.dims());
-      } else {
-        auto it = types.find(v);
-        if (it == types.end() || !it->second.is_concrete()) return std::nullopt;
-        in_types.push_back(it->second);
-        values.push_back(nullptr);
-        shapes.push_back(it->second.sizes());
-      }
-    }
-    if (!st.kernel || shapes != st.shapes) build_kernel(st, in_types, values, shapes);
-    for (size_t k = 0; k < st.node->outputs.size(); ++k) {
-      if (!st.out_types[k].is_concrete()) return std::nullopt;  // a size that depends on values
-      types[st.node->outputs[k]] = st.out_types[k];
-      produced[st.node->outputs[k]] = st.out_types[k];
-    }
-  }
-  return produced;
-}
-
-bool Executor::plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
-                          const std::unordered_map<const ir::Value*, Tensor>& feeds) {
-  const auto produced = build_kernels_for(feeds);
-  if (!produced) return false;
-  plan_step_memory(feed_shapes, *produced);
-  return memory_ != nullptr;
+  return kernels_.build_all(types, [this](const ir::Value* v) -> const Tensor& { return state(v); });
 }
 
 std::optional<MemoryPlan> Executor::plan_memory_for(const std::map<std::string, Tensor>& feeds) {
@@ -285,7 +100,7 @@ std::optional<MemoryPlan> Executor::plan_memory_for(const std::map<std::string, 
   }
   const auto produced = build_kernels_for(fed);
   if (!produced) return std::nullopt;
-  const std::optional<StepPlan> planned = step_plan(*produced);
+  const std::optional<StepPlan> planned = plan_step(kernels_, last_use_, *produced, buckets_.placed);
   if (!planned) return std::nullopt;
   return planned->plan;
 }
@@ -300,7 +115,7 @@ const Tensor* Executor::in_place_buffer(const Kernel& kernel, const ir::Value* o
   return &own;
 }
 
-size_t Executor::planned_arena_bytes() const { return memory_ ? memory_->arena_bytes : 0; }
+size_t Executor::planned_arena_bytes() const { return memory_ ? memory_->plan.arena_bytes : 0; }
 
 std::optional<MemoryPlan> Executor::planned_memory() const {
   if (!memory_) return std::nullopt;
@@ -390,7 +205,9 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
   if ((!memory_ || memory_->feed_shapes != feed_shapes) && memory_planning_enabled()) {
     std::unordered_map<const ir::Value*, Tensor> fed;
     for (ir::Value* in : graph_.inputs) fed[in] = env.at(in);
-    if (!plan_ahead(feed_shapes, fed)) memory_.reset();
+    const auto produced_ahead = build_kernels_for(fed);
+    if (produced_ahead) plan_step_memory(feed_shapes, *produced_ahead);
+    if (!produced_ahead || !memory_) memory_.reset();
   }
   StepMemory* memory = memory_ && memory_->feed_shapes == feed_shapes ? memory_.get() : nullptr;
   bool plan_stale = false;
@@ -406,29 +223,20 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     return &it->second;
   };
 
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  for (size_t i = 0; i < kernels_.size(); ++i) {
     if (micro && after_accumulation_[i]) continue;
-    NodeState& st = *nodes_[i];
+    NodeKernels::Entry& st = kernels_[i];
     const ir::Node& n = *st.node;
     for (ir::Value* v : n.inputs)
       if (auto p = v ? pending_of.find(v) : pending_of.end(); p != pending_of.end()) complete(p->second);
     std::vector<const Tensor*> ins;
-    std::vector<std::vector<int64_t>> shapes;
-    for (ir::Value* v : n.inputs) {
-      const Tensor* t = lookup(v);
-      ins.push_back(t);
-      shapes.push_back(t ? t->dims() : std::vector<int64_t>{-1});
-    }
-    if (!st.kernel || shapes != st.shapes) {
-      std::vector<ir::TensorType> in_types;
-      for (const Tensor* t : ins) in_types.push_back(t ? t->type() : ir::TensorType{});
-      build_kernel(st, in_types, ins, shapes);
-    }
+    for (ir::Value* v : n.inputs) ins.push_back(lookup(v));
+    kernels_.for_inputs(i, ins);
     std::vector<Tensor> outs(n.outputs.size());
     if (!st.kernel->allocates_outputs())
       for (size_t k = 0; k < outs.size(); ++k) {
         FC_CHECK(st.out_types[k].is_concrete(), n.describe(), ": could not determine output shape");
-        if (auto placed = placed_.find(n.outputs[k]); placed != placed_.end()) {
+        if (auto placed = buckets_.placed.find(n.outputs[k]); placed != buckets_.placed.end()) {
           FC_CHECK(st.out_types[k].sizes() == placed->second.dims(), n.describe(), ": gradient shape ",
                    ir::to_string(st.out_types[k]), " differs from its planned ", ir::to_string(placed->second.type()));
           outs[k] = placed->second;
@@ -464,7 +272,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
       st.kernel->run(ins, outs);
       for (size_t k = 0; k < outs.size(); ++k) {
         // A kernel that assigns its own outputs (a view of its input) is copied into place.
-        if (auto placed = placed_.find(n.outputs[k]); placed != placed_.end() && !outs[k].same_storage(placed->second)) {
+        if (auto placed = buckets_.placed.find(n.outputs[k]); placed != buckets_.placed.end() && !outs[k].same_storage(placed->second)) {
           FC_CHECK(outs[k].dims() == placed->second.dims(), n.describe(), ": gradient shape ",
                    ir::to_string(outs[k].type()), " differs from its planned ", ir::to_string(placed->second.type()));
           std::memcpy(placed->second.raw(), outs[k].raw(), outs[k].nbytes());
@@ -474,7 +282,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
       }
     }
     for (ir::Value* v : n.inputs)
-      if (v && !graph_.is_param(v) && last_use_[v] == static_cast<int>(i)) env.erase(v);
+      if (v && !graph_.is_param(v) && last_use_.at(v) == static_cast<int>(i)) env.erase(v);
     // Test-only fault injection (issue 22): a fault "during forward" lands after the first node.
     if (i == 0) fault_point(FaultPhase::forward);
   }

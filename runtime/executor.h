@@ -1,25 +1,18 @@
-// Runs an IR graph on a backend. Kernels are built once per node and per set of concrete input
-// shapes (a new batch size builds new kernels; the same batch reuses them).
+// Runs an IR graph on a backend: the run loop, training state and feeds. Its parts, one job each:
+//   runtime/node_kernels.h      the kernel cache (one kernel per node and set of input shapes)
+//   runtime/step_memory.h       liveness and the step's memory plan in one arena (what `fcc inspect` reports)
+//   runtime/gradient_buckets.h  data-parallel gradients placed in the bucket arena the allreduce sums in
 //
 // Memory: a step's intermediate tensors live in one arena, at offsets planned from their sizes and
-// lifetimes (runtime/memory_plan.h), so tensors whose lifetimes do not overlap share memory and a
-// step allocates nothing. The plan is made before a step with new input shapes runs, from shape
-// inference alone (which builds every kernel first); when a size depends on values the step
-// computes, that step allocates each tensor afresh (freed after its last use) and the plan is made
-// from the sizes it met.
-// Not planned: tensors that outlive the step (graph outputs, new training state), outputs of
-// kernels that assign their own (views of their inputs: those inputs then live as long as the view)
-// and of asynchronous kernels (whose inputs live to the end of the step).
-//
-// In data-parallel training (several ranks), the gradients of each fc.AllReduce bucket are
-// computed straight into one contiguous region of the job's bucket arena (DataParallel::
-// bucket_arena), at the same offset on every rank, so the allreduce sums them where they lie:
-// no copy into or out of a fusion buffer.
+// lifetimes, so tensors whose lifetimes do not overlap share memory and a step allocates nothing.
+// The plan is made before a step with new input shapes runs, from shape inference alone (which
+// builds every kernel first); when a size depends on values the step computes, that step allocates
+// each tensor afresh (freed after its last use) and the plan is made from the sizes it met.
 //
 // Training state (Graph::state_updates: weights, optimizer state, BatchNorm running statistics)
 // lives in the executor: it starts as a copy of the graph's parameter values, and after each run
-// every state parameter takes the value computed for it. Kernels never cache the values of state
-// parameters (KernelSpec::values is null for them); constant parameters may be cached.
+// every state parameter takes the value computed for it (written in place over the old value where
+// ir/in_place.h allows). Kernels never cache the values of state parameters.
 #pragma once
 
 #include <map>
@@ -31,7 +24,10 @@
 
 #include "ir/graph.h"
 #include "runtime/backend.h"
+#include "runtime/gradient_buckets.h"
 #include "runtime/memory_plan.h"
+#include "runtime/node_kernels.h"
+#include "runtime/step_memory.h"
 
 namespace fc::runtime {
 
@@ -68,41 +64,23 @@ class Executor {
   std::optional<MemoryPlan> plan_memory_for(const std::map<std::string, Tensor>& feeds);
 
  private:
-  struct NodeState;
   void check_feed(const ir::Value* input, const Tensor& t) const;
-  void place_gradient_buckets();
-  struct StepMemory;
-  void build_kernel(NodeState& st, const std::vector<ir::TensorType>& in_types,
-                    const std::vector<const Tensor*>& values, const std::vector<std::vector<int64_t>>& shapes);
-  // Builds every kernel and the memory plan for these input shapes before the step runs; false
-  // when a size depends on values the step computes (the step then records sizes as it goes).
-  bool plan_ahead(const std::vector<std::vector<int64_t>>& feed_shapes,
-                  const std::unordered_map<const ir::Value*, Tensor>& feeds);
   // Builds every kernel for these inputs; the type of every value the step produces, or nullopt
   // when a size depends on values.
   std::optional<std::unordered_map<const ir::Value*, ir::TensorType>> build_kernels_for(
       const std::unordered_map<const ir::Value*, Tensor>& feeds);
-  // The step's planned intermediates (in the arena), their types and offsets; nullopt when a node
-  // has no kernel yet.
-  struct StepPlan {
-    std::vector<const ir::Value*> values;
-    std::vector<ir::TensorType> types;
-    MemoryPlan plan;
-  };
-  std::optional<StepPlan> step_plan(const std::unordered_map<const ir::Value*, ir::TensorType>& produced) const;
+  // Plans and allocates the step's arena from the types the step produces (no plan: memory_ unset).
   void plan_step_memory(const std::vector<std::vector<int64_t>>& feed_shapes,
                         const std::unordered_map<const ir::Value*, ir::TensorType>& produced);
   // The state tensor that new state `out` may be written into (ir/in_place.h), or null.
   const Tensor* in_place_buffer(const Kernel& kernel, const ir::Value* out, const ir::TensorType& type) const;
 
   const ir::Graph& graph_;
-  Backend& backend_;
-  std::vector<std::unique_ptr<NodeState>> nodes_;
-  std::unordered_map<const ir::Value*, int> last_use_;  // index of the last node reading a value
   std::unordered_map<const ir::Value*, Tensor> state_;  // mutable parameters, by parameter value
-  Tensor bucket_arena_;                                  // data-parallel gradient buckets
-  std::unordered_map<const ir::Value*, Tensor> placed_;  // gradient -> its place in the arena
-  std::unique_ptr<StepMemory> memory_;                   // the plan for the current input shapes
+  NodeKernels kernels_;
+  std::unordered_map<const ir::Value*, int> last_use_;  // runtime/step_memory.h last_uses
+  PlacedGradients buckets_;                             // data-parallel gradients in the bucket arena
+  std::unique_ptr<StepMemory> memory_;                  // the plan for the current input shapes
   std::unordered_map<const ir::Value*, const ir::Value*> in_place_;  // new state -> the parameter it overwrites
   std::vector<bool> after_accumulation_;  // per node: depends on an accumulated sum (skipped by micro-batches)
 };
