@@ -55,8 +55,10 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
     std::vector<ir::TensorType> outs = ir::infer_output_types(*n, ins, vals);
     for (ir::TensorType& t : outs) t = bind_batch(t, batch);
     for (size_t i = 0; i < n->outputs.size(); ++i) types[n->outputs[i]] = outs[i];
+    // Cost functions read input and output sizes: only nodes whose types are all known are costed.
     bool concrete = true;
     for (const auto& t : outs) concrete &= t.is_concrete();
+    for (size_t i = 0; i < ins.size(); ++i) concrete &= !n->inputs[i] || ins[i].is_concrete();
     ir::OpCost c = concrete ? ir::op_cost(*n, ins, vals, outs) : ir::OpCost{};
     total.flops += c.flops;
     total.bytes += c.bytes;
