@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "ir/liveness.h"
+
 namespace fc::passes {
 
 ir::TensorType bind_batch(const ir::TensorType& t, int64_t batch) {
@@ -18,14 +20,8 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
   for (const ir::Value* v : g.inputs) types[v] = bind_batch(v->type, batch);
   GraphCost total;
   for (const ir::Value* p : g.param_order()) total.param_bytes += double(g.param(p).nbytes());
-  // Liveness: index of the last node reading each value (graph outputs and state live to the end).
-  std::unordered_map<const ir::Value*, size_t> last_use;
-  for (size_t i = 0; i < g.nodes().size(); ++i)
-    for (const ir::Value* v : g.nodes()[i]->inputs)
-      if (v) last_use[v] = i;
-  for (const ir::Value* v : g.outputs) last_use[v] = SIZE_MAX;
-  for (const auto& [p, next] : g.state_updates) last_use[next] = SIZE_MAX;
-  for (const auto& [acc, sum] : g.accumulations) last_use[sum] = SIZE_MAX;
+  // Liveness: the executor's (ir/liveness.h), each value freed after its last reader.
+  const std::unordered_map<const ir::Value*, int> last_use = ir::last_uses(g);
   std::unordered_map<const ir::Value*, double> live_bytes;
   double live = 0;
   auto bytes_of = [](const ir::TensorType& t) {
@@ -35,7 +31,7 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
     live_bytes[v] = bytes_of(types[v]);
     live += live_bytes[v];
   }
-  size_t index = 0;
+  int index = 0;
   for (const auto& n : g.nodes()) {
     std::vector<ir::TensorType> ins;
     std::vector<const ir::Tensor*> vals;
@@ -69,7 +65,7 @@ GraphCost estimate_cost(const ir::Graph& g, int64_t batch) {
     }
     total.peak_activation_bytes = std::max(total.peak_activation_bytes, live);
     for (const ir::Value* v : n->inputs)
-      if (v && live_bytes.count(v) && last_use[v] == index) {
+      if (v && live_bytes.count(v) && last_use.at(v) == index) {
         live -= live_bytes[v];
         live_bytes.erase(v);
       }

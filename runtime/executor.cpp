@@ -50,7 +50,7 @@ void prepare_output(const Kernel& kernel, Tensor& t) {
 Executor::Executor(const ir::Graph& graph, Backend& backend)
     : graph_(graph),
       kernels_(graph, backend, [this](const ir::Value* v) { return state_.count(v) > 0; }),
-      last_use_(last_uses(graph)) {
+      last_use_(ir::last_uses(graph)) {
   in_place_ = ir::in_place_state_updates(graph);
   for (const auto& [param, next] : graph.state_updates) {
     FC_CHECK(graph.is_param(param), "state update of '", param->name, "': not a parameter");

@@ -78,7 +78,7 @@ class Executor {
   const ir::Graph& graph_;
   std::unordered_map<const ir::Value*, Tensor> state_;  // mutable parameters, by parameter value
   NodeKernels kernels_;
-  std::unordered_map<const ir::Value*, int> last_use_;  // runtime/step_memory.h last_uses
+  std::unordered_map<const ir::Value*, int> last_use_;  // ir::last_uses
   PlacedGradients buckets_;                             // data-parallel gradients in the bucket arena
   std::unique_ptr<StepMemory> memory_;                  // the plan for the current input shapes
   std::unordered_map<const ir::Value*, const ir::Value*> in_place_;  // new state -> the parameter it overwrites

@@ -9,20 +9,6 @@
 
 namespace fc::runtime {
 
-std::unordered_map<const ir::Value*, int> last_uses(const ir::Graph& graph) {
-  std::unordered_map<const ir::Value*, int> last;
-  int i = 0;
-  for (const auto& n : graph.nodes()) {
-    for (ir::Value* in : n->inputs)
-      if (in) last[in] = i;
-    ++i;
-  }
-  for (ir::Value* o : graph.outputs) last[o] = kStepEnd;
-  for (const auto& [param, next] : graph.state_updates) last[next] = kStepEnd;
-  for (const auto& [acc, sum] : graph.accumulations) last[sum] = kStepEnd;
-  return last;
-}
-
 std::optional<StepPlan> plan_step(const NodeKernels& kernels, const std::unordered_map<const ir::Value*, int>& last_use,
                                   const std::unordered_map<const ir::Value*, ir::TensorType>& produced,
                                   const std::unordered_map<const ir::Value*, Tensor>& placed_elsewhere) {
@@ -53,7 +39,7 @@ std::optional<StepPlan> plan_step(const NodeKernels& kernels, const std::unorder
     if (e.kernel->allocates_outputs() || e.kernel->asynchronous()) continue;
     for (ir::Value* o : e.node->outputs) {
       auto type = produced.find(o);
-      if (type == produced.end() || end[o] == kStepEnd || placed_elsewhere.count(o)) continue;
+      if (type == produced.end() || end[o] == ir::kLivesPastStep || placed_elsewhere.count(o)) continue;
       r.values.push_back(o);
       r.types.push_back(type->second);
       lifetimes.push_back({ir::dtype_size(type->second.dtype) * static_cast<size_t>(type->second.numel()), i, end[o]});

@@ -15,15 +15,12 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/liveness.h"
 #include "runtime/memory_plan.h"
 #include "runtime/node_kernels.h"
 #include "runtime/backend.h"
 
 namespace fc::runtime {
-
-// Position of the last node reading each value; kStepEnd for what outlives the step.
-inline constexpr int kStepEnd = INT32_MAX;
-std::unordered_map<const ir::Value*, int> last_uses(const ir::Graph& graph);
 
 // The step's planned intermediates, their types and places.
 struct StepPlan {
@@ -32,8 +29,9 @@ struct StepPlan {
   MemoryPlan plan;
 };
 
-// Plans the values of `produced` (their types in this step) that live in the arena; nullopt when a
-// node has no kernel yet (a step that an exception ended).
+// Plans the values of `produced` (their types in this step) that live in the arena, from the step's
+// liveness (`last_use`: ir::last_uses); nullopt when a node has no kernel yet (a step that an
+// exception ended).
 std::optional<StepPlan> plan_step(const NodeKernels& kernels, const std::unordered_map<const ir::Value*, int>& last_use,
                                   const std::unordered_map<const ir::Value*, ir::TensorType>& produced,
                                   const std::unordered_map<const ir::Value*, Tensor>& placed_elsewhere);
