@@ -5,7 +5,7 @@
 
 namespace fc::ir {
 
-GradBuilder::GradBuilder(Graph& g, const Node& forward, std::vector<Value*> output_grads,
+GradBuilder::GradBuilder(Graph& g, Node& forward, std::vector<Value*> output_grads,
                          std::vector<bool> needs_input_grad)
     : g_(g), forward_(forward), dys_(std::move(output_grads)), needs_(std::move(needs_input_grad)) {}
 
@@ -15,7 +15,7 @@ std::vector<Value*> GradBuilder::emit(const std::string& op, std::vector<Value*>
   std::vector<Value*> outs;
   const std::string base = forward_.name + "/grad/" + op;
   for (int i = 0; i < num_outputs; ++i) outs.push_back(g_.add_value(g_.unique_name(base), {}));
-  add_node_inferred(g_, op, domain, std::move(inputs), outs, std::move(attrs), base);
+  add_node_inferred(g_, op, domain, std::move(inputs), outs, std::move(attrs), base)->gradient_of = &forward_;
   return outs;
 }
 

@@ -16,7 +16,8 @@ namespace fc::ir {
 
 class GradBuilder {
  public:
-  GradBuilder(Graph& g, const Node& forward, std::vector<Value*> output_grads, std::vector<bool> needs_input_grad);
+  // Every node emitted records `forward` as its Node::gradient_of.
+  GradBuilder(Graph& g, Node& forward, std::vector<Value*> output_grads, std::vector<bool> needs_input_grad);
 
   const Node& node() const { return forward_; }
   Value* x(size_t i) const { return forward_.inputs.at(i); }   // forward input i (null if omitted)
@@ -40,7 +41,7 @@ class GradBuilder {
 
  private:
   Graph& g_;
-  const Node& forward_;
+  Node& forward_;
   std::vector<Value*> dys_;
   std::vector<bool> needs_;
 };

@@ -154,6 +154,8 @@ Node* Graph::add_node(std::string op, std::vector<Value*> ins, std::vector<Value
 void Graph::remove_node(Node* n) {
   for (Value* o : n->outputs)
     if (o && o->producer == n) o->producer = nullptr;
+  for (const auto& m : nodes_)
+    if (m->gradient_of == n) m->gradient_of = nullptr;
   nodes_.erase(std::remove_if(nodes_.begin(), nodes_.end(), [&](const auto& p) { return p.get() == n; }),
                nodes_.end());
 }

@@ -1,5 +1,5 @@
-// Loss fusion: fc.SoftmaxCrossEntropy and its gradient fc.SoftmaxCrossEntropyGrad over the same
-// logits, labels and attributes become one fc.SoftmaxCrossEntropyAndGrad node (loss, dlogits), whose
+// Loss fusion: fc.SoftmaxCrossEntropy and the fc.SoftmaxCrossEntropyGrad autodiff made for it
+// (Node::gradient_of) become one fc.SoftmaxCrossEntropyAndGrad node (loss, dlogits), whose
 // kernel computes the softmax once for both (ir/ops/softmax_cross_entropy.h).
 //
 // Legal only when the gradient's seed dloss does not depend on the loss (in a training graph it is

@@ -1,33 +1,16 @@
 // Max pooling argmax for the backward (see pool_argmax.h).
 #include "passes/pool_argmax.h"
 
-#include <unordered_map>
+#include <map>
 #include <vector>
+
+#include "ir/op_registry.h"
 
 namespace fc::passes {
 namespace {
 
 using ir::Node;
 using ir::Value;
-
-// The window attributes are ints, int lists and a string; a gradient node carries a copy of its
-// forward node's.
-bool same_attrs(const Node& a, const Node& b) {
-  if (a.attrs.size() != b.attrs.size()) return false;
-  for (const auto& [key, value] : a.attrs) {
-    const auto it = b.attrs.find(key);
-    if (it == b.attrs.end() || value.index() != it->second.index()) return false;
-    const ir::Attribute& other = it->second;
-    if (const auto* i = std::get_if<int64_t>(&value); i && *i != std::get<int64_t>(other)) return false;
-    if (const auto* v = std::get_if<std::vector<int64_t>>(&value); v && *v != std::get<std::vector<int64_t>>(other))
-      return false;
-    if (const auto* s = std::get_if<std::string>(&value); s && *s != std::get<std::string>(other)) return false;
-    if (!std::holds_alternative<int64_t>(value) && !std::holds_alternative<std::string>(value) &&
-        !std::holds_alternative<std::vector<int64_t>>(value))
-      return false;  // not a window attribute
-  }
-  return true;
-}
 
 // Offsets into x's (n, c) plane fit i32.
 bool plane_fits_i32(const Value& x) {
@@ -43,35 +26,37 @@ bool plane_fits_i32(const Value& x) {
 }  // namespace
 
 int64_t save_pool_argmax(ir::Graph& g) {
-  std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
-  std::unordered_map<Node*, Value*> argmax_of;  // pools already given an argmax output
+  // Each MaxPool (one output: no Indices asked for) with the gradients autodiff made for it.
+  std::map<Node*, std::vector<Node*>> grads_of;
+  std::vector<Node*> pools;  // in graph order
   for (const auto& grad : g.nodes()) {
-    if (grad->domain != "fc" || grad->op != "MaxPoolGrad" || grad->inputs.size() != 2) continue;
-    Value* x = grad->inputs[1];
-    if (!x || !plane_fits_i32(*x)) continue;
-    Node* pool = nullptr;
-    for (Node* user : g.users(x))
-      if (user->domain.empty() && user->op == "MaxPool" && (user->outputs.size() == 1 || argmax_of.count(user)) &&
-          user->inputs[0] == x &&
-          position[user] < position[grad.get()] && same_attrs(*user, *grad))
-        pool = user;
-    if (!pool) continue;
-    Value*& argmax = argmax_of[pool];
-    if (!argmax) {
-      const Value* y = pool->outputs[0];
-      argmax = g.add_value(g.unique_name(y->name + "/argmax"), ir::TensorType(ir::DType::I32, y->type.dims));
-      argmax->producer = pool;
-      argmax->producer_output = 1;
-      pool->outputs.push_back(argmax);
+    Node* pool = grad->gradient_of;
+    if (grad->domain != "fc" || grad->op != "MaxPoolGrad" || grad->inputs.size() != 2 || !pool) continue;
+    if (!pool->domain.empty() || pool->op != "MaxPool" || pool->outputs.size() != 1 ||
+        pool->inputs[0] != grad->inputs[1] || !plane_fits_i32(*pool->inputs[0]))
+      continue;
+    if (grads_of[pool].empty()) pools.push_back(pool);
+    grads_of[pool].push_back(grad.get());
+  }
+  // fc.MaxPoolTraining takes the pool's place, its outputs y and argmax typed by its own record.
+  for (Node* pool : pools) {
+    const std::vector<Node*> grads = grads_of[pool];
+    Value* y = pool->outputs[0];
+    Value* argmax = g.add_value(g.unique_name(y->name + "/argmax"), {});
+    const std::vector<Value*> inputs = pool->inputs;
+    const auto attrs = pool->attrs;
+    const std::string name = pool->name;
+    const auto at = std::find_if(g.nodes().begin(), g.nodes().end(), [&](const auto& n) { return n.get() == pool; });
+    const Node* next = at + 1 != g.nodes().end() ? (at + 1)->get() : nullptr;
+    g.remove_node(pool);
+    Node* training = ir::add_node_inferred(g, "MaxPoolTraining", "fc", inputs, {y, argmax}, attrs, name);
+    if (next) g.move_before(training, next);
+    for (Node* grad : grads) {
+      grad->inputs.push_back(argmax);
+      grad->gradient_of = training;
     }
-    grad->inputs.push_back(argmax);
   }
-  for (const auto& [pool, argmax] : argmax_of) {
-    pool->op = "MaxPoolTraining";
-    pool->domain = "fc";
-  }
-  return static_cast<int64_t>(argmax_of.size());
+  return static_cast<int64_t>(pools.size());
 }
 
 }  // namespace fc::passes

@@ -1,6 +1,5 @@
-// Saves max pooling's window choices for the backward: a MaxPool whose input x is also read by an
-// fc.MaxPoolGrad with the same attributes (the gradient autodiff made for it) becomes
-// fc.MaxPoolTraining, which outputs y and argmax (each window's first maximum as an i32 offset in
+// Saves max pooling's window choices for the backward: a MaxPool with an fc.MaxPoolGrad that
+// autodiff made for it (Node::gradient_of) becomes fc.MaxPoolTraining, which outputs y and argmax (each window's first maximum as an i32 offset in
 // x's plane, ir/ops/pool.cpp), and that fc.MaxPoolGrad reads argmax instead of searching x again.
 // Both find the maximum with the same search (runtime/cpu/kernels/pool_windows.h), so results do not
 // change. Planes of 2^31 elements or more keep the search (offsets are i32). Runs after autodiff.

@@ -208,8 +208,9 @@ TEST(MaxPoolArgmax, GradientFromTheRecordGivesTheSearchsBytes) {
 }
 
 TEST(MaxPoolArgmax, PassPairsEachMaxPoolWithItsOwnGradient) {
-  // p1's gradient (same attributes) reads its argmax; p2 (other strides) has no gradient with its
-  // attributes and keeps the search; a second gradient of p1 shares the one record.
+  // p1's gradient reads its argmax, and a second gradient of p1 shares the one record; p2 has no
+  // gradient and keeps the search, as does a MaxPoolGrad autodiff did not make for a pool (dw).
+  // Pairs come from autodiff's provenance (Node::gradient_of), set here as autodiff sets it.
   const char* text = R"(graph main(%x: f32[2,3,8,8], %dy: f32[2,3,4,4], %dz: f32[2,3,4,4]) -> (%y: f32[2,3,4,4], %z: f32[2,3,7,7], %dx: f32[2,3,8,8], %dx2: f32[2,3,8,8], %dw: f32[2,3,8,8]) opset 17 {
     %y: f32[2,3,4,4] = MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
     %z: f32[2,3,7,7] = MaxPool(%x) {kernel_shape = [2, 2]}
@@ -232,6 +233,8 @@ TEST(MaxPoolArgmax, PassPairsEachMaxPoolWithItsOwnGradient) {
   };
   const auto before = run(parse_graph(text));
   Graph g = parse_graph(text);
+  g.value("dx")->producer->gradient_of = g.value("y")->producer;
+  g.value("dx2")->producer->gradient_of = g.value("y")->producer;
   EXPECT_EQ(passes::save_pool_argmax(g), 1);
   verify(g);
   const Node& p1 = *g.value("y")->producer;

@@ -100,3 +100,34 @@ TEST(TrainingPipeline, UnknownPassNamesAreErrorsListingThePasses) {
   EXPECT_EQ(test::error_of([&] { passes::build_training_graph(g, {}, o); }).rfind("--print-after nope: no such pass", 0),
             0u);
 }
+
+// Autodiff records which forward node each gradient node came from (ir::Node::gradient_of), and
+// the passes after it pair by that: max pooling's argmax record and the loss fused with its gradient.
+TEST(TrainingPipeline, AutodiffProvenancePairsPoolAndLossWithTheirGradients) {
+  const char* text = R"(graph main(%x: f32[N,2,4,4]) -> (%y: f32[N,3]) opset 17 {
+    param %w: f32[3,8] = [0.1, -0.2, 0.3, 0.1, 0.2, -0.1, 0.05, 0.4, 0.3, 0.2, -0.3, 0.1, 0.0, 0.2, 0.1, -0.2, 0.1, 0.1, 0.2, 0.3, -0.1, 0.2, 0.1, 0.0]
+    param %s: f32[2,1,1] = [1.5, -0.5]
+    %xs: f32[N,2,4,4] = Mul(%x, %s)
+    %p: f32[N,2,2,2] = MaxPool(%xs) {kernel_shape = [2, 2], strides = [2, 2]}
+    %f: f32[N,8] = Flatten(%p)
+    %y: f32[N,3] = Gemm(%f, %w) {transB = 1}
+  })";
+  ir::Graph g = ir::parse_graph(text);
+  passes::PassManagerOptions stop;
+  stop.stop_after = "autodiff";
+  ir::Graph at_autodiff = ir::parse_graph(text);
+  passes::build_training_graph(at_autodiff, {}, stop);
+  const ir::Node* pool = at_autodiff.value("p")->producer;
+  int pool_grads = 0, loss_grads = 0;
+  for (const auto& n : at_autodiff.nodes()) {
+    pool_grads += n->op == "MaxPoolGrad" && n->gradient_of == pool;
+    loss_grads += n->op == "SoftmaxCrossEntropyGrad" && n->gradient_of && n->gradient_of->op == "SoftmaxCrossEntropy";
+  }
+  EXPECT_EQ(pool_grads, 1);
+  EXPECT_EQ(loss_grads, 1);
+  passes::build_training_graph(g, {}, {});
+  EXPECT_TRUE(has_op(g, "MaxPoolTraining"));
+  EXPECT_TRUE(has_op(g, "SoftmaxCrossEntropyAndGrad"));
+  EXPECT_FALSE(has_op(g, "MaxPool"));
+  EXPECT_NO_THROW(ir::verify(g));
+}
