@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "distrib/cost_model.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::cli {
 

@@ -9,7 +9,7 @@
 
 #include "frontend/onnx_import.h"
 #include "frontend/tensor_proto_file.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 #include "ir/text_format.h"
 #include "runtime/npy.h"

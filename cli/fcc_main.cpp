@@ -23,7 +23,7 @@
 #include "cli/training_driver.h"
 #include "frontend/onnx_import.h"
 #include "frontend/plan_io.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"

@@ -16,7 +16,7 @@
 #include "cli/cli_common.h"
 #include "cli/training_driver.h"
 #include "distrib/cost_model.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "passes/scaling_sim.h"
 
 namespace fc::cli {

@@ -11,7 +11,7 @@
 #include "distrib/bench.h"
 #include "distrib/cost_model.h"
 #include "distrib/probe.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::cli {
 

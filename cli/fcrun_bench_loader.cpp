@@ -7,7 +7,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/fcrun_bench.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/image_folder.h"
 
 namespace fc::cli {

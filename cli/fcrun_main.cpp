@@ -16,7 +16,7 @@
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
 #include "frontend/shape_folding.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/verifier.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/executor.h"

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/cpu/cpu_backend.h"
 
 namespace fc::cli {

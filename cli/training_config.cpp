@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "cli/bucketing_model.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "passes/graph_loss.h"
 
 namespace fc::cli {

@@ -22,7 +22,7 @@
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
 #include "frontend/plan_io.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "passes/inference_form.h"
 #include "passes/training_graph.h"
 #include "ir/hyperparams.h"

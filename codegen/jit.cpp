@@ -30,7 +30,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include "ir/content_hash.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::codegen {
 

@@ -18,7 +18,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include "codegen/vector_math.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::codegen {
 

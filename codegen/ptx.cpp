@@ -19,7 +19,7 @@
 #include <llvm/Transforms/IPO/Internalize.h>
 
 #include "codegen/llvm_emit.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 extern "C" {
 void LLVMInitializeNVPTXTargetInfo();

@@ -7,7 +7,7 @@
 
 #include "distrib/allreduce_detail.h"
 #include "distrib/allreduce_shm.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::distrib {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "distrib/allreduce_detail.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::distrib {
 

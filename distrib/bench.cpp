@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::distrib {
 

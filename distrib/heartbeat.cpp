@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::distrib {
 

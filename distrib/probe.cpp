@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::distrib {
 

@@ -11,7 +11,7 @@
 
 #include "frontend/onnx_internal.h"
 #include "ir/atomic_file.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::frontend {
 

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "frontend/onnx_internal.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 
 namespace fc::frontend {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "frontend/onnx_internal.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::frontend::detail {
 

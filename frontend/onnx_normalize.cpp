@@ -10,7 +10,7 @@
 #include <algorithm>
 
 #include "frontend/onnx_internal.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 #include "ir/ops/softmax_cross_entropy.h"
 

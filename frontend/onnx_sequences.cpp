@@ -12,7 +12,7 @@
 #include <algorithm>
 
 #include "frontend/onnx_internal.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 
 namespace fc::frontend::detail {

@@ -7,7 +7,7 @@
 
 #include "frontend/onnx_internal.h"
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::frontend::detail {
 

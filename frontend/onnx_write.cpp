@@ -2,7 +2,7 @@
 // every IR kind, value types), the inverses of onnx_tensor.cpp, and inlining of external data so
 // that a model becomes one self-contained message. Used by the plan writer (plan_io.cpp).
 #include "frontend/onnx_internal.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::frontend::detail {
 

@@ -27,7 +27,7 @@
 #include "frontend/onnx_internal.h"
 #include "ir/atomic_file.h"
 #include "ir/content_hash.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::frontend {
 

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/shape_util.h"
 
 namespace fc::frontend {

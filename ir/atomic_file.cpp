@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::ir {
 

@@ -1,6 +1,6 @@
 #include "ir/checked_size.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::ir {
 

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "ir/content_hash.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::ir {
 

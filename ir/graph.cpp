@@ -4,7 +4,7 @@
 #include <deque>
 #include <unordered_set>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 
 namespace fc::ir {

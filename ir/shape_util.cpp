@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::ir {
 

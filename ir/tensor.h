@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ir/dtype.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/types.h"
 
 namespace fc::ir {

@@ -10,7 +10,7 @@
 #include <new>
 #include <utility>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/text_lexer.h"
 
 namespace fc::ir {

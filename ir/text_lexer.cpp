@@ -1,7 +1,7 @@
 // Lexer of the text IR and the quoting rules the printer shares with it.
 #include "ir/text_lexer.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::ir::text {
 

@@ -1,7 +1,7 @@
 #include "ir/types.h"
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::ir {
 

@@ -2,7 +2,7 @@
 
 #include <unordered_set>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_registry.h"
 #include "passes/grad_accumulator.h"

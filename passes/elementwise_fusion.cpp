@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/fused_kernel.h"
 #include "ir/op_registry.h"
 

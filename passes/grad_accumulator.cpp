@@ -1,6 +1,6 @@
 #include "passes/grad_accumulator.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 
 namespace fc::passes {

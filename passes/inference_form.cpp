@@ -1,6 +1,6 @@
 #include "passes/inference_form.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "passes/graph_loss.h"
 
 namespace fc::passes {

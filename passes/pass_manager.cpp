@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 #include "ir/step_analysis.h"
 #include "passes/graph_cost.h"

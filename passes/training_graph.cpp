@@ -7,7 +7,7 @@
 #include <set>
 #include <unordered_set>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/hyperparams.h"
 #include "ir/op_registry.h"
 #include "ir/scalar_form.h"

@@ -19,7 +19,7 @@
 
 #include "ir/atomic_file.h"
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/fault_injection.h"
 
 namespace fc::runtime {

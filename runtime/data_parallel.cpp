@@ -1,6 +1,6 @@
 #include "runtime/data_parallel.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/trace.h"
 
 namespace fc::runtime {

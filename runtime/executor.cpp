@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/in_place.h"
 #include "ir/op_registry.h"
 #include "runtime/fault_injection.h"

@@ -9,7 +9,7 @@
 #include <limits>
 #include <string>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 

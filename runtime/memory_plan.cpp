@@ -5,7 +5,7 @@
 #include <map>
 #include <numeric>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 

@@ -1,6 +1,6 @@
 #include "runtime/node_kernels.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 #include "ir/step_analysis.h"
 

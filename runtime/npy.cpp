@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 

@@ -18,7 +18,7 @@
 #include <stdexcept>
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 // toml++ checks some of its parser's preconditions only with assert(): a table header that starts
 // with '=', '.', '#', 'e-acute' or a control character ("[.data]") aborted fcrun (found by fuzzing).

@@ -1,6 +1,6 @@
 #include "runtime/step_labels.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 namespace {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <memory>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <optional>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/hyperparams.h"
 #include "runtime/checkpoint.h"
 #include "runtime/data/recipe_data.h"

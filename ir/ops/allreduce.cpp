@@ -4,7 +4,7 @@
 // gradients a bucket holds and their optimizer updates; the runtime issues it as soon as its
 // inputs are ready. With one rank it is the identity. The predicted_* attributes are the bucketing
 // pass's cost-model figures (for --explain and for readers of the plan); they change nothing at run time.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_helpers.h"
 
 namespace fc::ir {

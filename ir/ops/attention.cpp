@@ -18,7 +18,7 @@
 // The scale and the mask get no gradient: the pass only fuses a scale computed from constants and
 // an f32 mask computed from constants (a bool mask has none).
 // Kernels: runtime/cpu/kernels/attention.cpp (tiled, online softmax, fully excluded tiles skipped).
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/shape_util.h"

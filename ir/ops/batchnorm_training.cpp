@@ -10,7 +10,7 @@
 // ranks (runtime/data_parallel.h), so N ranks compute what one rank computes with the whole batch.
 // Attribute `relu` (forward): Y = max(Y, 0), a following Relu folded in by the fusion pass
 // (passes/elementwise_fusion.h) after autodiff, so a folded node never has its gradient taken.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 

@@ -3,7 +3,7 @@
 // hash(seed, t, stream, i) >= ratio, independent of thread count and batch order, so runs are
 // reproducible and resumable. scale holds 1/(1-ratio) for kept elements and 0 for dropped ones;
 // y = x * scale and the gradient is dy * scale.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 

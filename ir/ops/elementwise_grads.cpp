@@ -26,7 +26,7 @@
 // Kernels: runtime/cpu/kernels/elementwise_grad.cpp.
 #include <vector>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_helpers.h"
 #include "ir/shape_util.h"
 

@@ -2,7 +2,7 @@
 // sqrt(sum_i sum_e x_i[e]^2), as torch.nn.utils.clip_grad_norm_ measures gradients (the norm of the
 // per-tensor norms is the same number). Gradient clipping (passes/training_graph.h) reads the
 // gradients after their allreduce, so every rank computes the same norm. Not differentiable.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_helpers.h"
 
 namespace fc::ir {

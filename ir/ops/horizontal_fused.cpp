@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/fused_kernel.h"
 #include "ir/op_helpers.h"
 

@@ -12,7 +12,7 @@
 // Mean/InvStdDev are the forward's outputs when it has them (as PyTorch saves them), else recomputed;
 // gradients flowing into those outputs are supported too. The rule sums dScale/dB back to the
 // shapes of Scale/B when those were broadcast.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/shape_util.h"

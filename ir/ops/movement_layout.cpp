@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/ops/movement.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/ops/movement.h"
 
 namespace fc::ir {

@@ -20,7 +20,7 @@
 //   fc.LambUpdate(w, grad, m, v, hyper) {exclude} -> (w', m', v')
 //       LAMB (You et al. 2019, bias-corrected): m, v as Adam; r = m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps)
 //       + wd*w; w' = w - lr * ||w|| / ||r|| * r.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/fused_kernel.h"
 #include "ir/hyperparams.h"
 #include "ir/op_helpers.h"

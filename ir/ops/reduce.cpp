@@ -13,7 +13,7 @@
 // x is an input of the first two only for its shape.
 #include "ir/ops/reduce.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 

@@ -6,7 +6,7 @@
 // one-pass backward ops (kernels: runtime/cpu/kernels/softmax_grad.cpp):
 //   fc.SoftmaxGrad(dy, y) {axis}     dx = y * (dy - sum_axis(dy * y))
 //   fc.LogSoftmaxGrad(dy, y) {axis}  dx = dy - exp(y) * sum_axis(dy)
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 

@@ -13,7 +13,7 @@
 //                 rank holds M/R positions of a global batch of scale_count)
 //   label_smoothing  eps in [0, 1]: the target is (1 - eps) * onehot + eps / C, as PyTorch's
 //                 F.cross_entropy(label_smoothing=eps); ignored positions still count nothing
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 #include "ir/ops/softmax_cross_entropy.h"

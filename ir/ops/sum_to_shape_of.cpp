@@ -1,6 +1,6 @@
 // fc.SumToShapeOf(grad, like): sums `grad` over the dimensions along which `like` was broadcast, so
 // the result has like's shape. The adjoint of numpy broadcasting, used by gradient rules.
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/grad_builder.h"
 #include "ir/op_helpers.h"
 

@@ -3,7 +3,7 @@
 #include <omp.h>
 #include <sched.h>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/cpu/dnnl_context.h"
 #include "runtime/cpu/kernel_registry.h"
 

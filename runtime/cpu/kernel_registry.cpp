@@ -1,6 +1,6 @@
 #include "runtime/cpu/kernel_registry.h"
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime::cpu {
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime::cpu {
 namespace {

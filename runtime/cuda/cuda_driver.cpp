@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime::cuda {
 namespace {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <mutex>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/prefetcher.h"
 #include "runtime/data/tokens.h"

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <random>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/idx.h"
 #include "runtime/data/random.h"
 #include "runtime/data/tokens.h"

@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime::data {
 

@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime::data {
 

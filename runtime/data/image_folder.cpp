@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/image_decode.h"
 #include "runtime/data/image_transform.h"
 

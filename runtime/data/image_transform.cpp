@@ -11,7 +11,7 @@
 #include <immintrin.h>
 #endif
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/random.h"
 
 namespace fc::runtime::data {

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime::data {
 

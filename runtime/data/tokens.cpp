@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/random.h"
 #include "runtime/npy.h"

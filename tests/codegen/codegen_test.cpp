@@ -26,7 +26,7 @@
 #include "codegen/jit.h"
 #include "codegen/ptx.h"
 #include "ir/content_hash.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/graph.h"
 #include "ir/hyperparams.h"
 #include "ir/scalar_form.h"

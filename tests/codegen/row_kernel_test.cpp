@@ -13,7 +13,7 @@
 
 #include "codegen/jit.h"
 #include "codegen/ptx.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/fused_kernel.h"
 #include "ir/ops/softmax_cross_entropy.h"
 #include "tests/codegen/codegen_test_util.h"

@@ -22,7 +22,7 @@
 #include "distrib/allreduce.h"
 #include "distrib/allreduce_detail.h"
 #include "distrib/communicator.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::distrib {
 namespace {

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::fuzz {
 

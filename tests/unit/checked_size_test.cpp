@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "ir/checked_size.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/shape_util.h"
 #include "ir/tensor.h"
 #include "ir/types.h"

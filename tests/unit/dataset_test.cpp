@@ -16,7 +16,7 @@
 #include <numeric>
 #include <thread>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/prefetcher.h"
 #include "runtime/npy.h"

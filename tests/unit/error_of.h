@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::test {
 

@@ -16,7 +16,7 @@
 
 #include <unistd.h>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "error_of.h"
 #include "ir/graph.h"
 

@@ -16,7 +16,7 @@
 #include <fstream>
 #include <functional>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/image_decode.h"
 #include "runtime/data/image_folder.h"

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "gradcheck.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_registry.h"
 #include "ir/ops/softmax_cross_entropy.h"
 #include "ir/verifier.h"

@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace fc::runtime {
 namespace {

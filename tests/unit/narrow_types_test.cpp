@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "frontend/tensor_proto_file.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/text_format.h"
 #include "ops_movement_test_util.h"
 #include "runtime/npy.h"

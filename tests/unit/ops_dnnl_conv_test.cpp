@@ -3,7 +3,7 @@
 // with the weight both as a parameter (reordered at build time) and as a plain input.
 #include <gtest/gtest.h>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "op_test_util.h"
 #include "ops_dnnl_test_util.h"
 

@@ -3,7 +3,7 @@
 // operands and broadcast batch axes; weights as parameters and as plain inputs.
 #include <gtest/gtest.h>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/shape_util.h"
 #include "op_test_util.h"
 #include "ops_dnnl_test_util.h"

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/shape_util.h"
 #include "op_test_util.h"
 #include "ops_dnnl_test_util.h"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "op_test_util.h"
 #include "ops_dnnl_test_util.h"
 

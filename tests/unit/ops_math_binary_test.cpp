@@ -7,7 +7,7 @@
 #include <functional>
 #include <limits>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/shape_util.h"
 #include "op_test_util.h"
 #include "ops_math_test_util.h"

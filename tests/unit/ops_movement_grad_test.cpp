@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "gradcheck.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ops_movement_test_util.h"
 #include "passes/autodiff.h"
 #include "runtime/cpu/cpu_backend.h"

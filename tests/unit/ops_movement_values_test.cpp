@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ops_movement_test_util.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/executor.h"

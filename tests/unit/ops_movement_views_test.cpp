@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ops_movement_test_util.h"
 
 using namespace fc;

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/recipe.h"
 #include "error_of.h"
 

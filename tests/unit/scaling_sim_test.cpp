@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "distrib/cost_model.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/text_format.h"
 #include "passes/training_graph.h"
 #include "tiny_mlp_ir.h"

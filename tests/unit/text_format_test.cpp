@@ -9,7 +9,7 @@
 #include <limits>
 #include <random>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/graph.h"
 
 using namespace fc;

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <set>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/tokens.h"
 #include "runtime/npy.h"

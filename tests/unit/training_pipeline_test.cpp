@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "error_of.h"
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "passes/pass_manager.h"

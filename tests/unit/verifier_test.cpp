@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/op_helpers.h"
 #include "ir/text_format.h"
 

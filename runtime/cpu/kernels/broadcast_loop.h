@@ -20,7 +20,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/graph.h"
 #include "ir/tensor.h"
 

@@ -2,7 +2,7 @@
 // only describes its copy as strided boxes (movement_common.h); strided_copy does the moving.
 #include <algorithm>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/ops/movement.h"
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"

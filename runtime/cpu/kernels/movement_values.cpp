@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/ops/movement.h"
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"

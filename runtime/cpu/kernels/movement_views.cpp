@@ -5,7 +5,7 @@
 // treat these outputs as aliases of their inputs.
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/cpu/kernel_registry.h"
 
 namespace fc::runtime::cpu {

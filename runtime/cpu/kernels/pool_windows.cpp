@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 #include "ir/ops/window.h"
 

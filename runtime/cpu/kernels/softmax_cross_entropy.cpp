@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "ir/ops/softmax_cross_entropy.h"
 #include "runtime/cpu/fused_jit.h"
 #include "runtime/cpu/kernel_registry.h"

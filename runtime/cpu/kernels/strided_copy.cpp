@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ir/error.h"
+#include "support/error.h"
 #include "runtime/cpu/kernels/movement_common.h"
 
 namespace fc::runtime::cpu {
