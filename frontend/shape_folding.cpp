@@ -102,8 +102,21 @@ Result fold_elementwise(const ir::Node& n, const std::vector<const SymTensor*>& 
   return one(SymTensor::from_elems(out_dtype, dims, out));
 }
 
+// Mod of known integers: Python's sign rule (the divisor's) unless fmod = 1 (C's, the dividend's).
+SymElem mod_elem(const SymElem& a, const SymElem& b, bool c_style) {
+  if (!a.is_known || !b.is_known || b.value == 0) return SymElem{};
+  int64_t r = a.value % b.value;
+  if (!c_style && r != 0 && ((r < 0) != (b.value < 0))) r += b.value;
+  return SymElem::known(r);
+}
+
 Result fold_binary(const ir::Node& n, const SymTensor& a, const SymTensor& b) {
   if (!a.is_integral() || !b.is_integral() || a.dtype != b.dtype) return std::nullopt;
+  if (n.op == "Mod") {
+    const bool c_style = n.attr_int("fmod") != 0;
+    return fold_elementwise(n, {&a, &b}, a.dtype,
+                            [&](const std::vector<SymElem>& e) { return mod_elem(e[0], e[1], c_style); });
+  }
   return fold_elementwise(n, {&a, &b}, a.dtype,
                           [&](const std::vector<SymElem>& e) { return binary_elem(n.op, e[0], e[1]); });
 }
@@ -328,7 +341,8 @@ SymTensor SymTensor::from_elems(DType dtype, std::vector<int64_t> dims, std::vec
 bool is_shape_fold_op(const std::string& op) {
   static const char* const kOps[] = {"Shape", "Constant", "Identity", "Gather", "Unsqueeze", "Squeeze", "Concat",
                                      "Cast",  "Slice",    "Add",      "Sub",    "Mul",       "Div",     "Reshape",
-                                     "Equal", "Not",      "Where",    "Max",    "Min",       "ConstantOfShape", "Size", "Neg"};
+                                     "Equal", "Not",      "Where",    "Max",    "Min",       "ConstantOfShape", "Size", "Neg",
+                                     "Mod"};
   return std::find(std::begin(kOps), std::end(kOps), op) != std::end(kOps);
 }
 

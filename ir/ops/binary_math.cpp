@@ -34,6 +34,7 @@ struct BroadcastDef {
   const char* doc;
   GradFn grad = {};           // empty: not differentiable
   ScalarOp scalar = ScalarOp::kConst;  // the op in a fused kernel, folded over the inputs (kConst: none)
+  std::vector<AttrSpec> attrs = {};
 };
 
 constexpr int kVariadic = 1 << 20;
@@ -158,6 +159,10 @@ std::vector<BroadcastDef> broadcast_defs() {
        ScalarOp::kAdd},
       {"Mean", {1, 6,  8, 13}, 1, kVariadic, 1, floats, Result::SameAsInput, "elementwise mean of all inputs", mean_grad,
        ScalarOp::kAdd},
+      {"Mod", {10, 13}, 2, 2, 2, arith, Result::SameAsInput,
+       "remainder of a / b: with fmod = 0 (integers only) the sign of b, as Python's %; with fmod = 1 the sign of a, "
+       "as C's fmod",
+       {}, ScalarOp::kConst, {{"fmod", AttrKind::Int, Attribute{int64_t{0}}}}},
   };
 }
 
@@ -186,6 +191,9 @@ ShapeFn broadcast_infer(const BroadcastDef& d) {
                  dtype_name(ctx.in(i).dtype), " but input 0 is ", dtype_name(ctx.in(0).dtype));
       }
     }
+    if (std::string(d.name) == "Mod")
+      FC_CHECK(ctx.node.attr_int("fmod") != 0 || !is_float_dtype(ctx.in(0).dtype), ctx.node.describe(),
+               ": fmod = 0 (the divisor's sign) is for integers; floating-point Mod needs fmod = 1");
     TensorType out = broadcast_inputs(ctx)[0];
     if (d.result == Result::Bool) out.dtype = DType::Bool;
     return {out};
@@ -220,6 +228,7 @@ CostFn broadcast_cost(double flops) {
         .onnx_versions = d.onnx_versions,
         .min_inputs = d.min_inputs,
         .max_inputs = d.max_inputs,
+        .attrs = d.attrs,
         .infer = broadcast_infer(d),
         .cost = broadcast_cost(d.flops),
         .doc = d.doc,

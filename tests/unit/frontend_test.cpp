@@ -526,3 +526,24 @@ TEST(NpyLoad, BoolBytesOtherThanZeroAndOneAreTrue) {
   const auto* bytes = static_cast<const unsigned char*>(t.raw());
   EXPECT_EQ(std::vector<int>(bytes, bytes + 4), (std::vector<int>{0, 1, 1, 1}));
 }
+
+// Mod over shape values (torchvision's Swin: pad = (window - W % window) % window) folds with ONNX's
+// sign rules: fmod = 0 the divisor's sign (Python's %), fmod = 1 the dividend's (C's).
+TEST(ShapeFolding, ModFoldsWithBothSignRules) {
+  Graph g;
+  Value* a = g.add_value("a", {});
+  Value* b = g.add_value("b", {});
+  Value* r0 = g.add_value("r0", {});
+  Value* r1 = g.add_value("r1", {});
+  Node* python_mod = g.add_node("Mod", {a, b}, {r0});
+  Node* c_mod = g.add_node("Mod", {a, b}, {r1}, {{"fmod", int64_t{1}}});
+  const auto va = frontend::SymTensor::from_tensor(Tensor::from_vector<int64_t>({4}, {7, -7, 7, -7}));
+  const auto vb = frontend::SymTensor::from_tensor(Tensor::from_vector<int64_t>({4}, {3, 3, -3, -3}));
+  auto fold = [&](const Node* n) {
+    auto r = frontend::fold_shape_node(*n, {&va, &vb}, {});
+    EXPECT_TRUE(r.has_value()) << n->describe();
+    return r ? r->at(0).tensor.to_int64_vector() : std::vector<int64_t>{};
+  };
+  EXPECT_EQ(fold(python_mod), (std::vector<int64_t>{1, 2, -2, -1}));
+  EXPECT_EQ(fold(c_mod), (std::vector<int64_t>{1, -1, 1, -1}));
+}

@@ -129,6 +129,33 @@ void pow_kernel(const KernelSpec& s, const In& in, Out& out) {
   });
 }
 
+// Mod: fmod = 1 takes the dividend's sign (C's fmod and %), fmod = 0 the divisor's (Python's %,
+// integers only: ir/ops/binary_math.cpp refuses it for floats). Divisors are checked for zero
+// first (integers).
+template <typename T>
+struct ModF {
+  bool c_style;
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      const T r = static_cast<T>(a % b);
+      if constexpr (std::is_signed_v<T>)
+        if (!c_style && r != 0 && ((r < 0) != (b < 0))) return static_cast<T>(r + b);
+      return r;
+    } else {
+      return T(std::fmod(static_cast<double>(a), static_cast<double>(b)));
+    }
+  }
+};
+
+void mod_kernel(const KernelSpec& s, const In& in, Out& out) {
+  const bool c_style = s.node.attr_int("fmod") != 0;
+  dispatch_numeric(s.inputs[0].dtype, s.node, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    check_nonzero_divisor<T>(s, *in[1]);
+    broadcast_binary<T, T, T>(*in[0], *in[1], out[0], ModF<T>{c_style});
+  });
+}
+
 // y = cond ? x : y, all three broadcast.
 void where_kernel(const KernelSpec& s, const In& in, Out& out) {
   dispatch_any_dtype(s.inputs[1].dtype, s.node, [&](auto* tag) {
@@ -155,6 +182,7 @@ void where_kernel(const KernelSpec& s, const In& in, Out& out) {
 }  // namespace
 
 FC_REGISTER_CPU_FN("Pow", pow_kernel);
+FC_REGISTER_CPU_FN("Mod", mod_kernel);
 FC_REGISTER_CPU_FN("Where", where_kernel);
 
 }  // namespace fc::runtime::cpu
