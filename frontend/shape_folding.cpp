@@ -289,9 +289,11 @@ Result fold_cast(const ir::Node& n, const SymTensor& x) {
 Result fold_slice(const ir::Node& n, const SymTensor& data) {
   const std::vector<int64_t>* starts = ints_attr(n, "starts");
   const std::vector<int64_t>* ends = ints_attr(n, "ends");
-  if (data.dims.size() != 1 || !starts || !ends || starts->size() != 1 || ends->size() != 1) return std::nullopt;
+  // Along axis 0 (rows of the trailing dims): a 1-D shape, or the [n, 2] pairs of a legacy Pad export.
+  const int64_t rank = static_cast<int64_t>(data.dims.size());
+  if (rank < 1 || !starts || !ends || starts->size() != 1 || ends->size() != 1) return std::nullopt;
   const std::vector<int64_t>* axes = ints_attr(n, "axes");
-  if (axes && (axes->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1))) return std::nullopt;
+  if (axes && (axes->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -rank))) return std::nullopt;
   const std::vector<int64_t>* steps = ints_attr(n, "steps");
   int64_t step = steps && !steps->empty() ? (*steps)[0] : 1;
   FC_CHECK(step != 0, n.describe(), ": slice step is 0");
@@ -304,9 +306,38 @@ Result fold_slice(const ir::Node& n, const SymTensor& data) {
     return std::clamp(v, is_end ? int64_t{-1} : int64_t{0}, len - 1);
   };
   int64_t s = adjust((*starts)[0], false), e = adjust((*ends)[0], true);
+  const int64_t row = ir::product(data.dims, 1);
   std::vector<SymElem> out;
-  for (int64_t i = s; step > 0 ? i < e : i > e; i += step) out.push_back(data.elems[i]);
-  return one(SymTensor::from_elems(data.dtype, {static_cast<int64_t>(out.size())}, out));
+  int64_t rows = 0;
+  for (int64_t i = s; step > 0 ? i < e : i > e; i += step, ++rows)
+    out.insert(out.end(), data.elems.begin() + i * row, data.elems.begin() + (i + 1) * row);
+  std::vector<int64_t> dims = data.dims;
+  dims[0] = rows;
+  return one(SymTensor::from_elems(data.dtype, dims, out));
+}
+
+// Transpose of a small tensor (perm absent: the dims reversed).
+Result fold_transpose(const ir::Node& n, const SymTensor& data) {
+  const size_t rank = data.dims.size();
+  std::vector<int64_t> perm(rank);
+  for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(rank - 1 - i);
+  if (const std::vector<int64_t>* p = ints_attr(n, "perm")) perm = *p;
+  if (perm.size() != rank) return std::nullopt;
+  std::vector<int64_t> dims(rank), in_strides(rank, 1);
+  for (size_t i = rank; i-- > 1;) in_strides[i - 1] = in_strides[i] * data.dims[i];
+  for (size_t i = 0; i < rank; ++i) dims[i] = data.dims[static_cast<size_t>(perm[i])];
+  std::vector<SymElem> out(data.elems.size());
+  std::vector<int64_t> at(rank, 0);  // the output position, odometer order
+  for (size_t k = 0; k < out.size(); ++k) {
+    int64_t src = 0;
+    for (size_t i = 0; i < rank; ++i) src += at[i] * in_strides[static_cast<size_t>(perm[i])];
+    out[k] = data.elems[static_cast<size_t>(src)];
+    for (size_t i = rank; i-- > 0;) {
+      if (++at[i] < dims[i]) break;
+      at[i] = 0;
+    }
+  }
+  return one(SymTensor::from_elems(data.dtype, dims, out));
 }
 
 }  // namespace
@@ -342,7 +373,7 @@ bool is_shape_fold_op(const std::string& op) {
   static const char* const kOps[] = {"Shape", "Constant", "Identity", "Gather", "Unsqueeze", "Squeeze", "Concat",
                                      "Cast",  "Slice",    "Add",      "Sub",    "Mul",       "Div",     "Reshape",
                                      "Equal", "Not",      "Where",    "Max",    "Min",       "ConstantOfShape", "Size", "Neg",
-                                     "Mod"};
+                                     "Mod",   "Transpose"};
   return std::find(std::begin(kOps), std::end(kOps), op) != std::end(kOps);
 }
 
@@ -377,6 +408,7 @@ std::optional<std::vector<SymTensor>> fold_shape_node(const ir::Node& n, const s
   if (n.op == "Unsqueeze") return fold_unsqueeze(n, *ins[0]);
   if (n.op == "Squeeze") return fold_squeeze(n, *ins[0]);
   if (n.op == "Slice") return fold_slice(n, *ins[0]);
+  if (n.op == "Transpose") return fold_transpose(n, *ins[0]);
   if (n.op == "Reshape") return fold_reshape(n, *ins[0]);
   if (n.op == "Neg")
     return fold_elementwise(n, ins, ins[0]->dtype, [](const std::vector<SymElem>& a) {

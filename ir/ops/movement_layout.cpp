@@ -161,21 +161,52 @@ std::vector<Value*> transpose_gradient(GradBuilder& b) {
   return {b.emit1("Transpose", {b.dy(0)}, {{"perm", inverse}})};
 }
 
-// Slices with step 1 scatter back by zero padding: before = first, after = dim - first - count.
+// A slice's gradient scatters dy back where the slice took its elements, zeros elsewhere. Along an
+// axis with step 1 that is zero padding: before = first, after = dim - first - count. A step s > 1
+// first spreads dy's count elements s apart (a new axis after it padded by s - 1 and merged into
+// it: count * s elements, the taken ones s apart); a negative step first reverses dy along the axis
+// and scatters from the lowest index taken. Padding past the input's end is negative: a crop.
 std::vector<Value*> slice_gradient(GradBuilder& b) {
   const TensorType& x = b.x(0)->type;
   const int64_t r = static_cast<int64_t>(x.rank());
   const std::vector<SliceRange> ranges = slice_ranges(b.node(), r);
   std::vector<int64_t> pads(2 * r, 0);
+  Value* g = b.dy(0);
   for (int64_t i = 0; i < r; ++i) {
     if (ranges[i].whole()) continue;
-    FC_CHECK(ranges[i].step == 1 && x.dims[i].is_known(), b.node().describe(),
-             ": gradient is only supported for step-1 slices of known-size axes");
+    FC_CHECK(x.dims[i].is_known(), b.node().describe(), ": gradient needs a known size of sliced axis ", i, ", is ",
+             to_string(x.dims[i]));
     const SliceAxis a = resolve_slice(ranges[i], x.dims[i].size);
-    pads[i] = a.first;
-    pads[i + r] = x.dims[i].size - a.first - a.count;
+    const int64_t s = a.step < 0 ? -a.step : a.step;
+    const int64_t low = a.step > 0 ? a.first : a.first - (a.count - 1) * s;
+    if (a.count > 0 && a.step < 0)
+      g = b.emit1("Slice", {g}, {{"starts", std::vector<int64_t>{-1}}, {"ends", std::vector<int64_t>{INT64_MIN}},
+                                 {"axes", std::vector<int64_t>{i}}, {"steps", std::vector<int64_t>{-1}}});
+    int64_t extent = a.count;
+    if (a.count > 0 && s > 1) {
+      // [.., count, ..] -> [.., count, 1, ..] -> padded to [.., count, s, ..] -> [.., count * s, ..]
+      std::vector<int64_t> spread_pads(2 * (r + 1), 0);
+      spread_pads[i + 1 + r + 1] = s - 1;
+      Value* spread = b.emit1("Pad", {b.emit1("Unsqueeze", {g}, {{"axes", std::vector<int64_t>{i + 1}}})},
+                              {{"pads", spread_pads}});
+      std::vector<int64_t> shape;
+      int unknown = 0;
+      for (int64_t j = 0; j < r; ++j) {
+        const Dim& d = g->type.dims[j];
+        if (j < i) shape.push_back(0);  // copied: same position before the new axis
+        else if (j == i) shape.push_back(a.count * s);
+        else if (d.is_known()) shape.push_back(d.size);
+        else shape.push_back((++unknown, -1));
+      }
+      FC_CHECK(unknown <= 1, b.node().describe(), ": gradient of a strided slice needs the dims after axis ", i,
+               " known but one");
+      g = b.emit1("Reshape", {spread}, {{"shape", shape}});
+      extent = a.count * s;
+    }
+    pads[i] = low;
+    pads[i + r] = x.dims[i].size - low - extent;
   }
-  return {b.emit1("Pad", {b.dy(0)}, {{"pads", pads}})};
+  return {b.emit1("Pad", {g}, {{"pads", pads}})};
 }
 
 // Constant padding is undone by cropping (and cropping by zero padding): Pad with negated pads.
