@@ -547,3 +547,30 @@ TEST(ShapeFolding, ModFoldsWithBothSignRules) {
   EXPECT_EQ(fold(python_mod), (std::vector<int64_t>{1, 2, -2, -1}));
   EXPECT_EQ(fold(c_mod), (std::vector<int64_t>{1, -1, 1, -1}));
 }
+
+// The legacy exporter's Pad with pads computed from shapes (torchvision's Swin): pairs [n, 2]
+// reversed along axis 0 by a step -1 Slice, transposed, flattened; all of it folds.
+TEST(ShapeFolding, PadPairsReversedAndTransposed) {
+  Graph g;
+  Value* p = g.add_value("p", {});
+  Value* rev = g.add_value("rev", {});
+  Value* t = g.add_value("t", {});
+  Node* slice = g.add_node("Slice", {p}, {rev},
+                           {{"starts", std::vector<int64_t>{-1}}, {"ends", std::vector<int64_t>{INT64_MIN}},
+                            {"axes", std::vector<int64_t>{0}}, {"steps", std::vector<int64_t>{-1}}});
+  Node* transpose = g.add_node("Transpose", {rev}, {t}, {{"perm", std::vector<int64_t>{1, 0}}});
+  // [[0, 1], [2, 3], [4, N]]: a symbol rides along as an element.
+  auto K = [](int64_t v) { return frontend::SymElem::known(v); };
+  auto pairs = frontend::SymTensor::from_elems(
+      DType::I64, {3, 2},
+      {K(0), K(1), K(2), K(3), K(4), frontend::SymElem{false, 0, "N"}});
+  auto r1 = frontend::fold_shape_node(*slice, {&pairs}, {});
+  ASSERT_TRUE(r1.has_value());
+  EXPECT_EQ(r1->at(0).dims, (std::vector<int64_t>{3, 2}));
+  auto r2 = frontend::fold_shape_node(*transpose, {&r1->at(0)}, {});
+  ASSERT_TRUE(r2.has_value());
+  EXPECT_EQ(r2->at(0).dims, (std::vector<int64_t>{2, 3}));
+  std::vector<std::string> got;
+  for (const frontend::SymElem& e : r2->at(0).elems) got.push_back(frontend::to_string(e));
+  EXPECT_EQ(got, (std::vector<std::string>{"4", "2", "0", "N", "3", "1"}));
+}
