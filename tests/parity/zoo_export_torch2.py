@@ -4,7 +4,10 @@ optimisation, weights as external data next to the model), with the weights of a
 Debian's PyTorch wrote (an .npz), so that both sides start from the same module whatever the two
 torchvision versions' initialisation does. Run with the PyTorch 2.x venv's python (tests/parity/zoo_parity.py
 does).
-usage: zoo_export_torch2.py MODEL STATE.npz OUT.onnx BATCH
+usage: zoo_export_torch2.py MODEL STATE.npz OUT.onnx BATCH [--no-optimize]
+--no-optimize exports with optimize=False (the exporter's graph optimisation folds computations on
+parameters into new initializers, e.g. Swin's relative-position bias gathered from its table, which
+then has no parameter of the module to compare with).
 On failure of PyTorch's own export the last line of stderr starts with "torch export failed: ".
 """
 import os
@@ -19,6 +22,7 @@ import models  # noqa: E402
 
 def main():
     name, state_path, out, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    optimize = "--no-optimize" not in sys.argv[5:]
     model, shape = models.build(name)
     state = np.load(state_path)
     with torch.no_grad():
@@ -33,7 +37,7 @@ def main():
     dim = torch.export.Dim("batch", min=1)
     try:
         torch.onnx.export(model, (x,), out, input_names=["input"], output_names=["output"],
-                          dynamic_shapes=({0: dim},), external_data=True)
+                          dynamic_shapes=({0: dim},), external_data=True, optimize=optimize)
     except Exception as e:  # PyTorch's own failure: reported as the row's result, not ours
         msg = " ".join(str(e).split())[:300]
         print(f"torch export failed: {type(e).__name__}: {msg}", file=sys.stderr)
