@@ -11,6 +11,7 @@
 
 #include "frontend/onnx_internal.h"
 #include "ir/atomic_file.h"
+#include "ir/op_registry.h"
 #include "support/error.h"
 
 namespace fc::frontend {
@@ -26,19 +27,25 @@ void set_tensor(onnx::TensorProto& p, const ir::Tensor& t) {
   p.set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
 }
 
+// The inference form of every node with a training form (the op record's TrainingForm, as the IR
+// pass passes/inference_form.h applies it): training-only outputs go (and any graph output naming
+// them), the mode goes (attribute or input); absent, ONNX's default is inference.
 void to_inference_form(onnx::GraphProto& g) {
   std::set<std::string> dropped_outputs;
   for (onnx::NodeProto& n : *g.mutable_node()) {
-    if (n.op_type() == "BatchNormalization" && (n.domain().empty() || n.domain() == "ai.onnx")) {
-      for (int i = 1; i < n.output_size(); ++i) dropped_outputs.insert(n.output(i));
-      while (n.output_size() > 1) n.mutable_output()->RemoveLast();
-      auto* attrs = n.mutable_attribute();
-      for (int i = attrs->size() - 1; i >= 0; --i)
-        if (attrs->Get(i).name() == "training_mode") attrs->DeleteSubrange(i, 1);
+    if (!n.domain().empty() && n.domain() != "ai.onnx") continue;
+    const ir::OpSchema* schema = ir::OpRegistry::global().find(n.op_type());
+    if (!schema || !schema->training_form) continue;
+    const ir::TrainingForm& form = *schema->training_form;
+    for (int i = n.output_size() - 1; i >= 0 && static_cast<size_t>(i) >= form.inference_outputs; --i) {
+      dropped_outputs.insert(n.output(i));
+      n.mutable_output()->RemoveLast();
     }
-    if (n.op_type() == "Dropout" && (n.domain().empty() || n.domain() == "ai.onnx")) {
-      while (n.input_size() > 2) n.mutable_input()->RemoveLast();
-    }
+    auto* attrs = n.mutable_attribute();
+    for (int i = attrs->size() - 1; i >= 0; --i)
+      if (attrs->Get(i).name() == "training_mode") attrs->DeleteSubrange(i, 1);
+    if (form.onnx_mode_input >= 0)
+      while (n.input_size() > form.onnx_mode_input) n.mutable_input()->RemoveLast();
   }
   auto* outs = g.mutable_output();
   for (int i = outs->size() - 1; i >= 0; --i)

@@ -60,6 +60,15 @@ enum class OpKind : uint8_t {
 };
 inline constexpr size_t kUpdateGradientInput = 1;
 
+// An op with a training form (attribute training_mode = 1 in the IR) and how its inference form
+// differs: the outputs it keeps (BatchNormalization drops its running statistics) and, in ONNX,
+// the input that carries the mode (Dropout's, from opset 12). The one rule set of the IR pass
+// (passes/inference_form.h) and the trained-model export (frontend/onnx_export.h).
+struct TrainingForm {
+  size_t inference_outputs = SIZE_MAX;  // outputs the inference form keeps (SIZE_MAX: all)
+  int onnx_mode_input = -1;             // ONNX input index of training_mode; -1: an attribute
+};
+
 struct AttrSpec {
   std::string name;
   AttrKind kind;
@@ -97,6 +106,7 @@ struct OpSchema {
   // it after (the optimizer updates). ir/in_place.h decides where a graph uses that.
   std::function<std::vector<std::pair<int, int>>(const Node& node)> in_place;
   OpKind kind = OpKind::Compute;
+  std::optional<TrainingForm> training_form;  // ops that train differently from how they infer
 
   // The version of this op in effect in a model of `opset` (the last table entry <= opset), or 0
   // where the op does not exist yet.

@@ -70,6 +70,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = batch_norm_cost,
     .doc = "per-channel normalisation with given (inference) or batch (training_mode=1) statistics",
     .gradient = batch_norm_gradient,
+    .training_form = TrainingForm{.inference_outputs = 1},  // running mean and variance go
 });
 
 FC_REGISTER_OP(OpSchema{

@@ -194,6 +194,7 @@ FC_REGISTER_OP(OpSchema{
     .cost = view_cost,
     .doc = "training_mode=0: y = x (a view), mask all true; 1: drops (fcrun infer; training graphs use fc.DropoutTraining)",
     .gradient = view_gradient,
+    .training_form = TrainingForm{.onnx_mode_input = 2},  // from opset 12 the mode is input 2
 });
 
 }  // namespace fc::ir
