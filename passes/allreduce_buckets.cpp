@@ -9,6 +9,7 @@
 #include "ir/op_registry.h"
 #include "ir/step_analysis.h"
 #include "passes/graph_cost.h"
+#include "passes/node_cost.h"
 
 namespace fc::passes {
 
@@ -116,15 +117,17 @@ BucketPlan insert_allreduce_buckets(ir::Graph& g, const BucketingOptions& option
   std::stable_sort(updates.begin(), updates.end(),
                    [&](ir::Node* a, ir::Node* b) { return produced_at(a) < produced_at(b); });
 
-  // Compute time of every node at the per-rank batch (roofline: the slower of FLOPs and bytes),
-  // accumulated from the start of backward (the node after the loss) to each gradient's producer.
+  // Compute time of every node at the per-rank batch (the node cost model, passes/node_cost.h, at
+  // one rate for every class), accumulated from the start of backward (the node after the loss)
+  // to each gradient's producer.
   const GraphCost cost = estimate_cost(g, std::max<int64_t>(options.per_rank_batch, 1));
+  const DeviceProfile device = uniform_device(options.device_flops, options.device_bytes_per_s);
   std::vector<double> done_at(g.nodes().size(), 0);  // backward seconds when node i finishes
   double clock = 0;
   for (const NodeCost& c : cost.nodes) {
     const size_t i = position.at(c.node);
     if (i >= step.backward_begin)
-      clock += std::max(c.cost.flops / options.device_flops, c.cost.bytes / options.device_bytes_per_s);
+      clock += node_seconds(*c.node, c.cost, device);
     done_at[i] = clock;
   }
   std::vector<GradientSlot> slots;

@@ -95,13 +95,6 @@ DeviceProfile with_conv_gflops(DeviceProfile profile, double conv_gflops) {
   return profile;
 }
 
-OpClass op_class(const std::string& domain, const std::string& op) {
-  const ir::OpSchema* s = ir::OpRegistry::global().find(op, domain);
-  const ir::OpKind kind = s ? s->kind : ir::OpKind::Compute;
-  return kind == ir::OpKind::Convolution     ? OpClass::Conv
-         : kind == ir::OpKind::MatrixProduct ? OpClass::Gemm
-                                             : OpClass::Other;
-}
 
 double StepCosts::gradient_bytes() const {
   double b = 0;
@@ -152,10 +145,7 @@ StepCosts step_costs(const ir::Graph& train, const ir::Value* loss, int64_t batc
 }
 
 double node_seconds(const NodeStepCost& n, const DeviceProfile& device) {
-  const double rate = n.cls == OpClass::Conv ? device.conv_flops
-                      : n.cls == OpClass::Gemm ? device.gemm_flops
-                                               : device.other_flops;
-  return std::max(n.flops / rate, n.bytes / device.bytes_per_s);
+  return node_seconds(n.cls, n.flops, n.bytes, device);
 }
 
 ComputeTimes compute_times(const StepCosts& costs, const DeviceProfile& device) {

@@ -4,7 +4,8 @@
 //
 // Model (every figure per worker, per iteration, at the per-worker batch b = B / W):
 //   node time      max(flops / class rate, bytes / memory bandwidth)   (roofline per node; the class
-//                  rate is the device's sustained FLOP/s on convolutions, on Gemm/MatMul, or on the rest)
+//                  rate is the device's sustained FLOP/s on convolutions, on Gemm/MatMul, or on the rest:
+//                  passes/node_cost.h, the bucketing pass's model too)
 //   compute        forward (up to the loss) + backward (after it) + optimizer updates
 //   comm(alg)      one allreduce of all gradients after backward (FireCaffe's schedule; the callback
 //                  is distrib/cost_model.h's alpha-beta formula for the algorithm and W workers)
@@ -29,21 +30,11 @@
 #include "ir/graph.h"
 #include "ir/step_analysis.h"
 #include "passes/allreduce_buckets.h"
+#include "passes/node_cost.h"
 
 namespace fc::passes {
 
-enum class OpClass { Conv, Gemm, Other };
 using ir::StepPhase;  // (ir/step_analysis.h) a step cost's node is never Communication: those are its gradients
-
-// Sustained rates of one worker, per op class.
-struct DeviceProfile {
-  std::string name;
-  double conv_flops = 0;   // FLOP/s on Conv and its gradients
-  double gemm_flops = 0;   // FLOP/s on Gemm / MatMul
-  double other_flops = 0;  // FLOP/s on everything else (elementwise, pooling, normalisation, loss)
-  double bytes_per_s = 0;  // memory bandwidth every node is also bounded by
-  std::string source;      // where the figures come from (printed with the results)
-};
 
 // Presets: "cpu" (one core of this machine), "k20x" (FireCaffe's GPU), "p100", "v100", "a100",
 // "h100". Unknown names throw fc::Error listing the known ones.
@@ -52,10 +43,6 @@ const std::vector<std::string>& device_profile_names();
 // The same profile with every FLOP rate scaled so that convolutions run at `conv_gflops` GFLOP/s
 // (the relative rates of the classes are kept).
 DeviceProfile with_conv_gflops(DeviceProfile profile, double conv_gflops);
-
-// Classes the ops of a training graph: Conv, fc.ConvGradData, fc.ConvGradWeight -> Conv; Gemm,
-// MatMul -> Gemm; anything else -> Other.
-OpClass op_class(const std::string& domain, const std::string& op);
 
 struct NodeStepCost {
   OpClass cls = OpClass::Other;
