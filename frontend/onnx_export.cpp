@@ -18,15 +18,6 @@ namespace fc::frontend {
 
 namespace {
 
-void set_tensor(onnx::TensorProto& p, const ir::Tensor& t) {
-  const std::string name = p.name();
-  p.Clear();
-  p.set_name(name);
-  for (int64_t d : t.dims()) p.add_dims(d);
-  p.set_data_type(detail::dtype_to_onnx(t.dtype()));
-  p.set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
-}
-
 // The inference form of every node with a training form (the op record's TrainingForm, as the IR
 // pass passes/inference_form.h applies it): training-only outputs go (and any graph output naming
 // them), the mode goes (attribute or input); absent, ONNX's default is inference.
@@ -65,7 +56,7 @@ void export_trained_onnx(const std::string& source_onnx, const std::map<std::str
   onnx::GraphProto& g = *m.mutable_graph();
   for (onnx::TensorProto& init : *g.mutable_initializer()) {
     auto it = values.find(init.name());
-    if (it != values.end()) set_tensor(init, it->second);
+    if (it != values.end()) init = detail::tensor_to_onnx(it->second, init.name());
     else
       FC_CHECK(init.data_location() != onnx::TensorProto::EXTERNAL, source_onnx, ": initializer '", init.name(),
                "' uses external data, which the trained-model export does not copy yet");

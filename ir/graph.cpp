@@ -165,6 +165,12 @@ void Graph::remove_value(Value* v) {
   values_.erase(v->name);
 }
 
+std::unordered_map<const Node*, size_t> Graph::node_positions() const {
+  std::unordered_map<const Node*, size_t> position;
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  return position;
+}
+
 std::vector<Node*> Graph::users(const Value* v) const {
   std::vector<Node*> r;
   for (const auto& n : nodes_)
@@ -215,9 +221,8 @@ void Graph::toposort() {
       }
     pending[n.get()] = deps;
   }
-  std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
-  auto cmp = [&](Node* a, Node* b) { return position[a] > position[b]; };
+  const std::unordered_map<const Node*, size_t> position = node_positions();
+  auto cmp = [&](Node* a, Node* b) { return position.at(a) > position.at(b); };
   std::vector<Node*> ready;
   for (auto& n : nodes_)
     if (pending[n.get()] == 0) ready.push_back(n.get());

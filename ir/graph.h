@@ -100,6 +100,8 @@ class Graph {
   void move_before(Node* n, const Node* anchor);
   void remove_dead_nodes();   // nodes whose outputs reach no graph output, and unused values/params
   std::vector<Node*> users(const Value* v) const;
+  // Each node's index in the current order (invalidated by any change to the order).
+  std::unordered_map<const Node*, size_t> node_positions() const;
   // Replace every use of `from` (node inputs and graph outputs) by `to`.
   void replace_uses(Value* from, Value* to);
 

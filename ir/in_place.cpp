@@ -8,9 +8,8 @@ namespace fc::ir {
 
 std::unordered_map<const Value*, const Value*> in_place_state_updates(const Graph& g) {
   std::unordered_map<const Value*, size_t> last_reader;
-  std::unordered_map<const Node*, size_t> position;
+  const std::unordered_map<const Node*, size_t> position = g.node_positions();
   for (size_t i = 0; i < g.nodes().size(); ++i) {
-    position[g.nodes()[i].get()] = i;
     for (const Value* v : g.nodes()[i]->inputs)
       if (v) last_reader[v] = i;
   }

@@ -52,8 +52,7 @@ struct Group {
 
 // Assigns fusible nodes to groups in one pass over the topological order.
 std::vector<Group> form_groups(const ir::Graph& g) {
-  std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
+  std::unordered_map<const Node*, size_t> position = g.node_positions();
   std::vector<Group> groups;
   std::unordered_map<const Node*, size_t> group_of;
   for (size_t i = 0; i < g.nodes().size(); ++i) {

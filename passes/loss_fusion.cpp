@@ -12,19 +12,14 @@ using ir::Value;
 
 bool is_fc(const Node& n, const char* op) { return n.domain == "fc" && n.op == op; }
 
-size_t position(const ir::Graph& g, const Node* n) {
-  const auto& nodes = g.nodes();
-  return static_cast<size_t>(std::find_if(nodes.begin(), nodes.end(), [&](const auto& p) { return p.get() == n; }) -
-                             nodes.begin());
-}
-
 // Whether `loss` and its gradient `grad` (autodiff's, Node::gradient_of) can become one node at the
 // gradient's place: no node in between reads the loss. Then nothing before the gradient depends
 // on the loss, so neither does its dloss (its producer comes before it), unless dloss is the loss
 // itself.
 bool fusable(const ir::Graph& g, const Node& loss, const Node& grad) {
   if (grad.inputs[2] == loss.outputs[0]) return false;
-  const size_t loss_at = position(g, &loss), grad_at = position(g, &grad);
+  const auto position = g.node_positions();
+  const size_t loss_at = position.at(&loss), grad_at = position.at(&grad);
   if (loss_at >= grad_at) return false;
   for (size_t i = loss_at + 1; i < grad_at; ++i)
     for (const Value* v : g.nodes()[i]->inputs)
@@ -43,7 +38,7 @@ int64_t fuse_loss_gradient(ir::Graph& g) {
   for (Node* grad : grads) {
     Node* loss = grad->gradient_of;
     if (!loss || !fusable(g, *loss, *grad)) continue;  // a loss with a second gradient: fused once
-    const size_t grad_at = position(g, grad);
+    const size_t grad_at = g.node_positions().at(grad);
     const Node* next = grad_at + 1 < g.nodes().size() ? g.nodes()[grad_at + 1].get() : nullptr;
     const std::vector<Value*> inputs = grad->inputs;
     const std::vector<Value*> outputs = {loss->outputs[0], grad->outputs[0]};

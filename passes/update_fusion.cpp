@@ -44,8 +44,7 @@ std::string group_key(const Node& n) {
 
 UpdateFusionStats fuse_updates(ir::Graph& g) {
   UpdateFusionStats stats;
-  std::unordered_map<const Node*, size_t> position;
-  for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
+  std::unordered_map<const Node*, size_t> position = g.node_positions();
   std::map<std::string, std::vector<Node*>> groups;  // members in graph order
   std::vector<std::string> order;                    // keys in order of first member
   for (const auto& n : g.nodes()) {
@@ -101,8 +100,7 @@ UpdateFusionStats fuse_updates(ir::Graph& g) {
     ++stats.groups;
     stats.nodes_fused += static_cast<int64_t>(members.size());
     // Positions after the removed members shifted: recompute for the next group.
-    position.clear();
-    for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
+    position = g.node_positions();
   }
   return stats;
 }
