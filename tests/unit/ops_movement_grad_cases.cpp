@@ -38,6 +38,13 @@ void add_movement_grad_cases(std::vector<GradCase>& cases) {
   // 0 and 2 are never read (zero gradient).
   one("Gather embedding, repeated ids", "Gather",
       {random_tensor({5, 4}, 415), ir::Tensor::from_vector<int64_t>({2, 3}, {1, 4, 1, 3, 1, 4})}, {});
+  // GatherND as Swin's relative-position bias table is read: repeated rows, a negative index; and
+  // with a batch dim.
+  one("GatherND repeated and negative tuples", "GatherND",
+      {random_tensor({4, 3}, 420), ir::Tensor::from_vector<int64_t>({2, 3, 1}, {1, 3, 1, -1, 0, 1})}, {});
+  one("GatherND batch_dims 1", "GatherND",
+      {random_tensor({2, 3, 4}, 421), ir::Tensor::from_vector<int64_t>({2, 2, 2}, {0, 1, 2, 3, 1, 0, 1, 0})},
+      {{"batch_dims", int64_t{1}}});
   one("Gather axis 1, negative and repeated indices", "Gather",
       {random_tensor({2, 4, 3}, 416), ir::Tensor::from_vector<int64_t>({3}, {-1, 0, 3})}, {{"axis", int64_t{1}}});
 }
