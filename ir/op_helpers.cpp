@@ -1,6 +1,7 @@
 #include "ir/op_helpers.h"
 
 #include "ir/shape_util.h"
+#include "support/error.h"
 
 namespace fc::ir {
 
@@ -25,6 +26,14 @@ CostFn elementwise_cost(double flops_per_element) {
     }
     return c;
   };
+}
+
+void check_shaped_like_output(const InferContext& ctx, const TensorType& dy, const TensorType& want) {
+  bool fits = dy.rank() == want.rank() && dy.dtype == want.dtype;
+  for (size_t d = 0; fits && d < dy.rank(); ++d)
+    fits = !dy.dims[d].is_known() || !want.dims[d].is_known() || dy.dims[d].size == want.dims[d].size;
+  FC_CHECK(fits, ctx.node.describe(), ": dy ", to_string(dy), " is not shaped like the forward output ",
+           to_string(want));
 }
 
 }  // namespace fc::ir

@@ -43,11 +43,7 @@ std::vector<Value*> gather_nd_gradient(GradBuilder& b) {
 
 std::vector<TensorType> gather_nd_grad_infer(const InferContext& ctx) {
   const TensorType want = gather_nd_infer(ctx)[0];
-  const TensorType& dy = ctx.in(2);
-  bool fits = dy.rank() == want.rank() && dy.dtype == want.dtype;
-  for (size_t d = 0; fits && d < dy.rank(); ++d)
-    fits = !dy.dims[d].is_known() || !want.dims[d].is_known() || dy.dims[d].size == want.dims[d].size;
-  FC_CHECK(fits, ctx.node.describe(), ": dy ", to_string(dy), " is not shaped like the gather's output ", to_string(want));
+  check_shaped_like_output(ctx, ctx.in(2), want);
   return {ctx.in(0)};
 }
 

@@ -5,14 +5,16 @@ computes what ONNX's operator definitions say; then the refusals, each one line 
 
 usage: check_sequences.py --bin BUILD/bin --workdir DIR
 """
-import argparse
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from e2e_common import fresh_workdir
 
 F, I64 = TensorProto.FLOAT, TensorProto.INT64
 failures = []
@@ -80,11 +82,8 @@ def check_refused(a, name, nodes, inputs, outputs, feeds, must_contain, inits=()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
+    bin_dir, workdir = fresh_workdir()
+    a = types.SimpleNamespace(bin=bin_dir, workdir=workdir)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 7, 3)).astype(np.float32)
 
