@@ -18,6 +18,7 @@
 #include "passes/graph_loss.h"
 #include "passes/loss_fusion.h"
 #include "passes/pool_argmax.h"
+#include "passes/transpose_folding.h"
 #include "passes/update_fusion.h"
 
 namespace fc::passes {
@@ -362,6 +363,7 @@ std::vector<Pass> training_passes(const TrainingConfig& config, TrainingGraphInf
   passes.push_back({"step-io", [s](Graph& g) { set_step_io(g, *s); }});
   passes.push_back({"pool-argmax", [](Graph& g) { save_pool_argmax(g); }});
   if (config.fusion) {
+    passes.push_back({"transpose-folding", [](Graph& g) { fold_transposes(g); }});
     passes.push_back({"elementwise-fusion", [](Graph& g) { fuse_elementwise(g); }});
     passes.push_back({"update-fusion", [](Graph& g) { fuse_updates(g); }});
     passes.push_back({"loss-fusion", [](Graph& g) { fuse_loss_gradient(g); }});

@@ -3,6 +3,10 @@
 //           C (optional) unidirectionally broadcastable to [M, N] -> y: [M, N].
 //   MatMul: numpy matmul; a 1-D first operand is a row vector, a 1-D second operand a column vector
 //           (their added axis is removed from the result); batch axes broadcast.
+//   fc.TransposedMatMul(A, B) {trans_a, trans_b}: MatMul(A', B'), X' = X with its last two axes
+//           swapped when trans_x; both operands of rank >= 2. Made after autodiff by
+//           passes/transpose_folding.h from MatMuls of Transposes (the kernel reads the operands
+//           through strides, no copy); it has no gradient.
 // Gradients are products again, so they need no backward kernels:
 //   Gemm:   dA' = alpha * dY B'^T, dB' = alpha * A'^T dY (as Gemms whose trans flags undo A', B'),
 //           dC = beta * (dY summed over C's broadcast axes).
@@ -62,10 +66,8 @@ OpCost gemm_cost(const InferContext& ctx, const std::vector<TensorType>& outs) {
   return c;
 }
 
-std::vector<TensorType> infer_matmul(const InferContext& ctx) {
-  const Node& node = ctx.node;
-  check_f32(ctx);
-  std::vector<Dim> a = ctx.in(0).dims, b = ctx.in(1).dims;
+// numpy matmul of operands with dims a and b.
+std::vector<TensorType> matmul_type(const Node& node, std::vector<Dim> a, std::vector<Dim> b) {
   FC_CHECK(!a.empty() && !b.empty(), node.describe(), ": operands must have rank >= 1");
   const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
   if (a_vec) a.insert(a.begin(), Dim::known(1));
@@ -78,10 +80,34 @@ std::vector<TensorType> infer_matmul(const InferContext& ctx) {
   return {TensorType(DType::F32, batch)};
 }
 
+std::vector<TensorType> infer_matmul(const InferContext& ctx) {
+  check_f32(ctx);
+  return matmul_type(ctx.node, ctx.in(0).dims, ctx.in(1).dims);
+}
+
+// The dims of operand i of an fc.TransposedMatMul as the product reads them.
+std::vector<Dim> transposed_operand(const InferContext& ctx, size_t i) {
+  std::vector<Dim> d = ctx.in(i).dims;
+  FC_CHECK(d.size() >= 2, ctx.node.describe(), ": operand ", i, " must have rank >= 2, is ", to_string(ctx.in(i)));
+  if (ctx.node.attr_int(i == 0 ? "trans_a" : "trans_b") != 0) std::swap(d[d.size() - 1], d[d.size() - 2]);
+  return d;
+}
+
+std::vector<TensorType> infer_transposed_matmul(const InferContext& ctx) {
+  check_f32(ctx);
+  return matmul_type(ctx.node, transposed_operand(ctx, 0), transposed_operand(ctx, 1));
+}
+
+OpCost product_cost(const Dim& k, const TensorType& a, const TensorType& b, const TensorType& y) {
+  return {2 * double(y.numel()) * double(k.size), 4.0 * double(a.numel() + b.numel() + y.numel())};
+}
+
 OpCost matmul_cost(const InferContext& ctx, const std::vector<TensorType>& outs) {
-  const double k = double(ctx.in(0).dims.back().size);
-  return {2 * double(outs[0].numel()) * k,
-          4.0 * double(ctx.in(0).numel() + ctx.in(1).numel() + outs[0].numel())};
+  return product_cost(ctx.in(0).dims.back(), ctx.in(0), ctx.in(1), outs[0]);
+}
+
+OpCost transposed_matmul_cost(const InferContext& ctx, const std::vector<TensorType>& outs) {
+  return product_cost(transposed_operand(ctx, 0).back(), ctx.in(0), ctx.in(1), outs[0]);
 }
 
 std::vector<Value*> gemm_gradient(GradBuilder& b) {
@@ -168,6 +194,18 @@ FC_REGISTER_OP(OpSchema{
     .cost = matmul_cost,
     .doc = "numpy matmul with batch broadcasting (oneDNN matmul on CPU)",
     .gradient = matmul_gradient,
+    .kind = OpKind::MatrixProduct,
+});
+
+FC_REGISTER_OP(OpSchema{
+    .name = "TransposedMatMul",
+    .domain = "fc",
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .attrs = {{"trans_a", AttrKind::Int, Attribute(int64_t{0})}, {"trans_b", AttrKind::Int, Attribute(int64_t{0})}},
+    .infer = infer_transposed_matmul,
+    .cost = transposed_matmul_cost,
+    .doc = "MatMul of operands read with their last two axes swapped (trans_a, trans_b), no copy",
     .kind = OpKind::MatrixProduct,
 });
 

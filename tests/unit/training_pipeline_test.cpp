@@ -36,8 +36,8 @@ bool has_op(const ir::Graph& g, const std::string& op) {
 
 TEST(TrainingPipeline, PassesFollowTheConfiguration) {
   EXPECT_EQ(names({}), (std::vector<std::string>{"training-form", "attention-fusion", "loss", "autodiff", "optimizer",
-                                                 "allreduce-buckets", "step-io", "pool-argmax", "elementwise-fusion",
-                                                 "update-fusion", "loss-fusion"}));
+                                                 "allreduce-buckets", "step-io", "pool-argmax", "transpose-folding",
+                                                 "elementwise-fusion", "update-fusion", "loss-fusion"}));
   passes::TrainingConfig c;
   c.accumulate = true;
   c.clip_grad_norm = 1.0f;

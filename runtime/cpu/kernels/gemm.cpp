@@ -4,6 +4,8 @@
 //           is filled with the broadcast C.
 //   MatMul: A: [.., M, K] (or [K]), B: [.., K, N] (or [K]) -> Y: broadcast batch + [M, N] minus the
 //           axes added for 1-D operands. When B has no real batch axes, A's batch folds into M.
+//   fc.TransposedMatMul: MatMul of A and B read with their last two axes swapped (trans_a,
+//           trans_b) through strides; A's batch folds into M as above unless A is read transposed.
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/matmul_primitive.h"
@@ -62,26 +64,30 @@ class GemmKernel : public Kernel {
 class MatMulKernel : public Kernel {
  public:
   bool overwrites_outputs() const override { return true; }
-  explicit MatMulKernel(const KernelSpec& s) : node_(s.node) {
+  // ta, tb: read A, B with their last two axes swapped (fc.TransposedMatMul; both of rank >= 2).
+  MatMulKernel(const KernelSpec& s, bool ta, bool tb) : node_(s.node) {
     std::vector<int64_t> a = s.inputs[0].sizes(), b = s.inputs[1].sizes();
     if (a.size() == 1) a.insert(a.begin(), 1);
     if (b.size() == 1) b.push_back(1);
     const size_t r = std::max(a.size(), b.size());
     a.insert(a.begin(), r - a.size(), 1);
     b.insert(b.begin(), r - b.size(), 1);
-    const int64_t m = a[r - 2], k = a[r - 1], n = b[r - 1];
+    MatmulOperand src{a, ir::strides_of(a)}, wei{b, ir::strides_of(b)};
+    for (auto [op, t] : {std::pair{&src, ta}, std::pair{&wei, tb}})
+      if (t) {
+        std::swap(op->dims[r - 1], op->dims[r - 2]);
+        std::swap(op->strides[r - 1], op->strides[r - 2]);
+      }
+    const int64_t m = src.dims[r - 2], k = src.dims[r - 1], n = wei.dims[r - 1];
     const std::vector<int64_t> a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
-    MatmulOperand src, wei;
     std::vector<int64_t> dst;
-    if (ir::product(b_batch) == 1) {
+    if (ir::product(b_batch) == 1 && !ta) {
       // y: [batch * M, N] = x: [batch * M, K] x w: [K, N]
       const int64_t rows = ir::product(a_batch) * m;
       src = {{rows, k}, {k, 1}};
-      wei = {{k, n}, {n, 1}};
+      wei = {{k, n}, {wei.strides[r - 2], wei.strides[r - 1]}};
       dst = {rows, n};
     } else {
-      src = {a, ir::strides_of(a)};
-      wei = {b, ir::strides_of(b)};
       dst = ir::broadcast_sizes(a_batch, b_batch);
       dst.push_back(m);
       dst.push_back(n);
@@ -101,6 +107,9 @@ class MatMulKernel : public Kernel {
 }  // namespace
 
 FC_REGISTER_CPU_KERNEL("Gemm", [](const KernelSpec& s) { return std::make_unique<GemmKernel>(s); });
-FC_REGISTER_CPU_KERNEL("MatMul", [](const KernelSpec& s) { return std::make_unique<MatMulKernel>(s); });
+FC_REGISTER_CPU_KERNEL("MatMul", [](const KernelSpec& s) { return std::make_unique<MatMulKernel>(s, false, false); });
+FC_REGISTER_CPU_KERNEL("fc::TransposedMatMul", [](const KernelSpec& s) {
+  return std::make_unique<MatMulKernel>(s, s.node.attr_int("trans_a") != 0, s.node.attr_int("trans_b") != 0);
+});
 
 }  // namespace fc::runtime::cpu
