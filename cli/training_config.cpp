@@ -27,6 +27,12 @@ void check_model_keys(const runtime::Recipe& r, const ir::Graph& model) {
              graph_loss->loss->name, "'), which has no label smoothing; remove the key or export the model without it");
     logits = graph_loss->scores;
   }
+  // A scalar output the model computes itself is a loss of a form autodiff does not train through
+  // (an expanded SoftmaxCrossEntropyLoss: class weights, reduction "none", [N, C, d...] scores, ...).
+  FC_CHECK(graph_loss || logits->type.rank() > 0, "[model] output: '", logits->name,
+           "' is a scalar the model computes (its own loss?); a model's own loss trains only as "
+           "SoftmaxCrossEntropyLoss over [N, C] scores, int64 labels, mean or sum, no class weights: export the "
+           "model without its loss ([model] loss adds one) or name its scores in [model] output");
   const std::vector<ir::Value*> data = passes::data_inputs(model, graph_loss);
   if (!r.model_input.empty()) {
     const ir::Value* x = model.find_value(r.model_input);
@@ -34,7 +40,8 @@ void check_model_keys(const runtime::Recipe& r, const ir::Graph& model) {
              "[model] input: '", r.model_input, "' is not a data input of the model");
     FC_CHECK(!graph_loss || x != graph_loss->labels, "[model] input: '", x->name, "' holds the labels of the model's loss");
   } else {
-    FC_CHECK(data.size() == 1, "[model] input: the model has ", data.size(), " data inputs; name the one fed with data");
+    FC_CHECK(data.size() == 1, "[model] input: the model has ", data.size(), " data inputs (", passes::describe_values(data),
+             "); name the one fed with data");
   }
   if (graph_loss) return;
   // The loss's divisor needs the positions (cross-entropy) or elements (MSE) of one sample.

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <onnx/onnx-data_pb.h>
+
 #include "frontend/onnx_internal.h"
 #include "ir/atomic_file.h"
 #include "support/error.h"
@@ -16,6 +18,11 @@ ir::Tensor load_tensor_proto(const std::string& path) {
   bytes << f.rdbuf();
   onnx::TensorProto t;
   FC_CHECK(t.ParseFromString(bytes.str()), path, ": not an ONNX TensorProto");
+  // A SequenceProto (ONNX's test data for sequence inputs) parses as a TensorProto whose "segment"
+  // is the sequence's first tensor: say what it is.
+  if (onnx::SequenceProto seq; t.has_segment() && seq.ParseFromString(bytes.str()) && seq.tensor_values_size() > 0)
+    fail(path, ": an ONNX SequenceProto (a sequence of ", seq.tensor_values_size(),
+            " tensors), not a tensor; inputs and outputs are tensors (sequences are read inside a model only)");
   FC_CHECK(t.data_location() != onnx::TensorProto::EXTERNAL, path, ": a tensor with external data is not supported here");
   return detail::tensor_from_onnx(t, path);
 }

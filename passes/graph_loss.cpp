@@ -40,4 +40,10 @@ std::vector<ir::Value*> data_inputs(const ir::Graph& g, const std::optional<Grap
   return data;
 }
 
+std::string describe_values(const std::vector<ir::Value*>& values) {
+  std::string s;
+  for (const ir::Value* v : values) s += std::string(s.empty() ? "" : ", ") + "'" + v->name + "' " + ir::to_string(v->type);
+  return s;
+}
+
 }  // namespace fc::passes

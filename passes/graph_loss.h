@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ir/graph.h"
@@ -27,5 +28,7 @@ void strip_graph_loss(ir::Graph& g);
 
 // The model's data inputs: every graph input but its own loss's labels.
 std::vector<ir::Value*> data_inputs(const ir::Graph& g, const std::optional<GraphLoss>& graph_loss);
+// "'x' f32[N,3,32,32], 'y' i64[N]": inputs named with their types, for messages.
+std::string describe_values(const std::vector<ir::Value*>& values);
 
 }  // namespace fc::passes

@@ -156,7 +156,8 @@ void training_form(Graph& g, const TrainingConfig& config, TrainingGraphInfo& in
     FC_CHECK(s.x, "training graph: '", config.input, "' is not a data input of the model");
   } else {
     std::vector<Value*> data = data_inputs(g, s.graph_loss);
-    FC_CHECK(data.size() == 1, "training graph: the model has ", data.size(), " data inputs; name the one fed with data");
+    FC_CHECK(data.size() == 1, "training graph: the model has ", data.size(), " data inputs (", describe_values(data),
+             "); name the one fed with data");
     s.x = data[0];
   }
   FC_CHECK(!s.graph_loss || s.x != s.graph_loss->labels, "training graph: '", s.x->name,

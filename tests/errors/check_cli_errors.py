@@ -105,12 +105,22 @@ def main():
     good_recipe = open(w("huge_step.toml")).read().replace("huge_step.onnx", "good.onnx")
     for name, extra in (("bad_output", 'output = "nope"\n'), ("bad_input", 'input = "nope"\n')):
         open(w(name + ".toml"), "w").write(good_recipe.replace("[model]\n", "[model]\n" + extra))
+    # Models ending in a loss of a form that does not train (class weights: expanded into ops), and
+    # in a per-sample loss (reduction "none": not a scalar, two data inputs).
+    loss_model("loss_weighted.onnx", extra_inputs=["w"])
+    loss_model("loss_none.onnx", loss_shape=["batch"], reduction="none")
+    for name in ("loss_weighted", "loss_none"):
+        open(w(name + ".toml"), "w").write(good_recipe.replace("good.onnx", name + ".onnx"))
 
     cases = [
         ([fcc, "compile", "--recipe", w("bad_output.toml"), "--emit", "ir"],
          ["[model] output: 'nope' is not an output of the model"]),
         ([fcc, "compile", "--recipe", w("bad_input.toml"), "--emit", "ir"],
          ["[model] input: 'nope' is not a data input of the model"]),
+        ([fcc, "compile", "--recipe", w("loss_weighted.toml"), "--emit", "ir"],
+         ["[model] output: 'loss' is a scalar", "SoftmaxCrossEntropyLoss"]),
+        ([fcc, "compile", "--recipe", w("loss_none.toml"), "--emit", "ir"],
+         ["[model] input: the model has 2 data inputs", "'x' f32[", "'labels' i64["]),
         ([fcc, "compile", "--recipe", w("huge_step.toml"), "--stop-after", "nope", "--emit", "ir"],
          ["--stop-after nope: no such pass", "training-form", "loss-fusion"]),
         ([fcc, "compile", "--recipe", w("huge_step.toml"), "--print-after", "nope"], ["--print-after nope: no such pass"]),
