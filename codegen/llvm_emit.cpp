@@ -70,6 +70,15 @@ llvm::Value* emit_tanh(llvm::IRBuilderBase& b, MathTarget math, llvm::Value* x) 
   return call_math(b, "__nv_tanhf", x);
 }
 
+llvm::Value* emit_erf(llvm::IRBuilderBase& b, MathTarget math, llvm::Value* x) {
+  switch (math) {
+    case MathTarget::kCpu: return emit_inline_erf(b, x);
+    case MathTarget::kCpuLibm: return call_math(b, "erff", x);
+    case MathTarget::kNvptx: break;
+  }
+  return call_math(b, "__nv_erff", x);
+}
+
 }  // namespace
 
 namespace {
@@ -103,6 +112,7 @@ llvm::Value* emit_op(llvm::IRBuilderBase& b, MathTarget math, const Instr& in, l
     case ScalarOp::kSqrt: return call_intrinsic(b, llvm::Intrinsic::sqrt, {a});
     case ScalarOp::kRsqrt: return b.CreateFDiv(cf(1.0f), call_intrinsic(b, llvm::Intrinsic::sqrt, {a}));
     case ScalarOp::kTanh: return emit_tanh(b, math, a);
+    case ScalarOp::kErf: return emit_erf(b, math, a);
     case ScalarOp::kSigmoid: return b.CreateFDiv(cf(1.0f), b.CreateFAdd(cf(1.0f), emit_exp(b, math, b.CreateFNeg(a))));
     case ScalarOp::kLeakyRelu: return b.CreateSelect(b.CreateFCmpOGE(a, cf(0.0f)), a, b.CreateFMul(cf(in.value), a));
     case ScalarOp::kSelect: return b.CreateSelect(b.CreateFCmpUNE(a, cf(0.0f)), bb, c);

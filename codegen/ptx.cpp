@@ -47,7 +47,7 @@ void init_nvptx() {
 bool uses_libdevice(const FusedKernel& k) {
   for (const Instr& in : k.instrs())
     if (in.op == ScalarOp::kExp || in.op == ScalarOp::kLog || in.op == ScalarOp::kTanh ||
-        in.op == ScalarOp::kSigmoid)
+        in.op == ScalarOp::kSigmoid || in.op == ScalarOp::kErf)
       return true;
   return false;
 }

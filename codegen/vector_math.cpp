@@ -7,6 +7,8 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
 
+#include "ir/float_math.h"
+
 namespace fc::codegen {
 
 namespace {
@@ -23,11 +25,15 @@ llvm::Value* fma(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* y, llvm::V
 }
 
 // Horner: ((c0 x + c1) x + c2) ... by fma.
-llvm::Value* horner(llvm::IRBuilderBase& b, llvm::Value* x, std::initializer_list<float> c) {
-  auto it = c.begin();
+template <typename Coefficients>
+llvm::Value* horner(llvm::IRBuilderBase& b, llvm::Value* x, const Coefficients& c) {
+  auto it = std::begin(c);
   llvm::Value* p = cf(b, *it++);
-  for (; it != c.end(); ++it) p = fma(b, p, x, cf(b, *it));
+  for (; it != std::end(c); ++it) p = fma(b, p, x, cf(b, *it));
   return p;
+}
+llvm::Value* horner(llvm::IRBuilderBase& b, llvm::Value* x, std::initializer_list<float> c) {
+  return horner<std::initializer_list<float>>(b, x, c);
 }
 
 // 2^k as a float for integer k in [-126, 127].
@@ -45,8 +51,7 @@ llvm::Value* emit_inline_exp(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Value* n = intrinsic(b, llvm::Intrinsic::rint, {b.CreateFMul(xc, cf(b, 1.44269504088896341f))});
   llvm::Value* r = fma(b, n, cf(b, -0.693359375f), xc);  // ln 2 = 0.693359375 - 2.12194440e-4
   r = fma(b, n, cf(b, 2.12194440e-4f), r);
-  llvm::Value* p = horner(b, r, {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
-                                 1.6666665459e-1f, 5.0000001201e-1f});
+  llvm::Value* p = horner(b, r, ir::float_math::kExpP);
   llvm::Value* y = b.CreateFAdd(fma(b, b.CreateFMul(p, r), r, r), cf(b, 1.0f));  // 1 + r + r^2 P(r)
   // fptosi of NaN would be poison: convert a NaN n as 0 (y is NaN already).
   llvm::Value* n_ok = b.CreateSelect(b.CreateFCmpUNO(n, n), cf(b, 0.0f), n);
@@ -95,6 +100,21 @@ llvm::Value* emit_inline_tanh(llvm::IRBuilderBase& b, llvm::Value* x) {
                                   -3.33332819422e-1f});
   llvm::Value* small = fma(b, b.CreateFMul(p, zz), x, x);
   return b.CreateSelect(b.CreateFCmpOGE(z, cf(b, 0.625f)), large, small);
+}
+
+llvm::Value* emit_inline_erf(llvm::IRBuilderBase& b, llvm::Value* x) {
+  namespace fm = ir::float_math;
+  llvm::Value* a = intrinsic(b, llvm::Intrinsic::fabs, {x});
+  llvm::Value* small = fma(b, a, horner(b, b.CreateFMul(a, a), fm::kErfSmallP), a);
+  llvm::Value* ac = b.CreateSelect(b.CreateFCmpOLT(cf(b, fm::kErfClamp), a), cf(b, fm::kErfClamp), a);
+  llvm::Value* t = b.CreateFDiv(cf(b, 1.0f), fma(b, cf(b, 0.5f), ac, cf(b, 1.0f)));
+  llvm::Value* q = horner(b, t, fm::kErfLargeQ);
+  llvm::Value* s = b.CreateFMul(ac, ac);
+  llvm::Value* e0 = emit_inline_exp(b, b.CreateFNeg(s));
+  llvm::Value* e = fma(b, b.CreateFNeg(e0), fma(b, ac, ac, b.CreateFNeg(s)), e0);
+  llvm::Value* large = fma(b, b.CreateFNeg(e), q, cf(b, 1.0f));
+  llvm::Value* r = b.CreateSelect(b.CreateFCmpOLT(a, cf(b, fm::kErfSplit)), small, large);
+  return intrinsic(b, llvm::Intrinsic::copysign, {r, x});
 }
 
 }  // namespace fc::codegen

@@ -1,4 +1,4 @@
-// exp, log and tanh for f32 emitted inline as LLVM IR, so that the loop vectoriser can widen them
+// exp, log, tanh and erf for f32 emitted inline as LLVM IR, so that the loop vectoriser can widen them
 // (a call to libm's expf stops it). Only IEEE operations the vector units do lane for lane (fma,
 // mul, add, div, rint, compares, selects, integer bit operations), so the vector loop and its scalar
 // remainder give identical bits and a kernel's result never depends on how its range is split.
@@ -27,5 +27,7 @@ namespace fc::codegen {
 llvm::Value* emit_inline_exp(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emit_inline_log(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emit_inline_tanh(llvm::IRBuilderBase& b, llvm::Value* x);
+// erf as ir/float_math.h's erf_f32, operation for operation (the same bits).
+llvm::Value* emit_inline_erf(llvm::IRBuilderBase& b, llvm::Value* x);
 
 }  // namespace fc::codegen

@@ -34,7 +34,7 @@ constexpr OpInfo kOps[] = {
     {ScalarOp::kNeg, "neg", 1},         {ScalarOp::kAbs, "abs", 1},       {ScalarOp::kRelu, "relu", 1},
     {ScalarOp::kExp, "exp", 1},         {ScalarOp::kLog, "log", 1},       {ScalarOp::kSqrt, "sqrt", 1},
     {ScalarOp::kRsqrt, "rsqrt", 1},     {ScalarOp::kTanh, "tanh", 1},     {ScalarOp::kSigmoid, "sigmoid", 1},
-    {ScalarOp::kFloor, "floor", 1},     {ScalarOp::kCeil, "ceil", 1},
+    {ScalarOp::kFloor, "floor", 1},     {ScalarOp::kCeil, "ceil", 1},     {ScalarOp::kErf, "erf", 1},
     {ScalarOp::kLeakyRelu, "leaky_relu", 1}, {ScalarOp::kSelect, "select", 3}, {ScalarOp::kFma, "fma", 3},
     {ScalarOp::kRowMax, "row_max", 1},  {ScalarOp::kRowSum, "row_sum", 1},
 };
@@ -466,6 +466,7 @@ float eval_op(const Instr& in, const float* v) {
     case ScalarOp::kSigmoid: return 1.0f / (1.0f + std::exp(-a));
     case ScalarOp::kFloor: return std::floor(a);
     case ScalarOp::kCeil: return std::ceil(a);
+    case ScalarOp::kErf: return std::erf(a);
     case ScalarOp::kLeakyRelu: return a >= 0.0f ? a : in.value * a;
     case ScalarOp::kSelect: return a != 0.0f ? b : c;
     case ScalarOp::kFma: return std::fma(a, b, c);

@@ -77,7 +77,7 @@ enum class ScalarOp {
   kGreater,   // a > b ? 1 : 0
   kLess,      // a < b ? 1 : 0
   kEqual,     // a == b ? 1 : 0
-  kNeg, kAbs, kRelu, kExp, kLog, kSqrt, kRsqrt, kTanh, kSigmoid, kFloor, kCeil,  // unary: a
+  kNeg, kAbs, kRelu, kExp, kLog, kSqrt, kRsqrt, kTanh, kSigmoid, kFloor, kCeil, kErf,  // unary: a
   kLeakyRelu,  // a, alpha in `value`
   kSelect,    // a != 0 ? b : c
   kFma,       // a * b + c, one rounding

@@ -13,7 +13,9 @@
 //   TanhGrad(dy, y)                       dy * (1 - y) * (1 + y)  (= 1 - y^2 without cancellation)
 //   HardSigmoidGrad(dy, x) {alpha, beta}  0 < alpha * x + beta < 1 ? alpha * dy : 0
 //   HardSwishGrad(dy, x)                  x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5) : dy
-//   ErfGrad(dy, x)                        dy * 2 / sqrt(pi) * exp(-x * x)
+//   ErfGrad(dy, x)                        dy * (2 / sqrt(pi) * exp(-x * x)), in float: exp as
+//                                         ir/float_math.h's (the JIT's), x^2's rounding error r
+//                                         taken in as exp(-x^2 - r) = exp(-x^2) (1 - r)
 //   GeluGrad(dy, x) {approximate}         dy * d/dx gelu(x) (PyTorch's formulas for "none" and "tanh")
 //   SqrtGrad(dy, y)                       dy / (2 * y)
 //   AbsGrad(dy, x)                        dy * sign(x)  (sign(0) = 0)
@@ -73,6 +75,13 @@ Ids abs_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
   const int negated = k.select(negative, k.unary(ScalarOp::kNeg, in[0]), zero);
   return {k.select(positive, in[0], negated)};
 }
+Ids erf_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
+  const int x = in[1];
+  const int s = k.mul(x, x);
+  const int e0 = k.unary(ScalarOp::kExp, k.unary(ScalarOp::kNeg, s));
+  const int e = k.fma(k.unary(ScalarOp::kNeg, e0), k.fma(x, x, k.unary(ScalarOp::kNeg, s)), e0);
+  return {k.mul(in[0], k.mul(k.constant(1.1283791670955126f), e))};  // 2 / sqrt(pi)
+}
 Ids reciprocal_grad_scalar(FusedKernel& k, const Node&, const Ids& in) {
   const int neg_dy = k.unary(ScalarOp::kNeg, in[0]);
   return {k.mul(neg_dy, k.mul(in[1], in[1]))};
@@ -90,7 +99,7 @@ std::vector<GradDef> activation_grad_defs() {
       {"TanhGrad", 3, {}, "gradient of Tanh from its output", tanh_grad_scalar},
       {"HardSigmoidGrad", 4, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, "gradient of HardSigmoid"},
       {"HardSwishGrad", 4, {}, "gradient of HardSwish"},
-      {"ErfGrad", 6, {}, "gradient of Erf"},
+      {"ErfGrad", 8, {}, "gradient of Erf", erf_grad_scalar},
       {"GeluGrad", 12, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, "gradient of Gelu"},
       {"SqrtGrad", 2, {}, "gradient of Sqrt from its output", sqrt_grad_scalar},
       {"AbsGrad", 1, {}, "gradient of Abs", abs_grad_scalar},

@@ -30,7 +30,7 @@ struct UnaryDef {
   std::vector<DType> types;  // accepted input (= output) element types
   const char* doc;
   GradFn grad = {};          // empty: not differentiable
-  ScalarFn scalar = {};      // empty: never fused (transcendentals: the kernels round from double)
+  ScalarFn scalar = {};      // empty: never fused (most transcendentals: their kernels round from double)
 };
 
 // For inference every float type (f16 and bf16 are computed in double and rounded once); training
@@ -101,7 +101,8 @@ std::vector<UnaryDef> unary_defs() {
       {"HardSigmoid", {1, 6}, 3, {float_attr("alpha", 0.2f), float_attr("beta", 0.5f)}, kFloats,
        "max(0, min(1, alpha * x + beta))", fused_grad("HardSigmoidGrad", Saved::X, {"alpha", "beta"})},
       {"HardSwish", {14}, 4, {}, kFloats, "x * max(0, min(1, x / 6 + 1 / 2))", fused_grad("HardSwishGrad", Saved::X)},
-      {"Erf", {9, 13}, 8, {}, kFloats, "the Gauss error function", fused_grad("ErfGrad", Saved::X)},
+      {"Erf", {9, 13}, 8, {}, kFloats, "the Gauss error function", fused_grad("ErfGrad", Saved::X),
+       scalar_op(ScalarOp::kErf)},
       {"Gelu", {20}, 10, {{"approximate", AttrKind::String, Attribute{std::string("none")}}}, kFloats,
        "x * Phi(x) (approximate = \"none\": erf; \"tanh\": PyTorch's tanh approximation)", gelu_grad},
       {"Sqrt", {1, 6,  13}, 1, {}, kFloats, "square root", fused_grad("SqrtGrad", Saved::Y), scalar_op(ScalarOp::kSqrt)},

@@ -26,6 +26,7 @@
 #include "codegen/jit.h"
 #include "codegen/ptx.h"
 #include "ir/content_hash.h"
+#include "ir/float_math.h"
 #include "support/error.h"
 #include "ir/graph.h"
 #include "ir/hyperparams.h"
@@ -216,6 +217,8 @@ std::vector<OpCase> op_cases() {
        [](float a, float, float) { return std::sqrt(a); }, 0, 0.0f, 1e6f},
       {"rsqrt", 1, [](K& k, int a, int, int) { return k.unary(ScalarOp::kRsqrt, a); },
        [](float a, float, float) { return 1.0f / std::sqrt(a); }, 0, 1e-6f, 1e6f},
+      {"erf", 1, [](K& k, int a, int, int) { return k.unary(ScalarOp::kErf, a); },
+       [](float a, float, float) { return std::erf(a); }, 2, -5.0f, 5.0f},
       {"tanh", 1, [](K& k, int a, int, int) { return k.unary(ScalarOp::kTanh, a); },
        [](float a, float, float) { return std::tanh(a); }, 3, -10.0f, 10.0f},
       {"sigmoid", 1, [](K& k, int a, int, int) { return k.unary(ScalarOp::kSigmoid, a); },
@@ -292,6 +295,8 @@ TEST(CodegenOps, InlineTranscendentalsAccuracy) {
       {ScalarOp::kTanh, -12.0f, 12.0f, false, [](double x) { return std::tanh(x); }, 3},
       {ScalarOp::kTanh, 1e-30f, 1.0f, true, [](double x) { return std::tanh(x); }, 3},
       {ScalarOp::kSigmoid, -80.0f, 80.0f, false, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }, 3},
+      {ScalarOp::kErf, -5.0f, 5.0f, false, [](double x) { return std::erf(x); }, 1},
+      {ScalarOp::kErf, 1e-40f, 1.0f, true, [](double x) { return std::erf(x); }, 1},
   };
   const int64_t n = 1 << 20;
   for (const Range& r : ranges) {
@@ -302,7 +307,7 @@ TEST(CodegenOps, InlineTranscendentalsAccuracy) {
       const double t = u(rng);
       x = r.log_spaced ? static_cast<float>(std::exp(std::log(double(r.lo)) + t * (std::log(double(r.hi)) - std::log(double(r.lo)))))
                        : static_cast<float>(r.lo + t * (double(r.hi) - r.lo));
-      if (r.op == ScalarOp::kTanh && (rng() & 1)) x = -x;
+      if ((r.op == ScalarOp::kTanh || r.op == ScalarOp::kErf) && (rng() & 1)) x = -x;
     }
     FusedKernel k({n});
     k.add_output(k.unary(r.op, k.load(k.add_input({n}))));
@@ -334,6 +339,31 @@ TEST(CodegenOps, InlineTranscendentalsAccuracy) {
                 ulp_distance(l[i], std::log(xs[i])) <= 2)
         << l[i];
     EXPECT_TRUE(same_bits(t[i], std::tanh(xs[i])) || ulp_distance(t[i], std::tanh(xs[i])) <= 3) << t[i];
+  }
+}
+
+// The inline exp and erf give, bit for bit, what ir/float_math.h's C++ versions give (the standalone
+// Erf and ErfGrad kernels use those, so that a fused GELU equals the unfused one): on every float
+// of a sampled grid over their ranges, both signs, and the special values.
+TEST(CodegenOps, InlineExpAndErfEqualTheirCppVersions) {
+  std::vector<float> xs = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, -1e-45f, 1.0f, 4.0f, 89.0f, -104.0f, 1e-40f};
+  std::mt19937 rng(kSeed);
+  std::uniform_real_distribution<float> wide(-110.0f, 95.0f), narrow(-6.0f, 6.0f);
+  while (xs.size() < (1u << 20)) {
+    xs.push_back(wide(rng));
+    xs.push_back(narrow(rng));
+    xs.push_back(std::ldexp(narrow(rng), -static_cast<int>(rng() % 140)));
+  }
+  const int64_t n = static_cast<int64_t>(xs.size());
+  FusedKernel k({n});
+  const int x = k.load(k.add_input({n}));
+  k.add_output(k.unary(ScalarOp::kExp, x));
+  k.add_output(k.unary(ScalarOp::kErf, x));
+  std::vector<float> e(n), f(n);
+  run(memory_jit().compile(k), {xs.data()}, {e.data(), f.data()}, 0, n);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(same_bits(e[i], ir::float_math::exp_f32(xs[i]))) << "exp(" << xs[i] << ")";
+    ASSERT_TRUE(same_bits(f[i], ir::float_math::erf_f32(xs[i]))) << "erf(" << xs[i] << ")";
   }
 }
 

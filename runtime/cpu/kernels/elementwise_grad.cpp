@@ -8,6 +8,7 @@
 #include <string>
 #include <type_traits>
 
+#include "ir/float_math.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/broadcast_loop.h"
 
@@ -59,10 +60,13 @@ struct HardSwishGradF {  // (dy, x)
     return x < -3.0f ? 0.0f : x <= 3.0f ? static_cast<float>(dy * (x / 3.0 + 0.5)) : dy;
   }
 };
+// In float, as its scalar form (ir/ops/elementwise_grads.cpp) computes it in a fused kernel.
 struct ErfGradF {  // (dy, x)
-  float operator()(float dy, float xf) const {
-    const double x = xf;
-    return static_cast<float>(dy * (1.1283791670955125739 * std::exp(-x * x)));  // 2 / sqrt(pi)
+  float operator()(float dy, float x) const {
+    const float s = x * x;
+    const float e0 = ir::float_math::exp_f32(-s);
+    const float e = std::fma(-e0, std::fma(x, x, -s), e0);  // exp(-x^2) with s's rounding error taken in
+    return dy * (1.1283791670955126f * e);                   // 2 / sqrt(pi)
   }
 };
 // PyTorch's gelu_backward, in double: "none": Phi(x) + x phi(x); "tanh": the derivative of
