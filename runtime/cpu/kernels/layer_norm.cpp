@@ -1,12 +1,13 @@
 // CPU kernel for LayerNormalization (opset 17). x: [rows, D] with D = prod(dims[axis:]);
 // scale, b: broadcastable to dims[axis:] (expanded to [D] when not already that size);
 // y: like x; mean, inv_std_dev (optional outputs): [rows] (shaped dims[:axis] + 1s).
-// Mean and variance are two-pass in double and y is evaluated in double, rounded once.
+// Mean and variance are two-pass in double (lane_sum.h) and y is evaluated in double, rounded once.
 #include <cmath>
 
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/broadcast_loop.h"
+#include "runtime/cpu/kernels/lane_sum.h"
 
 namespace fc::runtime::cpu {
 namespace {
@@ -28,16 +29,14 @@ void layer_norm(const KernelSpec& s, const std::vector<const Tensor*>& in, std::
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d_len;
     float* yr = y + r * d_len;
-    double sum = 0;
-    for (int64_t j = 0; j < d_len; ++j) sum += xr[j];
+    const double sum = lane_sum(d_len, [&](int64_t j) { return double(xr[j]); });
     const double mean = d_len ? sum / double(d_len) : 0.0;
-    double sq = 0;
-    for (int64_t j = 0; j < d_len; ++j) sq += (xr[j] - mean) * (xr[j] - mean);
+    const double sq = lane_sum(d_len, [&](int64_t j) { return (xr[j] - mean) * (xr[j] - mean); });
     const double inv = 1.0 / std::sqrt((d_len ? sq / double(d_len) : 0.0) + eps);
-    for (int64_t j = 0; j < d_len; ++j) {
-      const double v = (xr[j] - mean) * inv * scale[j] + (bias ? bias[j] : 0.0);
-      yr[j] = static_cast<float>(v);
-    }
+    if (bias)
+      for (int64_t j = 0; j < d_len; ++j) yr[j] = static_cast<float>((xr[j] - mean) * inv * scale[j] + bias[j]);
+    else
+      for (int64_t j = 0; j < d_len; ++j) yr[j] = static_cast<float>((xr[j] - mean) * inv * scale[j]);
     if (mean_out) mean_out[r] = static_cast<float>(mean);
     if (inv_out) inv_out[r] = static_cast<float>(inv);
   }

@@ -2,8 +2,8 @@
 // dy, x, dx: [rows, D] with D = prod(dims[axis:]); scale: broadcastable to dims[axis:] (expanded to
 // [D]); mean, inv_std, dmean, dinv_std (optional): [rows]; dscale, db (optional outputs): [D].
 //
-// One pass over the rows: each row's statistics and sums are formed in double (two sweeps over the
-// row, which stays in cache) and dx is rounded once. dscale/db are column sums over rows: rows are
+// One pass over the rows: each row's statistics and sums are formed in double (lane_sum.h; sweeps
+// over the row, which stays in cache) and dx is rounded once. dscale/db are column sums over rows: rows are
 // cut into at most kMaxBlocks blocks fixed by the shape (not by the thread count), each block sums
 // its rows into its own double partials, and the partials are added in block order, so the result
 // is the same for any number of threads.
@@ -15,6 +15,7 @@
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"
 #include "runtime/cpu/kernels/broadcast_loop.h"
+#include "runtime/cpu/kernels/lane_sum.h"
 
 namespace fc::runtime::cpu {
 namespace {
@@ -64,18 +65,13 @@ void layer_norm_grad(const KernelSpec& s, const std::vector<const Tensor*>& in, 
         mean = saved_mean[r];
         inv = saved_inv[r];
       } else {
-        double sum = 0, sq = 0;
-        for (int64_t j = 0; j < d_len; ++j) sum += xr[j];
-        mean = sum * inv_d;
-        for (int64_t j = 0; j < d_len; ++j) sq += (xr[j] - mean) * (xr[j] - mean);
+        mean = lane_sum(d_len, [&](int64_t j) { return double(xr[j]); }) * inv_d;
+        const double sq = lane_sum(d_len, [&](int64_t j) { return (xr[j] - mean) * (xr[j] - mean); });
         inv = 1.0 / std::sqrt(sq * inv_d + eps);
       }
-      double sum_g = 0, sum_gx = 0;
-      for (int64_t j = 0; j < d_len; ++j) {
-        const double g = double(dyr[j]) * scale[j];
-        sum_g += g;
-        sum_gx += g * ((xr[j] - mean) * inv);
-      }
+      const double sum_g = lane_sum(d_len, [&](int64_t j) { return double(dyr[j]) * scale[j]; });
+      const double sum_gx =
+          lane_sum(d_len, [&](int64_t j) { return double(dyr[j]) * scale[j] * ((xr[j] - mean) * inv); });
       const double a = sum_g * inv_d, bcoef = sum_gx * inv_d;
       // Terms of the gradients flowing into the Mean / InvStdDev outputs.
       const double c_mean = dmean ? dmean[r] * inv_d : 0.0;
