@@ -52,7 +52,7 @@ using ir::ScalarOp;
 using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);
 
 // Bump when the emitted code changes: it is part of every disk cache key (jit.cpp).
-inline constexpr int kEmitterVersion = 7;
+inline constexpr int kEmitterVersion = 8;
 
 // How transcendental ops are lowered.
 enum class MathTarget {
