@@ -22,6 +22,7 @@
 #include <limits>
 #include <vector>
 
+#include "ir/float_math.h"
 #include "ir/shape_util.h"
 #include "runtime/cpu/kernel_registry.h"
 
@@ -32,9 +33,9 @@ constexpr int64_t kTile = 64;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // exp(x) for the scores less their row max or log-sum-exp (x <= 0, up to rounding): Cephes' single-
-// precision algorithm, as codegen/vector_math.cpp emits it for the JIT (at most 1 ulp), written here
-// in C++ because a call to libm's expf keeps these loops scalar and they hold most of the kernels'
-// non-product work. x < -87.3 (a result below FLT_MIN; -inf for an excluded score) gives 0; NaN
+// precision algorithm with ir/float_math.h's coefficients (at most 1 ulp), its range reduction
+// specialised here because a call to libm's expf keeps these loops scalar and they hold most of the
+// kernels' non-product work. x < -87.3 (a result below FLT_MIN; -inf for an excluded score) gives 0; NaN
 // stays NaN.
 inline float exp_nonpositive(float x) {
   const float xc = std::max(x, -87.3f);
@@ -42,9 +43,7 @@ inline float exp_nonpositive(float x) {
   const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = std::fma(n, -0.693359375f, xc);  // ln 2 = 0.693359375 - 2.12194440e-4
   r = std::fma(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  for (float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
-    p = std::fma(p, r, c);
+  const float p = ir::float_math::horner(r, ir::float_math::kExpP);
   const float y = std::fma(p * r, r, r) + 1.0f;  // 1 + r + r^2 P(r)
   const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);  // n in [-126, 1]
   return x < -87.3f ? 0.0f : y * two_n;
