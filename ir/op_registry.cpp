@@ -118,12 +118,27 @@ OpCost op_cost(const Node& node, const std::vector<TensorType>& inputs, const st
   return c;
 }
 
+namespace {
+
+// The value of `v` where the graph fixes it: a parameter's, or a Constant node's attribute (shape
+// functions such as Range's and Reshape's need these to know their output dims).
+const Tensor* known_value(const Graph& g, const Value* v) {
+  if (!v) return nullptr;
+  if (g.is_param(v)) return &g.param(v);
+  const Node* p = v->producer;
+  if (p && p->domain.empty() && p->op == "Constant" && p->outputs.size() == 1 && p->has_attr("value"))
+    return &p->attr_tensor("value");
+  return nullptr;
+}
+
+}  // namespace
+
 void infer_node_types(const Graph& g, Node& n) {
   std::vector<TensorType> ins;
   std::vector<const Tensor*> vals;
   for (Value* v : n.inputs) {
     ins.push_back(v ? v->type : TensorType{});
-    vals.push_back(v && g.is_param(v) ? &g.param(v) : nullptr);
+    vals.push_back(known_value(g, v));
   }
   std::vector<TensorType> outs = infer_output_types(n, ins, vals);
   for (size_t i = 0; i < n.outputs.size(); ++i) n.outputs[i]->type = outs[i];

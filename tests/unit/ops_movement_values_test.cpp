@@ -155,6 +155,24 @@ TEST(MovementRange, ShapeKnownOnlyFromParams) {
   EXPECT_EQ(ir::to_string(run_op("Range", in, {}, 1, {true, false, true}).inferred[0]), "i64[?]");
 }
 
+// A Constant node's value is as known as a parameter's: graph-wide type inference (which the
+// importer runs last and passes run after rewrites) sizes Range from it. PyTorch 2.x's export of
+// as_strided computes its Gather indices so; unknown sizes there left a Reshape without a gradient.
+TEST(MovementRange, ShapeKnownFromConstantNodes) {
+  ir::Graph g;
+  std::vector<ir::Value*> ins;
+  for (int64_t v : {2, 11, 3}) {
+    ir::Value* c = g.add_value("c" + std::to_string(v), {});
+    g.add_node("Constant", {}, {c}, {{"value", Tensor::scalar<int64_t>(v)}});
+    ins.push_back(c);
+  }
+  ir::Value* y = g.add_value("y", {});
+  g.add_node("Range", ins, {y});
+  g.outputs = {y};
+  ir::infer_graph_types(g);
+  EXPECT_EQ(ir::to_string(y->type), "i64[3]");
+}
+
 // The executor rebuilds kernels only when input shapes change; value-shaped outputs must follow
 // the values anyway.
 TEST(MovementRange, OutputFollowsValuesAcrossRuns) {
