@@ -72,6 +72,7 @@ std::string host_description(bool inline_math) {
 }
 
 constexpr const char* kMagic = "FCK1\n";
+constexpr const char* kEmittedName = "fck";  // the kernel function's name in the IR hashed for the key
 
 // Returns the object bytes of `path` when it holds `description`, else nothing.
 std::optional<std::string> read_cache_file(const fs::path& path, const std::string& description) {
@@ -117,10 +118,23 @@ struct Jit::Impl {
   std::unique_ptr<llvm::TargetMachine> tm;  // for our own O3 + codegen
   mutable std::mutex mu;
   std::map<std::string, std::pair<std::string, KernelFn>> by_symbol;  // symbol -> (description, fn)
+  std::map<std::string, KernelFn> by_text;                             // kernel text -> fn (this process)
+
+  // The disk cache's description of `k` (the target, the kernel's text and a hash of the IR emitted
+  // for it before optimisation, its function named kEmittedName) and that IR, to be optimised on a
+  // miss. The hash makes any change to what the emitter produces (vector_math.cpp, ir/float_math.h)
+  // a different cache entry, so an upgraded fcrun never links a kernel its predecessor compiled.
+  std::pair<std::string, std::unique_ptr<llvm::Module>> cache_description(llvm::LLVMContext& ctx,
+                                                                          const FusedKernel& k) const {
+    std::unique_ptr<llvm::Module> m = emit_module(ctx, k, kEmittedName);
+    const std::string ir_hash = ir::hex64(ir::fnv1a64(module_text(*m)));
+    return {target + "\n" + k.to_text() + "\nir=" + ir_hash, std::move(m)};
+  }
   JitStats stats;
 
-  std::unique_ptr<llvm::Module> build_module(llvm::LLVMContext& ctx, const FusedKernel& k,
-                                             const std::string& symbol) const {
+  // The kernel's IR as emitted, before optimisation, its function named `symbol`.
+  std::unique_ptr<llvm::Module> emit_module(llvm::LLVMContext& ctx, const FusedKernel& k,
+                                            const std::string& symbol) const {
     auto m = std::make_unique<llvm::Module>(symbol, ctx);
     m->setDataLayout(tm->createDataLayout());
     m->setTargetTriple(tm->getTargetTriple().str());
@@ -129,6 +143,12 @@ struct Jit::Impl {
     llvm::Function* fn = m->getFunction(symbol);
     fn->addFnAttr("target-cpu", tm->getTargetCPU());
     fn->addFnAttr("target-features", tm->getTargetFeatureString());
+    return m;
+  }
+
+  std::unique_ptr<llvm::Module> build_module(llvm::LLVMContext& ctx, const FusedKernel& k,
+                                             const std::string& symbol) const {
+    std::unique_ptr<llvm::Module> m = emit_module(ctx, k, symbol);
     optimize_module(*m, *tm);
     return m;
   }
@@ -171,13 +191,24 @@ std::string Jit::optimized_ir(const FusedKernel& kernel) const {
   return module_text(*impl_->build_module(ctx, kernel, "fck_" + kernel.hash()));
 }
 
+std::string Jit::cache_description(const FusedKernel& kernel) const {
+  std::lock_guard lock(impl_->mu);
+  llvm::LLVMContext ctx;
+  return impl_->cache_description(ctx, kernel).first;
+}
+
 KernelFn Jit::compile(const FusedKernel& kernel) {
   kernel.validate();
   Impl& im = *impl_;
-  const std::string description = im.target + "\n" + kernel.to_text();
+  std::lock_guard lock(im.mu);
+  if (auto it = im.by_text.find(kernel.to_text()); it != im.by_text.end()) {
+    ++im.stats.reused;
+    return it->second;
+  }
+  llvm::LLVMContext ctx;
+  auto [description, emitted] = im.cache_description(ctx, kernel);
   const std::string key = ir::hex64(ir::fnv1a64(description));
   const std::string symbol = "fck_" + key;
-  std::lock_guard lock(im.mu);
   if (auto it = im.by_symbol.find(symbol); it != im.by_symbol.end()) {
     FC_CHECK(it->second.first == description, "codegen: kernel hash collision on ", key);
     ++im.stats.reused;
@@ -207,9 +238,10 @@ KernelFn Jit::compile(const FusedKernel& kernel) {
   if (object) {
     ++im.stats.loaded;
   } else {
-    llvm::LLVMContext ctx;
-    std::unique_ptr<llvm::Module> m = im.build_module(ctx, kernel, symbol);
-    object = emit_object(*m, *im.tm);
+    emitted->getFunction(kEmittedName)->setName(symbol);
+    emitted->setModuleIdentifier(symbol);
+    optimize_module(*emitted, *im.tm);
+    object = emit_object(*emitted, *im.tm);
     ++im.stats.compiled;
     if (im.options.disk_cache && !write_cache_file(path, description, *object)) ++im.stats.write_failures;
   }
@@ -218,6 +250,7 @@ KernelFn Jit::compile(const FusedKernel& kernel) {
   auto sym = check(im.lljit->lookup(symbol), "looking up the compiled kernel");
   auto fn = reinterpret_cast<KernelFn>(static_cast<uintptr_t>(sym.getAddress()));
   im.by_symbol.emplace(symbol, std::make_pair(description, fn));
+  im.by_text.emplace(kernel.to_text(), fn);
   return fn;
 }
 

@@ -6,8 +6,10 @@
 //   f(inputs, outputs, 0, kernel.numel());      // or split [0, numel) across threads
 //
 // compile():
-//   1. key = FNV-1a 64 of (kernel text, target description): host CPU name and features, LLVM
-//      version, kEmitterVersion. Kernels already compiled by this Jit are returned at once.
+//   1. Kernels already compiled by this Jit are returned at once. Otherwise key = FNV-1a 64 of the
+//      kernel text, the target description (host CPU name and features, LLVM version,
+//      kEmitterVersion) and a hash of the IR emitted for the kernel before optimisation, so that a
+//      change to the emitter or its math (ir/float_math.h) is a new key, never a stale hit.
 //   2. If <cache_dir>/<key>.fck exists and its stored kernel text and target match exactly, its object
 //      file is linked into the JIT: no IR, no optimiser, no codegen (stats().loaded counts these).
 //   3. Otherwise: emit IR, run O3 for the host target machine, emit an object file, write it to the
@@ -63,6 +65,9 @@ class Jit {
   // The optimised LLVM IR of a kernel as this Jit would compile it (debugging, tests). Compiles
   // nothing into the JIT and touches no cache.
   std::string optimized_ir(const FusedKernel& kernel) const;
+  // What identifies `kernel`'s object in the disk cache (its key is this text's hash): the target,
+  // the kernel text and a hash of the IR emitted for it.
+  std::string cache_description(const FusedKernel& kernel) const;
 
   // $FC_KERNEL_CACHE, else $XDG_CACHE_HOME/fcc/kernels, else $HOME/.cache/fcc/kernels.
   static std::string default_cache_dir();

@@ -51,7 +51,8 @@ using ir::ScalarOp;
 // The CPU kernel's C signature.
 using KernelFn = void (*)(const float* const* inputs, float* const* outputs, int64_t begin, int64_t end);
 
-// Bump when the emitted code changes: it is part of every disk cache key (jit.cpp).
+// Part of every disk cache key (jit.cpp). The key also hashes the emitted IR, so a change to what is
+// emitted needs no bump; bump it when optimisation or object emission changes.
 inline constexpr int kEmitterVersion = 8;
 
 // How transcendental ops are lowered.

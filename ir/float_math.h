@@ -19,8 +19,8 @@
 //           (1.7e-9 and 2.2e-10 with the float coefficients). Measured
 //           against the double-precision erf over every float in [0, 4.5]: at most 1 ulp
 //           (tests/codegen).
-// Changing an algorithm or coefficient here changes the JIT's code: bump kEmitterVersion
-// (codegen/llvm_emit.h), or kernels cached on disk keep the old bits.
+// Changing an algorithm or coefficient here changes the JIT's code, and with it the disk cache's
+// keys (they hash the emitted IR: codegen/jit.h), so no cached kernel keeps the old bits.
 #pragma once
 
 #include <cmath>

@@ -685,6 +685,21 @@ TEST(CodegenCache, DamagedOrForeignFilesAreRecompiled) {
   EXPECT_EQ(jit.stats().loaded, 0);
 }
 
+// The cache key follows the IR emitted for a kernel, not only its text and a hand-kept emitter
+// version: the same kernel text emitted two ways (inline math and libm calls) gets two different IR
+// hashes, and the description of one kernel is the same each time it is asked for.
+TEST(CodegenCache, KeyFollowsTheEmittedIr) {
+  const FusedKernel k = cache_kernel();  // holds a tanh: inline polynomial or a call to tanhf
+  const std::string a = memory_jit().cache_description(k), b = libm_jit().cache_description(k);
+  auto ir_line = [](const std::string& d) { return d.substr(d.rfind("\nir=")); };
+  auto kernel_part = [](const std::string& d) { return d.substr(d.find('\n'), d.rfind("\nir=") - d.find('\n')); };
+  EXPECT_EQ(ir_line(a).size(), 4u + 16u);
+  EXPECT_NE(ir_line(a), ir_line(b));
+  EXPECT_EQ(kernel_part(a), kernel_part(b));
+  EXPECT_EQ(kernel_part(a), "\n" + k.to_text());
+  EXPECT_EQ(a, memory_jit().cache_description(k));
+}
+
 TEST(CodegenCache, DefaultDirectoryFollowsEnvironment) {
   const char* old = std::getenv("FC_KERNEL_CACHE");
   const std::string saved = old ? old : "";
