@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -117,8 +118,8 @@ struct Jit::Impl {
   std::unique_ptr<llvm::orc::LLJIT> lljit;
   std::unique_ptr<llvm::TargetMachine> tm;  // for our own O3 + codegen
   mutable std::mutex mu;
-  std::map<std::string, std::pair<std::string, KernelFn>> by_symbol;  // symbol -> (description, fn)
-  std::map<std::string, KernelFn> by_text;                             // kernel text -> fn (this process)
+  std::map<std::string, KernelFn> by_text;                // kernel text -> fn (this process)
+  std::set<std::string> linked_symbols;                   // to catch a key collision
 
   // The disk cache's description of `k` (the target, the kernel's text and a hash of the IR emitted
   // for it before optimisation, its function named kEmittedName) and that IR, to be optimised on a
@@ -209,11 +210,8 @@ KernelFn Jit::compile(const FusedKernel& kernel) {
   auto [description, emitted] = im.cache_description(ctx, kernel);
   const std::string key = ir::hex64(ir::fnv1a64(description));
   const std::string symbol = "fck_" + key;
-  if (auto it = im.by_symbol.find(symbol); it != im.by_symbol.end()) {
-    FC_CHECK(it->second.first == description, "codegen: kernel hash collision on ", key);
-    ++im.stats.reused;
-    return it->second.second;
-  }
+  // A kernel text not seen yet has a description not seen yet: a linked symbol is a hash collision.
+  FC_CHECK(!im.linked_symbols.count(symbol), "codegen: kernel hash collision on ", key);
   const fs::path path = fs::path(im.cache_dir) / (key + ".fck");
   std::optional<std::string> object;
   if (im.options.disk_cache) {
@@ -249,7 +247,7 @@ KernelFn Jit::compile(const FusedKernel& kernel) {
   if (auto e = im.lljit->addObjectFile(std::move(buffer))) fail("codegen: linking kernel ", key, ": ", llvm_message(std::move(e)));
   auto sym = check(im.lljit->lookup(symbol), "looking up the compiled kernel");
   auto fn = reinterpret_cast<KernelFn>(static_cast<uintptr_t>(sym.getAddress()));
-  im.by_symbol.emplace(symbol, std::make_pair(description, fn));
+  im.linked_symbols.insert(symbol);
   im.by_text.emplace(kernel.to_text(), fn);
   return fn;
 }

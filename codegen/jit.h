@@ -11,8 +11,9 @@
 //      kEmitterVersion) and a hash of the IR emitted for the kernel before optimisation, so that a
 //      change to the emitter or its math (ir/float_math.h) is a new key, never a stale hit.
 //   2. If <cache_dir>/<key>.fck exists and its stored kernel text and target match exactly, its object
-//      file is linked into the JIT: no IR, no optimiser, no codegen (stats().loaded counts these).
-//   3. Otherwise: emit IR, run O3 for the host target machine, emit an object file, write it to the
+//      file is linked into the JIT: the IR was emitted for the key, but no optimiser, no codegen
+//      (stats().loaded counts these).
+//   3. Otherwise: run O3 on that IR for the host target machine, emit an object file, write it to the
 //      cache (temporary file + rename, so concurrent ranks never see a partial file), link it
 //      (stats().compiled counts these).
 // The cache is checked before any optimisation, which is why this does not use llvm::ObjectCache:
