@@ -69,16 +69,20 @@ inline float exp_f32(float x) {
   return y * pow2i(n1) * pow2i(n2);
 }
 
+// exp(-a^2) with a^2's rounding error r = fma(a, a, -a^2) taken in: exp(-a^2 - r) = exp(-a^2) (1 - r).
+inline float exp_minus_square(float a) {
+  const float s = a * a;
+  const float e0 = exp_f32(-s);
+  return std::fma(-e0, std::fma(a, a, -s), e0);
+}
+
 inline float erf_f32(float x) {
   const float a = std::fabs(x);
   const float small = std::fma(a, horner(a * a, kErfSmallP), a);  // a + a (P(a^2) - 1)
   const float ac = kErfClamp < a ? kErfClamp : a;  // NaN stays NaN
   const float t = 1.0f / std::fma(0.5f, ac, 1.0f);
   const float q = horner(t, kErfLargeQ);
-  const float s = ac * ac;
-  const float e0 = exp_f32(-s);
-  const float e = std::fma(-e0, std::fma(ac, ac, -s), e0);  // exp(-s - r) = exp(-s) (1 - r)
-  const float large = std::fma(-e, q, 1.0f);
+  const float large = std::fma(-exp_minus_square(ac), q, 1.0f);
   return std::copysign(a < kErfSplit ? small : large, x);
 }
 

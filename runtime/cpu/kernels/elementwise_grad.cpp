@@ -63,10 +63,7 @@ struct HardSwishGradF {  // (dy, x)
 // In float, as its scalar form (ir/ops/elementwise_grads.cpp) computes it in a fused kernel.
 struct ErfGradF {  // (dy, x)
   float operator()(float dy, float x) const {
-    const float s = x * x;
-    const float e0 = ir::float_math::exp_f32(-s);
-    const float e = std::fma(-e0, std::fma(x, x, -s), e0);  // exp(-x^2) with s's rounding error taken in
-    return dy * (1.1283791670955126f * e);                   // 2 / sqrt(pi)
+    return dy * (1.1283791670955126f * ir::float_math::exp_minus_square(x));  // 2 / sqrt(pi)
   }
 };
 // PyTorch's gelu_backward, in double: "none": Phi(x) + x phi(x); "tanh": the derivative of
