@@ -144,7 +144,7 @@ std::vector<TensorType> tile_infer(const InferContext& ctx) {
   for (size_t i = 0; i < reps.size(); ++i) {
     FC_CHECK(reps[i] >= 0, ctx.node.describe(), ": negative repeat ", reps[i]);
     const Dim& d = x.dims[i];
-    if (d.is_known()) out.push_back(Dim::known(d.size * reps[i]));
+    if (d.is_known()) out.push_back(Dim::known(checked_mul(d.size, reps[i], ctx.node.describe() + ": repeated size")));
     else out.push_back(reps[i] == 1 ? d : reps[i] == 0 ? Dim::known(0) : Dim::unknown());
   }
   return {TensorType(x.dtype, out)};
