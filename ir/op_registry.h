@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,6 +108,9 @@ struct OpSchema {
   std::function<std::vector<std::pair<int, int>>(const Node& node)> in_place;
   OpKind kind = OpKind::Compute;
   std::optional<TrainingForm> training_form;  // ops that train differently from how they infer
+  // The file that registered the op ("ir/ops/conv.cpp"), set by OpRegistry::add: the tests of an op
+  // are found by this name (tests/unit/op_coverage.h).
+  std::string defined_in;
 
   // The version of this op in effect in a model of `opset` (the last table entry <= opset), or 0
   // where the op does not exist yet.
@@ -116,7 +120,8 @@ struct OpSchema {
 class OpRegistry {
  public:
   static OpRegistry& global();
-  void add(OpSchema schema);  // throws on a duplicate name
+  // Throws on a duplicate name. `where` is the registering call, kept as OpSchema::defined_in.
+  void add(OpSchema schema, std::source_location where = std::source_location::current());
   const OpSchema* find(std::string_view op, std::string_view domain = "") const;
   std::vector<const OpSchema*> all() const;  // sorted by (domain, name)
 
@@ -132,7 +137,9 @@ Value*& update_gradient(Node& n);
 
 
 struct OpRegistrar {
-  explicit OpRegistrar(OpSchema s) { OpRegistry::global().add(std::move(s)); }
+  explicit OpRegistrar(OpSchema s, std::source_location where = std::source_location::current()) {
+    OpRegistry::global().add(std::move(s), where);
+  }
 };
 
 #define FC_CONCAT_INNER(a, b) a##b

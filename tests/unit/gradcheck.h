@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,21 @@ struct GradCase {
   std::vector<int> seeded_outputs;          // outputs seeded (empty: every float output)
   double tolerance = 2e-2;                  // on ||fd - analytic|| / max(||analytic||, 1e-3)
   double step = 1e-2;                       // finite-difference step (relative to max(1, |x|))
+  std::source_location where = std::source_location::current();  // the case's file (op_coverage.h)
 };
 
+// Every registered case, from every FC_GRAD_CASES block of the test binary.
 std::vector<GradCase> grad_cases();
+
+// Registers a function that appends cases: an op's finite-difference cases live beside its other
+// tests, in tests/unit/ops/NAME/ for the op's ir/ops/NAME.cpp (op_coverage_test.cpp checks that).
+struct GradCaseSource {
+  explicit GradCaseSource(void (*add)(std::vector<GradCase>& cases));
+};
+#define FC_GRAD_CASES(fn)                                       \
+  static void fn(std::vector<GradCase>& cases);                 \
+  static const ::fc::test::GradCaseSource fn##_source_(fn);     \
+  static void fn(std::vector<GradCase>& cases)
 
 // Uniform random tensor in [lo, hi) from a fixed seed; values with |x| < gap are pushed away from
 // zero (keeps inputs away from the kinks of Relu/MaxPool/Abs).

@@ -12,10 +12,8 @@ namespace fc::test {
 
 using ir::Tensor;
 
-void add_movement_grad_cases(std::vector<GradCase>& cases);  // ops_movement_grad_cases.cpp
 
-std::vector<GradCase> grad_cases() {
-  std::vector<GradCase> cases;
+FC_GRAD_CASES(add_cases) {
   auto labels = Tensor::from_vector<int64_t>({4}, {0, 2, 1, 2});
   cases.push_back({.label = "SoftmaxCrossEntropy", .op = "SoftmaxCrossEntropy", .domain = "fc",
                    .inputs = {random_tensor({4, 3}, 1, -2, 2), labels}});
@@ -315,8 +313,6 @@ std::vector<GradCase> grad_cases() {
                      .inputs = {random_tensor({3, 5}, 294, -2, 2), random_tensor({5}, 295, 0.5f, 1.5f)},
                      .check_inputs = {1}});
   }
-  add_movement_grad_cases(cases);
-  return cases;
 }
 
 }  // namespace fc::test

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "gradcheck.h"
+#include "op_coverage.h"
 #include "ir/op_registry.h"
 #include "passes/autodiff.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -24,6 +25,23 @@ ir::Tensor random_tensor(std::vector<int64_t> dims, uint64_t seed, float lo, flo
     p[i] = v;
   }
   return t;
+}
+
+namespace {
+
+std::vector<void (*)(std::vector<GradCase>&)>& case_sources() {
+  static std::vector<void (*)(std::vector<GradCase>&)> sources;
+  return sources;
+}
+
+}  // namespace
+
+GradCaseSource::GradCaseSource(void (*add)(std::vector<GradCase>& cases)) { case_sources().push_back(add); }
+
+std::vector<GradCase> grad_cases() {
+  std::vector<GradCase> cases;
+  for (auto* add : case_sources()) add(cases);
+  return cases;
 }
 
 namespace {
@@ -91,6 +109,8 @@ void check_case(const GradCase& c) {
   Built b;
   build(c, b);
   ASSERT_FALSE(b.grads.empty()) << c.label << ": autodiff produced no gradient";
+  for (const auto& n : b.g.nodes())
+    if (n->name == "op_under_test") note_gradient_case(*n, b.g, c.where);
   runtime::cpu::CpuBackend cpu(1);
   runtime::Executor ex(b.g, cpu);
   auto out = ex.run({});

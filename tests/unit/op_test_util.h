@@ -4,11 +4,13 @@
 #pragma once
 
 #include <map>
+#include <source_location>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
 #include "ir/op_registry.h"
+#include "op_coverage.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/executor.h"
 
@@ -19,10 +21,12 @@ struct OpRun {
   std::vector<ir::TensorType> inferred;  // output types from the op's shape function at compile time
 };
 
-// inputs[i] undefined (default-constructed Tensor) = omitted optional input.
+// inputs[i] undefined (default-constructed Tensor) = omitted optional input. Counts as a forward
+// reference case of the op at `where` (op_coverage.h): the caller compares the outputs.
 inline OpRun run_op(const std::string& op, const std::vector<ir::Tensor>& inputs,
                     std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1,
-                    std::vector<bool> as_params = {}, int threads = 1) {
+                    std::vector<bool> as_params = {}, int threads = 1,
+                    std::source_location where = std::source_location::current()) {
   ir::Graph g;
   std::vector<ir::Value*> ins;
   std::map<std::string, ir::Tensor> feeds;
@@ -45,6 +49,7 @@ inline OpRun run_op(const std::string& op, const std::vector<ir::Tensor>& inputs
   const bool project_op = op.rfind("fc.", 0) == 0;
   ir::Node* node = g.add_node(project_op ? op.substr(3) : op, ins, outs, std::move(attrs), "test_" + op);
   if (project_op) node->domain = "fc";
+  note_forward_case(node->domain, node->op, where);
   g.outputs = outs;
   ir::infer_graph_types(g);
   OpRun r;

@@ -5,7 +5,7 @@
 
 namespace fc::test {
 
-void add_movement_grad_cases(std::vector<GradCase>& cases) {
+FC_GRAD_CASES(add_movement_grad_cases) {
   using Ints = std::vector<int64_t>;
   auto one = [&](std::string label, std::string op, std::vector<ir::Tensor> inputs,
                  std::map<std::string, ir::Attribute> attrs, int num_outputs = 1, std::vector<int> seeded = {}) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,9 @@ inline int64_t ravel(const Dims& idx, const Dims& dims) {
 }
 
 // The one output of op on `inputs` (fed as graph inputs).
-inline Tensor run1(const std::string& op, const std::vector<Tensor>& inputs, std::map<std::string, Attribute> attrs = {}) {
-  return run_op(op, inputs, std::move(attrs)).outputs.at(0);
+inline Tensor run1(const std::string& op, const std::vector<Tensor>& inputs, std::map<std::string, Attribute> attrs = {},
+                   std::source_location where = std::source_location::current()) {
+  return run_op(op, inputs, std::move(attrs), 1, {}, 1, where).outputs.at(0);
 }
 
 // Type string of the op's single output for symbolic input types ("f32[N,512]").
