@@ -1,6 +1,6 @@
 // Registry-driven finite-difference gradient checks. Every op whose schema has a gradient rule must
-// have at least one GradCase in gradcheck_cases.cpp (a test fails otherwise), so adding a gradient
-// rule adds its check. For a case, the harness builds y_k = op(inputs), seeds each output with a
+// have at least one GradCase, in tests/unit/ops/NAME/grad_cases.cpp for its ir/ops/NAME.cpp (a test
+// fails otherwise), so adding a gradient rule adds its check. For a case, the harness builds y_k = op(inputs), seeds each output with a
 // fixed random tensor R_k, lets autodiff build the vector-Jacobian product, and compares it with
 // central differences of L(x) = sum_k <R_k, y_k(x)> evaluated in double from float forward runs.
 #pragma once
@@ -28,6 +28,19 @@ struct GradCase {
   double step = 1e-2;                       // finite-difference step (relative to max(1, |x|))
   std::source_location where = std::source_location::current();  // the case's file (op_coverage.h)
 };
+
+// A case of the ONNX op `op` checking every float input; `seeded` outputs (empty: every float one).
+GradCase onnx_case(std::string label, std::string op, std::vector<ir::Tensor> inputs,
+                   std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1, std::vector<int> seeded = {},
+                   std::source_location where = std::source_location::current());
+
+// Tensors of `shapes` whose values, over all of them together, are a shuffle of evenly spaced values
+// in [-1, 1): no two elements that Max/Min/ReduceMax/MaxPool compare are within a finite-difference
+// step of each other, so no step flips which one wins.
+std::vector<ir::Tensor> distinct_values(const std::vector<std::vector<int64_t>>& shapes, uint64_t seed);
+
+// `t` with every value within `gap` of a kink moved to kink +- gap, so no step crosses the kink.
+ir::Tensor avoid_kinks(ir::Tensor t, const std::vector<float>& kinks, float gap);
 
 // Every registered case, from every FC_GRAD_CASES block of the test binary.
 std::vector<GradCase> grad_cases();

@@ -1,6 +1,7 @@
 // The finite-difference gradient check harness (see gradcheck.h) and its registry-coverage test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -24,6 +25,42 @@ ir::Tensor random_tensor(std::vector<int64_t> dims, uint64_t seed, float lo, flo
     if (std::fabs(v) < gap) v = v < 0 ? v - gap : v + gap;
     p[i] = v;
   }
+  return t;
+}
+
+GradCase onnx_case(std::string label, std::string op, std::vector<ir::Tensor> inputs,
+                   std::map<std::string, ir::Attribute> attrs, int num_outputs, std::vector<int> seeded,
+                   std::source_location where) {
+  return {.label = std::move(label), .op = std::move(op), .inputs = std::move(inputs), .attrs = std::move(attrs),
+          .num_outputs = num_outputs, .seeded_outputs = std::move(seeded), .where = where};
+}
+
+std::vector<ir::Tensor> distinct_values(const std::vector<std::vector<int64_t>>& shapes, uint64_t seed) {
+  int64_t n = 0;
+  for (const auto& s : shapes) n += ir::Tensor(ir::DType::F32, s).numel();
+  const ir::Tensor r = random_tensor({n}, seed);
+  const float* rv = r.data<float>();
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return rv[a] < rv[b]; });
+  std::vector<float> v(n);
+  for (int64_t i = 0; i < n; ++i) v[order[i]] = -1.0f + 2.0f * static_cast<float>(i) / float(n);
+  std::vector<ir::Tensor> out;
+  int64_t k = 0;
+  for (const auto& s : shapes) {
+    ir::Tensor t(ir::DType::F32, s);
+    for (size_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = v[k++];
+    out.push_back(t);
+  }
+  return out;
+}
+
+ir::Tensor avoid_kinks(ir::Tensor t, const std::vector<float>& kinks, float gap) {
+  for (size_t i = 0; i < t.numel(); ++i)
+    for (float k : kinks) {
+      float& v = t.data<float>()[i];
+      if (std::fabs(v - k) < gap) v = v < k ? k - gap : k + gap;
+    }
   return t;
 }
 
@@ -156,7 +193,7 @@ TEST(GradCheck, EveryOpWithAGradientRuleHasACase) {
     if (s->gradient) {
       EXPECT_TRUE(covered.count({s->domain, s->name}))
           << (s->domain.empty() ? "" : s->domain + ".") << s->name
-          << " has a gradient rule but no finite-difference case in tests/unit/gradcheck_cases.cpp";
+          << " has a gradient rule but no finite-difference case (FC_GRAD_CASES in tests/unit/ops/NAME/grad_cases.cpp)";
     }
 }
 

@@ -39,7 +39,7 @@ std::map<OpKey, Record>& records() {
   return r;
 }
 
-// "tests/unit/ops_math_unary_test.cpp" from a compiler's (possibly absolute) path.
+// "tests/unit/ops/conv/conv_test.cpp" from a compiler's (possibly absolute) path.
 std::string test_file(const std::source_location& where) {
   const std::string file = where.file_name();
   const size_t at = file.rfind("tests/");

@@ -61,6 +61,17 @@ inline OpRun run_op(const std::string& op, const std::vector<ir::Tensor>& inputs
   return r;
 }
 
+// The outputs of `op` of `domain` ("" ONNX, "fc" the project's): run_op for callers that keep the
+// domain apart.
+inline std::vector<ir::Tensor> run_op_outputs(const std::string& op, const std::string& domain,
+                                              const std::vector<ir::Tensor>& inputs,
+                                              std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1,
+                                              int threads = 1,
+                                              std::source_location where = std::source_location::current()) {
+  return run_op(domain.empty() ? op : domain + "." + op, inputs, std::move(attrs), num_outputs, {}, threads, where)
+      .outputs;
+}
+
 template <typename T>
 std::vector<T> values(const ir::Tensor& t) {
   return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
