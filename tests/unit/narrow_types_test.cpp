@@ -1,6 +1,7 @@
 // f16/bf16/float8/int4 through the paths a user's tensors take: Cast (saturate included), the
 // ONNX TensorProto files of `fcrun infer` (int4 packed two per byte), .npy, and the text IR.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -41,7 +42,8 @@ TEST(NarrowTypes, CastThroughEveryNarrowType) {
 }
 
 TEST(NarrowTypes, TensorProtoFilesKeepEveryTypeAndPackInt4) {
-  const auto dir = std::filesystem::temp_directory_path() / "fc_narrow_types_test";
+  // Per process: ctest runs this test alone and again inside the whole binary (unit_op_coverage).
+  const auto dir = std::filesystem::temp_directory_path() / ("fc_narrow_types_test." + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   Tensor i4 = cast_to(Tensor::from_vector<int32_t>({3}, {-8, 7, -1}), "i4");  // odd count: a half-used last byte
   const std::string p = (dir / "i4.pb").string();
