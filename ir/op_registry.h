@@ -58,8 +58,10 @@ enum class OpKind : uint8_t {
   MatrixProduct,    // Gemm, MatMul (the simulator's matrix-product rate)
   OptimizerUpdate,  // (w, grad, state.., hyper) -> (w', state'..): input kUpdateGradientInput is the gradient
   Communication,    // started asynchronously beside compute (AllReduce)
+  Loss,             // (scores, labels) -> (a scalar loss): inputs kLossScoresInput and kLossLabelsInput
 };
 inline constexpr size_t kUpdateGradientInput = 1;
+inline constexpr size_t kLossScoresInput = 0, kLossLabelsInput = 1;
 
 // An op with a training form (attribute training_mode = 1 in the IR) and how its inference form
 // differs: the outputs it keeps (BatchNormalization drops its running statistics) and, in ONNX,

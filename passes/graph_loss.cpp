@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ir/op_registry.h"
 #include "support/error.h"
 
 namespace fc::passes {
@@ -9,11 +10,11 @@ namespace fc::passes {
 std::optional<GraphLoss> find_graph_loss(const ir::Graph& g, const ir::Value* output) {
   if (!output || !output->producer) return std::nullopt;
   ir::Node* n = output->producer;
-  if (n->domain != "fc" || n->op != "SoftmaxCrossEntropy") return std::nullopt;
-  ir::Value* labels = n->inputs.at(1);
+  if (ir::op_kind(*n) != ir::OpKind::Loss) return std::nullopt;
+  ir::Value* labels = n->inputs.at(ir::kLossLabelsInput);
   FC_CHECK(std::find(g.inputs.begin(), g.inputs.end(), labels) != g.inputs.end(), n->describe(), ": labels '",
            labels->name, "' are computed inside the model; a loss used for training must read them from a graph input");
-  return GraphLoss{n, n->outputs.at(0), n->inputs.at(0), labels};
+  return GraphLoss{n, n->outputs.at(0), n->inputs.at(ir::kLossScoresInput), labels};
 }
 
 void strip_graph_loss(ir::Graph& g) {

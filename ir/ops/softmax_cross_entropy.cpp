@@ -107,6 +107,7 @@ FC_REGISTER_OP(OpSchema{
                          "fc");
       return {d, nullptr};
     },
+    .kind = OpKind::Loss,
 });
 
 FC_REGISTER_OP(OpSchema{
