@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "ir/checked_size.h"
+#include "runtime/recipe_text_check.h"
 #include "support/error.h"
 
 // toml++ checks some of its parser's preconditions only with assert(): a table header that starts
@@ -496,39 +497,6 @@ Recipe read_table(const Context& ctx, const toml::table& root) {
   return r;
 }
 
-// toml++ 3.x (Debian's) reaches __builtin_unreachable, undefined behaviour, for some non-ASCII
-// characters where whitespace may stand (U+00A1, for one: a gap in its Unicode table; found by
-// fuzzing). TOML allows non-ASCII only inside strings and comments, so any other is refused first.
-void check_non_ascii_placement(const std::string& text, const std::string& path) {
-  enum { Plain, Comment, Basic, Literal, MultiBasic, MultiLiteral } state = Plain;
-  int64_t line = 1;
-  for (size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; i < text.size(); ++i) {  // a BOM is allowed
-    const char c = text[i];
-    const auto at = [&](const char* s) { return text.compare(i, std::strlen(s), s) == 0; };
-    const bool escape = c == '\\' && i + 1 < text.size() && text[i + 1] != '\n';
-    if (c == '\n') {
-      ++line;
-      if (state == Comment || state == Basic || state == Literal) state = Plain;
-      continue;
-    }
-    if (state == Plain) {
-      FC_CHECK(static_cast<unsigned char>(c) < 0x80, path, ":", line,
-               ": a non-ASCII character outside a string or comment (not valid TOML)");
-      if (c == '#') state = Comment;
-      else if (at("\"\"\"")) state = MultiBasic, i += 2;
-      else if (at("\'\'\'")) state = MultiLiteral, i += 2;
-      else if (c == '"') state = Basic;
-      else if (c == '\'') state = Literal;
-    } else if ((state == Basic || state == MultiBasic) && escape) {
-      ++i;
-    } else if ((state == Basic && c == '"') || (state == Literal && c == '\'')) {
-      state = Plain;
-    } else if ((state == MultiBasic && at("\"\"\"")) || (state == MultiLiteral && at("\'\'\'"))) {
-      state = Plain, i += 2;
-    }
-  }
-}
-
 // Applies "section.key[.sub]=value" to the table. The value is TOML; text that is not is a string.
 void apply_override(Context& ctx, toml::table& root, const std::string& text) {
   size_t eq = text.find('=');
@@ -603,46 +571,6 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   ss << in.rdbuf();
   FC_CHECK(!in.bad(), path, ": cannot read recipe file");
   return parse(ss.str(), path, overrides, /*check_model_file=*/true);
-}
-
-int64_t total_steps(const Recipe& r, int64_t steps_per_epoch) {
-  return r.steps ? *r.steps : ir::checked_mul(r.epochs, steps_per_epoch, r.path + ": [train] epochs");
-}
-
-int64_t micro_batches(const Recipe& r, int ranks) {
-  if (!r.micro_batch_size) return 1;
-  const int64_t m = *r.micro_batch_size;
-  FC_CHECK(ranks > 0 && r.batch_size % (int64_t{ranks} * m) == 0, r.path, ": [train] micro_batch_size ", m,
-           ": batch_size ", r.batch_size, " must be a multiple of ranks (", ranks, ") x micro_batch_size (",
-           int64_t{ranks} * m, ")");
-  return r.batch_size / ranks / m;
-}
-
-double learning_rate(const Recipe& r, int64_t step, int64_t total_steps) {
-  FC_CHECK(step >= 0, "learning_rate: negative step ", step);
-  double base = r.lr;
-  if (r.scale_lr_with_batch) base *= static_cast<double>(r.batch_size) / static_cast<double>(*r.scale_lr_with_batch);
-  double lr = base;
-  if (r.schedule == "constant") {
-    lr = base;
-  } else if (r.schedule == "step") {
-    FC_CHECK(r.step_size > 0, r.path, ": [schedule] step_size: must be > 0 for name = \"step\"");
-    lr = base * std::pow(r.gamma, static_cast<double>(step / r.step_size));
-  } else if (r.schedule == "multistep") {
-    int64_t passed = std::count_if(r.milestones.begin(), r.milestones.end(), [&](int64_t m) { return m <= step; });
-    lr = base * std::pow(r.gamma, static_cast<double>(passed));
-  } else if (r.schedule == "poly" || r.schedule == "cosine") {
-    FC_CHECK(total_steps > 0, "learning_rate: schedule '", r.schedule, "' needs the total number of steps");
-    double progress = static_cast<double>(std::min(step, total_steps)) / static_cast<double>(total_steps);
-    if (r.schedule == "poly")
-      lr = base * std::pow(1.0 - progress, r.power);
-    else
-      lr = r.min_lr + (base - r.min_lr) * (1.0 + std::cos(M_PI * progress)) / 2.0;
-  } else {
-    fail(r.path, ": [schedule] name: unknown schedule '", r.schedule, "'");
-  }
-  if (step < r.warmup_steps) lr *= static_cast<double>(step + 1) / static_cast<double>(r.warmup_steps);
-  return lr;
 }
 
 }  // namespace fc::runtime
