@@ -2,9 +2,8 @@
 // with every value printed, node by node, every parameter bit), the inference graph import_onnx
 // gives and the metadata; the python onnx package reads the container as documented (domains,
 // update_binding, only non-shared initializers in the algorithm); external data is inlined; a plan
-// rewritten by another tool still loads; corrupt, truncated, foreign and wrong-version files are
-// one-line errors naming the file; the trained-model export from a plan is the plain model.
-// Models are generated with /usr/bin/python3 + onnx.helper into a temporary folder.
+// rewritten by another tool still loads; the trained-model export from a plan is the plain model.
+// Fixtures in plan_io_test_util.h.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,163 +25,14 @@
 #include "ir/text_format.h"
 #include "passes/training_graph.h"
 #include "error_of.h"
+#include "plan_io_test_util.h"
 
 using namespace fc;
 using namespace fc::ir;
 namespace fs = std::filesystem;
+using namespace fc::test::plan_io;
 
 namespace {
-
-const char* kModelsScript = R"PY(
-import os, sys
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-out = sys.argv[1]
-rng = np.random.default_rng(7)
-def f32(*shape): return rng.standard_normal(shape).astype(np.float32)
-def vi(name, dims): return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
-def mlp(opset):
-    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
-             helper.make_node("Relu", ["h"], ["r"], name="relu"),
-             helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], name="fc2", transB=1)]
-    inits = [numpy_helper.from_array(a, n) for n, a in
-             (("w1", f32(8, 4)), ("b1", f32(8)), ("w2", f32(3, 8)), ("b2", f32(3)))]
-    g = helper.make_graph(nodes, "mlp", [vi("x", ["batch", 4])], [vi("y", ["batch", 3])], inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="plan-test")
-m = mlp(13)
-onnx.checker.check_model(m)
-onnx.save(m, os.path.join(out, "mlp.onnx"))
-
-# Conv -> BatchNormalization -> Relu -> Flatten -> Gemm: BatchNorm running statistics are state.
-nodes = [helper.make_node("Conv", ["x", "cw", "cb"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-         helper.make_node("BatchNormalization", ["c", "s", "bb", "mean", "var"], ["n"], name="bn", epsilon=1e-5),
-         helper.make_node("Relu", ["n"], ["r"], name="relu"),
-         helper.make_node("Flatten", ["r"], ["f"], name="flatten", axis=1),
-         helper.make_node("Gemm", ["f", "w", "b"], ["y"], name="fc", transB=1)]
-inits = [numpy_helper.from_array(a, n) for n, a in
-         (("cw", f32(2, 1, 3, 3)), ("cb", f32(2)), ("s", f32(2)), ("bb", f32(2)), ("mean", f32(2)),
-          ("var", np.abs(f32(2)) + 0.5), ("w", f32(3, 32)), ("b", f32(3)))]
-g = helper.make_graph(nodes, "convbn", [vi("x", ["N", 1, 4, 4])], [vi("y", ["N", 3])], inits)
-m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-onnx.checker.check_model(m)
-onnx.save(m, os.path.join(out, "convbn.onnx"))
-
-# BatchNormalization -> Dropout: every op here has a gradient rule already, so build_training_graph
-# itself makes the training graph (fc.BatchNormTraining, fc.DropoutTraining, loss, updates).
-nodes = [helper.make_node("BatchNormalization", ["x", "s", "bb", "mean", "var"], ["n"], name="bn", epsilon=1e-3),
-         helper.make_node("Dropout", ["n"], ["y"], name="drop")]
-inits = [numpy_helper.from_array(a, n) for n, a in
-         (("s", f32(3)), ("bb", f32(3)), ("mean", f32(3)), ("var", np.abs(f32(3)) + 0.5))]
-g = helper.make_graph(nodes, "bnonly", [vi("x", ["N", 3])], [vi("y", ["N", 3])], inits)
-m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-onnx.checker.check_model(m)
-onnx.save(m, os.path.join(out, "bn_dropout.onnx"))
-
-# The MLP at IR version 6 with w1 as external data (8 bytes into w1.bin).
-m = mlp(11)
-m.ir_version = 6
-w1 = m.graph.initializer[0]
-data = numpy_helper.to_array(w1).tobytes()
-w1.ClearField("raw_data")
-w1.data_location = TensorProto.EXTERNAL
-for k, v in (("location", "w1.bin"), ("offset", "8"), ("length", str(len(data)))):
-    e = w1.external_data.add()
-    e.key, e.value = k, v
-os.makedirs(os.path.join(out, "ext"), exist_ok=True)
-with open(os.path.join(out, "ext", "w1.bin"), "wb") as f:
-    f.write(b"\0" * 8 + data)
-with open(os.path.join(out, "ext", "mlp_ext.onnx"), "wb") as f:
-    f.write(m.SerializeToString())
-)PY";
-
-// Reads a plan or model with the onnx package and prints what the tests compare; also rewrites
-// plans: "resave IN OUT", "setmeta IN OUT KEY VALUE|-" (with the fc.hash recomputed, as a tool
-// that knows the format would).
-const char* kToolScript = R"PY(
-import sys
-import onnx
-def fnv(b):
-    h = 14695981039346656037
-    for c in b:
-        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return "%016x" % h
-cmd, path = sys.argv[1], sys.argv[2]
-m = onnx.load(path)
-if cmd == "inspect":
-    print("ir_version", m.ir_version)
-    print("opsets", " ".join(sorted("%s:%d" % (o.domain, o.version) for o in m.opset_import)))
-    print("meta", " ".join(sorted(e.key for e in m.metadata_props)))
-    print("main_inits", " ".join(sorted(t.name for t in m.graph.initializer)))
-    print("external", sum(1 for t in m.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL))
-    print("training_infos", len(m.training_info))
-    if m.training_info:
-        a = m.training_info[0].algorithm
-        print("alg_inits", " ".join(sorted(t.name for t in a.initializer)))
-        print("alg_domains", " ".join(sorted(set(n.domain for n in a.node))))
-        print("alg_outputs", " ".join(o.name for o in a.output))
-        print("bindings", " ".join("%s=%s" % (b.key, b.value) for b in m.training_info[0].update_binding))
-elif cmd == "check":
-    onnx.checker.check_model(m)
-    print("checked")
-elif cmd == "resave":
-    onnx.save(m, sys.argv[3])
-elif cmd == "setmeta":
-    key, value = sys.argv[4], sys.argv[5]
-    props = [(e.key, e.value) for e in m.metadata_props if e.key not in (key, "fc.hash")]
-    if value != "-":
-        props.append((key, value))
-    del m.metadata_props[:]
-    for k, v in props:
-        m.metadata_props.add(key=k, value=v)
-    m.metadata_props.add(key="fc.hash", value=fnv(m.SerializeToString()))
-    onnx.save(m, sys.argv[3])
-)PY";
-
-// This process's scratch folder, removed at exit.
-struct ScratchDir {
-  fs::path path = fs::temp_directory_path() / ("fc_plan_test." + std::to_string(::getpid()));
-  ScratchDir() {
-    fs::remove_all(path);
-    fs::create_directories(path / "py");
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-const fs::path& scratch() {
-  static const ScratchDir dir;
-  return dir.path;
-}
-
-// Runs a python script with arguments; returns its stdout (the test fails on a non-zero exit).
-std::string run_python(const std::string& script_text, const std::vector<std::string>& args) {
-  const fs::path dir = scratch() / "py";
-  fs::path script = dir / (std::to_string(std::hash<std::string>{}(script_text)) + ".py");
-  if (!fs::exists(script)) std::ofstream(script) << script_text;
-  std::string cmd = "/usr/bin/python3 '" + script.string() + "'";
-  for (const std::string& a : args) cmd += " '" + a + "'";
-  fs::path log = dir / "out.txt";
-  cmd += " > '" + log.string() + "' 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
-  return out;
-}
-
-// The folder with the generated models and room for plans (one per test process).
-const fs::path& work_dir() {
-  static const fs::path dir = [] {
-    fs::path d = scratch() / "work";
-    fs::create_directories(d);
-    run_python(kModelsScript, {d.string()});
-    return d;
-  }();
-  return dir;
-}
-std::string model(const std::string& name) { return (work_dir() / name).string(); }
 
 // One "key value..." line of the inspect output.
 std::string field(const std::string& report, const std::string& key) {
@@ -195,17 +45,7 @@ std::string field(const std::string& report, const std::string& key) {
   return "";
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
 using fc::test::error_of;
-
-// ---- exact comparison of graphs ----
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.dims() == b.dims() && a.nbytes() == b.nbytes() &&
@@ -272,66 +112,6 @@ void expect_same_graph(const Graph& a, const Graph& b) {
     EXPECT_EQ(a.accumulations[i].first->name, b.accumulations[i].first->name);
     EXPECT_EQ(a.accumulations[i].second->name, b.accumulations[i].second->name);
   }
-}
-
-// ---- training graphs as the CLI builds them ----
-
-// A stand-in for build_training_graph while gradient rules are missing: an fc.SGDUpdate per float
-// parameter (the parameter itself standing in for its gradient), momentum buffers with non-zero
-// contents, the first parameter without one (an omitted optional input), every update as state.
-void make_training_like(Graph& g, frontend::PlanMeta& meta) {
-  Value* hyper = g.add_value(kHyperInputName, TensorType(DType::F32, {Dim::known(kHyperSize)}));
-  Value* labels = g.add_value("labels", TensorType(DType::I64, {g.outputs.at(0)->type.dims.at(0)}));
-  std::vector<Value*> params = g.param_order();
-  bool first = true;
-  for (Value* p : params) {
-    if (p->type.dtype != DType::F32) continue;
-    Value* next = g.add_value(p->name + "/next", p->type);
-    if (first) {
-      Node* n = g.add_node("SGDUpdate", {p, p, hyper}, {next}, {{"nesterov", int64_t{0}}}, p->name + "/sgd");
-      n->domain = "fc";
-    } else {
-      Tensor buf(DType::F32, g.param(p).dims());
-      for (size_t i = 0; i < buf.numel(); ++i) buf.data<float>()[i] = 0.25f * static_cast<float>(i) - 1.0f;
-      Value* b = g.add_param(p->name + ".momentum_buffer", buf);
-      Value* b_next = g.add_value(b->name + "/next", p->type);
-      Node* n = g.add_node("SGDUpdate", {p, p, hyper, b}, {next, b_next}, {{"nesterov", int64_t{1}}}, p->name + "/sgd");
-      n->domain = "fc";
-      g.state_updates.emplace_back(b, b_next);
-    }
-    g.state_updates.emplace_back(p, next);
-    first = false;
-  }
-  g.inputs.push_back(labels);
-  g.inputs.push_back(hyper);
-  meta.labels_input = labels->name;
-  meta.model_output = g.outputs.at(0)->name;
-  meta.data_input = g.inputs.at(0)->name;
-}
-
-struct Training {
-  Graph g;
-  frontend::PlanMeta meta;
-};
-
-Training training_graph(const std::string& onnx_path) {
-  Training t;
-  t.meta.recipe_text = "[model]\npath = \"model.onnx\"\n\n[optimizer]\nname = \"sgd\"  # \"quoted\"\n";
-  t.meta.recipe_path = "/recipes/train.toml";
-  t.meta.overrides = {"optimizer.lr=0.05", "batch.size=64"};
-  t.g = frontend::import_onnx(onnx_path);
-  try {
-    passes::TrainingGraphInfo info = passes::build_training_graph(t.g, {});
-    t.meta.data_input = info.data_input;
-    t.meta.labels_input = info.labels_input;
-    t.meta.loss_output = info.loss_output;
-    t.meta.model_output = info.model_output;
-  } catch (const Error& e) {
-    std::cout << "[ note ] build_training_graph failed (" << e.what() << "); using a hand-built training graph\n";
-    t.g = frontend::import_onnx(onnx_path);
-    make_training_like(t.g, t.meta);
-  }
-  return t;
 }
 
 void expect_same_meta(const frontend::PlanMeta& a, const frontend::PlanMeta& b) {
@@ -590,97 +370,6 @@ TEST(PlanIo, PlanResavedByOnnxStillLoads) {
   frontend::Plan p = frontend::load_plan(resaved);
   expect_same_graph(t.g, p.train);
   EXPECT_EQ(p.hash, frontend::load_plan(path).hash);
-}
-
-void expect_one_line_error(const std::string& msg, const std::string& path, const std::string& what) {
-  EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << msg;
-  EXPECT_NE(msg.find(what), std::string::npos) << msg;
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-}
-
-TEST(PlanIo, FlippedByteIsReportedAsCorrupt) {
-  Training t = training_graph(model("mlp.onnx"));
-  std::string path = plan_path("flip.fcplan");
-  frontend::save_plan(path, model("mlp.onnx"), t.g, t.meta);
-  std::string bytes = read_bytes(path);
-  const Tensor& w2 = t.g.param(t.g.value("w2"));
-  std::string w2_bytes(static_cast<const char*>(w2.raw()), w2.nbytes());
-  size_t at = bytes.find(w2_bytes);
-  ASSERT_NE(at, std::string::npos);
-  EXPECT_EQ(bytes.find(w2_bytes, at + 1), std::string::npos);  // the weights are stored once
-  bytes[at + 5] ^= 0x10;
-  write_bytes(path, bytes);
-  expect_one_line_error(error_of([&] { frontend::load_plan(path); }), path, "plan is corrupt");
-  EXPECT_TRUE(frontend::is_plan_file(path));  // still looks like a plan; only loading checks
-}
-
-TEST(PlanIo, BadFilesAreOneLineErrorsNamingTheFile) {
-  Training t = training_graph(model("mlp.onnx"));
-  std::string good = plan_path("good.fcplan");
-  frontend::save_plan(good, model("mlp.onnx"), t.g, t.meta);
-  std::string bytes = read_bytes(good);
-
-  std::string truncated = plan_path("truncated.fcplan");
-  write_bytes(truncated, bytes.substr(0, bytes.size() / 2));
-  expect_one_line_error(error_of([&] { frontend::load_plan(truncated); }), truncated, "not a valid plan");
-
-  std::string text = plan_path("recipe.toml");
-  write_bytes(text, "[model]\npath = \"x.onnx\"\n");
-  expect_one_line_error(error_of([&] { frontend::load_plan(text); }), text, "not a valid plan");
-  EXPECT_FALSE(frontend::is_plan_file(text));
-
-  std::string empty = plan_path("empty.fcplan");
-  write_bytes(empty, "");
-  expect_one_line_error(error_of([&] { frontend::load_plan(empty); }), empty, "empty");
-  EXPECT_FALSE(frontend::is_plan_file(empty));
-
-  std::string missing = plan_path("missing.fcplan");
-  expect_one_line_error(error_of([&] { frontend::load_plan(missing); }), missing, "cannot open");
-  EXPECT_FALSE(frontend::is_plan_file(missing));
-  EXPECT_FALSE(frontend::is_plan_file(work_dir().string()));
-
-  // A plain ONNX model: no plan metadata.
-  expect_one_line_error(error_of([&] { frontend::load_plan(model("mlp.onnx")); }), model("mlp.onnx"),
-                        "fc.plan_version");
-
-  // Another format version (the hash recomputed, so only the version is wrong): an older plan.
-  std::string v1 = plan_path("v1.fcplan");
-  run_python(kToolScript, {"setmeta", good, v1, "fc.plan_version", "1"});
-  expect_one_line_error(error_of([&] { frontend::load_plan(v1); }), v1, "version '1' is not supported");
-  EXPECT_TRUE(frontend::is_plan_file(v1));
-
-  // Required metadata missing (hash consistent).
-  std::string no_params = plan_path("no_params.fcplan");
-  run_python(kToolScript, {"setmeta", good, no_params, "fc.train.params", "-"});
-  expect_one_line_error(error_of([&] { frontend::load_plan(no_params); }), no_params, "fc.train.params");
-  std::string no_recipe = plan_path("no_recipe.fcplan");
-  run_python(kToolScript, {"setmeta", good, no_recipe, "fc.recipe", "-"});
-  expect_one_line_error(error_of([&] { frontend::load_plan(no_recipe); }), no_recipe, "fc.recipe");
-
-  // Metadata edited without updating the hash.
-  std::string edited = plan_path("edited.fcplan");
-  std::string key = "fc.recipe_path", old_value = t.meta.recipe_path;
-  std::string changed = bytes;
-  size_t at = changed.find(old_value);
-  ASSERT_NE(at, std::string::npos);
-  changed[at + 1] = 'X';
-  write_bytes(edited, changed);
-  expect_one_line_error(error_of([&] { frontend::load_plan(edited); }), edited, "plan is corrupt");
-}
-
-TEST(PlanIo, SaveErrorsNameTheFile) {
-  Training t = training_graph(model("mlp.onnx"));
-  std::string not_onnx = plan_path("not_onnx.onnx");
-  write_bytes(not_onnx, "hello");
-  std::string msg = error_of([&] { frontend::save_plan(plan_path("x.fcplan"), not_onnx, t.g, t.meta); });
-  EXPECT_EQ(msg.rfind(not_onnx + ": ", 0), 0u) << msg;
-  EXPECT_FALSE(fs::exists(plan_path("x.fcplan")));
-
-  frontend::PlanMeta bad = t.meta;
-  bad.overrides = {"a=1\nb=2"};
-  std::string out = plan_path("bad_override.fcplan");
-  expect_one_line_error(error_of([&] { frontend::save_plan(out, model("mlp.onnx"), t.g, bad); }), out, "override");
-  EXPECT_FALSE(fs::exists(out));
 }
 
 }  // namespace
