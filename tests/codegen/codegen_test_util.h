@@ -1,5 +1,6 @@
-// Helpers shared by the codegen tests (codegen_*test.cpp, fused_kernel_text_test.cpp, row_kernel_test.cpp): seeded random data,
-// ulp distances, temporary directories, JITs without a disk cache, and PTX validation by ptxas.
+// Helpers shared by the codegen tests (codegen_*test.cpp, fused_kernel_text_test.cpp,
+// row_kernel_test.cpp): seeded random data, ulp distances, temporary directories, JITs without a
+// disk cache, and PTX validation by ptxas.
 #pragma once
 
 #include <gtest/gtest.h>
