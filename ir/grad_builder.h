@@ -14,6 +14,19 @@
 
 namespace fc::ir {
 
+// A forward output a gradient node may read instead of recomputing what it holds (max pooling's
+// argmax): node `grad` may take output `output` of the forward node's training form `training_op`
+// (same inputs and attributes; the forward's outputs first, then this one, named after `name`) as
+// an extra last input, with the same result. Autodiff's caller applies offers where it wants them
+// (passes/saved_outputs.h); ignored, the gradient is still right. Nodes are named: passes between
+// autodiff and the one applying the offers may remove nodes, and names are unique.
+struct SavedOutputOffer {
+  std::string forward, grad;  // node names
+  std::string training_op, domain;
+  size_t output = 0;
+  std::string name;
+};
+
 class GradBuilder {
  public:
   // Every node emitted records `forward` as its Node::gradient_of.
@@ -39,11 +52,18 @@ class GradBuilder {
 
   Graph& graph() { return g_; }
 
+  // Offers `grad_value`'s node (emitted by this rule) output `output` of the forward node's training
+  // form as an extra last input (see SavedOutputOffer).
+  void offer_saved_output(const Value* grad_value, std::string training_op, std::string domain, size_t output,
+                          std::string name);
+  const std::vector<SavedOutputOffer>& offers() const { return offers_; }
+
  private:
   Graph& g_;
   Node& forward_;
   std::vector<Value*> dys_;
   std::vector<bool> needs_;
+  std::vector<SavedOutputOffer> offers_;
 };
 
 // Returns one gradient per forward input (null where none is needed or defined).

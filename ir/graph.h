@@ -38,7 +38,7 @@ struct Node {
   std::map<std::string, Attribute> attrs;
   // Autodiff's provenance: the forward node whose gradient rule emitted this node (null for every
   // other node, and once that node is removed). Passes after autodiff pair a gradient with its
-  // forward node by it (passes/pool_argmax.h, passes/loss_fusion.h) instead of matching attributes.
+  // forward node by it (passes/saved_outputs.h, passes/loss_fusion.h) instead of matching attributes.
   Node* gradient_of = nullptr;
 
   bool has_attr(const std::string& key) const { return attrs.count(key) != 0; }

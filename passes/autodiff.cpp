@@ -53,6 +53,7 @@ Gradients build_vjp(ir::Graph& g, const std::vector<std::pair<ir::Value*, ir::Va
 
   GradAccumulator acc(g);
   for (const auto& [out, seed] : output_seeds) acc.add(out, seed);
+  std::vector<ir::SavedOutputOffer> offers;
 
   for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
     ir::Node* n = *it;
@@ -75,6 +76,7 @@ Gradients build_vjp(ir::Graph& g, const std::vector<std::pair<ir::Value*, ir::Va
              "' has no gradient rule, so gradients cannot flow through it to the parameters");
     ir::GradBuilder b(g, *n, dys, needs);
     std::vector<ir::Value*> dxs = schema->gradient(b);
+    offers.insert(offers.end(), b.offers().begin(), b.offers().end());
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       if (!needs[i]) continue;
       FC_CHECK(i < dxs.size() && dxs[i], n->describe(), ": gradient rule gave no gradient for input ", i);
@@ -86,6 +88,7 @@ Gradients build_vjp(ir::Graph& g, const std::vector<std::pair<ir::Value*, ir::Va
   }
 
   Gradients r;
+  r.saved_output_offers = std::move(offers);
   for (ir::Value* p : wrt) {
     ir::Value* gv = acc.total(p);
     if (gv) r.of[p] = gv;

@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "ir/grad_builder.h"
 #include "ir/graph.h"
 
 namespace fc::passes {
@@ -15,6 +16,9 @@ namespace fc::passes {
 struct Gradients {
   std::map<const ir::Value*, ir::Value*> of;  // parameter -> its gradient value
   std::vector<const ir::Value*> unused;       // members of wrt with no path to the loss
+  // What gradient rules offered to read from their forward nodes' training forms (ir/grad_builder.h):
+  // the caller's to apply (passes/saved_outputs.h) or not.
+  std::vector<ir::SavedOutputOffer> saved_output_offers;
 };
 
 // `loss` must be a float scalar. Throws fc::Error naming the node whose op has no gradient rule.

@@ -17,7 +17,7 @@
 #include "passes/autodiff.h"
 #include "passes/graph_loss.h"
 #include "passes/loss_fusion.h"
-#include "passes/pool_argmax.h"
+#include "passes/saved_outputs.h"
 #include "passes/transpose_folding.h"
 #include "passes/update_fusion.h"
 
@@ -362,7 +362,7 @@ std::vector<Pass> training_passes(const TrainingConfig& config, TrainingGraphInf
   if (config.clip_grad_norm > 0)
     passes.push_back({"clip-gradients", [&config](Graph& g) { clip_gradients(g, config.clip_grad_norm); }});
   passes.push_back({"step-io", [s](Graph& g) { set_step_io(g, *s); }});
-  passes.push_back({"pool-argmax", [](Graph& g) { save_pool_argmax(g); }});
+  passes.push_back({"saved-outputs", [s](Graph& g) { apply_saved_outputs(g, s->grads.saved_output_offers); }});
   if (config.fusion) {
     passes.push_back({"transpose-folding", [](Graph& g) { fold_transposes(g); }});
     passes.push_back({"elementwise-fusion", [](Graph& g) { fuse_elementwise(g); }});

@@ -24,7 +24,8 @@
 //                        ir::kGradNormName), every gradient scaled by min(1, clip / (norm + 1e-6));
 //   step-io              inputs data, labels, fc.hyper, fc.rng; outputs loss, model output (and the
 //                        gradient norm); nodes that reach none of them removed;
-//   pool-argmax          max pooling records its window choices for the backward (pool_argmax.h);
+//   saved-outputs        forward nodes save what their gradient rules offered to read (max pooling's
+//                        window choices; saved_outputs.h);
 //   elementwise-fusion, update-fusion, loss-fusion   (with `fusion`) elementwise chains; each allreduce
 //                        bucket's updates as one kernel; softmax cross-entropy and its gradient as one.
 // Every updated parameter is recorded in Graph::state_updates. Options arrive typed and checked: the

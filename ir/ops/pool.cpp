@@ -8,8 +8,9 @@
 // maximum is recomputed from: the first maximum in window order receives the gradient, as in PyTorch):
 //   fc.MaxPoolGrad(dy, x [, argmax]) -> dx, fc.AveragePoolGrad(dy, x) -> dx
 // fc.MaxPoolTraining(x) -> y, argmax (i32, y's shape: each window's first maximum as an offset in
-// x's (n, c) plane), MaxPool's attributes: the training forward passes/pool_argmax.h makes after
-// autodiff, so that fc.MaxPoolGrad reads argmax instead of searching x again.
+// x's (n, c) plane), MaxPool's attributes: the training forward MaxPool's gradient rule offers
+// (ir::SavedOutputOffer, applied by passes/saved_outputs.h), so that fc.MaxPoolGrad reads argmax
+// instead of searching x again (the same search made once: the same result).
 // The global pools differentiate as the window pools with one window covering the spatial axes.
 #include <algorithm>
 #include <span>
@@ -148,6 +149,27 @@ std::vector<Value*> window_pool_gradient(GradBuilder& b) {
   return {b.emit1(grad_op, {b.dy(0), b.x(0)}, b.node().attrs, "fc")};
 }
 
+// Offsets into x's (n, c) plane fit i32.
+bool plane_fits_i32(const TensorType& x) {
+  int64_t plane = 1;
+  for (size_t i = 2; i < x.rank(); ++i) {
+    if (!x.dims[i].is_known()) return false;
+    plane *= x.dims[i].size;
+    if (plane >= (int64_t{1} << 31)) return false;
+  }
+  return true;
+}
+
+// The window search's result, saved by the training forward fc.MaxPoolTraining, spares the backward
+// its own search; planes of 2^31 elements or more keep the search (argmax offsets are i32). A
+// MaxPool asked for its Indices keeps its form.
+std::vector<Value*> max_pool_gradient(GradBuilder& b) {
+  Value* dx = window_pool_gradient(b)[0];
+  if (b.node().outputs.size() == 1 && plane_fits_i32(b.x(0)->type))
+    b.offer_saved_output(dx, "MaxPoolTraining", "fc", 1, "argmax");
+  return {dx};
+}
+
 // The global pools are the window pools with kernel_shape = the spatial dims (which must be known).
 GradFn global_pool_gradient(const std::string& grad_op) {
   return [grad_op](GradBuilder& b) -> std::vector<Value*> {
@@ -173,7 +195,7 @@ FC_REGISTER_OP(OpSchema{
     .infer = infer_max_pool,
     .cost = window_pool_cost,
     .doc = "max over sliding windows; Indices (optional): each maximum's offset in the flattened x",
-    .gradient = window_pool_gradient,
+    .gradient = max_pool_gradient,
 });
 
 FC_REGISTER_OP(OpSchema{

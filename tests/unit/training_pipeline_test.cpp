@@ -36,7 +36,7 @@ bool has_op(const ir::Graph& g, const std::string& op) {
 
 TEST(TrainingPipeline, PassesFollowTheConfiguration) {
   EXPECT_EQ(names({}), (std::vector<std::string>{"training-form", "attention-fusion", "loss", "autodiff", "optimizer",
-                                                 "allreduce-buckets", "step-io", "pool-argmax", "transpose-folding",
+                                                 "allreduce-buckets", "step-io", "saved-outputs", "transpose-folding",
                                                  "elementwise-fusion", "update-fusion", "loss-fusion"}));
   passes::TrainingConfig c;
   c.accumulate = true;
@@ -44,7 +44,7 @@ TEST(TrainingPipeline, PassesFollowTheConfiguration) {
   c.fusion = false;
   c.attention = false;
   EXPECT_EQ(names(c), (std::vector<std::string>{"training-form", "loss", "autodiff", "accumulate", "optimizer",
-                                                "allreduce-buckets", "clip-gradients", "step-io", "pool-argmax"}));
+                                                "allreduce-buckets", "clip-gradients", "step-io", "saved-outputs"}));
 }
 
 TEST(TrainingPipeline, StopAfterLeavesAVerifiedPartialGraph) {

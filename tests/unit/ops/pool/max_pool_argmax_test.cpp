@@ -1,10 +1,11 @@
-// Max pooling with the window choices recorded for the backward (passes/pool_argmax.h):
+// Max pooling with the window choices recorded for the backward (passes/saved_outputs.h):
 // fc.MaxPoolTraining against a naive reference with PyTorch's rule (the first of equal maxima in
 // window order, a NaN counts as the maximum and a later NaN replaces an earlier one), on the shapes
 // that take each of the search's ways (wide rows in 8-window runs with an overlapping last run and
 // single windows at the edges, stride 1 / 2 / 3, narrow planes eight at a time with a plane count
 // not a multiple of 8, dilation, 1-D, 3-D); fc.MaxPoolGrad from the recorded argmax gives the bytes
-// of fc.MaxPoolGrad searching x again; and the pass pairs each MaxPool with its own gradient.
+// of fc.MaxPoolGrad searching x again; MaxPool's gradient rule offers its argmax, and the
+// saved-outputs pass (passes/saved_outputs.h) pairs each MaxPool with its own gradients.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,7 +15,8 @@
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "op_test_util.h"
-#include "passes/pool_argmax.h"
+#include "passes/autodiff.h"
+#include "passes/saved_outputs.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/executor.h"
 
@@ -206,10 +208,34 @@ TEST(MaxPoolArgmax, GradientFromTheRecordGivesTheSearchsBytes) {
     }
 }
 
+TEST(MaxPoolArgmax, GradientRuleOffersTheArgmaxUnlessIndicesAreAsked) {
+  for (int outputs : {1, 2}) {
+    Graph g;
+    Value* x = g.add_param("x", pool_input({1, 2, 4, 4}, 3, false));
+    std::vector<Value*> ys = {g.add_value("y", {})};
+    if (outputs == 2) ys.push_back(g.add_value("indices", {}));
+    g.add_node("MaxPool", {x}, ys, {{"kernel_shape", std::vector<int64_t>{2, 2}}}, "pool");
+    infer_graph_types(g);
+    Tensor seed(DType::F32, ys[0]->type.sizes());
+    const passes::Gradients gr = passes::build_vjp(g, {{ys[0], g.add_param("seed", seed)}}, {x});
+    SCOPED_TRACE(outputs);
+    if (outputs == 2) {
+      EXPECT_TRUE(gr.saved_output_offers.empty());
+      continue;
+    }
+    ASSERT_EQ(gr.saved_output_offers.size(), 1u);
+    const ir::SavedOutputOffer& o = gr.saved_output_offers[0];
+    EXPECT_EQ(o.forward, "pool");
+    EXPECT_EQ(g.value(gr.of.at(x)->name)->producer->name, o.grad);
+    EXPECT_EQ(o.domain + "." + o.training_op, "fc.MaxPoolTraining");
+    EXPECT_EQ(o.output, 1u);
+  }
+}
+
 TEST(MaxPoolArgmax, PassPairsEachMaxPoolWithItsOwnGradient) {
   // p1's gradient reads its argmax, and a second gradient of p1 shares the one record; p2 has no
-  // gradient and keeps the search, as does a MaxPoolGrad autodiff did not make for a pool (dw).
-  // Pairs come from autodiff's provenance (Node::gradient_of), set here as autodiff sets it.
+  // gradient and keeps the search, as does a MaxPoolGrad no rule offered it for (dw). Provenance
+  // (Node::gradient_of) and offers are set here as autodiff and MaxPool's rule set them.
   const char* text = R"(graph main(%x: f32[2,3,8,8], %dy: f32[2,3,4,4], %dz: f32[2,3,4,4]) -> (%y: f32[2,3,4,4], %z: f32[2,3,7,7], %dx: f32[2,3,8,8], %dx2: f32[2,3,8,8], %dw: f32[2,3,8,8]) opset 17 {
     %y: f32[2,3,4,4] = MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
     %z: f32[2,3,7,7] = MaxPool(%x) {kernel_shape = [2, 2]}
@@ -234,7 +260,11 @@ TEST(MaxPoolArgmax, PassPairsEachMaxPoolWithItsOwnGradient) {
   Graph g = parse_graph(text);
   g.value("dx")->producer->gradient_of = g.value("y")->producer;
   g.value("dx2")->producer->gradient_of = g.value("y")->producer;
-  EXPECT_EQ(passes::save_pool_argmax(g), 1);
+  const auto offer = [&](const char* grad) {
+    return ir::SavedOutputOffer{g.value("y")->producer->name, g.value(grad)->producer->name, "MaxPoolTraining", "fc",
+                                1, "argmax"};
+  };
+  EXPECT_EQ(passes::apply_saved_outputs(g, {offer("dx"), offer("dx2")}), 1);
   verify(g);
   const Node& p1 = *g.value("y")->producer;
   EXPECT_EQ(p1.domain + "." + p1.op, "fc.MaxPoolTraining");
