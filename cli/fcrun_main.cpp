@@ -12,6 +12,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/fcrun_bench.h"
+#include "cli/fcrun_infer.h"
 #include "cli/launch.h"
 #include "cli/training_driver.h"
 #include "frontend/plan_io.h"
@@ -54,59 +55,9 @@ void print_help() {
                "  fcrun infer MODEL.onnx --input [NAME=]FILE.npy [--input ...] --output FILE.npy\n"
                "              [--output-name NAME] [--threads N]\n"
                "    Runs inference on the CPU. NAME may be omitted when the model has one data input.\n"
-               "    Tensor files are NumPy .npy, or ONNX TensorProto .pb (any element type, bfloat16 too).\n"
+               "    Tensor files are NumPy .npy, or ONNX TensorProto .pb (any element type, bfloat16 too);\n"
+               "    a sequence input or output is an ONNX SequenceProto .pb file.\n"
                "    The output is the model's first output unless --output-name names another.\n";
-}
-
-int cmd_infer(const std::vector<std::string>& argv) {
-  cli::Args args(argv, {"--input", "--output", "--output-name", "--threads"}, {}, "fcrun infer");
-  FC_CHECK(args.positionals().size() == 1, "fcrun infer: expected one MODEL argument");
-  FC_CHECK(args.has("--output"), "fcrun infer: --output FILE.npy is required");
-  const std::string model_path = args.positionals()[0];
-
-  // NAME ("" = the only data input) and value of each --input. The model is imported for exactly
-  // these inputs: their shapes replace the declared ones (shape computations fold), and named inputs
-  // of at most one dimension and few elements (a Reshape shape, Slice starts, Clip bounds given as
-  // graph inputs) are bound by value too.
-  std::vector<std::pair<std::string, ir::Tensor>> given;
-  frontend::ImportOptions options;
-  for (const std::string& spec : args.all("--input")) {
-    auto eq = spec.find('=');
-    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
-    ir::Tensor t = cli::load_tensor_file(eq == std::string::npos ? spec : spec.substr(eq + 1));
-    options.given_types[name] = t.type();
-    if (!name.empty() && t.rank() <= 1 && t.numel() <= frontend::kMaxFoldElements) options.bound_inputs[name] = t;
-    given.emplace_back(name, std::move(t));
-  }
-  ir::Graph g = cli::load_model(model_path, options);
-  ir::verify(g);
-
-  std::map<std::string, ir::Tensor> feeds;
-  for (auto& [given_name, t] : given) {
-    std::string name = given_name;
-    if (name.empty()) {
-      FC_CHECK(g.inputs.size() == 1, "fcrun infer: the model has ", g.inputs.size(),
-               " inputs; name each one: --input NAME=FILE.npy");
-      name = g.inputs[0]->name;
-    }
-    FC_CHECK(g.find_value(name) && !g.is_param(g.find_value(name)), "fcrun infer: '", name,
-             "' is not an input of ", model_path);
-    feeds[name] = std::move(t);
-  }
-
-  const ir::Value* out = g.outputs.at(0);
-  if (auto name = args.get("--output-name")) {
-    out = nullptr;
-    for (const ir::Value* o : g.outputs)
-      if (o->name == *name) out = o;
-    FC_CHECK(out, "fcrun infer: '", *name, "' is not an output of ", model_path);
-  }
-  int threads = args.get("--threads") ? cli::parse_int(*args.get("--threads"), "--threads") : 0;
-  runtime::cpu::CpuBackend cpu(threads);
-  runtime::Executor ex(g, cpu);
-  auto results = ex.run(feeds);
-  cli::save_tensor_file(*args.get("--output"), results.at(out->name));
-  return 0;
 }
 
 int cmd_eval(const std::vector<std::string>& argv) {
@@ -170,7 +121,7 @@ int main(int argc, char** argv) {
       print_help();
       return 0;
     }
-    if (cmd == "infer") return cmd_infer(rest);
+    if (cmd == "infer") return cli::cmd_infer(rest);
     if (cmd == "bench") return cli::cmd_bench(rest);
     if (cmd == "probe") return cli::cmd_probe(rest);
     if (cmd == "eval") return cmd_eval(rest);

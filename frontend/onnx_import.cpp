@@ -7,6 +7,7 @@
 // types are compared with the shapes the file declares.
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <set>
 
 #include "frontend/onnx_internal.h"
@@ -120,8 +121,10 @@ class Importer {
     int index = 0;
     for (const auto& n : gp.node()) add_node(n, index++, g, st, m.opset);
     for (const auto& o : gp.output()) {
-      FC_CHECK(!st.sequence(o.name()), path_, ": graph output '", o.name(),
-               "' is a sequence, which is not supported (sequences are resolved at import into their tensors)");
+      if (const std::vector<std::string>* elements = st.sequence(o.name())) {
+        add_sequence_output(o.name(), *elements, g);
+        continue;
+      }
       ir::Value* v = g.find_value(o.name());
       FC_CHECK(v, path_, ": graph output '", o.name(), "' is not produced by any node");
       g.outputs.push_back(v);
@@ -155,6 +158,43 @@ class Importer {
     }
   }
 
+  // A sequence graph input: one tensor input per element given for it (ImportOptions).
+  void add_sequence_input(const onnx::ValueInfoProto& vi, ir::Graph& g, ImportState& st) {
+    auto given = options_.sequence_inputs.find(vi.name());
+    FC_CHECK(given != options_.sequence_inputs.end(), path_, ": input '", vi.name(),
+             "' is a sequence; give its tensors as an ONNX SequenceProto (fcrun infer --input ", vi.name(),
+             "=FILE.pb)");
+    const auto& declared = vi.type().sequence_type().elem_type();
+    std::vector<std::string> elements;
+    for (size_t i = 0; i < given->second.size(); ++i) {
+      const ir::TensorType& t = given->second[i];
+      if (declared.has_tensor_type() && declared.tensor_type().elem_type() != 0) {
+        const ir::DType want = detail::dtype_from_onnx(declared.tensor_type().elem_type());
+        FC_CHECK(t.dtype == want, path_, ": input '", vi.name(), "' element ", i, " is ", ir::to_string(t),
+                 ", the sequence holds ", ir::dtype_name(want));
+      }
+      const std::string name = sequence_element_name(vi.name(), i);
+      FC_CHECK(!g.find_value(name), path_, ": input '", vi.name(), "': its element name '", name, "' is taken");
+      g.inputs.push_back(g.add_value(name, t));
+      elements.push_back(name);
+    }
+    st.set_sequence(vi.name(), std::move(elements));
+  }
+
+  // A sequence graph output: its elements as outputs S[0], S[1], ... (Identity: an element may be
+  // another output, or in the sequence twice).
+  void add_sequence_output(const std::string& name, const std::vector<std::string>& elements, ir::Graph& g) {
+    FC_CHECK(!elements.empty(), path_, ": graph output '", name,
+             "' is an empty sequence, which has no tensors to give (not supported)");
+    for (size_t i = 0; i < elements.size(); ++i) {
+      const std::string out = sequence_element_name(name, i);
+      FC_CHECK(!g.find_value(out), path_, ": graph output '", name, "': its element name '", out, "' is taken");
+      ir::Value* v = g.add_value(out, {});
+      g.add_node("Identity", {g.find_value(elements[i])}, {v}, {}, out);
+      g.outputs.push_back(v);
+    }
+  }
+
   // Data inputs (graph inputs that are not initializers) keep the dims the model declares, except
   // the batch: with a symbolic batch, dim 0 of the first data input (the model's data, even where
   // the file fixes it) and every dim of any input named like that dim's symbol (e.g. "batch_size"
@@ -168,8 +208,10 @@ class Importer {
     for (const auto& vi : gp.input()) {
       if (initializers_.count(vi.name())) continue;
       const auto& tt = vi.type().tensor_type();
-      FC_CHECK(!vi.type().has_sequence_type(), path_, ": input '", vi.name(),
-               "' is a sequence, which is not supported as a graph input (sequences are resolved at import)");
+      if (vi.type().has_sequence_type()) {
+        add_sequence_input(vi, g, st);
+        continue;
+      }
       FC_CHECK(vi.type().has_tensor_type() && tt.has_shape(), path_, ": input '", vi.name(),
                "' has no tensor shape (only tensor inputs with known rank are supported)");
       ir::TensorType t = detail::type_from_onnx(vi.type());
@@ -225,6 +267,12 @@ class Importer {
       return added;
     };
     if (detail::is_sequence_op(n.op_type(), opset)) return detail::lower_sequence_node(n, name, st, add);
+    // Identity passes a sequence on (opset 14 on): the same elements under its output's name.
+    if (n.op_type() == "Identity" && n.input_size() == 1 && n.output_size() == 1)
+      if (const std::vector<std::string>* elements = st.sequence(n.input(0))) {
+        st.set_sequence(n.output(0), *elements);
+        return;
+      }
     std::vector<ir::Value*> inputs;
     for (const std::string& in : n.input()) {
       if (in.empty()) {
@@ -320,6 +368,19 @@ ir::Graph with_file_errors(const std::string& path, const F& import) {
 }
 
 }  // namespace
+
+std::string sequence_element_name(const std::string& sequence, size_t index) {
+  return sequence + "[" + std::to_string(index) + "]";
+}
+
+std::vector<const ir::Value*> sequence_outputs(const ir::Graph& g, const std::string& sequence) {
+  std::vector<const ir::Value*> r;
+  for (size_t i = 0;; ++i) {
+    const ir::Value* v = g.find_value(sequence_element_name(sequence, i));
+    if (!v || std::find(g.outputs.begin(), g.outputs.end(), v) == g.outputs.end()) return r;
+    r.push_back(v);
+  }
+}
 
 ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
   return with_file_errors(path, [&] { return Importer(path, options).run(detail::load_model(path, prescan)); });

@@ -27,7 +27,19 @@ struct ImportOptions {
   // key "" = the only data input): they replace the declared dims, and shape computations over them
   // fold to constants. Rank and element type must be the declared ones.
   std::map<std::string, ir::TensorType> given_types;
+  // The element types of sequence-typed graph inputs (`fcrun infer` passes those of the tensors of
+  // the SequenceProto it is given): such an input S becomes the tensor inputs S[0], S[1], ...
+  // (sequence_element_name). A sequence input not given here is an error naming it.
+  std::map<std::string, std::vector<ir::TensorType>> sequence_inputs;
 };
+
+// Sequences exist only at import (onnx_sequences.cpp): a sequence-typed graph input or output S is,
+// in the IR, the tensors "S[0]", "S[1]", ... in order (an output's as Identity nodes of its
+// elements). `fcrun infer` feeds and writes them as one ONNX SequenceProto.
+std::string sequence_element_name(const std::string& sequence, size_t index);
+// The tensors of graph output sequence `sequence` of `g` (S[0], S[1], ... up to the first missing),
+// in order; empty where `g` has no such outputs.
+std::vector<const ir::Value*> sequence_outputs(const ir::Graph& g, const std::string& sequence);
 
 // ONNX ops read without a registry entry of their own: the importer rewrites them into the
 // registry's ops (CastLike into Cast, SoftmaxCrossEntropyLoss into fc.SoftmaxCrossEntropy) or

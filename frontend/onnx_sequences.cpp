@@ -5,8 +5,9 @@
 // SequenceAt an Identity of the element, ConcatFromSequence a Concat (Unsqueezes with new_axis),
 // SequenceLength a constant. PyTorch 2.x's dynamo exporter without graph optimisation writes
 // tensor.split / chunk this way (a transformer's q, k, v). Positions and split sizes must be known at
-// import; a sequence as a graph input or output, or one whose length depends on run-time data, is
-// refused by name.
+// import; one whose length depends on run-time data is refused by name. A sequence graph input or
+// output is its tensors S[0], S[1], ... (onnx_import.h: sequence_element_name; `fcrun infer` gives
+// an input's tensors, so its length is known at import).
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -154,8 +155,7 @@ class SequenceNode {
   const std::vector<std::string>& sequence(int i) {
     FC_CHECK(i < n_.input_size() && !n_.input(i).empty(), desc_, ": input ", i, " is required");
     const std::vector<std::string>* s = st_.sequence(n_.input(i));
-    FC_CHECK(s, desc_, ": input '", n_.input(i), "' is not a sequence made by an earlier node (a sequence graph "
-             "input is not supported: sequences are resolved at import)");
+    FC_CHECK(s, desc_, ": input '", n_.input(i), "' is not a sequence made by an earlier node or given as one");
     return *s;
   }
   ir::Value* element(const std::string& name) {

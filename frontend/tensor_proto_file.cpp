@@ -11,20 +11,61 @@
 
 namespace fc::frontend {
 
-ir::Tensor load_tensor_proto(const std::string& path) {
+namespace {
+
+std::string file_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   FC_CHECK(f, path, ": cannot open");
   std::stringstream bytes;
   bytes << f.rdbuf();
+  return bytes.str();
+}
+
+// A SequenceProto parses as a TensorProto too (its fields 1-3 are a TensorProto's dims, data_type
+// and segment): it is one where the segment field holds the sequence's first tensor.
+bool is_sequence(const onnx::TensorProto& as_tensor, const std::string& bytes, onnx::SequenceProto& seq) {
+  return as_tensor.has_segment() && seq.ParseFromString(bytes) && seq.tensor_values_size() > 0;
+}
+
+}  // namespace
+
+ir::Tensor load_tensor_proto(const std::string& path) {
+  const std::string bytes = file_bytes(path);
   onnx::TensorProto t;
-  FC_CHECK(t.ParseFromString(bytes.str()), path, ": not an ONNX TensorProto");
-  // A SequenceProto (ONNX's test data for sequence inputs) parses as a TensorProto whose "segment"
-  // is the sequence's first tensor: say what it is.
-  if (onnx::SequenceProto seq; t.has_segment() && seq.ParseFromString(bytes.str()) && seq.tensor_values_size() > 0)
+  FC_CHECK(t.ParseFromString(bytes), path, ": not an ONNX TensorProto");
+  if (onnx::SequenceProto seq; is_sequence(t, bytes, seq))
     fail(path, ": an ONNX SequenceProto (a sequence of ", seq.tensor_values_size(),
-            " tensors), not a tensor; inputs and outputs are tensors (sequences are read inside a model only)");
+         " tensors), not a tensor; give it to a sequence input of the model");
   FC_CHECK(t.data_location() != onnx::TensorProto::EXTERNAL, path, ": a tensor with external data is not supported here");
   return detail::tensor_from_onnx(t, path);
+}
+
+std::optional<std::vector<ir::Tensor>> load_sequence_proto(const std::string& path) {
+  const std::string bytes = file_bytes(path);
+  onnx::TensorProto t;
+  onnx::SequenceProto seq;
+  if (!t.ParseFromString(bytes) || !is_sequence(t, bytes, seq)) return std::nullopt;
+  FC_CHECK(seq.elem_type() == onnx::SequenceProto::TENSOR || seq.elem_type() == onnx::SequenceProto::UNDEFINED, path,
+           ": a sequence of ", seq.elem_type() == onnx::SequenceProto::MAP ? "maps" : "non-tensors",
+           " (only sequences of tensors are supported)");
+  std::vector<ir::Tensor> tensors;
+  for (int i = 0; i < seq.tensor_values_size(); ++i) {
+    const onnx::TensorProto& e = seq.tensor_values(i);
+    FC_CHECK(e.data_location() != onnx::TensorProto::EXTERNAL, path, ": element ", i,
+             " has external data, which is not supported here");
+    tensors.push_back(detail::tensor_from_onnx(e, path + " element " + std::to_string(i)));
+  }
+  return tensors;
+}
+
+void save_sequence_proto(const std::string& path, const std::string& name, const std::vector<ir::Tensor>& tensors) {
+  onnx::SequenceProto seq;
+  seq.set_name(name);
+  seq.set_elem_type(onnx::SequenceProto::TENSOR);
+  for (const ir::Tensor& t : tensors) *seq.add_tensor_values() = detail::tensor_to_onnx(t, "");
+  std::string bytes;
+  FC_CHECK(seq.SerializeToString(&bytes), path, ": cannot serialise the sequence");
+  ir::write_file_atomically(path, bytes);
 }
 
 void save_tensor_proto(const std::string& path, const ir::Tensor& t) {

@@ -49,6 +49,13 @@ UNREADABLE_TYPES = {16: "BFLOAT16", 17: "FLOAT8E4M3FN", 18: "FLOAT8E4M3FNUZ", 19
                     21: "UINT4", 22: "INT4"}
 
 
+def read_sequence(path):
+    s = onnx.SequenceProto()
+    with open(path, "rb") as f:
+        s.ParseFromString(f.read())
+    return list(s.tensor_values)
+
+
 def raw_bits(t):
     """The tensor's element bits as bytes, from raw_data or (16-bit and narrower types) int32_data."""
     if t.HasField("raw_data"):
@@ -97,6 +104,23 @@ def run_test(test_dir, bin_dir, work):
                 f.write(t.SerializeToString())
         feeds += ["--input", f"{name}={path}"]
     for k, out in enumerate(m.graph.output):
+        if out.type.HasField("sequence_type"):
+            # A sequence output: an ONNX SequenceProto both ways, compared tensor by tensor.
+            want = read_sequence(os.path.join(data, f"output_{k}.pb"))
+            p = os.path.join(work, f"out{k}.pb")
+            r = subprocess.run([os.path.join(bin_dir, "fcrun"), "infer", model_path, *feeds, "--output", p,
+                                "--output-name", out.name, "--threads", "1"], capture_output=True, text=True,
+                               timeout=120)
+            if r.returncode != 0:
+                return "refused: " + one_line(r.stderr or r.stdout, model_path)
+            ours = read_sequence(p)
+            if len(ours) != len(want):
+                return f"wrong: output '{out.name}' holds {len(ours)} tensors, expected {len(want)}"
+            for i, (o, w) in enumerate(zip(ours, want)):
+                reason = compare(o, w, f"{out.name}[{i}]")
+                if reason:
+                    return reason
+            continue
         want_t = read_proto(os.path.join(data, f"output_{k}.pb"))
         if want_t.data_type == onnx.TensorProto.UINT16 and declared.get(out.name) == onnx.TensorProto.BFLOAT16:
             want_t.data_type = onnx.TensorProto.BFLOAT16  # as for the inputs above

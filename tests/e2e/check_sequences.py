@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """ONNX sequence values inside a graph (frontend/onnx_sequences.cpp): models built with Debian's onnx
 1.12 (opset 17, checked by its checker) run through `fcrun infer` and compared with numpy, which
-computes what ONNX's operator definitions say; then the refusals, each one line naming the node.
+computes what ONNX's operator definitions say; sequence graph inputs and outputs as ONNX
+SequenceProto files; then the refusals, each one line naming the node.
 
 usage: check_sequences.py --bin BUILD/bin --workdir DIR
 """
@@ -122,11 +123,54 @@ def main():
                  {"cat": np.concatenate(s4, axis=1), "stack": np.stack(s4, axis=-1), "n": np.array(1, np.int64)},
                  [i64("zero", 0), i64("one", 1)])
 
-    # Refusals: a sequence as a graph output; a position only known at run time; a split along an axis
-    # whose size is not known at import; a position outside the sequence.
+    # A sequence graph input and a sequence graph output: `fcrun infer` reads and writes ONNX
+    # SequenceProto files (the tensors S[0], S[1], ... in the IR).
+    seq_in = helper.make_tensor_sequence_value_info("sin", F, None)
     seq_out = helper.make_tensor_sequence_value_info("seq", F, [2, None, 3])
-    check_refused(a, "sequence_graph_output", [helper.make_node("SplitToSequence", ["x"], ["seq"], axis=1)],
-                  [vi("x", [2, 7, 3])], [seq_out], {"x": x}, ["graph output 'seq'", "sequence"])
+    path = os.path.join(a.workdir, "sequence_graph_io.onnx")
+    save(path, [helper.make_node("SequenceInsert", ["sin", "x"], ["s2"], name="insert"),
+                helper.make_node("ConcatFromSequence", ["s2"], ["cat"], axis=1, name="cat"),
+                helper.make_node("SplitToSequence", ["cat", "sizes"], ["seq"], axis=1, name="split")],
+         [seq_in, vi("x", [2, 7, 3])], [seq_out, vi("cat", [2, None, 3])], [i64("sizes", [4, 10])])
+    given = [rng.standard_normal((2, 2, 3)).astype(np.float32), rng.standard_normal((2, 5, 3)).astype(np.float32)]
+    sin_pb, x_npy, out_pb = (os.path.join(a.workdir, f) for f in ("sin.pb", "x.npy", "seq.pb"))
+    with open(sin_pb, "wb") as f:
+        f.write(numpy_helper.from_list(given, "sin").SerializeToString())
+    np.save(x_npy, x)
+    r = subprocess.run([os.path.join(a.bin, "fcrun"), "infer", path, "--input", f"sin={sin_pb}", "--input",
+                        f"x={x_npy}", "--output", out_pb, "--output-name", "seq"], capture_output=True, text=True,
+                       timeout=120)
+    cat = np.concatenate(given + [x], axis=1)
+    want = [cat[:, :4], cat[:, 4:]]
+    if r.returncode != 0:
+        failures.append(f"sequence_graph_io: fcrun infer failed: {r.stderr.strip()}")
+    else:
+        seq = onnx.SequenceProto()
+        with open(out_pb, "rb") as f:
+            seq.ParseFromString(f.read())
+        got = [numpy_helper.to_array(t) for t in seq.tensor_values]
+        if len(got) != 2 or any(g.shape != w.shape or not np.array_equal(g, w) for g, w in zip(got, want)):
+            failures.append(f"sequence_graph_io: got {[g.shape for g in got]}, numpy says {[w.shape for w in want]}")
+    print(f"sequence_graph_io: {'ok' if not any(f.startswith('sequence_graph_io') for f in failures) else 'FAIL'}")
+    # Without the sequence's tensors (a symbolic batch, no values), the input is refused by name; a
+    # sequence output written to a .npy file too.
+    r = subprocess.run([os.path.join(a.bin, "fcc"), "inspect", path], capture_output=True, text=True, timeout=120)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    ok = r.returncode != 0 and len(lines) == 1 and "input 'sin' is a sequence" in lines[0]
+    print(f"sequence_input_not_given: {'ok' if ok else 'FAIL'}: {lines}")
+    if not ok:
+        failures.append(f"sequence_input_not_given: expected one line naming input 'sin', got {lines}")
+    r = subprocess.run([os.path.join(a.bin, "fcrun"), "infer", path, "--input", f"sin={sin_pb}", "--input",
+                        f"x={x_npy}", "--output", os.path.join(a.workdir, "seq.npy"), "--output-name", "seq"],
+                       capture_output=True, text=True, timeout=120)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    ok = r.returncode != 0 and len(lines) == 1 and "'seq' is a sequence" in lines[0] and ".pb" in lines[0]
+    print(f"sequence_output_to_npy: {'ok' if ok else 'FAIL'}: {lines}")
+    if not ok:
+        failures.append(f"sequence_output_to_npy: expected one line asking for a .pb file, got {lines}")
+
+    # Refusals: a position only known at run time; a split along an axis whose size is not known at
+    # import; a position outside the sequence.
     # A position given as a graph input: `fcrun infer` specialises on the value given (as for any
     # shape-like input); compiling, where it is not known, refuses.
     at_input = ([helper.make_node("SplitToSequence", ["x"], ["seq"], axis=1, name="split"),
