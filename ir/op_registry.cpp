@@ -23,9 +23,9 @@ int OpSchema::onnx_version_at(int opset) const {
   return v;
 }
 
-void OpRegistry::add(OpSchema schema, std::source_location where) {
+void OpRegistry::add(OpSchema schema, const char* where) {
   // The path from the source tree's root: compilers pass it as given (absolute under CMake).
-  const std::string_view file = where.file_name();
+  const std::string_view file = where;
   const size_t root = file.rfind("ir/ops/");
   schema.defined_in = std::string(root == std::string_view::npos ? file : file.substr(root));
   auto key = std::make_pair(schema.domain, schema.name);

@@ -8,7 +8,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,8 +121,9 @@ struct OpSchema {
 class OpRegistry {
  public:
   static OpRegistry& global();
-  // Throws on a duplicate name. `where` is the registering call, kept as OpSchema::defined_in.
-  void add(OpSchema schema, std::source_location where = std::source_location::current());
+  // Throws on a duplicate name. `where` is the registering call's file, kept as OpSchema::defined_in
+  // (__builtin_FILE, which GCC and clang 14 both have; clang 14 lacks std::source_location).
+  void add(OpSchema schema, const char* where = __builtin_FILE());
   const OpSchema* find(std::string_view op, std::string_view domain = "") const;
   std::vector<const OpSchema*> all() const;  // sorted by (domain, name)
 
@@ -139,7 +139,7 @@ Value*& update_gradient(Node& n);
 
 
 struct OpRegistrar {
-  explicit OpRegistrar(OpSchema s, std::source_location where = std::source_location::current()) {
+  explicit OpRegistrar(OpSchema s, const char* where = __builtin_FILE()) {
     OpRegistry::global().add(std::move(s), where);
   }
 };

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <map>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -26,13 +25,13 @@ struct GradCase {
   std::vector<int> seeded_outputs;          // outputs seeded (empty: every float output)
   double tolerance = 2e-2;                  // on ||fd - analytic|| / max(||analytic||, 1e-3)
   double step = 1e-2;                       // finite-difference step (relative to max(1, |x|))
-  std::source_location where = std::source_location::current();  // the case's file (op_coverage.h)
+  const char* where = __builtin_FILE();  // the case's file (op_coverage.h)
 };
 
 // A case of the ONNX op `op` checking every float input; `seeded` outputs (empty: every float one).
 GradCase onnx_case(std::string label, std::string op, std::vector<ir::Tensor> inputs,
                    std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1, std::vector<int> seeded = {},
-                   std::source_location where = std::source_location::current());
+                   const char* where = __builtin_FILE());
 
 // Tensors of `shapes` whose values, over all of them together, are a shuffle of evenly spaced values
 // in [-1, 1): no two elements that Max/Min/ReduceMax/MaxPool compare are within a finite-difference

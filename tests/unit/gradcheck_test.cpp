@@ -30,7 +30,7 @@ ir::Tensor random_tensor(std::vector<int64_t> dims, uint64_t seed, float lo, flo
 
 GradCase onnx_case(std::string label, std::string op, std::vector<ir::Tensor> inputs,
                    std::map<std::string, ir::Attribute> attrs, int num_outputs, std::vector<int> seeded,
-                   std::source_location where) {
+                   const char* where) {
   return {.label = std::move(label), .op = std::move(op), .inputs = std::move(inputs), .attrs = std::move(attrs),
           .num_outputs = num_outputs, .seeded_outputs = std::move(seeded), .where = where};
 }

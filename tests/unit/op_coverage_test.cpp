@@ -3,7 +3,8 @@
 // the cases of the op defined in ir/ops/NAME.cpp live in tests/unit/ops/NAME/ (forward, gradient
 // and kernel cases of one op found from its file's name).
 //
-// The tests record what they check as they run (op_coverage.h), so the check needs the whole
+// The tests record what they check as they run (op_coverage.h, with the file of each case from
+// __builtin_FILE: a default argument's or member initializer's is the caller's), so the check needs the whole
 // binary in one process: a ctest runs fc_unit_tests with FC_OP_COVERAGE=1 and this environment's
 // TearDown judges after every test; FC_OP_COVERAGE_REPORT=FILE also writes the table it judged.
 #include "op_coverage.h"
@@ -40,8 +41,8 @@ std::map<OpKey, Record>& records() {
 }
 
 // "tests/unit/ops/conv/conv_test.cpp" from a compiler's (possibly absolute) path.
-std::string test_file(const std::source_location& where) {
-  const std::string file = where.file_name();
+std::string test_file(const char* where) {
+  const std::string file = where;
   const size_t at = file.rfind("tests/");
   return at == std::string::npos ? file : file.substr(at);
 }
@@ -107,12 +108,12 @@ class OpCoverageCheck : public ::testing::Environment {
 
 }  // namespace
 
-void note_forward_case(const std::string& domain, const std::string& op, std::source_location where) {
+void note_forward_case(const std::string& domain, const std::string& op, const char* where) {
   std::lock_guard lock(records_mutex());
   records()[{domain, op}].forward_files.insert(test_file(where));
 }
 
-void note_gradient_case(const ir::Node& op, const ir::Graph& vjp, std::source_location where) {
+void note_gradient_case(const ir::Node& op, const ir::Graph& vjp, const char* where) {
   std::lock_guard lock(records_mutex());
   records()[{op.domain, op.op}].gradient_files.insert(test_file(where));
   for (const auto& n : vjp.nodes())

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <map>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -26,7 +25,7 @@ struct OpRun {
 inline OpRun run_op(const std::string& op, const std::vector<ir::Tensor>& inputs,
                     std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1,
                     std::vector<bool> as_params = {}, int threads = 1,
-                    std::source_location where = std::source_location::current()) {
+                    const char* where = __builtin_FILE()) {
   ir::Graph g;
   std::vector<ir::Value*> ins;
   std::map<std::string, ir::Tensor> feeds;
@@ -67,7 +66,7 @@ inline std::vector<ir::Tensor> run_op_outputs(const std::string& op, const std::
                                               const std::vector<ir::Tensor>& inputs,
                                               std::map<std::string, ir::Attribute> attrs = {}, int num_outputs = 1,
                                               int threads = 1,
-                                              std::source_location where = std::source_location::current()) {
+                                              const char* where = __builtin_FILE()) {
   return run_op(domain.empty() ? op : domain + "." + op, inputs, std::move(attrs), num_outputs, {}, threads, where)
       .outputs;
 }
