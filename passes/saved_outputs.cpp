@@ -37,7 +37,9 @@ int64_t apply_saved_outputs(ir::Graph& g, const std::vector<ir::SavedOutputOffer
     FC_ASSERT(offer_of[forward]->training_op == o->second->training_op && offer_of[forward]->output == o->second->output);
     grads_of[forward].push_back(grad.get());
   }
-  for (const auto& [forward, offer] : forwards) {
+  for (const auto& entry : forwards) {
+    Node* const forward = entry.first;  // not a structured binding: clang 14's lambdas cannot capture one
+    const ir::SavedOutputOffer* const offer = entry.second;
     std::vector<Value*> outputs = forward->outputs;
     std::vector<Value*> saved;
     while (outputs.size() <= offer->output) {
