@@ -34,15 +34,22 @@ bool is_scalar(const Value* v) {
   return true;
 }
 
-// Whether v is computed from Constant nodes alone (no parameter, no graph input, no random op): a
-// value autodiff would give no gradient anyway. A worklist over producers.
-bool from_constants(const Value* v) {
+// What stays the same through training: Constant nodes' values and frozen parameters'.
+struct Constants {
+  const Graph& g;
+  const std::set<std::string>& frozen;
+  bool frozen_param(const Value* v) const { return g.is_param(v) && frozen.count(v->name); }
+};
+
+// Whether v is computed from constants alone (no trained parameter, no graph input, no random op):
+// a value autodiff would give no gradient anyway. A worklist over producers.
+bool from_constants(const Constants& c, const Value* v) {
   std::vector<const Value*> work{v};
   std::unordered_set<const Value*> seen;
   while (!work.empty()) {
     const Value* x = work.back();
     work.pop_back();
-    if (!x || !seen.insert(x).second) continue;
+    if (!x || !seen.insert(x).second || c.frozen_param(x)) continue;
     const Node* n = x->producer;
     if (!n) return false;
     if (n->inputs.empty() && !(n->domain.empty() && n->op == "Constant")) return false;
@@ -51,11 +58,12 @@ bool from_constants(const Value* v) {
   return true;
 }
 
-bool is_neg_inf(const Value* v) {
-  const Node* c = made_by(v, "Constant");
-  if (!c || !c->has_attr("value") || !is_scalar(v)) return false;
-  const ir::Tensor& t = c->attr_tensor("value");
-  return t.dtype() == DType::F32 && t.numel() == 1 && std::isinf(t.data<float>()[0]) && t.data<float>()[0] < 0;
+bool is_neg_inf(const Constants& c, const Value* v) {
+  const Node* k = made_by(v, "Constant");
+  const ir::Tensor* t = k && k->has_attr("value") ? &k->attr_tensor("value") : nullptr;
+  if (!t && c.frozen_param(v)) t = &c.g.param(v);
+  if (!t || !is_scalar(v)) return false;
+  return t->dtype() == DType::F32 && t->numel() == 1 && std::isinf(t->data<float>()[0]) && t->data<float>()[0] < 0;
 }
 
 bool same_batch_axes(const Value* a, const Value* b) {
@@ -77,7 +85,7 @@ struct Match {
 };
 
 // The chain ending in `sm`, or nothing when any link does not fit.
-std::optional<Match> match(const Graph& g, Node* sm) {
+std::optional<Match> match(const Graph& g, const Constants& c, Node* sm) {
   Match m;
   m.softmax = sm;
   const Value* p = sm->outputs[0];
@@ -90,7 +98,7 @@ std::optional<Match> match(const Graph& g, Node* sm) {
 
   Value* s = sm->inputs[0];
   if (Node* w = made_by(s, "Where"); w && only_feeds_chain(g, s)) {
-    const bool fill_second = is_neg_inf(w->inputs[1]), fill_third = is_neg_inf(w->inputs[2]);
+    const bool fill_second = is_neg_inf(c, w->inputs[1]), fill_third = is_neg_inf(c, w->inputs[2]);
     if (fill_second == fill_third || w->inputs[0]->type.dtype != DType::Bool) return std::nullopt;
     m.masking = w;
     m.mask = w->inputs[0];
@@ -102,7 +110,7 @@ std::optional<Match> match(const Graph& g, Node* sm) {
                          ? 0 : 1;
     m.masking = a;
     m.mask = a->inputs[1 - side];
-    if (m.mask->type.dtype != DType::F32 || !from_constants(m.mask)) return std::nullopt;
+    if (m.mask->type.dtype != DType::F32 || !from_constants(c, m.mask)) return std::nullopt;
     s = a->inputs[side];
   }
   // A mask that broadcasts the scores up (to more heads, say) would change the output's shape.
@@ -117,7 +125,7 @@ std::optional<Match> match(const Graph& g, Node* sm) {
     m.scale = div->inputs[1];
     s = div->inputs[0];
   }
-  if (m.scale && (m.scale->type.dtype != DType::F32 || !is_scalar(m.scale) || !from_constants(m.scale)))
+  if (m.scale && (m.scale->type.dtype != DType::F32 || !is_scalar(m.scale) || !from_constants(c, m.scale)))
     return std::nullopt;
   m.scores = made_by(s, "MatMul");
   if (!m.scores || (m.scaling && !only_feeds_chain(g, s))) return std::nullopt;
@@ -160,14 +168,15 @@ void replace(Graph& g, const Match& m) {
 
 }  // namespace
 
-int64_t fuse_attention(Graph& g) {
+int64_t fuse_attention(Graph& g, const std::set<std::string>& frozen) {
+  const Constants constants{g, frozen};
   std::vector<Node*> softmaxes;
   for (const auto& n : g.nodes())
     if (n->domain.empty() && n->op == "Softmax") softmaxes.push_back(n.get());
   // Chains are disjoint (each intermediate has one reader), so all can be matched before any changes.
   std::vector<Match> matches;
   for (Node* sm : softmaxes)
-    if (auto m = match(g, sm)) matches.push_back(*m);
+    if (auto m = match(g, constants, sm)) matches.push_back(*m);
   for (const Match& m : matches) replace(g, m);
   if (!matches.empty()) g.toposort();
   return static_cast<int64_t>(matches.size());

@@ -14,17 +14,21 @@
 //   y  = MatMul(p, v [*, S, E])
 //
 // becomes y, lse = fc.Attention(q, kt, v, scale, m) {mask_keep}. A scale or f32 mask that depends on
-// a parameter or input is left unfused: the fused op has no gradient for them. Where's fill must be
-// exactly -inf: a finite fill gives a fully masked row weight, which the fused op would not.
+// a trained parameter or an input is left unfused: the fused op has no gradient for them. Where's
+// fill must be exactly -inf: a finite fill gives a fully masked row weight, which the fused op would
+// not. Parameters named in `frozen` (`[model] frozen`: no gradient, no update) count as constants:
+// PyTorch 2.x's optimized dynamo export holds the scale and the -inf fill as scalar initializers.
 #pragma once
 
 #include <cstdint>
+#include <set>
+#include <string>
 
 #include "ir/graph.h"
 
 namespace fc::passes {
 
 // How many attention subgraphs were fused.
-int64_t fuse_attention(ir::Graph& g);
+int64_t fuse_attention(ir::Graph& g, const std::set<std::string>& frozen = {});
 
 }  // namespace fc::passes

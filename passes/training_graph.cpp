@@ -353,7 +353,10 @@ std::vector<Pass> training_passes(const TrainingConfig& config, TrainingGraphInf
       {"training-form", [&config, &info, s](Graph& g) { training_form(g, config, info, *s); }},
   };
   // On the forward graph, before autodiff, so that the gradient is fc.AttentionGrad's.
-  if (config.attention) passes.push_back({"attention-fusion", [](Graph& g) { fuse_attention(g); }});
+  if (config.attention)
+    passes.push_back({"attention-fusion", [&config](Graph& g) {
+                        fuse_attention(g, std::set<std::string>(config.frozen.begin(), config.frozen.end()));
+                      }});
   passes.push_back({"loss", [&config, &info, s](Graph& g) { add_loss(g, config, info, *s); }});
   passes.push_back({"autodiff", [&config, &info, s](Graph& g) { add_gradients(g, config, info, *s); }});
   if (config.accumulate) passes.push_back({"accumulate", [s](Graph& g) { accumulate_gradients(g, *s); }});

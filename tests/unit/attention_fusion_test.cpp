@@ -3,12 +3,13 @@
 // MatMul) is fused into one node, and the fused graph's output and gradients (of a random linear
 // function of the output) agree with the unfused graph's, run by the unfused ops' own kernels: causal
 // masks (whole tiles skipped) in both Where forms, an additive f32 mask broadcast over heads, no mask,
-// sequences that are not a multiple of the kernel's tile; two threads give the same bits as one. The
-// pass leaves chains alone where fusing would be wrong.
+// sequences that are not a multiple of the kernel's tile, the scale and fill as frozen parameters;
+// two threads give the same bits as one. The pass leaves chains alone where fusing would be wrong.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <set>
 
 #include "gradcheck.h"
 #include "ir/op_registry.h"
@@ -28,7 +29,8 @@ struct Options {
   int64_t n = 2, h = 3, t = 100, s = 100, d = 16, e = 8;
   Mask mask = Mask::where_excludes;
   bool divide = false;          // scale as Div by a constant instead of Mul
-  bool param_scale = false;     // the scale a trainable parameter: must not fuse
+  bool param_scale = false;     // the scale a parameter: must not fuse unless frozen
+  bool param_fill = false;      // Where's fill a parameter (PyTorch 2.x's optimized export)
   float fill = -INFINITY;       // Where's fill value: only -inf may fuse
   bool softmax_output = false;  // the probabilities also a graph output: must not fuse
 };
@@ -62,7 +64,8 @@ struct AttentionGraph {
       for (int64_t r = 0; r < o.t; ++r)
         for (int64_t k = 0; k < o.s; ++k) m.data<bool>()[r * o.s + k] = (k > r) == (o.mask == Mask::where_excludes);
       Value* mv = constant(g, "mask", m);
-      Value* fill = constant(g, "fill", Tensor::scalar<float>(o.fill));
+      Value* fill = o.param_fill ? g.add_param("fill", Tensor::scalar<float>(o.fill))
+                                 : constant(g, "fill", Tensor::scalar<float>(o.fill));
       s = o.mask == Mask::where_excludes ? node(g, "Where", {mv, fill, s}) : node(g, "Where", {mv, s, fill});
     } else if (o.mask == Mask::additive) {
       // [n, 1, t, s]: a random bias, and sample 1's last 30 keys padding (-inf) for every query.
@@ -88,10 +91,10 @@ int count_ops(const Graph& g, const std::string& op) {
 }
 
 // y, dq, dkt, dv of the graph (fused first when `fuse`), run with `threads`.
-std::vector<Tensor> run(const Options& o, bool fuse, int threads) {
+std::vector<Tensor> run(const Options& o, bool fuse, int threads, const std::set<std::string>& frozen = {}) {
   AttentionGraph a(o);
   if (fuse) {
-    EXPECT_EQ(passes::fuse_attention(a.g), 1);
+    EXPECT_EQ(passes::fuse_attention(a.g, frozen), 1);
   }
   passes::Gradients grads = passes::build_gradients(a.g, a.loss, {a.q, a.kt, a.v});
   std::vector<Value*> outs = {a.y, grads.of.at(a.q), grads.of.at(a.kt), grads.of.at(a.v)};
@@ -107,9 +110,9 @@ std::vector<Tensor> run(const Options& o, bool fuse, int threads) {
   return r;
 }
 
-void expect_close(const Options& o) {
+void expect_close(const Options& o, const std::set<std::string>& frozen = {}) {
   const std::vector<Tensor> ref = run(o, false, 1);
-  const std::vector<Tensor> got = run(o, true, 1);
+  const std::vector<Tensor> got = run(o, true, 1, frozen);
   const char* names[] = {"y", "dq", "dkt", "dv"};
   for (size_t k = 0; k < ref.size(); ++k) {
     ASSERT_EQ(ref[k].dims(), got[k].dims()) << names[k];
@@ -120,7 +123,7 @@ void expect_close(const Options& o) {
     // Float sums in another order: a few units of float rounding of the largest element.
     EXPECT_LE(worst, 1e-5 * scale) << names[k] << ": max |fused - unfused| " << worst << " of max " << scale;
   }
-  const std::vector<Tensor> two = run(o, true, 2);
+  const std::vector<Tensor> two = run(o, true, 2, frozen);
   for (size_t k = 0; k < got.size(); ++k)
     EXPECT_EQ(0, std::memcmp(got[k].raw(), two[k].raw(), got[k].nbytes())) << names[k] << ": 2 threads differ";
 }
@@ -137,8 +140,20 @@ TEST(AttentionFusion, AdditiveMaskOverHeadsMatchesUnfused) {
 
 TEST(AttentionFusion, NoMaskMatchesUnfused) { expect_close({.n = 1, .h = 2, .t = 33, .s = 130, .mask = Mask::none}); }
 
+// PyTorch 2.x's optimized dynamo export: the scale and the -inf fill as scalar initializers, which
+// fuse once frozen ([model] frozen: constants for the whole run), and only then.
+TEST(AttentionFusion, FrozenScaleAndFillParametersCountAsConstants) {
+  const Options o{.param_scale = true, .param_fill = true};
+  expect_close(o, {"scale", "fill"});
+  for (const std::set<std::string>& frozen : {std::set<std::string>{}, {"scale"}, {"fill"}}) {
+    AttentionGraph a(o);
+    EXPECT_EQ(passes::fuse_attention(a.g, frozen), 0) << frozen.size();
+  }
+}
+
 TEST(AttentionFusion, LeavesWhatItMustNotFuse) {
-  for (const Options& o : {Options{.param_scale = true}, Options{.fill = -1e9f}, Options{.softmax_output = true}}) {
+  for (const Options& o : {Options{.param_scale = true}, Options{.fill = -1e9f}, Options{.softmax_output = true},
+                           Options{.param_fill = true}}) {
     AttentionGraph a(o);
     EXPECT_EQ(passes::fuse_attention(a.g), 0);
     EXPECT_EQ(count_ops(a.g, "Softmax"), 1);
