@@ -76,11 +76,9 @@ std::vector<std::string> Args::all(const std::string& flag) const {
   return r;
 }
 
-namespace {
 bool is_tensor_proto_path(const std::string& path) {
   return path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
 }
-}  // namespace
 
 ir::Tensor load_tensor_file(const std::string& path) {
   return is_tensor_proto_path(path) ? frontend::load_tensor_proto(path) : runtime::load_npy(path);

@@ -34,6 +34,8 @@ class Args {
 
 // Loads a model: ONNX (.onnx) through the frontend, or text IR (.ir/.fcir) through the parser.
 ir::Graph load_model(const std::string& path, const frontend::ImportOptions& options = {});
+// Whether `path` names an ONNX TensorProto (or SequenceProto) file: .pb; any other name is NumPy .npy.
+bool is_tensor_proto_path(const std::string& path);
 // One tensor: an ONNX TensorProto file (.pb; every element type, bfloat16 included) or NumPy .npy
 // (any other name).
 ir::Tensor load_tensor_file(const std::string& path);

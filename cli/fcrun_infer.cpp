@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <utility>
 
 #include "cli/cli_common.h"
@@ -21,8 +20,6 @@
 namespace fc::cli {
 namespace {
 
-bool is_proto_path(const std::string& path) { return path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0; }
-
 // What one --input gives: a tensor, or a sequence's tensors.
 struct GivenInput {
   std::string name;  // "" = the only data input
@@ -36,14 +33,15 @@ GivenInput read_input(const std::string& spec) {
   GivenInput in;
   in.name = eq == std::string::npos ? "" : spec.substr(0, eq);
   in.path = eq == std::string::npos ? spec : spec.substr(eq + 1);
-  const std::string& path = in.path;
-  if (is_proto_path(path) && !in.name.empty())
-    if (std::optional<std::vector<ir::Tensor>> seq = frontend::load_sequence_proto(path)) {
-      in.tensors = std::move(*seq);
-      in.sequence = true;
-      return in;
-    }
-  in.tensors.push_back(load_tensor_file(path));
+  if (!is_tensor_proto_path(in.path)) {
+    in.tensors.push_back(load_tensor_file(in.path));
+    return in;
+  }
+  frontend::ProtoValue v = frontend::load_proto_value(in.path);  // read and parsed once
+  FC_CHECK(!v.sequence || !in.name.empty(), in.path, ": an ONNX SequenceProto (a sequence of ", v.tensors.size(),
+           " tensors), not a tensor; give it to a sequence input of the model: --input NAME=", in.path);
+  in.tensors = std::move(v.tensors);
+  in.sequence = v.sequence;
   return in;
 }
 
@@ -116,7 +114,7 @@ int cmd_infer(const std::vector<std::string>& argv) {
     save_tensor_file(path, results.at(outs[0]->name));
     return 0;
   }
-  FC_CHECK(is_proto_path(path), "fcrun infer: output '", out_name, "' is a sequence: write it to a .pb file (an ONNX "
+  FC_CHECK(is_tensor_proto_path(path), "fcrun infer: output '", out_name, "' is a sequence: write it to a .pb file (an ONNX "
            "SequenceProto), not ", path);
   std::vector<ir::Tensor> tensors;
   for (const ir::Value* o : outs) tensors.push_back(results.at(o->name));

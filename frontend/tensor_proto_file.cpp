@@ -29,33 +29,35 @@ bool is_sequence(const onnx::TensorProto& as_tensor, const std::string& bytes, o
 
 }  // namespace
 
-ir::Tensor load_tensor_proto(const std::string& path) {
+ProtoValue load_proto_value(const std::string& path) {
   const std::string bytes = file_bytes(path);
   onnx::TensorProto t;
-  FC_CHECK(t.ParseFromString(bytes), path, ": not an ONNX TensorProto");
-  if (onnx::SequenceProto seq; is_sequence(t, bytes, seq))
-    fail(path, ": an ONNX SequenceProto (a sequence of ", seq.tensor_values_size(),
-         " tensors), not a tensor; give it to a sequence input of the model");
+  FC_CHECK(t.ParseFromString(bytes), path, ": not an ONNX TensorProto or SequenceProto");
+  ProtoValue v;
+  if (onnx::SequenceProto seq; is_sequence(t, bytes, seq)) {
+    FC_CHECK(seq.elem_type() == onnx::SequenceProto::TENSOR || seq.elem_type() == onnx::SequenceProto::UNDEFINED,
+             path, ": a sequence of ", seq.elem_type() == onnx::SequenceProto::MAP ? "maps" : "non-tensors",
+             " (only sequences of tensors are supported)");
+    v.sequence = true;
+    for (int i = 0; i < seq.tensor_values_size(); ++i) {
+      const onnx::TensorProto& e = seq.tensor_values(i);
+      FC_CHECK(e.data_location() != onnx::TensorProto::EXTERNAL, path, ": element ", i,
+               " has external data, which is not supported here");
+      v.tensors.push_back(detail::tensor_from_onnx(e, path + " element " + std::to_string(i)));
+    }
+    return v;
+  }
   FC_CHECK(t.data_location() != onnx::TensorProto::EXTERNAL, path, ": a tensor with external data is not supported here");
-  return detail::tensor_from_onnx(t, path);
+  v.tensors.push_back(detail::tensor_from_onnx(t, path));
+  return v;
 }
 
-std::optional<std::vector<ir::Tensor>> load_sequence_proto(const std::string& path) {
-  const std::string bytes = file_bytes(path);
-  onnx::TensorProto t;
-  onnx::SequenceProto seq;
-  if (!t.ParseFromString(bytes) || !is_sequence(t, bytes, seq)) return std::nullopt;
-  FC_CHECK(seq.elem_type() == onnx::SequenceProto::TENSOR || seq.elem_type() == onnx::SequenceProto::UNDEFINED, path,
-           ": a sequence of ", seq.elem_type() == onnx::SequenceProto::MAP ? "maps" : "non-tensors",
-           " (only sequences of tensors are supported)");
-  std::vector<ir::Tensor> tensors;
-  for (int i = 0; i < seq.tensor_values_size(); ++i) {
-    const onnx::TensorProto& e = seq.tensor_values(i);
-    FC_CHECK(e.data_location() != onnx::TensorProto::EXTERNAL, path, ": element ", i,
-             " has external data, which is not supported here");
-    tensors.push_back(detail::tensor_from_onnx(e, path + " element " + std::to_string(i)));
-  }
-  return tensors;
+ir::Tensor load_tensor_proto(const std::string& path) {
+  ProtoValue v = load_proto_value(path);
+  if (v.sequence)
+    fail(path, ": an ONNX SequenceProto (a sequence of ", v.tensors.size(),
+         " tensors), not a tensor; give it to a sequence input of the model");
+  return std::move(v.tensors[0]);
 }
 
 void save_sequence_proto(const std::string& path, const std::string& name, const std::vector<ir::Tensor>& tensors) {

@@ -27,7 +27,7 @@ Value* GradBuilder::constant(const Tensor& t, const std::string& hint) {
 void GradBuilder::offer_saved_output(const Value* grad_value, std::string training_op, std::string domain,
                                      size_t output, std::string name) {
   FC_ASSERT(grad_value->producer && grad_value->producer->gradient_of == &forward_);
-  FC_ASSERT(output >= forward_.outputs.size());
+  FC_ASSERT(output == forward_.outputs.size());
   offers_.push_back({forward_.name, grad_value->producer->name, std::move(training_op), std::move(domain), output,
                      std::move(name)});
 }

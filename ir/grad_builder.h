@@ -16,7 +16,8 @@ namespace fc::ir {
 
 // A forward output a gradient node may read instead of recomputing what it holds (max pooling's
 // argmax): node `grad` may take output `output` of the forward node's training form `training_op`
-// (same inputs and attributes; the forward's outputs first, then this one, named after `name`) as
+// (same inputs and attributes; the forward's outputs first, then this one, `output` = their count,
+// named after `name`) as
 // an extra last input, with the same result. Autodiff's caller applies offers where it wants them
 // (passes/saved_outputs.h); ignored, the gradient is still right. Nodes are named: passes between
 // autodiff and the one applying the offers may remove nodes, and names are unique.

@@ -40,12 +40,9 @@ int64_t apply_saved_outputs(ir::Graph& g, const std::vector<ir::SavedOutputOffer
   for (const auto& entry : forwards) {
     Node* const forward = entry.first;  // not a structured binding: clang 14's lambdas cannot capture one
     const ir::SavedOutputOffer* const offer = entry.second;
+    FC_ASSERT(offer->output == forward->outputs.size());  // the saved output follows the forward's
     std::vector<Value*> outputs = forward->outputs;
-    std::vector<Value*> saved;
-    while (outputs.size() <= offer->output) {
-      saved.push_back(g.add_value(g.unique_name(forward->outputs[0]->name + "/" + offer->name), {}));
-      outputs.push_back(saved.back());
-    }
+    outputs.push_back(g.add_value(g.unique_name(forward->outputs[0]->name + "/" + offer->name), {}));
     const std::vector<Value*> inputs = forward->inputs;
     const auto attrs = forward->attrs;
     const std::string name = forward->name;
@@ -54,10 +51,10 @@ int64_t apply_saved_outputs(ir::Graph& g, const std::vector<ir::SavedOutputOffer
     g.remove_node(forward);
     Node* training = ir::add_node_inferred(g, offer->training_op, offer->domain, inputs, outputs, attrs, name);
     if (next) g.move_before(training, next);
-    for (Node* grad : grads_of[forward]) {
-      grad->inputs.push_back(outputs[offer->output]);
-      grad->gradient_of = training;
-    }
+    for (Node* grad : grads_of[forward]) grad->inputs.push_back(outputs.back());
+    // Every gradient of the forward node now came from its training form (provenance stays whole).
+    for (const auto& n : g.nodes())
+      if (n->gradient_of == forward) n->gradient_of = training;
   }
   return static_cast<int64_t>(forwards.size());
 }
